@@ -1,0 +1,70 @@
+/**
+ * Settings of the local stack, from the environment with defaults. Every port,
+ * version and folder can be changed with a `MILLRACE_*` variable.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function env(name: string, fallback: string): string {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function port(name: string, fallback: number): number {
+  const raw = env(name, String(fallback));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) {
+    throw new Error(`${name}=${raw} is not a port; set it to a number between 1 and 65535 or unset it`);
+  }
+  return n;
+}
+
+export interface InfraConfig {
+  repoRoot: string;
+  /** Downloads: Kafka jars, the registry archive, the Python virtualenv. Git ignores it. */
+  cacheDir: string;
+  /** Pids, logs and data of running servers. Git ignores it. */
+  runDir: string;
+  host: string;
+  kafka: { version: string; port: number; controllerPort: number; heap: string };
+  registry: { version: string; port: number; heap: string };
+  fakesnow: { version: string; port: number };
+}
+
+export function loadConfig(): InfraConfig {
+  const cacheDir = path.resolve(env('MILLRACE_CACHE_DIR', path.join(repoRoot, '.cache')));
+  const runDir = path.resolve(env('MILLRACE_RUN_DIR', path.join(repoRoot, '.run')));
+  return {
+    repoRoot,
+    cacheDir,
+    runDir,
+    host: '127.0.0.1',
+    kafka: {
+      version: env('MILLRACE_KAFKA_VERSION', '4.4.0'),
+      port: port('MILLRACE_KAFKA_PORT', 9092),
+      controllerPort: port('MILLRACE_KAFKA_CONTROLLER_PORT', 19092),
+      heap: env('MILLRACE_KAFKA_HEAP', '1g'),
+    },
+    registry: {
+      version: env('MILLRACE_REGISTRY_VERSION', '2.6.13.Final'),
+      port: port('MILLRACE_REGISTRY_PORT', 8081),
+      heap: env('MILLRACE_REGISTRY_HEAP', '384m'),
+    },
+    fakesnow: {
+      version: env('MILLRACE_FAKESNOW_VERSION', '0.12.1'),
+      port: port('MILLRACE_FAKESNOW_PORT', 8085),
+    },
+  };
+}
+
+/** Client-side addresses of the local stack, for tests and the smoke pipeline. */
+export function endpoints(cfg: InfraConfig = loadConfig(), brokers = 1) {
+  const kafka = Array.from({ length: brokers }, (_, i) => `${cfg.host}:${cfg.kafka.port + i}`);
+  return {
+    kafkaBrokers: kafka,
+    registryUrl: `http://${cfg.host}:${cfg.registry.port}/apis/ccompat/v7`,
+    snowflake: { host: cfg.host, port: cfg.fakesnow.port, protocol: 'http' as const },
+  };
+}
