@@ -1,0 +1,125 @@
+/**
+ * The streams config: a zod schema, so every setting is checked at the edge and an
+ * error names the field and the fix. Precedence: defaults < file < `MILLRACE_*`
+ * environment < code. Unknown keys are rejected. The result is frozen.
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${what}: "${v}" is not a duration; write e.g. "100ms", "10s", "1m"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const failureAction = z.enum(['continue', 'fail', 'dead-letter']);
+
+export const streamsConfigSchema = z
+  .object({
+    /** Consumer group id and prefix of every internal topic. Letters, digits, `.`, `_`, `-`. */
+    applicationId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"'),
+    /** Kafka bootstrap servers, `host:port`. */
+    bootstrapServers: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'write brokers as host:port')).min(1)),
+    /** `at_least_once` (default) or `exactly_once` (one Kafka transaction per task per commit). */
+    processingGuarantee: z.enum(['at_least_once', 'exactly_once']).default('at_least_once'),
+    /** How often tasks commit. Default 100ms under exactly_once, 1s otherwise. */
+    commitInterval: duration('commitInterval').optional(),
+    /** Root of local state (LevelDB stores, checkpoints). */
+    stateDir: z.string().min(1).default('.millrace/state'),
+    /** `leveldb` (default) or `memory` (state lives only in the changelog; restored on every start). */
+    storeBackend: z.enum(['leveldb', 'memory']).default('leveldb'),
+    /** Records buffered per partition before the partition is paused (backpressure). */
+    maxBufferedRecords: z.number().int().positive().default(2000),
+    sessionTimeout: duration('sessionTimeout').default(10_000),
+    heartbeatInterval: duration('heartbeatInterval').default(1000),
+    rebalanceTimeout: duration('rebalanceTimeout').default(30_000),
+    /** What to do with a record whose bytes cannot be decoded. */
+    deserializationErrorHandler: failureAction.default('dead-letter'),
+    /** What to do when a processor throws on a record. */
+    processingErrorHandler: failureAction.default('dead-letter'),
+    /** Dead-letter topic. Default `<applicationId>-dlq`. */
+    deadLetterTopic: z.string().min(1).optional(),
+    /** Replication factor of internal topics (changelogs, repartition). */
+    replicationFactor: z.number().int().min(1).default(1),
+    clientId: z.string().min(1).optional(),
+    /** Structured logs (one JSON object a line on stderr) at or above this level. */
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('warn'),
+  })
+  .strict();
+
+export type StreamsConfigInput = z.input<typeof streamsConfigSchema>;
+
+export interface StreamsConfig extends Omit<z.output<typeof streamsConfigSchema>, 'commitInterval' | 'deadLetterTopic' | 'clientId'> {
+  commitInterval: number;
+  deadLetterTopic: string;
+  clientId: string;
+}
+
+const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
+  ['applicationId', String],
+  ['bootstrapServers', String],
+  ['processingGuarantee', String],
+  ['commitInterval', String],
+  ['stateDir', String],
+  ['storeBackend', String],
+  ['maxBufferedRecords', Number],
+  ['sessionTimeout', String],
+  ['deadLetterTopic', String],
+  ['replicationFactor', Number],
+  ['logLevel', String],
+];
+
+function envName(key: string): string {
+  return `MILLRACE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** `MILLRACE_*` variables that map to config fields (e.g. `MILLRACE_COMMIT_INTERVAL`). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<StreamsConfigInput> {
+  const out: Record<string, unknown> = {};
+  for (const [key, parse] of ENV_KEYS) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') out[key] = parse(v);
+  }
+  return out as Partial<StreamsConfigInput>;
+}
+
+export function configFromFile(file: string): Partial<StreamsConfigInput> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StreamsConfigInput>;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}; pass a JSON file`, err);
+  }
+}
+
+/** Validates and freezes; layers later in the list win. */
+export function resolveConfig(...layers: Array<Partial<StreamsConfigInput> | undefined>): Readonly<StreamsConfig> {
+  const merged = Object.assign({}, ...layers.filter(Boolean));
+  const parsed = streamsConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    commitInterval: c.commitInterval ?? (c.processingGuarantee === 'exactly_once' ? 100 : 1000),
+    deadLetterTopic: c.deadLetterTopic ?? `${c.applicationId}-dlq`,
+    clientId: c.clientId ?? c.applicationId,
+  });
+}
+
+function describeIssues(error: z.ZodError): string {
+  const lines = error.issues.map((i) => {
+    const field = i.path.join('.') || '(config)';
+    if (i.code === 'unrecognized_keys') return `unknown setting(s) ${i.keys.join(', ')}: remove them or check the spelling`;
+    if (i.code === 'invalid_type' && i.input === undefined) return `${field} is required (or set ${envName(String(i.path[0]))})`;
+    return `${field}: ${i.message}`;
+  });
+  return `invalid streams config: ${lines.join('; ')}`;
+}
