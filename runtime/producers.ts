@@ -1,0 +1,161 @@
+/**
+ * How a task's results leave it. Under exactly-once each task has its own
+ * transactional producer (transactional id `<app>-<task>`): kafkajs's TxnOffsetCommit
+ * carries no consumer-group generation (no KIP-447), so only a per-task id fences a
+ * zombie that lost the task. Under at-least-once one idempotent producer serves all tasks
+ * and offsets are committed through the consumer after the sends are acknowledged.
+ */
+import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import { MillraceError, TaskMigratedError } from './errors.js';
+
+/** A record to produce (outputs, changelog records, dead letters). */
+export interface OutgoingRecord {
+  topic: string;
+  /** Explicit partition (changelogs); otherwise the Java-compatible default partitioner picks it. */
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers?: Record<string, string | Buffer>;
+}
+
+/** Next offset to consume, per input partition (Kafka's committed-offset convention). */
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** Offset of the last record written per `topic:partition`, for checkpoints. */
+export type WrittenOffsets = Map<string, number>;
+
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_TXN_STATE']);
+
+export function isFencedError(err: unknown): boolean {
+  for (let e: any = err; e; e = e.cause ?? e.originalError) {
+    if (typeof e.type === 'string' && FENCED.has(e.type)) return true;
+    if (Array.isArray(e.errors) && e.errors.some(isFencedError)) return true;
+    if (e === e.cause) break;
+  }
+  return false;
+}
+
+export function toTopicMessages(records: readonly OutgoingRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (!list) byTopic.set(r.topic, (list = []));
+    const m: Message = { key: r.key, value: r.value, timestamp: String(r.timestamp) };
+    if (r.partition !== undefined) m.partition = r.partition;
+    if (r.headers) m.headers = r.headers;
+    list.push(m);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+export function writtenOffsets(records: readonly OutgoingRecord[], metadata: RecordMetadata[]): WrittenOffsets {
+  // A send returns each partition's base offset; the last record sits count − 1 after it.
+  const counts = new Map<string, number>();
+  for (const r of records) if (r.partition !== undefined) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+  const out: WrittenOffsets = new Map();
+  for (const m of metadata) {
+    const key = `${m.topicName}:${m.partition}`;
+    const n = counts.get(key);
+    if (n && m.baseOffset !== undefined) out.set(key, Number(m.baseOffset) + n - 1);
+  }
+  return out;
+}
+
+function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
+  const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+  for (const o of offsets) {
+    let list = byTopic.get(o.topic);
+    if (!list) byTopic.set(o.topic, (list = []));
+    list.push({ partition: o.partition, offset: String(o.offset) });
+  }
+  return { consumerGroupId: groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+}
+
+/** One task's transactional producer: outputs, changelog records and offsets commit together or not at all. */
+export class TaskTransactionalProducer {
+  private readonly producer: Producer;
+
+  constructor(
+    kafka: Kafka,
+    readonly transactionalId: string,
+    private readonly groupId: string,
+    private readonly taskId: string,
+    transactionTimeoutMs = 60_000,
+  ) {
+    this.producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: transactionTimeoutMs });
+  }
+
+  /**
+   * Connects and claims the transactional id: this fences any older producer with the
+   * same id (a zombie) and completes or aborts its open transaction. Call before reading
+   * the task's committed offsets or restoring its state.
+   */
+  async init(): Promise<void> {
+    await this.producer.connect();
+    try {
+      const txn = await this.producer.transaction();
+      await txn.abort();
+    } catch (err) {
+      throw this.wrap(err, 'claim its transactional id');
+    }
+  }
+
+  /** Sends `records` and commits `offsets` in one transaction. Throws TaskMigratedError if fenced. */
+  async commit(records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]): Promise<WrittenOffsets> {
+    const txn = await this.producer.transaction().catch((err) => {
+      throw this.wrap(err, 'begin a transaction');
+    });
+    try {
+      const metadata = records.length ? await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
+      if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
+      await txn.commit();
+      return writtenOffsets(records, metadata);
+    } catch (err) {
+      if (txn.isActive()) await txn.abort().catch(() => {});
+      throw this.wrap(err, 'commit');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => {});
+  }
+
+  private wrap(err: unknown, what: string): Error {
+    if (isFencedError(err)) return new TaskMigratedError(this.taskId, err);
+    return new MillraceError(`task ${this.taskId} could not ${what}: ${(err as Error).message}`, {
+      code: 'COMMIT_FAILED',
+      domain: 'external',
+      retriable: true,
+      cause: err,
+      at: { task: this.taskId },
+    });
+  }
+}
+
+/** The at-least-once producer shared by all tasks of an instance (idempotent, acks=all). */
+export class SharedProducer {
+  private readonly producer: Producer;
+
+  constructor(kafka: Kafka) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async send(records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
+    if (!records.length) return new Map();
+    const metadata = await this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
+    return writtenOffsets(records, metadata);
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => {});
+  }
+}
