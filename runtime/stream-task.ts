@@ -1,0 +1,118 @@
+/**
+ * A task at runtime: one partition of one sub-topology, its engine (routing, stores,
+ * punctuation) and how its commits leave (a transaction of its own under exactly-once,
+ * the shared producer plus a consumer offset commit under at-least-once).
+ */
+import type { OffsetToCommit, OutgoingRecord, WrittenOffsets } from './producers.js';
+import type { RawRecord, TaskEngine } from './task-port.js';
+
+export type TaskState = 'restoring' | 'running' | 'suspended' | 'closed';
+
+/** Sends a task's records and commits its offsets; returns the last offset written per partition. */
+export interface Committer {
+  commit(records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]): Promise<WrittenOffsets>;
+  close(): Promise<void>;
+}
+
+/** Where a task keeps its checkpoint: the changelog offset each store has reached. */
+export interface CheckpointIO {
+  read(): Promise<Map<string, number> | undefined>;
+  write(offsets: Map<string, number>): Promise<void>;
+  remove(): Promise<void>;
+  /** Delete the task's local state (under exactly-once, after an unclean stop). */
+  wipe(): Promise<void>;
+}
+
+export interface TaskStats {
+  processed: number;
+  commits: number;
+  lastCommitMs: number;
+  restored: number;
+  restoreRemaining: number;
+}
+
+export class StreamTask {
+  state: TaskState = 'restoring';
+  readonly stats: TaskStats = { processed: 0, commits: 0, lastCommitMs: 0, restored: 0, restoreRemaining: 0 };
+  /** Next offset to consume per `topic:partition` since the last commit. */
+  private readonly consumed = new Map<string, OffsetToCommit>();
+  /** Next changelog offset per store (for the checkpoint). */
+  readonly changelogPositions = new Map<string, number>();
+  private uncommitted = false;
+
+  constructor(
+    readonly id: string,
+    readonly partition: number,
+    readonly engine: TaskEngine,
+    private readonly committer: Committer,
+    readonly checkpoint: CheckpointIO,
+  ) {}
+
+  /** Processes consumed records in order; awaits only when a processor was asynchronous. */
+  async process(records: readonly RawRecord[]): Promise<void> {
+    for (const r of records) {
+      const pending = this.engine.process(r);
+      if (pending) await pending;
+      this.markConsumed(r.topic, r.partition, r.offset + 1);
+    }
+    this.stats.processed += records.length;
+  }
+
+  markConsumed(topic: string, partition: number, nextOffset: number): void {
+    const key = `${topic}:${partition}`;
+    const prev = this.consumed.get(key);
+    if (prev) prev.offset = nextOffset;
+    else this.consumed.set(key, { topic, partition, offset: nextOffset });
+    this.uncommitted = true;
+  }
+
+  async punctuate(now: number): Promise<void> {
+    const pending = this.engine.punctuateWallClock(now);
+    if (pending) await pending;
+    this.uncommitted = true;
+  }
+
+  /** Commits what happened since the last commit (no-op when nothing did). */
+  async commit(): Promise<void> {
+    if (!this.uncommitted || this.state !== 'running') return;
+    const t0 = performance.now();
+    const batch = await this.engine.prepareCommit();
+    const records: OutgoingRecord[] = batch.records;
+    for (const c of batch.changelogs) {
+      for (const r of c.records) records.push({ topic: c.topic, partition: this.partition, key: r.key, value: r.value, timestamp: r.timestamp });
+    }
+    if (!records.length && !this.consumed.size) {
+      this.uncommitted = false;
+      return;
+    }
+    const written = await this.committer.commit(records, [...this.consumed.values()]);
+    for (const c of batch.changelogs) {
+      const last = written.get(`${c.topic}:${this.partition}`);
+      if (last !== undefined) this.changelogPositions.set(c.store, last + 1);
+    }
+    this.consumed.clear();
+    this.uncommitted = false;
+    this.stats.commits++;
+    this.stats.lastCommitMs = performance.now() - t0;
+  }
+
+  /** Commit, record the checkpoint and close: the task can resume here without restoring. */
+  async closeClean(): Promise<void> {
+    if (this.state === 'running') await this.commit();
+    await this.engine.close();
+    if (this.state === 'running') await this.checkpoint.write(this.changelogPositions);
+    await this.committer.close();
+    this.state = 'closed';
+  }
+
+  /**
+   * Close without committing (fenced, or failed). Under exactly-once local state may hold
+   * writes whose transaction never committed: it is wiped and rebuilt from the changelog.
+   */
+  async closeDirty(exactlyOnce: boolean): Promise<void> {
+    await this.engine.close().catch(() => {});
+    await this.committer.close();
+    if (exactlyOnce) await this.checkpoint.wipe();
+    this.state = 'closed';
+  }
+}

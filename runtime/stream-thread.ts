@@ -1,0 +1,337 @@
+/**
+ * The instance's processing loop: one kafkajs consumer in the application's group,
+ * tasks created and closed as the group assigns them, records processed inline in
+ * `eachBatch`, commits on an interval, wall-clock punctuation on a timer.
+ *
+ * One lock serialises processing, commits and punctuation. Restoring happens outside
+ * it, so tasks that are already running keep running while new ones restore. A task's
+ * partitions stay paused from the moment it is assigned until it has restored and
+ * seeked to its committed offsets.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { StreamsConfig } from './config.js';
+import { MillraceError, TaskMigratedError } from './errors.js';
+import { taskAssignor, tasksFromAssignment, type TaskLayout } from './kafka-assignor.js';
+import type { Logger } from './log.js';
+import { SharedProducer, TaskTransactionalProducer, type OffsetToCommit, type OutgoingRecord } from './producers.js';
+import { endOffsets, restoreChangelogs, type RestoreTarget } from './restore.js';
+import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
+import { parseTaskId } from './assignment.js';
+import type { RawRecord, TaskEngine } from './task-port.js';
+
+/** Builds a task's engine and its checkpoint access; supplied by the app. */
+export interface TaskFactory {
+  createEngine(taskId: string): Promise<TaskEngine>;
+  checkpoint(taskId: string): CheckpointIO;
+}
+
+export interface ThreadObserver {
+  onRebalance?(phase: 'start' | 'end', tasks: string[]): void;
+  onRestore?(taskId: string, store: string, restored: number, remaining: number): void;
+  onCommit?(taskId: string, seconds: number, ok: boolean): void;
+  onProcessed?(taskId: string, count: number): void;
+}
+
+class Lock {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+export class StreamThread {
+  readonly tasks = new Map<string, StreamTask>();
+  private readonly byPartition = new Map<string, StreamTask>();
+  private consumer!: Consumer;
+  private shared?: SharedProducer;
+  private readonly lock = new Lock();
+  private timers: NodeJS.Timeout[] = [];
+  private lastCommit = Date.now();
+  private assigned: string[] = [];
+  private generation = 0;
+  private fatal?: (err: unknown) => void;
+  state: 'created' | 'rebalancing' | 'running' | 'stopping' | 'stopped' | 'failed' = 'created';
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly config: StreamsConfig,
+    private readonly layout: TaskLayout,
+    private readonly factory: TaskFactory,
+    private readonly log: Logger,
+    private readonly observer: ThreadObserver = {},
+  ) {}
+
+  get exactlyOnce(): boolean {
+    return this.config.processingGuarantee === 'exactly_once';
+  }
+
+  /** Joins the group and starts processing. `onFatal` hears errors that stop the instance. */
+  async start(onFatal: (err: unknown) => void): Promise<void> {
+    this.fatal = onFatal;
+    if (!this.exactlyOnce) {
+      this.shared = new SharedProducer(this.kafka);
+      await this.shared.connect();
+    }
+    this.consumer = this.kafka.consumer({
+      groupId: this.config.applicationId,
+      partitionAssigners: [taskAssignor(() => this.layout, () => [...this.tasks.keys()])],
+      sessionTimeout: this.config.sessionTimeout,
+      heartbeatInterval: this.config.heartbeatInterval,
+      rebalanceTimeout: this.config.rebalanceTimeout,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 1 << 20,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.state = 'rebalancing';
+      this.observer.onRebalance?.('start', [...this.tasks.keys()]);
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.fail(payload.error);
+    });
+    await this.consumer.connect();
+    const topics = [...new Set([...this.layout.sourcesBySubtopology.values()].flat())];
+    await this.consumer.subscribe({ topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    this.timers.push(setInterval(() => void this.lock.run(() => this.commitAll()).catch((e) => this.fail(e)), this.config.commitInterval));
+    this.timers.push(setInterval(() => void this.lock.run(() => this.punctuateAll()).catch((e) => this.fail(e)), Math.min(100, this.config.commitInterval)));
+  }
+
+  /** Graceful stop: finish the batch in hand, commit, close stores, leave the group. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.consumer?.stop().catch(() => {});
+    await this.lock.run(async () => {
+      for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
+    });
+    await this.consumer?.disconnect().catch(() => {});
+    await this.shared?.close();
+    this.state = 'stopped';
+  }
+
+  // --- assignment ---------------------------------------------------------------
+
+  private partitionsOf(taskId: string): Array<{ topic: string; partition: number }> {
+    const { subtopology, partition } = parseTaskId(taskId);
+    return (this.layout.sourcesBySubtopology.get(subtopology) ?? [])
+      .filter((topic) => partition < this.layout.partitionCount(topic))
+      .map((topic) => ({ topic, partition }));
+  }
+
+  /** Called synchronously by kafkajs after join+sync, before it fetches: pause new tasks now. */
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const gen = ++this.generation;
+    const tasks = tasksFromAssignment(assignment, this.layout);
+    this.assigned = tasks;
+    const fresh = tasks.filter((t) => this.tasks.get(t)?.state !== 'running');
+    const pause = fresh.flatMap((t) => this.partitionsOf(t));
+    if (pause.length) this.consumer.pause(groupByTopic(pause));
+    this.log.info('assignment', { generation: gen, tasks });
+    void this.reconcile(gen, tasks).catch((e) => this.fail(e));
+  }
+
+  private async reconcile(gen: number, tasks: string[]): Promise<void> {
+    const wanted = new Set(tasks);
+    const created = await this.lock.run(async () => {
+      for (const task of [...this.tasks.values()]) if (!wanted.has(task.id)) await this.closeTask(task, true);
+      const out: StreamTask[] = [];
+      for (const id of tasks) if (!this.tasks.has(id)) out.push(await this.createTask(id));
+      return out;
+    });
+    if (created.length) await this.restore(created);
+    await this.lock.run(async () => {
+      if (gen !== this.generation) return; // a newer assignment took over; it resumes what it keeps
+      for (const task of created) if (this.tasks.get(task.id) === task) await this.resumeTask(task);
+      this.state = 'running';
+      this.observer.onRebalance?.('end', [...this.tasks.keys()]);
+    });
+  }
+
+  private async createTask(id: string): Promise<StreamTask> {
+    const committer = await this.committerFor(id);
+    const engine = await this.factory.createEngine(id);
+    await engine.init();
+    const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, this.factory.checkpoint(id));
+    this.tasks.set(id, task);
+    for (const tp of this.partitionsOf(id)) this.byPartition.set(`${tp.topic}:${tp.partition}`, task);
+    return task;
+  }
+
+  private async committerFor(id: string): Promise<Committer> {
+    if (this.exactlyOnce) {
+      const p = new TaskTransactionalProducer(this.kafka, `${this.config.applicationId}-${id}`, this.config.applicationId, id);
+      await p.init(); // fences a zombie owner of this task before we read its offsets and state
+      return p;
+    }
+    const shared = this.shared!;
+    return {
+      commit: async (records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]) => {
+        const written = await shared.send(records);
+        if (offsets.length) {
+          await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+        }
+        return written;
+      },
+      close: async () => {},
+    };
+  }
+
+  /** Restores every new task's logged stores from its checkpoint to the changelog's end. */
+  private async restore(tasks: StreamTask[]): Promise<void> {
+    const targets: RestoreTarget[] = [];
+    const changelogTopics = new Set<string>();
+    for (const task of tasks) for (const s of task.engine.stores) if (s.changelogTopic) changelogTopics.add(s.changelogTopic);
+    const ends = changelogTopics.size ? await endOffsets(this.admin, [...changelogTopics]) : new Map<string, number>();
+    for (const task of tasks) {
+      const checkpoint = await task.checkpoint.read();
+      // Under exactly-once a checkpoint is valid once: it is removed while the task runs,
+      // so a crash leaves none and the state is rebuilt from the changelog.
+      if (this.exactlyOnce) await task.checkpoint.remove();
+      for (const s of task.engine.stores) {
+        if (!s.changelogTopic) continue;
+        const end = ends.get(`${s.changelogTopic}:${task.partition}`) ?? 0;
+        const from = Math.min(checkpoint?.get(s.name) ?? 0, end);
+        task.changelogPositions.set(s.name, end);
+        task.stats.restoreRemaining += end - from;
+        targets.push({
+          topic: s.changelogTopic,
+          partition: task.partition,
+          fromOffset: from,
+          endOffset: end,
+          apply: async (records) => {
+            await s.store.restore(records);
+            task.stats.restored += records.length;
+            task.stats.restoreRemaining = Math.max(0, task.stats.restoreRemaining - records.length);
+            this.observer.onRestore?.(task.id, s.name, task.stats.restored, task.stats.restoreRemaining);
+          },
+        });
+      }
+    }
+    const t0 = Date.now();
+    const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets);
+    if (n) this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
+  }
+
+  /** Seeks the task's partitions to their committed offsets and lets records flow. */
+  private async resumeTask(task: StreamTask): Promise<void> {
+    const parts = this.partitionsOf(task.id);
+    const topics = [...new Set(parts.map((p) => p.topic))];
+    const committed = await this.admin.fetchOffsets({ groupId: this.config.applicationId, topics });
+    for (const { topic, partition } of parts) {
+      const c = committed.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition);
+      let offset = c && Number(c.offset) >= 0 ? c.offset : undefined;
+      if (offset === undefined) {
+        const low = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+        offset = low?.low ?? '0';
+      }
+      this.consumer.seek({ topic, partition, offset });
+    }
+    task.state = 'running';
+    this.consumer.resume(groupByTopic(parts));
+  }
+
+  private async closeTask(task: StreamTask, clean: boolean): Promise<void> {
+    this.tasks.delete(task.id);
+    for (const tp of this.partitionsOf(task.id)) this.byPartition.delete(`${tp.topic}:${tp.partition}`);
+    if (clean) {
+      try {
+        await task.closeClean();
+        return;
+      } catch (err) {
+        this.log.warn('task could not commit on close; closing it dirty', { task: task.id, error: err });
+      }
+    }
+    await task.closeDirty(this.exactlyOnce);
+  }
+
+  // --- processing -----------------------------------------------------------------
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const task = this.byPartition.get(`${batch.topic}:${batch.partition}`);
+    if (!task || task.state !== 'running' || !batch.messages.length) return;
+    await this.lock.run(async () => {
+      if (!isRunning() || isStale() || task.state !== 'running') return;
+      const records: RawRecord[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: Number(m.offset),
+        key: m.key,
+        value: m.value,
+        timestamp: Number(m.timestamp),
+        headers: (m.headers ?? {}) as RawRecord['headers'],
+      }));
+      await task.process(records);
+      resolveOffset(batch.lastOffset());
+      this.observer.onProcessed?.(task.id, records.length);
+      if (Date.now() - this.lastCommit >= this.config.commitInterval) await this.commitAll();
+    });
+    await heartbeat().catch(() => {});
+  }
+
+  private async commitAll(): Promise<void> {
+    this.lastCommit = Date.now();
+    for (const task of [...this.tasks.values()]) {
+      if (task.state !== 'running') continue;
+      const t0 = performance.now();
+      try {
+        await task.commit();
+        this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, true);
+      } catch (err) {
+        this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, false);
+        await this.onCommitError(task, err);
+      }
+    }
+  }
+
+  private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
+    if (err instanceof TaskMigratedError) {
+      this.log.warn('task fenced; closing it without committing', { task: task.id });
+      await this.closeTask(task, false);
+      return;
+    }
+    if (!this.exactlyOnce) {
+      // At-least-once: a failed offset commit (e.g. during a rebalance) only means replay.
+      this.log.warn('commit failed; records since the last commit will be processed again', { task: task.id, error: err });
+      return;
+    }
+    this.log.error('commit failed; closing the task, its state is rebuilt from the changelog', { task: task.id, error: err });
+    await this.closeTask(task, false);
+    throw err instanceof MillraceError ? err : new MillraceError(`commit of task ${task.id} failed`, { code: 'COMMIT_FAILED', domain: 'external', cause: err });
+  }
+
+  private async punctuateAll(): Promise<void> {
+    const now = Date.now();
+    for (const task of this.tasks.values()) if (task.state === 'running') await task.punctuate(now);
+  }
+
+  private fail(err: unknown): void {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.log.error('stream thread failed', { error: err });
+    this.state = 'failed';
+    this.fatal?.(err);
+  }
+
+  /** Tasks this instance was assigned in the latest generation. */
+  assignedTasks(): string[] {
+    return [...this.assigned];
+  }
+}
+
+function groupByTopic(parts: Array<{ topic: string; partition: number }>): Array<{ topic: string; partitions: number[] }> {
+  const m = new Map<string, number[]>();
+  for (const p of parts) (m.get(p.topic) ?? m.set(p.topic, []).get(p.topic)!).push(p.partition);
+  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
+}

@@ -1,0 +1,87 @@
+/**
+ * Topic housekeeping at start-up: source topics must exist, co-partitioned sources
+ * must agree on their partition count, and internal topics (changelogs, repartition
+ * topics) are created with the partition count of their sub-topology's sources.
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { StreamsError } from './errors.js';
+
+export interface InternalTopicSpec {
+  name: string;
+  partitions: number;
+  /** e.g. `{ 'cleanup.policy': 'compact' }`. */
+  config: Record<string, string>;
+}
+
+/** Partition count of each existing topic in `topics`; missing topics are absent from the map. */
+export async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  const out = new Map<string, number>();
+  if (!present.length) return out;
+  const meta = await admin.fetchTopicMetadata({ topics: present });
+  for (const t of meta.topics) out.set(t.name, t.partitions.length);
+  return out;
+}
+
+/** Fails with one message listing every missing source topic and how to create it. */
+export function requireSources(sources: string[], counts: Map<string, number>): void {
+  const missing = sources.filter((t) => !counts.has(t));
+  if (missing.length) {
+    throw new StreamsError(
+      `source topic(s) ${missing.join(', ')} do not exist; create them first (for example with the admin client or ` +
+        '`kafka-topics.sh --create --topic <name> --partitions <n>`), then start the app again',
+      { code: 'SOURCE_TOPIC_MISSING', domain: 'user' },
+    );
+  }
+}
+
+/**
+ * Sources read by one sub-topology are joined partition by partition, so they must have
+ * the same number of partitions. Returns the sub-topology's partition count.
+ */
+export function checkCopartitioned(subtopology: number, sources: string[], counts: Map<string, number>): number {
+  const sizes = new Map(sources.map((t) => [t, counts.get(t) ?? 0]));
+  const distinct = new Set(sizes.values());
+  if (distinct.size > 1) {
+    const detail = [...sizes].map(([t, n]) => `${t}=${n}`).join(', ');
+    throw new StreamsError(
+      `sub-topology ${subtopology} reads topics that are not co-partitioned (${detail}): ` +
+        'records with one key would meet in different tasks; repartition one side or create the topics with equal partition counts',
+      { code: 'NOT_COPARTITIONED', domain: 'user' },
+    );
+  }
+  return Math.max(0, ...sizes.values());
+}
+
+/** Creates absent internal topics; an existing one with the wrong partition count is an error. */
+export async function ensureInternalTopics(admin: Admin, specs: InternalTopicSpec[], replicationFactor: number): Promise<string[]> {
+  const counts = await partitionCounts(admin, specs.map((s) => s.name));
+  for (const s of specs) {
+    const have = counts.get(s.name);
+    if (have !== undefined && have !== s.partitions) {
+      throw new StreamsError(
+        `internal topic ${s.name} has ${have} partitions but needs ${s.partitions}; ` +
+          'run `millrace reset <app>` to delete the internal topics (they are rebuilt from the sources), then start again',
+        { code: 'INTERNAL_TOPIC_MISMATCH', domain: 'user' },
+      );
+    }
+  }
+  const toCreate: ITopicConfig[] = specs
+    .filter((s) => !counts.has(s.name))
+    .map((s) => ({
+      topic: s.name,
+      numPartitions: s.partitions,
+      replicationFactor,
+      configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+    }));
+  if (toCreate.length) {
+    try {
+      await admin.createTopics({ topics: toCreate, waitForLeaders: true });
+    } catch (err) {
+      // Another instance may have created them at the same moment.
+      if (!/already exists/i.test(String((err as Error).message))) throw err;
+    }
+  }
+  return toCreate.map((t) => t.topic);
+}
