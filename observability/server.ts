@@ -1,0 +1,98 @@
+/**
+ * The instance's HTTP server: `/metrics` (Prometheus), `/healthz` (alive), `/readyz`
+ * (every assigned task restored and running; 503 with the reason otherwise),
+ * `/topology` (a live status page) and `/topology.json`. Binds to 127.0.0.1 unless told
+ * otherwise.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.js';
+import { statusPage } from './status-page.js';
+
+/** What the server reads from a running instance (read-only views). */
+export interface InstanceView {
+  applicationId: string;
+  /** `null` when ready; otherwise why not. */
+  notReadyReason(): string | null;
+  /** The topology drawn as SVG (may be empty when unavailable). */
+  topologySvg(): Promise<string>;
+  status(): InstanceStatus;
+}
+
+export interface TaskStatus {
+  id: string;
+  state: string;
+  partitions: Array<{ topic: string; partition: number; lag: number | null }>;
+  processed: number;
+  ratePerSecond: number;
+  restored: number;
+  restoreRemaining: number;
+}
+
+export interface InstanceStatus {
+  applicationId: string;
+  instanceId: string;
+  state: string;
+  guarantee: string;
+  tasks: TaskStatus[];
+  topology: unknown;
+  updatedAt: string;
+}
+
+export interface ServerOptions {
+  port: number;
+  /** Default 127.0.0.1; `0.0.0.0` exposes it (the `--expose` flag). */
+  host?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(metrics: Metrics, view: InstanceView, opts: ServerOptions): Promise<RunningServer> {
+  const server = http.createServer((req, res) => {
+    route(req.url ?? '/', metrics, view)
+      .then(({ status, type, body }) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      })
+      .catch((err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`internal error: ${(err as Error).message}\n`);
+      });
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function route(url: string, metrics: Metrics, view: InstanceView): Promise<{ status: number; type: string; body: string }> {
+  const path = url.split('?')[0];
+  switch (path) {
+    case '/metrics':
+      return { status: 200, type: metrics.registry.contentType, body: await metrics.text() };
+    case '/healthz':
+      return { status: 200, type: 'text/plain', body: 'ok\n' };
+    case '/readyz': {
+      const reason = view.notReadyReason();
+      return reason ? { status: 503, type: 'text/plain', body: `not ready: ${reason}\n` } : { status: 200, type: 'text/plain', body: 'ready\n' };
+    }
+    case '/topology.json':
+      return { status: 200, type: 'application/json', body: JSON.stringify(view.status(), null, 2) };
+    case '/topology':
+    case '/':
+      return { status: 200, type: 'text/html; charset=utf-8', body: statusPage(view.applicationId, await view.topologySvg()) };
+    default:
+      return { status: 404, type: 'text/plain', body: 'not found: try /metrics, /healthz, /readyz, /topology, /topology.json\n' };
+  }
+}
