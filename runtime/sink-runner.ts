@@ -1,0 +1,138 @@
+/**
+ * Kafka → warehouse with offsets stored beside the rows. A sink consumes committed
+ * topics, turns records into rows, and writes each batch of rows together with the
+ * source offsets they came from in ONE warehouse transaction. On start (and whenever it
+ * is assigned partitions) it resumes from the offsets stored in the warehouse, not from
+ * Kafka's group offsets: a crash at any moment neither loses nor duplicates a row, and
+ * replays are harmless because rows are upserted by primary key.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from './log.js';
+
+/** What a warehouse offers a sink (implemented by connectors/duckdb and connectors/snowflake). */
+export interface SinkTarget {
+  /** Next offset to read per `topic:partition`, as last committed with rows. */
+  readOffsets(sinkId: string): Promise<Map<string, number>>;
+  /** Upserts the rows and the offsets in one transaction. */
+  writeBatch(sinkId: string, batches: Array<{ table: string; rows: Record<string, unknown>[] }>, offsets: Map<string, number>): Promise<void>;
+}
+
+/** Turns one consumed record into a row of a table (or `undefined` to skip it). */
+export type RowMapper = (record: { topic: string; partition: number; offset: number; key: Buffer | null; value: Buffer | null; timestamp: number }) =>
+  | { table: string; row: Record<string, unknown> }
+  | undefined
+  | Promise<{ table: string; row: Record<string, unknown> } | undefined>;
+
+export interface SinkRunnerOptions {
+  sinkId: string;
+  topics: string[];
+  target: SinkTarget;
+  map: RowMapper;
+  /** Flush when this many rows are buffered (default 5000). */
+  maxRows?: number;
+  /** Flush when the buffered rows' estimated size reaches this (default 4 MiB). */
+  maxBytes?: number;
+  /** Flush at least this often while rows are buffered (default 500 ms). */
+  maxDelayMs?: number;
+  log: Logger;
+  onBatch?: (info: { rows: number; tables: Record<string, number>; seconds: number; oldestTimestamps: number[] }) => void;
+}
+
+export class SinkRunner {
+  private consumer!: Consumer;
+  private buffer: Array<{ table: string; row: Record<string, unknown> }> = [];
+  private bytes = 0;
+  private offsets = new Map<string, number>();
+  private timestamps: number[] = [];
+  private timer?: NodeJS.Timeout;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly kafka: Kafka, private readonly opts: SinkRunnerOptions) {}
+
+  async start(onFatal: (err: unknown) => void): Promise<void> {
+    this.consumer = this.kafka.consumer({ groupId: this.opts.sinkId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Pause until seeked to the warehouse's offsets: Kafka's group offsets are not the truth here.
+      const parts = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
+      this.consumer.pause(parts);
+      this.serial(() => this.resumeFromWarehouse(parts)).catch(onFatal);
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) onFatal(payload.error);
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
+    this.timer = setInterval(() => void this.serial(() => this.flush()).catch(onFatal), this.opts.maxDelayMs ?? 500);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.consumer?.stop().catch(() => {});
+    await this.serial(() => this.flush());
+    await this.consumer?.disconnect().catch(() => {});
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async resumeFromWarehouse(parts: Array<{ topic: string; partitions: number[] }>): Promise<void> {
+    // Rows buffered for partitions we may have lost must not be written by us any more.
+    this.buffer = [];
+    this.bytes = 0;
+    this.offsets.clear();
+    this.timestamps = [];
+    const stored = await this.opts.target.readOffsets(this.opts.sinkId);
+    for (const { topic, partitions } of parts) {
+      for (const partition of partitions) {
+        const next = stored.get(`${topic}:${partition}`);
+        if (next !== undefined) this.consumer.seek({ topic, partition, offset: String(next) });
+      }
+    }
+    this.opts.log.info('sink resumed from warehouse offsets', { sink: this.opts.sinkId, offsets: Object.fromEntries(stored) });
+    this.consumer.resume(parts);
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
+    if (!batch.messages.length || this.stopped) return;
+    await this.serial(async () => {
+      if (isStale()) return;
+      for (const m of batch.messages) {
+        const offset = Number(m.offset);
+        const mapped = await this.opts.map({ topic: batch.topic, partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
+        if (mapped) {
+          this.buffer.push(mapped);
+          this.bytes += (m.value?.length ?? 0) + 64;
+        }
+        this.offsets.set(`${batch.topic}:${batch.partition}`, offset + 1);
+        this.timestamps.push(Number(m.timestamp));
+      }
+      resolveOffset(batch.lastOffset());
+      if (this.buffer.length >= (this.opts.maxRows ?? 5000) || this.bytes >= (this.opts.maxBytes ?? 4 << 20)) await this.flush();
+    });
+    await heartbeat().catch(() => {});
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.offsets.size) return;
+    const byTable = new Map<string, Record<string, unknown>[]>();
+    for (const { table, row } of this.buffer) (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
+    const t0 = performance.now();
+    await this.opts.target.writeBatch(this.opts.sinkId, [...byTable].map(([table, rows]) => ({ table, rows })), new Map(this.offsets));
+    this.opts.onBatch?.({
+      rows: this.buffer.length,
+      tables: Object.fromEntries([...byTable].map(([t, r]) => [t, r.length])),
+      seconds: (performance.now() - t0) / 1000,
+      oldestTimestamps: this.timestamps,
+    });
+    this.buffer = [];
+    this.bytes = 0;
+    this.offsets.clear();
+    this.timestamps = [];
+  }
+}
