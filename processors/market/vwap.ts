@@ -1,0 +1,157 @@
+/**
+ * `vwap`: tumbling event-time windows per symbol (aligned to the epoch), emitting each
+ * window's final VWAP, volume, trade count and OHLC once, when stream time passes
+ * `window_end + grace`. A trade for a window already closed is late: counted and sent to
+ * the dead-letter topic with reason `late`.
+ *
+ * The window store holds the running aggregates (and is changelogged); an in-memory
+ * index of open windows, rebuilt from the store at init, finds the windows to close
+ * without a range scan per record.
+ */
+import type { WindowStore } from '../../state/api.js';
+import type { Cancellable, Processor, ProcessorContext, ProcessorCounter, StreamRecord } from '../api.js';
+import type { Trade, VwapWindow } from './trade.js';
+
+export interface VwapOptions {
+  /** Window size in ms (default 60 000). */
+  sizeMs: number;
+  /** How long after its end a window still accepts trades, in ms (default 10 000). */
+  graceMs: number;
+  /** Name of the declared window store. */
+  store: string;
+  /** Close windows when no trade arrived for this long on the wall clock (ms); off when undefined. */
+  idleCloseMs?: number;
+}
+
+/** The running aggregate of one window. `open`/`close` keep the earliest/latest trade by time. */
+export interface VwapAggregate {
+  sumPriceVolume: number;
+  volume: number;
+  count: number;
+  open: number;
+  openTs: number;
+  close: number;
+  closeTs: number;
+  high: number;
+  low: number;
+}
+
+export function addTrade(agg: VwapAggregate | undefined, t: Trade): VwapAggregate {
+  if (!agg) {
+    return { sumPriceVolume: t.price * t.volume, volume: t.volume, count: 1, open: t.price, openTs: t.trade_timestamp, close: t.price, closeTs: t.trade_timestamp, high: t.price, low: t.price };
+  }
+  // Ties on time: the earlier-processed (lower offset) trade stays the open; the later one becomes the close.
+  const earlier = t.trade_timestamp < agg.openTs;
+  const later = t.trade_timestamp >= agg.closeTs;
+  return {
+    sumPriceVolume: agg.sumPriceVolume + t.price * t.volume,
+    volume: agg.volume + t.volume,
+    count: agg.count + 1,
+    open: earlier ? t.price : agg.open,
+    openTs: earlier ? t.trade_timestamp : agg.openTs,
+    close: later ? t.price : agg.close,
+    closeTs: later ? t.trade_timestamp : agg.closeTs,
+    high: Math.max(agg.high, t.price),
+    low: Math.min(agg.low, t.price),
+  };
+}
+
+export function toWindow(symbol: string, start: number, sizeMs: number, a: VwapAggregate): VwapWindow {
+  return {
+    symbol,
+    window_start: start,
+    window_end: start + sizeMs,
+    vwap: a.volume === 0 ? null : a.sumPriceVolume / a.volume,
+    volume: a.volume,
+    trade_count: a.count,
+    open: a.open,
+    high: a.high,
+    low: a.low,
+    close: a.close,
+  };
+}
+
+export class VwapProcessor implements Processor<string, Trade, string, VwapWindow> {
+  private ctx!: ProcessorContext<string, VwapWindow>;
+  private windows!: WindowStore<string, VwapAggregate>;
+  private late!: ProcessorCounter;
+  private emits!: ProcessorCounter;
+  /** Open windows: start → symbols. */
+  private readonly open = new Map<number, Set<string>>();
+  /** Stream time, possibly advanced by wall-clock idleness. */
+  private clock = -1;
+  private lastRecordWall = 0;
+  private idleTimer?: Cancellable;
+
+  constructor(private readonly opts: VwapOptions) {}
+
+  async init(ctx: ProcessorContext<string, VwapWindow, Record<string, unknown>>): Promise<void> {
+    this.ctx = ctx;
+    this.windows = ctx.stores[this.opts.store] as WindowStore<string, VwapAggregate>;
+    this.late = ctx.metrics.counter('late_records', 'Trades later than window end + grace');
+    this.emits = ctx.metrics.counter('window_emits', 'Final window results emitted');
+    for await (const w of this.windows.fetchAll(0, Number.MAX_SAFE_INTEGER)) this.track(w.windowStart, w.key);
+    this.lastRecordWall = ctx.currentSystemTime();
+    if (this.opts.idleCloseMs !== undefined) {
+      this.idleTimer = ctx.schedule(Math.min(1000, this.opts.idleCloseMs), 'wall-clock', (now) => this.onWallClock(now));
+    }
+  }
+
+  private track(start: number, symbol: string): void {
+    (this.open.get(start) ?? this.open.set(start, new Set()).get(start)!).add(symbol);
+  }
+
+  private windowStart(ts: number): number {
+    return ts - (((ts % this.opts.sizeMs) + this.opts.sizeMs) % this.opts.sizeMs);
+  }
+
+  private closes(start: number): number {
+    return start + this.opts.sizeMs + this.opts.graceMs;
+  }
+
+  process(record: StreamRecord<string, Trade>): void {
+    const t = record.value;
+    this.lastRecordWall = this.ctx.currentSystemTime();
+    this.clock = Math.max(this.clock, this.ctx.streamTime(), record.timestamp);
+    const start = this.windowStart(t.trade_timestamp);
+    if (this.closes(start) <= this.clock) {
+      this.late.inc();
+      this.ctx.deadLetter(record, 'late');
+    } else {
+      this.windows.put(t.symbol, addTrade(this.windows.fetch(t.symbol, start), t), start);
+      this.track(start, t.symbol);
+    }
+    this.emitClosed();
+  }
+
+  /** Emits and forgets every window whose end + grace is at or before the clock. */
+  private emitClosed(): void {
+    if (this.open.size === 0) return;
+    const due = [...this.open.keys()].filter((s) => this.closes(s) <= this.clock).sort((a, b) => a - b);
+    for (const start of due) {
+      for (const symbol of [...this.open.get(start)!].sort()) {
+        const agg = this.windows.fetch(symbol, start);
+        if (agg) {
+          const w = toWindow(symbol, start, this.opts.sizeMs, agg);
+          this.ctx.forward({ key: symbol, value: w, timestamp: w.window_end - 1 });
+          this.emits.inc();
+        }
+        this.windows.put(symbol, undefined, start);
+      }
+      this.open.delete(start);
+    }
+  }
+
+  private onWallClock(now: number): void {
+    const idle = now - this.lastRecordWall;
+    if (this.opts.idleCloseMs === undefined || idle < this.opts.idleCloseMs || this.clock < 0) return;
+    // A quiet partition: let stream time move with the wall clock so its windows close.
+    this.clock += idle;
+    this.lastRecordWall = now;
+    this.emitClosed();
+  }
+
+  close(): void {
+    this.idleTimer?.cancel();
+  }
+}
