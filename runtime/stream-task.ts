@@ -39,6 +39,8 @@ export class StreamTask {
   /** Next changelog offset per store (for the checkpoint). */
   readonly changelogPositions = new Map<string, number>();
   private uncommitted = false;
+  /** The checkpoint the task started from (changelog offset per store), if any. */
+  restoredFrom: Map<string, number> | undefined;
 
   constructor(
     readonly id: string,

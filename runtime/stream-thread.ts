@@ -162,9 +162,18 @@ export class StreamThread {
 
   private async createTask(id: string): Promise<StreamTask> {
     const committer = await this.committerFor(id);
+    const checkpointIO = this.factory.checkpoint(id);
+    const checkpoint = await checkpointIO.read();
+    if (this.exactlyOnce) {
+      // Under exactly-once a checkpoint is valid once: it is removed while the task runs,
+      // so after a crash there is none, and state that may hold writes of a transaction
+      // that never committed is wiped before the stores open.
+      if (checkpoint) await checkpointIO.remove();
+      else await checkpointIO.wipe();
+    }
     const engine = await this.factory.createEngine(id);
-    await engine.init();
-    const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, this.factory.checkpoint(id));
+    const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, checkpointIO);
+    task.restoredFrom = checkpoint;
     this.tasks.set(id, task);
     for (const tp of this.partitionsOf(id)) this.byPartition.set(`${tp.topic}:${tp.partition}`, task);
     return task;
@@ -196,10 +205,7 @@ export class StreamThread {
     for (const task of tasks) for (const s of task.engine.stores) if (s.changelogTopic) changelogTopics.add(s.changelogTopic);
     const ends = changelogTopics.size ? await endOffsets(this.admin, [...changelogTopics]) : new Map<string, number>();
     for (const task of tasks) {
-      const checkpoint = await task.checkpoint.read();
-      // Under exactly-once a checkpoint is valid once: it is removed while the task runs,
-      // so a crash leaves none and the state is rebuilt from the changelog.
-      if (this.exactlyOnce) await task.checkpoint.remove();
+      const checkpoint = task.restoredFrom;
       for (const s of task.engine.stores) {
         if (!s.changelogTopic) continue;
         const end = ends.get(`${s.changelogTopic}:${task.partition}`) ?? 0;
@@ -223,6 +229,8 @@ export class StreamThread {
     const t0 = Date.now();
     const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets);
     if (n) this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
+    // Processors initialise after restore, so they see the restored state.
+    for (const task of tasks) await task.engine.init();
   }
 
   /** Seeks the task's partitions to their committed offsets and lets records flow. */

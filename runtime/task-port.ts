@@ -35,7 +35,10 @@ export interface CommitBatch {
 export interface TaskEngine {
   readonly taskId: string;
   readonly stores: readonly TaskStore[];
-  /** Run the stores' init and the processors' `init()`. */
+  /**
+   * Run the processors' `init()`. The stores are open from creation; the runtime restores
+   * them first and calls this afterwards, so processors see restored state.
+   */
   init(): Promise<void>;
   /** Process one record through the sub-topology (synchronous when every processor is). */
   process(record: RawRecord): void | Promise<void>;

@@ -1,0 +1,163 @@
+/**
+ * `StreamsApp`: one millrace instance. Start as many as you like with the same
+ * `applicationId`: they form one consumer group and share the tasks.
+ *
+ * ```ts
+ * const app = new StreamsApp(topology, { applicationId: 'counts', bootstrapServers: 'localhost:9092' });
+ * await app.start();            // creates internal topics, joins the group, restores, runs
+ * process.on('SIGTERM', () => app.close());
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { createKafka } from '../connectors/kafka/client.js';
+import { configFromEnv, resolveConfig, type StreamsConfig, type StreamsConfigInput } from './config.js';
+import { StreamsError } from './errors.js';
+import type { TaskLayout } from './kafka-assignor.js';
+import { createLogger, type Logger } from './log.js';
+import { StreamThread, type ThreadObserver } from './stream-thread.js';
+import type { CheckpointIO } from './stream-task.js';
+import type { TaskEngine } from './task-port.js';
+import { checkCopartitioned, ensureInternalTopics, partitionCounts, requireSources, type InternalTopicSpec } from './topics.js';
+
+/** What the runtime needs from a built topology (see `runtime/topology-adapter.ts`). */
+export interface AppTopology {
+  /** Sub-topologies with their source topics, internal names already prefixed with the app id. */
+  subtopologies(applicationId: string): Array<{ id: number; sources: string[]; internalSources: string[] }>;
+  /** Changelog and repartition topics, each tied to the sub-topology whose partition count it takes. */
+  internalTopics(applicationId: string): Array<{ name: string; subtopology: number; config: Record<string, string> }>;
+  /** Topics the app writes to that it does not create (outputs), for a start-up check. */
+  outputTopics(applicationId: string): string[];
+  createEngine(taskId: string, ctx: EngineContext): Promise<TaskEngine>;
+  checkpoint(taskId: string, ctx: EngineContext): CheckpointIO;
+}
+
+export interface EngineContext {
+  config: StreamsConfig;
+  log: Logger;
+}
+
+export type AppState = 'created' | 'starting' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
+
+export class StreamsApp {
+  readonly config: Readonly<StreamsConfig>;
+  readonly instanceId = randomUUID().slice(0, 8);
+  readonly log: Logger;
+  private kafka!: Kafka;
+  private admin!: Admin;
+  private thread?: StreamThread;
+  private layout?: TaskLayout;
+  private stateValue: AppState = 'created';
+  private failure?: unknown;
+  private readonly failureListeners: Array<(err: unknown) => void> = [];
+
+  constructor(
+    private readonly topology: AppTopology,
+    config: StreamsConfigInput,
+    private readonly observer: ThreadObserver = {},
+  ) {
+    this.config = resolveConfig(configFromEnv(), config);
+    this.log = createLogger(this.config.logLevel, { app: this.config.applicationId, instance: this.instanceId });
+  }
+
+  get state(): AppState {
+    if (this.stateValue === 'running' && this.thread?.state === 'rebalancing') return 'rebalancing';
+    return this.stateValue;
+  }
+
+  get tasks() {
+    return this.thread?.tasks ?? new Map();
+  }
+
+  /** Called once if the instance fails (it is then stopped). */
+  onFailure(listener: (err: unknown) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    this.stateValue = 'starting';
+    const c = this.config;
+    this.kafka = createKafka({ brokers: c.bootstrapServers, clientId: `${c.clientId}-${this.instanceId}` });
+    this.admin = this.kafka.admin();
+    try {
+      await this.admin.connect();
+    } catch (err) {
+      throw new StreamsError(`cannot reach Kafka at ${c.bootstrapServers.join(',')}: ${(err as Error).message}; is the broker up?`, {
+        code: 'KAFKA_UNREACHABLE',
+        domain: 'external',
+        retriable: true,
+        cause: err,
+      });
+    }
+    this.layout = await this.prepareTopics();
+    const ctx: EngineContext = { config: c, log: this.log };
+    this.thread = new StreamThread(this.kafka, this.admin, c, this.layout, {
+      createEngine: (id) => this.topology.createEngine(id, ctx),
+      checkpoint: (id) => this.topology.checkpoint(id, ctx),
+    }, this.log, this.observer);
+    await this.thread.start((err) => void this.onFatal(err));
+    this.stateValue = 'running';
+  }
+
+  /** Checks sources, co-partitioning and creates internal topics; returns the task layout. */
+  private async prepareTopics(): Promise<TaskLayout> {
+    const app = this.config.applicationId;
+    const subs = this.topology.subtopologies(app);
+    const external = [...new Set(subs.flatMap((s) => s.sources))];
+    const counts = await partitionCounts(this.admin, [...external, ...this.topology.outputTopics(app)]);
+    requireSources(external, counts);
+    const partitionsBySub = new Map<number, number>();
+    for (const s of subs) if (s.sources.length) partitionsBySub.set(s.id, checkCopartitioned(s.id, s.sources, counts));
+    // A sub-topology fed only by repartition topics takes the widest upstream count.
+    const widest = Math.max(1, ...partitionsBySub.values());
+    for (const s of subs) if (!partitionsBySub.has(s.id)) partitionsBySub.set(s.id, widest);
+    const internal: InternalTopicSpec[] = this.topology
+      .internalTopics(app)
+      .map((t) => ({ name: t.name, partitions: partitionsBySub.get(t.subtopology) ?? widest, config: t.config }));
+    internal.push({ name: this.config.deadLetterTopic, partitions: widest, config: {} });
+    const created = await ensureInternalTopics(this.admin, internal, this.config.replicationFactor);
+    if (created.length) this.log.info('created internal topics', { topics: created });
+    for (const t of internal) counts.set(t.name, t.partitions);
+    return {
+      sourcesBySubtopology: new Map(subs.map((s) => [s.id, [...s.sources, ...s.internalSources]])),
+      partitionsBySubtopology: partitionsBySub,
+      partitionCount: (topic) => counts.get(topic) ?? 0,
+    };
+  }
+
+  private async onFatal(err: unknown): Promise<void> {
+    if (this.stateValue === 'stopping' || this.stateValue === 'stopped' || this.stateValue === 'failed') return;
+    this.failure = err;
+    this.log.error('instance failed; stopping', { error: err });
+    await this.close().catch(() => {});
+    this.stateValue = 'failed';
+    for (const l of this.failureListeners) l(err);
+  }
+
+  /** Graceful shutdown: commit, close stores, leave the group. */
+  async close(): Promise<void> {
+    if (this.stateValue === 'stopped' || this.stateValue === 'stopping') return;
+    this.stateValue = 'stopping';
+    await this.thread?.stop();
+    await this.admin?.disconnect().catch(() => {});
+    this.stateValue = 'stopped';
+  }
+
+  /** Why the instance is not ready (null when every assigned task is running). */
+  notReadyReason(): string | null {
+    if (this.stateValue !== 'running') return `instance is ${this.stateValue}`;
+    if (!this.thread) return 'not started';
+    if (this.thread.state === 'rebalancing') return 'rebalancing';
+    const restoring = [...this.thread.tasks.values()].filter((t) => t.state !== 'running');
+    if (restoring.length) return `restoring ${restoring.map((t) => `${t.id} (${t.stats.restoreRemaining} records left)`).join(', ')}`;
+    return null;
+  }
+
+  get lastFailure(): unknown {
+    return this.failure;
+  }
+
+  get taskLayout(): TaskLayout | undefined {
+    return this.layout;
+  }
+}

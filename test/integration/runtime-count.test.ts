@@ -1,0 +1,76 @@
+/**
+ * The runtime end to end on the real broker, one instance, 8 partitions: a count-by-key
+ * task (see test/support/count-app.ts) under both guarantees. The output must equal a
+ * count done by the test; under exactly-once each key's counts appear 1, 2, … n exactly
+ * once; a poison record goes to the dead-letter topic and the partition goes on.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createKafka } from '../../connectors/kafka/client.js';
+import { StreamsApp } from '../../runtime/app.js';
+import { countTopology } from '../support/count-app.js';
+import { createTopics, deleteTopicsWithPrefix, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+
+const run = `it-count-${randomUUID().slice(0, 8)}`;
+let kafka: Kafka;
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-count-'));
+
+beforeAll(() => {
+  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
+});
+
+afterAll(async () => {
+  await deleteTopicsWithPrefix(kafka, run);
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+function input(n: number, keys: number) {
+  return Array.from({ length: n }, (_, i) => ({ key: `k${(i * 7919) % keys}`, value: `v${i}` }));
+}
+
+describe.each(['at_least_once', 'exactly_once'] as const)('count-by-key, %s', (guarantee) => {
+  it('matches a count done by the test, and dead-letters a poison record without stopping', async () => {
+    const app = `${run}-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`;
+    const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
+    await createTopics(kafka, [
+      { topic: inTopic, partitions: 8 },
+      { topic: outTopic, partitions: 8 },
+    ]);
+    const records = input(4000, 50);
+    records.splice(1234, 0, { key: 'k1', value: 'poison' });
+    await produce(kafka, inTopic, records);
+
+    const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: guarantee,
+      stateDir,
+    });
+    await streams.start();
+    try {
+      const expected = new Map<string, number>();
+      for (const r of records) if (r.value !== 'poison') expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
+      const out = await readUntil(kafka, outTopic, (got) => {
+        const last = new Map<string, number>();
+        for (const r of got) last.set(r.key!, Math.max(last.get(r.key!) ?? 0, Number(r.value)));
+        return [...expected].every(([k, n]) => last.get(k) === n);
+      });
+      const seqs = valuesByKey(out);
+      for (const [k, n] of expected) {
+        const seq = seqs.get(k)!.map(Number);
+        expect(Math.max(...seq)).toBe(n);
+        if (guarantee === 'exactly_once') expect(seq).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      }
+      const dlq = await readUntil(kafka, `${app}-dlq`, (got) => got.length >= 1);
+      expect(dlq.map((r) => r.value)).toEqual(['poison']);
+      expect(dlq[0]!.headers['millrace.reason']).toBe('poison');
+      expect([...streams.tasks.keys()].sort()).toEqual(Array.from({ length: 8 }, (_, i) => `0_${i}`));
+    } finally {
+      await streams.close();
+    }
+  });
+});

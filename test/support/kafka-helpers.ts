@@ -1,0 +1,103 @@
+/** Small Kafka helpers for integration and e2e tests: topics, producing, reading to the end. */
+import type { Kafka } from 'kafkajs';
+
+export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; partitions: number; config?: Record<string, string> }>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes every topic whose name starts with `prefix` (the test's own run id). */
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+  } catch {
+    /* best effort */
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function produce(kafka: Kafka, topic: string, messages: Array<{ key: string | null; value: string | Buffer | null; partition?: number; timestamp?: number }>): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 5000) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: messages.slice(i, i + 5000).map((m) => ({ key: m.key, value: m.value, partition: m.partition, timestamp: m.timestamp === undefined ? undefined : String(m.timestamp) })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning (read_committed) until `done(records)` holds or the
+ * time runs out; uses a group of its own with a random id.
+ */
+export async function readUntil(kafka: Kafka, topic: string, done: (records: ReadRecord[]) => boolean, timeoutMs = 60_000): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  const got: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got.length} records from ${topic} in ${timeoutMs} ms without reaching the expected state`)), timeoutMs);
+      const check = () => {
+        if (done(got)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+            got.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers });
+          }
+          check();
+        },
+      });
+      check();
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
+
+/** For each key, the sequence of values in the order read (per partition order). */
+export function valuesByKey(records: ReadRecord[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of [...records].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+    if (r.key === null) continue;
+    (m.get(r.key) ?? m.set(r.key, []).get(r.key)!).push(r.value ?? '');
+  }
+  return m;
+}
