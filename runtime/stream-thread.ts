@@ -51,6 +51,7 @@ export class StreamThread {
   private lastCommit = Date.now();
   private assigned: string[] = [];
   private generation = 0;
+  private memberId?: string;
   private fatal?: (err: unknown) => void;
   state: 'created' | 'rebalancing' | 'running' | 'stopping' | 'stopped' | 'failed' = 'created';
 
@@ -86,7 +87,7 @@ export class StreamThread {
       maxBytesPerPartition: 1 << 20,
       maxWaitTimeInMs: 100,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment, payload.memberId));
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.state = 'rebalancing';
       this.observer.onRebalance?.('start', [...this.tasks.keys()]);
@@ -132,21 +133,33 @@ export class StreamThread {
   }
 
   /** Called synchronously by kafkajs after join+sync, before it fetches: pause new tasks now. */
-  private onAssignment(assignment: Record<string, number[]>): void {
+  private onAssignment(assignment: Record<string, number[]>, memberId: string): void {
     const gen = ++this.generation;
     const tasks = tasksFromAssignment(assignment, this.layout);
     this.assigned = tasks;
+    // A new member id means the group expelled us (e.g. we were stopped past the session
+    // timeout): every task we still hold may have moved and been fenced meanwhile, so none
+    // is kept; they are closed without committing and created afresh.
+    const expelled = this.memberId !== undefined && this.memberId !== memberId;
+    this.memberId = memberId;
+    if (expelled && this.tasks.size) {
+      this.log.warn('expelled from the group; dropping the uncommitted work of every task (task fenced or moved)', { tasks: [...this.tasks.keys()] });
+      for (const t of this.tasks.values()) t.state = 'suspended';
+    }
     const fresh = tasks.filter((t) => this.tasks.get(t)?.state !== 'running');
     const pause = fresh.flatMap((t) => this.partitionsOf(t));
     if (pause.length) this.consumer.pause(groupByTopic(pause));
-    this.log.info('assignment', { generation: gen, tasks });
+    this.log.info('assignment', { generation: gen, tasks, expelled });
     void this.reconcile(gen, tasks).catch((e) => this.fail(e));
   }
 
   private async reconcile(gen: number, tasks: string[]): Promise<void> {
     const wanted = new Set(tasks);
     const created = await this.lock.run(async () => {
-      for (const task of [...this.tasks.values()]) if (!wanted.has(task.id)) await this.closeTask(task, true);
+      for (const task of [...this.tasks.values()]) {
+        if (task.state === 'suspended') await this.closeTask(task, false);
+        else if (!wanted.has(task.id)) await this.closeTask(task, true);
+      }
       const out: StreamTask[] = [];
       for (const id of tasks) if (!this.tasks.has(id)) out.push(await this.createTask(id));
       return out;
@@ -306,7 +319,11 @@ export class StreamThread {
 
   private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
     if (err instanceof TaskMigratedError) {
+      // Another instance owns it now; our group membership is stale and kafkajs will
+      // rejoin. Stop fetching its partitions until the next assignment says otherwise.
       this.log.warn('task fenced; closing it without committing', { task: task.id });
+      const parts = this.partitionsOf(task.id);
+      if (parts.length) this.consumer.pause(groupByTopic(parts));
       await this.closeTask(task, false);
       return;
     }

@@ -47,7 +47,11 @@ export function startChild(name: string, entry: string, args: string[] = [], env
         line = { text: raw };
       }
       lines.push(line);
-      for (const w of [...waiters]) if (w.match(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve(line);
+      for (const w of [...waiters]) {
+        if (!w.match(line)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
