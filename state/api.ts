@@ -119,4 +119,8 @@ export interface StoreContext {
   stateDir: string;
   backend: 'leveldb' | 'memory';
   metrics?: StoreMetrics;
+  /** Timestamp (epoch ms) stamped on changelog records: the record being processed. Default: now. */
+  currentTimestamp?: () => number;
+  /** Most entries the write cache holds (clean ones are evicted beyond it). Default 100 000. */
+  cacheMaxEntries?: number;
 }
