@@ -1,0 +1,11 @@
+/** millrace processors: the Processor contract, the registry of types, and the built-ins. */
+import { market } from './builtins/market.js';
+import { stateful } from './builtins/stateful.js';
+import { stateless } from './builtins/stateless.js';
+import { windowed } from './builtins/windowed.js';
+import { processorRegistry } from './registry.js';
+
+for (const def of [...stateless, ...stateful, ...windowed, ...market]) processorRegistry.register(def);
+
+export * from './api.js';
+export { processorRegistry, registerProcessor, type ProcessorDefinition } from './registry.js';

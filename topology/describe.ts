@@ -1,0 +1,133 @@
+/**
+ * Text and pictures of a built topology: `describe()` in the shape of Kafka Streams'
+ * TopologyDescription, Mermaid, Graphviz DOT, JSON, and SVG rendered in-process
+ * (Graphviz compiled to WebAssembly: no external binary).
+ */
+import { BuiltTopology } from './build.js';
+import type { NodeSpec } from './spec.js';
+
+const topicOf = (app: string | undefined, topic: string, internal?: boolean) =>
+  internal ? (app ? BuiltTopology.topicName(app, topic, true) : `<app>-${topic}`) : topic;
+
+/** Kafka Streams' TopologyDescription layout; internal topics are named with `app` when given. */
+export function describe(t: BuiltTopology, app?: string): string {
+  const lines = ['Topologies:'];
+  for (const sub of t.subtopologies) {
+    lines.push(`   Sub-topology: ${sub.id}`);
+    for (const name of sub.nodes) {
+      const n = t.nodesByName.get(name)!;
+      const children = t.children.get(name) ?? [];
+      if (n.kind === 'source') lines.push(`    Source: ${n.name} (topics: [${n.topics.map((x) => topicOf(app, x, n.internal)).join(', ')}])`);
+      if (n.kind === 'processor') lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
+      if (n.kind === 'sink') lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
+      if (children.length) lines.push(`      --> ${children.join(', ')}`);
+      if (n.kind !== 'source') lines.push(`      <-- ${n.parents.join(', ')}`);
+    }
+    lines.push('');
+  }
+  const internal = t.internalTopics();
+  if (internal.length) {
+    lines.push('Internal topics:');
+    for (const it of internal) lines.push(`    ${topicOf(app, it.name, true)} (${it.kind}, partitions of sub-topology ${it.subtopology}${it.config['cleanup.policy'] ? `, cleanup.policy=${it.config['cleanup.policy']}` : ''})`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+const id = (s: string) => 'n_' + s.replace(/[^A-Za-z0-9_]/g, '_');
+const q = (s: string) => s.replace(/"/g, '\\"');
+
+function label(n: NodeSpec): string {
+  if (n.kind === 'processor') return `${n.name}\\n(${n.type})`;
+  return n.name;
+}
+
+/** Mermaid flowchart: topics as stadiums (internal ones dashed), stores as cylinders. */
+export function toMermaid(t: BuiltTopology, app?: string): string {
+  const out = ['flowchart LR'];
+  const topics = new Map<string, boolean>();
+  for (const sub of t.subtopologies) {
+    out.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}"]`);
+    for (const name of sub.nodes) {
+      const n = t.nodesByName.get(name)!;
+      const text = n.kind === 'processor' ? `${n.name}<br/>${n.type}` : n.name;
+      out.push(n.kind === 'processor' ? `    ${id(name)}["${q(text)}"]` : `    ${id(name)}[/"${q(text)}"/]`);
+    }
+    out.push('  end');
+  }
+  for (const n of t.spec.nodes) {
+    if (n.kind !== 'source') for (const p of n.parents) out.push(`  ${id(p)} --> ${id(n.name)}`);
+    if (n.kind === 'source') {
+      for (const topic of n.topics) {
+        topics.set(topicOf(app, topic, n.internal), !!n.internal);
+        out.push(`  ${id('t_' + topicOf(app, topic, n.internal))} --> ${id(n.name)}`);
+      }
+    }
+    if (n.kind === 'sink') {
+      topics.set(topicOf(app, n.topic, n.internal), !!n.internal);
+      out.push(`  ${id(n.name)} --> ${id('t_' + topicOf(app, n.topic, n.internal))}`);
+    }
+    if (n.kind === 'processor') for (const s of n.stores) out.push(`  ${id(n.name)} <--> ${id('s_' + s)}`);
+  }
+  for (const [topic, internal] of topics) out.push(`  ${id('t_' + topic)}(["${q(topic)}"])${internal ? `:::internal` : ':::topic'}`);
+  for (const s of t.spec.stores) out.push(`  ${id('s_' + s.name)}[("${q(s.name)}")]:::store`);
+  out.push('  classDef topic fill:#eef6ff,stroke:#3b82f6');
+  out.push('  classDef internal fill:#fff7e6,stroke:#d97706,stroke-dasharray: 4 3');
+  out.push('  classDef store fill:#f0fdf4,stroke:#16a34a');
+  return out.join('\n') + '\n';
+}
+
+/** Graphviz DOT: processors as boxes, topics as ovals (internal dashed), stores as cylinders. */
+export function toDot(t: BuiltTopology, app?: string): string {
+  const out = ['digraph topology {', '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=11];'];
+  const topics = new Map<string, boolean>();
+  for (const sub of t.subtopologies) {
+    out.push(`  subgraph cluster_${sub.id} {`, `    label="Sub-topology ${sub.id}"; style=rounded; color="#94a3b8";`);
+    for (const name of sub.nodes) {
+      const n = t.nodesByName.get(name)!;
+      const shape = n.kind === 'processor' ? 'box, style="rounded,filled", fillcolor="#f8fafc"' : 'cds, style=filled, fillcolor="#e2e8f0"';
+      out.push(`    ${id(name)} [label="${q(label(n))}", shape=${shape}];`);
+    }
+    out.push('  }');
+  }
+  for (const n of t.spec.nodes) {
+    if (n.kind !== 'source') for (const p of n.parents) out.push(`  ${id(p)} -> ${id(n.name)};`);
+    if (n.kind === 'source') {
+      for (const topic of n.topics) {
+        topics.set(topicOf(app, topic, n.internal), !!n.internal);
+        out.push(`  ${id('t_' + topicOf(app, topic, n.internal))} -> ${id(n.name)};`);
+      }
+    }
+    if (n.kind === 'sink') {
+      topics.set(topicOf(app, n.topic, n.internal), !!n.internal);
+      out.push(`  ${id(n.name)} -> ${id('t_' + topicOf(app, n.topic, n.internal))};`);
+    }
+    if (n.kind === 'processor') for (const s of n.stores) out.push(`  ${id(n.name)} -> ${id('s_' + s)} [dir=both, style=dotted];`);
+  }
+  for (const [topic, internal] of topics) {
+    out.push(`  ${id('t_' + topic)} [label="${q(topic)}", shape=oval, style="${internal ? 'dashed,filled' : 'filled'}", fillcolor="${internal ? '#fff7e6' : '#eef6ff'}"];`);
+  }
+  for (const s of t.spec.stores) out.push(`  ${id('s_' + s.name)} [label="${q(s.name)}\\n(${s.kind}${s.logged ? ', changelog' : ''})", shape=cylinder, style=filled, fillcolor="#f0fdf4"];`);
+  out.push('}');
+  return out.join('\n') + '\n';
+}
+
+export function toJson(t: BuiltTopology, app?: string): string {
+  return JSON.stringify(
+    {
+      ...t.spec,
+      subtopologies: t.subtopologies.map((s) => ({ id: s.id, nodes: s.nodes, stores: s.stores })),
+      internalTopics: t.internalTopics().map((i) => ({ ...i, name: topicOf(app, i.name, true) })),
+    },
+    null,
+    2,
+  ) + '\n';
+}
+
+let graphviz: Promise<{ dot(src: string, format?: string): string }> | undefined;
+
+/** SVG rendered by Graphviz compiled to WebAssembly (@hpcc-js/wasm-graphviz). */
+export async function toSvg(t: BuiltTopology, app?: string): Promise<string> {
+  graphviz ??= import('@hpcc-js/wasm-graphviz').then((m) => m.Graphviz.load());
+  return (await graphviz).dot(toDot(t, app), 'svg');
+}

@@ -1,0 +1,63 @@
+/**
+ * A topology is plain data: sources, processors and sinks joined by parent names, plus the
+ * stores the processors use. It is JSON-serialisable; the builder and YAML files both
+ * produce it, and `build()` validates it and splits it into sub-topologies.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface SourceSpec {
+  kind: 'source';
+  name: string;
+  topics: string[];
+  keySerde: string;
+  valueSerde: string;
+  /** A repartition topic written by this topology (named `<app>-<topic>` at run time). */
+  internal?: boolean;
+}
+
+export interface ProcessorSpec {
+  kind: 'processor';
+  name: string;
+  /** A built-in or registered processor type, e.g. `map`, `count`, `vwap`. */
+  type: string;
+  parents: string[];
+  options: Json;
+  /** Names of the stores this processor reads and writes. */
+  stores: string[];
+  /** The processor's logic is a function given in code (builder lambdas), not in the spec. */
+  inline?: boolean;
+}
+
+export interface SinkSpec {
+  kind: 'sink';
+  name: string;
+  topic: string;
+  parents: string[];
+  keySerde: string;
+  valueSerde: string;
+  internal?: boolean;
+}
+
+export type NodeSpec = SourceSpec | ProcessorSpec | SinkSpec;
+
+export interface StoreSpec {
+  name: string;
+  kind: 'keyValue' | 'window';
+  keySerde: string;
+  valueSerde: string;
+  /** Backed by a changelog topic `<app>-<store>-changelog` (default true). */
+  logged: boolean;
+  /** Write cache in front of the store (default true). */
+  cache: boolean;
+  retentionMs?: number;
+  segmentMs?: number;
+  windowSizeMs?: number;
+}
+
+export interface TopologySpec {
+  version: 1;
+  name?: string;
+  nodes: NodeSpec[];
+  stores: StoreSpec[];
+}
