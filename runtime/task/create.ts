@@ -37,7 +37,7 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
   const sub = o.topology.subtopologies[parseTaskId(o.taskId).subtopology];
   if (!sub) throw new Error(`task ${o.taskId}: the topology has no sub-topology ${parseTaskId(o.taskId).subtopology}`);
   const stores = new Map<string, StateStore>();
-  let engine: StreamTaskEngine | undefined;
+  const holder: { engine?: StreamTaskEngine } = {};
   const ctx = {
     applicationId: o.applicationId,
     taskId: o.taskId,
@@ -45,7 +45,7 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
     backend: o.backend,
     metrics: o.storeMetrics,
     cacheMaxEntries: o.cacheMaxEntries,
-    currentTimestamp: () => engine?.currentTimestamp() ?? Date.now(),
+    currentTimestamp: () => holder.engine?.currentTimestamp() ?? Date.now(),
   };
   for (const name of sub.stores) {
     const spec = o.topology.store(name)!;
@@ -62,7 +62,7 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
     };
     stores.set(name, spec.kind === 'window' ? await openWindowStore(opts, ctx) : await openKeyValueStore(opts, ctx));
   }
-  engine = new StreamTaskEngine({
+  const engine = new StreamTaskEngine({
     applicationId: o.applicationId,
     taskId: o.taskId,
     topology: o.topology,
@@ -82,5 +82,6 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
       },
     },
   });
+  holder.engine = engine;
   return engine;
 }

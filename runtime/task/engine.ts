@@ -136,9 +136,8 @@ export class StreamTaskEngine implements TaskEngine {
   private context(node: Node): ProcessorContext {
     const stores: Record<string, unknown> = {};
     for (const s of (node.spec as { stores: string[] }).stores) stores[s] = this.o.stores.get(s);
-    const engine = this;
     const metrics = this.o.metrics?.(node.spec.name) ?? {
-      counter: (name: string) => engine.counter(node.spec.name, name),
+      counter: (name: string) => this.counter(node.spec.name, name),
       observe: () => {},
     };
     return {
@@ -146,12 +145,12 @@ export class StreamTaskEngine implements TaskEngine {
       taskId: this.o.taskId,
       processorName: node.spec.name,
       stores,
-      forward: (record: StreamRecord, childName?: string) => engine.forward(node, record, childName),
-      recordMetadata: (): RecordMetadata | undefined => (engine.current ? { topic: engine.current.topic, partition: engine.current.partition, offset: engine.current.offset } : undefined),
-      streamTime: () => engine.stream,
-      currentSystemTime: () => engine.now(),
-      schedule: (interval, type, cb) => engine.schedule(node, interval, type, cb),
-      deadLetter: (record, reason, error) => engine.deadLetter(node.spec.name, reason, error, record),
+      forward: (record: StreamRecord, childName?: string) => this.forward(node, record, childName),
+      recordMetadata: (): RecordMetadata | undefined => (this.current ? { topic: this.current.topic, partition: this.current.partition, offset: this.current.offset } : undefined),
+      streamTime: () => this.stream,
+      currentSystemTime: () => this.now(),
+      schedule: (interval, type, cb) => this.schedule(node, interval, type, cb),
+      deadLetter: (record, reason, error) => this.deadLetter(node.spec.name, reason, error, record),
       metrics,
     };
   }
