@@ -1,0 +1,101 @@
+/**
+ * Turns the plain row objects handed to `writeBatch` into checked value arrays in DDL
+ * column order, one per primary key — shared by both sinks so they accept and reject
+ * exactly the same rows.
+ */
+import { SinkError } from './errors.js';
+import type { ColumnSpec, TableSpec } from './tables.js';
+
+/** A checked cell: text, a finite number (timestamps as integer epoch ms), or null. */
+export type Cell = string | number | null;
+
+/**
+ * Checks and orders the rows of one table, and keeps only the last row per primary key
+ * (a warehouse cannot upsert one key twice in one statement, and the later record is
+ * the newer one).
+ *
+ * A null in a nullable string column that is part of the primary key is stored as `''`
+ * (primary-key columns cannot hold NULL); the content dedupe key treats a trade without
+ * conditions the same way.
+ *
+ * @throws SinkError `SINK_ROW_INVALID` naming the table, row index and column.
+ */
+export function prepareRows(
+  table: TableSpec,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  sink: string,
+): Cell[][] {
+  const known = new Set(table.columns.map((c) => c.name));
+  const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+  const byKey = new Map<string, Cell[]>();
+  rows.forEach((row, i) => {
+    for (const name of Object.keys(row)) {
+      if (!known.has(name))
+        throw invalid(
+          sink,
+          table,
+          i,
+          name,
+          `is not a column of ${table.name} (columns: ${[...known].join(', ')})`,
+        );
+    }
+    const cells = table.columns.map((c) =>
+      cellOf(c, row[c.name], table.primaryKey.includes(c.name), () =>
+        invalid(sink, table, i, c.name, describe(c, row[c.name])),
+      ),
+    );
+    byKey.set(JSON.stringify(keyIdx.map((k) => cells[k])), cells);
+  });
+  return [...byKey.values()];
+}
+
+function cellOf(col: ColumnSpec, value: unknown, inKey: boolean, bad: () => SinkError): Cell {
+  if (value === undefined || value === null)
+    return inKey && col.nullable && col.type === 'string' ? '' : null;
+  switch (col.type) {
+    case 'string':
+      if (typeof value === 'string') return value;
+      throw bad();
+    case 'double':
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      throw bad();
+    case 'bigint':
+    case 'timestamp':
+      if (
+        typeof value === 'bigint' &&
+        value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+        value <= BigInt(Number.MAX_SAFE_INTEGER)
+      )
+        return Number(value);
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+      throw bad();
+  }
+}
+
+function describe(col: ColumnSpec, value: unknown): string {
+  const got = typeof value === 'number' ? String(value) : typeof value;
+  const want = {
+    string: 'a string',
+    double: 'a finite number',
+    bigint: 'a safe integer',
+    timestamp: 'an integer epoch-millisecond timestamp',
+  }[col.type];
+  return `must be ${want}${col.nullable ? ' or null' : ''}, got ${got}`;
+}
+
+function invalid(
+  sink: string,
+  table: TableSpec,
+  row: number,
+  column: string,
+  what: string,
+): SinkError {
+  return new SinkError(
+    `${sink} sink: ${table.name} row ${row}: column ${column} ${what}; fix the row mapper that produced it`,
+    {
+      code: 'SINK_ROW_INVALID',
+      domain: 'user',
+      sink,
+    },
+  );
+}
