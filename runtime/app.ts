@@ -11,6 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../connectors/kafka/client.js';
+import { BuiltTopology } from '../topology/index.js';
+import { runtimeTopology, type AdapterOptions } from './topology-adapter.js';
 import { configFromEnv, resolveConfig, type StreamsConfig, type StreamsConfigInput } from './config.js';
 import { StreamsError } from './errors.js';
 import type { TaskLayout } from './kafka-assignor.js';
@@ -51,11 +53,16 @@ export class StreamsApp {
   private failure?: unknown;
   private readonly failureListeners: Array<(err: unknown) => void> = [];
 
+  private readonly topology: AppTopology;
+
+  /** `topology` is a built topology (from the builder or a YAML file) or a hand-made AppTopology. */
   constructor(
-    private readonly topology: AppTopology,
+    topology: AppTopology | BuiltTopology,
     config: StreamsConfigInput,
     private readonly observer: ThreadObserver = {},
+    adapter: AdapterOptions = {},
   ) {
+    this.topology = topology instanceof BuiltTopology ? runtimeTopology(topology, adapter) : topology;
     this.config = resolveConfig(configFromEnv(), config);
     this.log = createLogger(this.config.logLevel, { app: this.config.applicationId, instance: this.instanceId });
   }

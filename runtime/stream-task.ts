@@ -41,6 +41,8 @@ export class StreamTask {
   private uncommitted = false;
   /** The checkpoint the task started from (changelog offset per store), if any. */
   restoredFrom: Map<string, number> | undefined;
+  /** Stores restored and processors initialised: ready to resume. */
+  restoreDone = false;
 
   constructor(
     readonly id: string,

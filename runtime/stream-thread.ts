@@ -166,10 +166,16 @@ export class StreamThread {
     });
     if (created.length) await this.restore(created);
     await this.lock.run(async () => {
-      if (gen !== this.generation) return; // a newer assignment took over; it resumes what it keeps
-      for (const task of created) if (this.tasks.get(task.id) === task) await this.resumeTask(task);
-      this.state = 'running';
-      this.observer.onRebalance?.('end', [...this.tasks.keys()]);
+      // Resume every restored task the latest assignment still gives us — including ones
+      // an earlier generation created whose restore finished only now.
+      const latest = new Set(this.assigned);
+      for (const task of [...this.tasks.values()]) {
+        if (task.state === 'restoring' && task.restoreDone && latest.has(task.id)) await this.resumeTask(task);
+      }
+      if (gen === this.generation && [...this.tasks.values()].every((t) => t.state === 'running')) {
+        this.state = 'running';
+        this.observer.onRebalance?.('end', [...this.tasks.keys()]);
+      }
     });
   }
 
@@ -231,6 +237,7 @@ export class StreamThread {
           fromOffset: from,
           endOffset: end,
           apply: async (records) => {
+            if (task.state === 'closed') return; // revoked while restoring
             await s.store.restore(records);
             task.stats.restored += records.length;
             task.stats.restoreRemaining = Math.max(0, task.stats.restoreRemaining - records.length);
@@ -243,7 +250,11 @@ export class StreamThread {
     const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets);
     if (n) this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
     // Processors initialise after restore, so they see the restored state.
-    for (const task of tasks) await task.engine.init();
+    for (const task of tasks) {
+      if (task.state === 'closed') continue;
+      await task.engine.init();
+      task.restoreDone = true;
+    }
   }
 
   /** Seeks the task's partitions to their committed offsets and lets records flow. */

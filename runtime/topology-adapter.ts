@@ -1,0 +1,48 @@
+/**
+ * Runs a built topology on the Kafka runtime: names its topics for an application id,
+ * opens each task's stores in the configured state directory, and keeps checkpoints.
+ */
+import { readCheckpoint, removeCheckpoint, taskDir, wipeTaskState, writeCheckpoint, type Serde } from '../state/index.js';
+import { BuiltTopology } from '../topology/index.js';
+import type { AppTopology } from './app.js';
+import { createTaskEngine, serdeResolver } from './task/create.js';
+
+export interface AdapterOptions {
+  /** Serdes by name beyond the built-ins (e.g. Avro ones from the registry). */
+  serdes?: Record<string, Serde<any>>;
+}
+
+export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {}): AppTopology {
+  const serde = serdeResolver(opts.serdes);
+  return {
+    subtopologies: (app) =>
+      built.subtopologies.map((s) => ({
+        id: s.id,
+        sources: s.sources.filter((x) => !x.internal).flatMap((x) => x.topics),
+        internalSources: s.sources.filter((x) => x.internal).flatMap((x) => x.topics.map((t) => BuiltTopology.topicName(app, t, true))),
+      })),
+    internalTopics: (app) => built.internalTopics().map((t) => ({ name: BuiltTopology.topicName(app, t.name, true), subtopology: t.subtopology, config: t.config })),
+    outputTopics: () => [...new Set(built.spec.nodes.flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : [])))],
+    createEngine: (taskId, { config }) =>
+      createTaskEngine({
+        applicationId: config.applicationId,
+        taskId,
+        topology: built,
+        serde,
+        stateDir: config.stateDir,
+        backend: config.storeBackend,
+        deadLetterTopic: config.deadLetterTopic,
+        deserializationErrorHandler: config.deserializationErrorHandler,
+        processingErrorHandler: config.processingErrorHandler,
+      }),
+    checkpoint: (taskId, { config }) => {
+      const dir = taskDir(config.stateDir, config.applicationId, taskId);
+      return {
+        read: () => readCheckpoint(dir),
+        write: (m) => writeCheckpoint(dir, m),
+        remove: () => removeCheckpoint(dir),
+        wipe: () => wipeTaskState(dir),
+      };
+    },
+  };
+}
