@@ -60,7 +60,7 @@ export interface ReadRecord {
  * Reads a topic from the beginning (read_committed) until `done(records)` holds or the
  * time runs out; uses a group of its own with a random id.
  */
-export async function readUntil(kafka: Kafka, topic: string, done: (records: ReadRecord[]) => boolean, timeoutMs = 60_000): Promise<ReadRecord[]> {
+export async function readUntil(kafka: Kafka, topic: string, done: (records: ReadRecord[]) => boolean, timeoutMs = 60_000, encoding: BufferEncoding = 'utf8'): Promise<ReadRecord[]> {
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 200 });
   const got: ReadRecord[] = [];
   await consumer.connect();
@@ -79,7 +79,7 @@ export async function readUntil(kafka: Kafka, topic: string, done: (records: Rea
           for (const m of batch.messages) {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-            got.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers });
+            got.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: m.value?.toString(encoding) ?? null, headers });
           }
           check();
         },
