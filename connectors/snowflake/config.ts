@@ -52,7 +52,11 @@ export interface SnowflakeSinkConfig {
   maxBytesPerStatement: number;
   /** Retries of transient failures (network, 5xx, 429, lock timeouts): attempts in all, capped exponential backoff with full jitter. */
   retry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
-  /** snowflake-sdk's own log level (global to the process); default `ERROR`. */
+  /**
+   * snowflake-sdk's own log level (global to the process); default `OFF`: the sink reports
+   * every failure itself, scrubbed of secrets, which the driver's own log lines are not
+   * checked for. Turn it up to debug the driver.
+   */
   driverLogLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE' | 'OFF';
 }
 
@@ -79,47 +83,46 @@ const identifier = z
 const blankToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const opt = <T extends z.ZodType>(s: T) => z.preprocess(blankToUndefined, s.optional());
 
-const envSchema = z
+const connectionSchema = z.object({
+  SNOWFLAKE_ACCOUNT: z.preprocess(blankToUndefined, z.string({ error: 'is not set' })),
+  SNOWFLAKE_USER: z.preprocess(blankToUndefined, z.string({ error: 'is not set' })),
+  SNOWFLAKE_WAREHOUSE: opt(z.string()),
+  SNOWFLAKE_DATABASE: opt(identifier),
+  SNOWFLAKE_SCHEMA: opt(identifier),
+  SNOWFLAKE_ROLE: opt(z.string()),
+  SNOWFLAKE_HOST: opt(z.string()),
+  SNOWFLAKE_PORT: opt(z.coerce.number().int().min(1).max(65535)),
+  SNOWFLAKE_PROTOCOL: opt(z.enum(['http', 'https'])),
+  SNOWFLAKE_CREATE_DATABASE: opt(z.enum(['true', 'false', '1', '0'])),
+  SNOWFLAKE_UPSERT: opt(z.enum(['merge', 'delete-insert'])),
+});
+
+// A separate schema so its cross-field checks run (and report) even when other variables fail.
+const authSchema = z
   .object({
-    SNOWFLAKE_ACCOUNT: z.preprocess(blankToUndefined, z.string({ error: 'is not set' })),
-    SNOWFLAKE_USER: z.preprocess(blankToUndefined, z.string({ error: 'is not set' })),
     SNOWFLAKE_PASSWORD: opt(z.string()),
     SNOWFLAKE_PRIVATE_KEY_PATH: opt(z.string()),
     SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: opt(z.string()),
-    SNOWFLAKE_WAREHOUSE: opt(z.string()),
-    SNOWFLAKE_DATABASE: opt(identifier),
-    SNOWFLAKE_SCHEMA: opt(identifier),
-    SNOWFLAKE_ROLE: opt(z.string()),
-    SNOWFLAKE_HOST: opt(z.string()),
-    SNOWFLAKE_PORT: opt(z.coerce.number().int().min(1).max(65535)),
-    SNOWFLAKE_PROTOCOL: opt(z.enum(['http', 'https'])),
-    SNOWFLAKE_CREATE_DATABASE: opt(z.enum(['true', 'false', '1', '0'])),
-    SNOWFLAKE_UPSERT: opt(z.enum(['merge', 'delete-insert'])),
   })
   .superRefine((e, ctx) => {
-    if (e.SNOWFLAKE_PASSWORD === undefined && e.SNOWFLAKE_PRIVATE_KEY_PATH === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SNOWFLAKE_PASSWORD'],
-        message: 'neither SNOWFLAKE_PASSWORD nor SNOWFLAKE_PRIVATE_KEY_PATH is set',
-      });
-    } else if (e.SNOWFLAKE_PASSWORD !== undefined && e.SNOWFLAKE_PRIVATE_KEY_PATH !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SNOWFLAKE_PRIVATE_KEY_PATH'],
-        message: 'both SNOWFLAKE_PASSWORD and SNOWFLAKE_PRIVATE_KEY_PATH are set',
-      });
-    } else if (
-      e.SNOWFLAKE_PRIVATE_KEY_PATH !== undefined &&
-      !readable(e.SNOWFLAKE_PRIVATE_KEY_PATH)
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SNOWFLAKE_PRIVATE_KEY_PATH'],
-        message: `cannot read ${e.SNOWFLAKE_PRIVATE_KEY_PATH}`,
-      });
-    }
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    const key = e.SNOWFLAKE_PRIVATE_KEY_PATH;
+    if (e.SNOWFLAKE_PASSWORD === undefined && key === undefined)
+      issue(
+        'SNOWFLAKE_PASSWORD',
+        'neither SNOWFLAKE_PASSWORD nor SNOWFLAKE_PRIVATE_KEY_PATH is set',
+      );
+    else if (e.SNOWFLAKE_PASSWORD !== undefined && key !== undefined)
+      issue(
+        'SNOWFLAKE_PRIVATE_KEY_PATH',
+        'both SNOWFLAKE_PASSWORD and SNOWFLAKE_PRIVATE_KEY_PATH are set',
+      );
+    else if (key !== undefined && !readable(key))
+      issue('SNOWFLAKE_PRIVATE_KEY_PATH', `cannot read ${key}`);
   });
+
+const envSchema = z.intersection(connectionSchema, authSchema);
 
 const optionsSchema = z.strictObject({
   dedupeKey: dedupeKeySchema.default('symbol+timestamp'),
@@ -136,7 +139,7 @@ const optionsSchema = z.strictObject({
       maxDelayMs: z.number().min(0),
     })
     .default({ attempts: 6, baseDelayMs: 200, maxDelayMs: 10_000 }),
-  driverLogLevel: z.enum(['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'OFF']).default('ERROR'),
+  driverLogLevel: z.enum(['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE', 'OFF']).default('OFF'),
   upsert: z.enum(['merge', 'delete-insert']).optional(),
   createDatabase: z.boolean().optional(),
 });
@@ -200,13 +203,20 @@ export function snowflakeSinkConfig(
 
 function authOf(e: z.output<typeof envSchema>): SnowflakeAuth {
   if (e.SNOWFLAKE_PRIVATE_KEY_PATH !== undefined) {
-    return {
-      kind: 'key-pair',
-      privateKeyPath: e.SNOWFLAKE_PRIVATE_KEY_PATH,
-      privateKeyPassphrase: e.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE,
-    };
+    const auth = { kind: 'key-pair' as const, privateKeyPath: e.SNOWFLAKE_PRIVATE_KEY_PATH };
+    const phrase = e.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE;
+    return phrase === undefined ? auth : hidden(auth, 'privateKeyPassphrase', phrase);
   }
-  return { kind: 'password', password: e.SNOWFLAKE_PASSWORD! };
+  return hidden({ kind: 'password' as const }, 'password', e.SNOWFLAKE_PASSWORD!);
+}
+
+/** Adds a secret as a non-enumerable property: logging or JSON-encoding a config leaves it out. */
+function hidden<T extends object, K extends string>(
+  obj: T,
+  key: K,
+  value: string,
+): T & Record<K, string> {
+  return Object.defineProperty(obj, key, { value, enumerable: false }) as T & Record<K, string>;
 }
 
 /** The secret values of a config, for redaction. */

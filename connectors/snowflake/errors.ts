@@ -93,6 +93,14 @@ export function classify(err: unknown): Classified {
       false,
       'check SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH and its passphrase); not retried',
     );
+  if (code.startsWith('ERR_OSSL') || /bad decrypt|private key/i.test(e.message ?? '')) {
+    return c(
+      'SINK_AUTH',
+      'user',
+      false,
+      'the key in SNOWFLAKE_PRIVATE_KEY_PATH could not be loaded: check the file is a PKCS#8 PEM key and SNOWFLAKE_PRIVATE_KEY_PASSPHRASE is its passphrase',
+    );
+  }
   if (code === '000606')
     return c(
       'SINK_CONFIG_INVALID',
