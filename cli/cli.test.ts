@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const millrace = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/millrace.js'), ...args], { cwd: root, encoding: 'utf8' });
+
+describe('millrace CLI', () => {
+  it('lists commands and gives --help for each', () => {
+    const r = millrace('--help');
+    expect(r.status).toBe(0);
+    for (const c of ['describe', 'diagram']) {
+      expect(r.stdout).toContain(c);
+      const h = millrace(c, '--help');
+      expect(h.status).toBe(0);
+      expect(h.stdout).toContain(`millrace ${c}`);
+    }
+  });
+
+  it('describes and draws the example topologies in every format', () => {
+    const d = millrace('describe', 'examples/topologies/clicks.yaml', '--app-id', 'clicks-app');
+    expect(d.status).toBe(0);
+    expect(d.stdout).toBe(fs.readFileSync(path.join(root, 'topology/__golden__/clicks.describe.txt'), 'utf8'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cli-'));
+    for (const f of ['mermaid', 'dot', 'svg', 'json', 'png']) {
+      const out = path.join(dir, `clicks.${f}`);
+      const r = millrace('diagram', 'examples/topologies/clicks.yaml', '--format', f, '--out', out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(fs.statSync(out).size).toBeGreaterThan(200);
+    }
+    expect(fs.readFileSync(path.join(dir, 'clicks.png')).subarray(1, 4).toString()).toBe('PNG');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 2 with a clear message on user errors', () => {
+    const missing = millrace('describe', 'no/such.yaml');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist; pass a topology file/);
+    const format = millrace('diagram', 'examples/topologies/clicks.yaml', '--format', 'gif');
+    expect(format.status).toBe(2);
+    expect(millrace('nonsense').status).toBe(2);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cli-'));
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'nodes:\n  - { source: in, topics: [t] }\n  - { sink: out, topic: o, parents: [nope] }\n');
+    const bad = millrace('describe', path.join(dir, 'bad.yaml'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/sink "out" names an unknown parent "nope"/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
