@@ -30,6 +30,7 @@
  *   in-process stand-in (connectors/snowflake/auth.test.ts); DROP DATABASE does not exist,
  *   so cleanup drops the schema.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -471,6 +472,52 @@ describe('snowflake sink specifics on fakesnow', () => {
     expect(await sink.readRows('trades')).toEqual([]);
     expect(await sink.readOffsets('m')).toEqual(new Map());
     await sink.close();
+  });
+
+  it('logs in with a key pair (the driver decrypts the PKCS#8 key and signs a JWT; fakesnow does not verify it)', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: {
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'right-Phrase',
+      },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const keyFile = path.join(tmp, 'rsa_key.p8');
+    fs.writeFileSync(keyFile, privateKey, { mode: 0o600 });
+    const env = (phrase: string) => {
+      const { SNOWFLAKE_PASSWORD: _pw, ...rest } = snowflakeEnv(`MR_KEYPAIR_${RUN}`);
+      return {
+        ...rest,
+        SNOWFLAKE_PRIVATE_KEY_PATH: keyFile,
+        SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: phrase,
+      };
+    };
+    snowflakeDatabases.add(`MR_KEYPAIR_${RUN}`);
+    const good = new SnowflakeSink({
+      env: env('right-Phrase'),
+      options: { createDatabase: true, upsert: 'delete-insert' },
+    });
+    await good.open();
+    await good.ensureSchema();
+    expect(await good.readOffsets('kp')).toEqual(new Map());
+    await good.close();
+    const bad = new SnowflakeSink({
+      env: env('wrong-Phrase'),
+      options: { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
+    });
+    const err = (await bad.open().catch((e: unknown) => e)) as SinkError;
+    expect(err).toMatchObject({
+      code: 'SINK_AUTH',
+      retriable: false,
+      message: expect.stringMatching(/SNOWFLAKE_PRIVATE_KEY_PASSPHRASE/),
+    });
+    expect(`${err.message} ${String((err.cause as Error)?.message)}`).not.toMatch(
+      /wrong-Phrase|right-Phrase/,
+    );
+    await bad.close();
   });
 
   it('rides out a gateway outage (the driver retries connection failures itself)', async () => {
