@@ -26,10 +26,11 @@ export function prepareRows(
   sink: string,
 ): Cell[][] {
   const known = new Set(table.columns.map((c) => c.name));
+  const inKey = table.columns.map((c) => table.primaryKey.includes(c.name));
   const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
   const byKey = new Map<string, Cell[]>();
   rows.forEach((row, i) => {
-    for (const name of Object.keys(row)) {
+    for (const name in row) {
       if (!known.has(name))
         throw invalid(
           sink,
@@ -39,38 +40,36 @@ export function prepareRows(
           `is not a column of ${table.name} (columns: ${[...known].join(', ')})`,
         );
     }
-    const cells = table.columns.map((c) =>
-      cellOf(c, row[c.name], table.primaryKey.includes(c.name), () =>
-        invalid(sink, table, i, c.name, describe(c, row[c.name])),
-      ),
-    );
+    const cells = table.columns.map((c, j) => {
+      const cell = cellOf(c, row[c.name], inKey[j]!);
+      if (cell === undefined) throw invalid(sink, table, i, c.name, describe(c, row[c.name]));
+      return cell;
+    });
     byKey.set(JSON.stringify(keyIdx.map((k) => cells[k])), cells);
   });
   return [...byKey.values()];
 }
 
-function cellOf(col: ColumnSpec, value: unknown, inKey: boolean, bad: () => SinkError): Cell {
+/** The checked cell, or undefined when the value does not fit the column. */
+function cellOf(col: ColumnSpec, value: unknown, inKey: boolean): Cell | undefined {
   if (value === undefined || value === null)
     return inKey && col.nullable && col.type === 'string' ? '' : null;
   switch (col.type) {
     case 'string':
-      if (typeof value === 'string') return value;
-      throw bad();
+      return typeof value === 'string' ? value : undefined;
     case 'double':
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-      throw bad();
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
     case 'bigint':
     case 'timestamp':
-      if (
-        typeof value === 'bigint' &&
-        value >= BigInt(Number.MIN_SAFE_INTEGER) &&
-        value <= BigInt(Number.MAX_SAFE_INTEGER)
-      )
-        return Number(value);
-      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-      throw bad();
+      if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+      return typeof value === 'bigint' && value >= MIN_SAFE && value <= MAX_SAFE
+        ? Number(value)
+        : undefined;
   }
 }
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function describe(col: ColumnSpec, value: unknown): string {
   const got = typeof value === 'number' ? String(value) : typeof value;
