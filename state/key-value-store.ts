@@ -21,13 +21,23 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
     private readonly metrics?: StoreMetrics,
   ) {}
 
+  // A get followed by a put of the same key (read-modify-write) serializes the key once.
+  private lastKey: K | undefined;
+  private lastKeyBytes: Buffer | undefined;
+
+  private keyBytes(key: K): Buffer {
+    if (key === this.lastKey && this.lastKeyBytes) return this.lastKeyBytes;
+    this.lastKey = key;
+    return (this.lastKeyBytes = this.keySerde.serialize(key));
+  }
+
   get(key: K): V | undefined {
-    const v = this.cache.get(this.keySerde.serialize(key));
+    const v = this.cache.get(this.keyBytes(key));
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
 
   put(key: K, value: V): void {
-    this.cache.put(this.keySerde.serialize(key), this.valueSerde.serialize(value), this.timestamp());
+    this.cache.put(this.keyBytes(key), this.valueSerde.serialize(value), this.timestamp());
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
@@ -38,7 +48,7 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
 
   delete(key: K): V | undefined {
     const old = this.get(key);
-    this.cache.put(this.keySerde.serialize(key), null, this.timestamp());
+    this.cache.put(this.keyBytes(key), null, this.timestamp());
     return old;
   }
 
@@ -58,16 +68,23 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
   }
 
   private approx = 0;
+  private counted = 0;
 
-  /** Entries in the backend when last counted (refreshed at flush), plus nothing cached: an estimate. */
+  /**
+   * An estimate: entries in the backend when last counted. Counting walks the keys, so
+   * it runs in the background at most every 30 s, never on the record path.
+   */
   approximateNumEntries(): number {
+    if (Date.now() - this.counted > 30_000) {
+      this.counted = Date.now();
+      void this.backend.approximateCount().then((n) => (this.approx = n), () => {});
+    }
     return this.approx;
   }
 
   async flush(): Promise<void> {
     const t0 = this.metrics ? performance.now() : 0;
     await this.cache.flush();
-    this.approx = await this.backend.approximateCount();
     if (this.metrics) {
       this.metrics.operation(this.name, 'flush', (performance.now() - t0) / 1000);
       this.reportCache();

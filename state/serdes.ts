@@ -20,13 +20,20 @@ export const bytesSerde: Serde<Buffer> = {
   deserialize: (b) => b,
 };
 
+const TWO32 = 4294967296;
+
+/** Big-endian, sign bit flipped; safe integers only (JavaScript numbers), no BigInt on the hot path. */
 export const int64Serde: Serde<number> = {
   serialize: (v) => {
+    const n = Math.trunc(v);
     const b = Buffer.allocUnsafe(8);
-    b.writeBigInt64BE(BigInt(Math.trunc(v)) ^ -0x8000000000000000n);
+    const hi = Math.floor(n / TWO32);
+    b.writeInt32BE(hi | 0, 0);
+    b.writeUInt32BE(n - hi * TWO32, 4);
+    b[0]! ^= 0x80;
     return b;
   },
-  deserialize: (b) => Number(b.readBigInt64BE(0) ^ -0x8000000000000000n),
+  deserialize: (b) => ((b.readInt32BE(0) ^ 0x80000000) | 0) * TWO32 + b.readUInt32BE(4),
 };
 
 export const float64Serde: Serde<number> = {

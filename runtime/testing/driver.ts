@@ -87,7 +87,16 @@ export class TopologyTestDriver {
     return new TopologyTestDriver(topology, applicationId, engines, serde, dlq, stateDir, clock.now, clock);
   }
 
+  private readonly engineByTopic = new Map<string, StreamTaskEngine | undefined>();
+
   private engineFor(topic: string): StreamTaskEngine | undefined {
+    if (this.engineByTopic.has(topic)) return this.engineByTopic.get(topic);
+    const e = this.findEngine(topic);
+    this.engineByTopic.set(topic, e);
+    return e;
+  }
+
+  private findEngine(topic: string): StreamTaskEngine | undefined {
     for (const sub of this.topology.subtopologies) {
       for (const src of sub.sources) {
         if (src.topics.some((t) => BuiltTopology.topicName(this.applicationId, t, src.internal) === topic)) return this.engines[sub.id];
@@ -107,21 +116,35 @@ export class TopologyTestDriver {
   }
 
   /** Pipes raw bytes (e.g. to test what happens to an undecodable record). */
-  async pipeRaw(topic: string, key: Buffer | null, value: Buffer | null, opts: { timestamp?: number; headers?: Headers } = {}): Promise<void> {
+  pipeRaw(topic: string, key: Buffer | null, value: Buffer | null, opts: { timestamp?: number; headers?: Headers } = {}): Promise<void> {
     const engine = this.engineFor(topic);
-    if (!engine) throw new Error(`no source of this topology reads "${topic}"`);
+    if (!engine) return Promise.reject(new Error(`no source of this topology reads "${topic}"`));
     const offset = this.offsets.get(topic) ?? 0;
     this.offsets.set(topic, offset + 1);
-    const r = engine.process({ topic, partition: 0, offset, key, value, timestamp: opts.timestamp ?? this.wallClock, headers: (opts.headers ?? {}) as Record<string, Buffer | string> });
-    if (r) await r;
-    await this.route(engine);
+    try {
+      const r = engine.process({ topic, partition: 0, offset, key, value, timestamp: opts.timestamp ?? this.wallClock, headers: (opts.headers ?? {}) as Record<string, Buffer | string> });
+      if (r) return r.then(() => this.route(engine));
+      return this.route(engine);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
+  private static readonly done = Promise.resolve();
+
   /** Collects an engine's outputs; records for repartition topics are processed downstream at once. */
-  private async route(engine: StreamTaskEngine): Promise<void> {
-    for (const rec of engine.takeOutputs()) {
-      const list = this.topics.get(rec.topic) ?? this.topics.set(rec.topic, []).get(rec.topic)!;
-      list.push(rec);
+  private route(engine: StreamTaskEngine): Promise<void> {
+    const outputs = engine.takeOutputs();
+    let needsAsync = false;
+    for (const rec of outputs) {
+      (this.topics.get(rec.topic) ?? this.topics.set(rec.topic, []).get(rec.topic)!).push(rec);
+      if (this.engineFor(rec.topic)) needsAsync = true;
+    }
+    return needsAsync ? this.routeDownstream(outputs) : TopologyTestDriver.done;
+  }
+
+  private async routeDownstream(outputs: OutgoingRecord[]): Promise<void> {
+    for (const rec of outputs) {
       const downstream = this.engineFor(rec.topic);
       if (downstream) {
         const offset = this.offsets.get(rec.topic) ?? 0;
