@@ -17,7 +17,7 @@ export type SnowflakeAuth =
  * How rows are upserted: `merge` (default) — one MERGE per table chunk from a bound
  * multi-row VALUES source; `delete-insert` — DELETE the chunk's keys, then INSERT the
  * chunk. Both run inside the batch's transaction; `delete-insert` exists because fakesnow
- * cannot run MERGE inside a transaction (see the README of connectors/snowflake).
+ * cannot run MERGE inside a transaction (see test/integration/warehouse-contract.test.ts).
  */
 export type UpsertStrategy = 'merge' | 'delete-insert';
 

@@ -2,9 +2,12 @@
  * snowflake-sdk → snowflake gateway → fakesnow, end to end.
  *
  * Exercised verbatim against fakesnow: login, session token handling, statement requests
- * with positional binds, DDL, BEGIN/COMMIT/ROLLBACK, INSERT results (JSON from fakesnow).
- * Through the gateway's conversion: every non-DML result (CREATE/BEGIN/COMMIT status rows
- * and SELECT rows), which fakesnow sends as Arrow and the gateway rewrites to Snowflake JSON.
+ * with positional binds, the execution of DDL, BEGIN/COMMIT/ROLLBACK, INSERT and SELECT.
+ * Through the gateway's conversion: every non-DML result (CREATE/BEGIN/COMMIT/ROLLBACK
+ * status rows and SELECT rows), which fakesnow sends as Arrow and the gateway rewrites to
+ * Snowflake JSON; INSERT results are fakesnow's JSON, to which the gateway adds only
+ * `returned` and the output-format parameters; the NOT NULL violation below is fakesnow's
+ * HTTP 500, which the gateway turns into the SQL error Snowflake would send.
  */
 import snowflake from 'snowflake-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
