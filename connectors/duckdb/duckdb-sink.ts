@@ -44,11 +44,13 @@ export class DuckDbSink implements WarehouseSink {
   async open(): Promise<void> {
     if (this.conn) return;
     const file = this.config.path;
+    claimFile(file);
     try {
       if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       this.instance = await DuckDBInstance.create(file);
       this.conn = await this.instance.connect();
     } catch (err) {
+      releaseFile(file);
       throw classifyDuckDbError(err, `open ${file}`);
     }
   }
@@ -142,6 +144,7 @@ export class DuckDbSink implements WarehouseSink {
       await this.conn?.run('CHECKPOINT').catch(() => {});
       this.conn?.closeSync();
       this.instance?.closeSync();
+      if (this.instance) releaseFile(this.config.path);
       this.conn = undefined;
       this.instance = undefined;
       this.staged = false;
@@ -221,6 +224,26 @@ export class DuckDbSink implements WarehouseSink {
       });
     return this.conn;
   }
+}
+
+// DuckDB's file lock is per process: a second instance here on the same file would open it
+// and the two would corrupt it. So files open in this process are claimed.
+const openFiles = new Set<string>();
+
+function claimFile(file: string): void {
+  if (file === ':memory:') return;
+  const key = path.resolve(file);
+  if (openFiles.has(key)) {
+    throw new SinkError(
+      `duckdb sink: ${key} is already open in this process; share that sink, or close it first`,
+      { code: 'SINK_UNAVAILABLE', domain: 'user', sink: 'duckdb' },
+    );
+  }
+  openFiles.add(key);
+}
+
+function releaseFile(file: string): void {
+  openFiles.delete(path.resolve(file));
 }
 
 /** DuckDB values as plain JS: timestamps to epoch ms, BIGINT to number. */
