@@ -2,23 +2,27 @@
  * One contract, both warehouse sinks: DuckDB in a temp file, and Snowflake through
  * snowflake-sdk → the snowflake gateway (deploy/local/snowflake-gateway.ts) → fakesnow.
  *
- * Snowflake path — exercised verbatim between snowflake-sdk and fakesnow: login and session
- * token (fakesnow verifies no credential), statement requests with positional binds,
- * CREATE DATABASE/SCHEMA/TABLE IF NOT EXISTS, BEGIN/COMMIT/ROLLBACK, the DELETE … USING and
- * INSERT … SELECT FROM VALUES the sink upserts with (DML results are JSON from fakesnow).
+ * Snowflake path — exercised verbatim between snowflake-sdk and fakesnow: login with a
+ * password and with an encrypted key pair (the driver loads the key and signs the JWT;
+ * fakesnow verifies no credential), the session token, statement requests with positional
+ * binds, the execution of CREATE DATABASE/SCHEMA/TABLE IF NOT EXISTS, BEGIN/COMMIT/ROLLBACK,
+ * and of the DELETE … USING and INSERT … SELECT FROM VALUES the sink upserts with (their
+ * results are fakesnow's JSON), and the driver's own retry of refused connections.
  * Through the gateway's conversion: the result of every SELECT (readOffsets, readRows,
  * information_schema.columns, SHOW PRIMARY KEYS) and of DDL/BEGIN/COMMIT/ROLLBACK, which
  * fakesnow sends as Arrow and the gateway rewrites to Snowflake JSON; `returned` and the
  * output-format parameters the gateway adds to every result; and fakesnow's HTTP 500 for
- * statements DuckDB rejects (a NOT NULL violation here), which the gateway turns into the
- * SQL error Snowflake would send.
+ * statements DuckDB rejects (the NOT NULL violation, MERGE inside a transaction), which
+ * the gateway turns into the SQL error Snowflake would send. The lock-timeout error in the
+ * retry test is injected by a proxy in this file, not produced by fakesnow.
  *
  * What fakesnow cannot do, and how this suite deals with it:
  * - MERGE inside a transaction: fakesnow emulates MERGE with a temporary table, and DuckDB
  *   refuses to write two databases in one transaction. The contract runs the Snowflake sink
  *   with `upsert: 'delete-insert'` (same result, same transaction); the MERGE the sink
- *   builds by default is checked below on fakesnow in autocommit, and a test pins that
- *   merge mode inside a transaction fails cleanly there. Real Snowflake runs both.
+ *   builds by default is checked below on fakesnow in autocommit (it also needs a current
+ *   schema there), and a test pins that merge mode inside a transaction fails cleanly.
+ *   Real Snowflake runs both; merge mode's atomicity is therefore untested here.
  * - Constraint errors: a NOT NULL violation comes back as fakesnow's generic 261000, not
  *   Snowflake's 100072, so it is classified SINK_WRITE_FAILED here (SINK_CONSTRAINT on
  *   Snowflake); both are non-retriable and roll the batch back.
@@ -26,6 +30,7 @@
  *   upsert keeps keys unique, which is what these tests assert.
  * - After a failed statement DuckDB aborts the transaction while Snowflake keeps it open;
  *   the sink issues ROLLBACK either way.
+ * - `?::TYPE` does not parse in fakesnow (the sink casts VALUES columns, never placeholders).
  * - Credentials are not checked, so wrong-password handling is tested against an
  *   in-process stand-in (connectors/snowflake/auth.test.ts); DROP DATABASE does not exist,
  *   so cleanup drops the schema.
