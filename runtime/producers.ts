@@ -66,6 +66,33 @@ export function writtenOffsets(records: readonly OutgoingRecord[], metadata: Rec
   return out;
 }
 
+/** Records split so no produce request exceeds the broker's default 1 MiB record-batch limit. */
+export function chunks(records: readonly OutgoingRecord[], maxBytes = 512 * 1024): OutgoingRecord[][] {
+  const out: OutgoingRecord[][] = [];
+  let cur: OutgoingRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    const n = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 80;
+    if (cur.length && size + n > maxBytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(r);
+    size += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+async function sendChunked(send: (messages: TopicMessages[]) => Promise<RecordMetadata[]>, records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
+  const written: WrittenOffsets = new Map();
+  for (const chunk of chunks(records)) {
+    for (const [k, v] of writtenOffsets(chunk, await send(toTopicMessages(chunk)))) written.set(k, Math.max(written.get(k) ?? -1, v));
+  }
+  return written;
+}
+
 function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
   const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
   for (const o of offsets) {
@@ -111,10 +138,10 @@ export class TaskTransactionalProducer {
       throw this.wrap(err, 'begin a transaction');
     });
     try {
-      const metadata = records.length ? await txn.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 }) : [];
+      const written = await sendChunked((topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }), records);
       if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
       await txn.commit();
-      return writtenOffsets(records, metadata);
+      return written;
     } catch (err) {
       if (txn.isActive()) await txn.abort().catch(() => {});
       throw this.wrap(err, 'commit');
@@ -150,9 +177,7 @@ export class SharedProducer {
   }
 
   async send(records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
-    if (!records.length) return new Map();
-    const metadata = await this.producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 });
-    return writtenOffsets(records, metadata);
+    return sendChunked((topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }), records);
   }
 
   async close(): Promise<void> {

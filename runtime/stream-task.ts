@@ -52,6 +52,11 @@ export class StreamTask {
     readonly checkpoint: CheckpointIO,
   ) {}
 
+  /** True when records were processed (or punctuations ran) since the last commit. */
+  get hasUncommitted(): boolean {
+    return this.uncommitted;
+  }
+
   /** Processes consumed records in order; awaits only when a processor was asynchronous. */
   async process(records: readonly RawRecord[]): Promise<void> {
     for (const r of records) {

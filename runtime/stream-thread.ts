@@ -313,19 +313,26 @@ export class StreamThread {
     await heartbeat().catch(() => {});
   }
 
+  /**
+   * Commits every running task. Under exactly-once each task has its own producer and
+   * transaction, so the tasks commit concurrently; under at-least-once they share one.
+   */
   private async commitAll(): Promise<void> {
     this.lastCommit = Date.now();
-    for (const task of [...this.tasks.values()]) {
-      if (task.state !== 'running') continue;
-      const t0 = performance.now();
-      try {
-        await task.commit();
-        this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, true);
-      } catch (err) {
-        this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, false);
-        await this.onCommitError(task, err);
-      }
-    }
+    const running = [...this.tasks.values()].filter((t) => t.state === 'running');
+    const outcomes = await Promise.allSettled(
+      running.map(async (task) => {
+        const t0 = performance.now();
+        try {
+          await task.commit();
+          this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, true);
+        } catch (err) {
+          this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, false);
+          throw err;
+        }
+      }),
+    );
+    for (const [i, o] of outcomes.entries()) if (o.status === 'rejected') await this.onCommitError(running[i]!, o.reason);
   }
 
   private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
