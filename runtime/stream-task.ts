@@ -43,6 +43,7 @@ export class StreamTask {
   restoredFrom: Map<string, number> | undefined;
   /** Stores restored and processors initialised: ready to resume. */
   restoreDone = false;
+  restoreInProgress = false;
 
   constructor(
     readonly id: string,

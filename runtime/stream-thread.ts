@@ -17,6 +17,7 @@ import { SharedProducer, TaskTransactionalProducer, type OffsetToCommit, type Ou
 import { endOffsets, restoreChangelogs, type RestoreTarget } from './restore.js';
 import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
 import { parseTaskId } from './assignment.js';
+import { withRetries } from './retry.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
 
 /** Builds a task's engine and its checkpoint access; supplied by the app. */
@@ -150,7 +151,8 @@ export class StreamThread {
     const pause = fresh.flatMap((t) => this.partitionsOf(t));
     if (pause.length) this.consumer.pause(groupByTopic(pause));
     this.log.info('assignment', { generation: gen, tasks, expelled });
-    void this.reconcile(gen, tasks).catch((e) => this.fail(e));
+    const retryLog = (err: unknown, attempt: number) => this.log.warn('assignment step failed; retrying', { attempt, error: err });
+    void withRetries('assignment', () => this.reconcile(gen, tasks), { onRetry: retryLog }).catch((e) => this.fail(e));
   }
 
   private async reconcile(gen: number, tasks: string[]): Promise<void> {
@@ -164,7 +166,16 @@ export class StreamThread {
       for (const id of tasks) if (!this.tasks.has(id)) out.push(await this.createTask(id));
       return out;
     });
-    if (created.length) await this.restore(created);
+    // Restore every task that still needs it (also ones a failed earlier attempt created).
+    const pending = [...this.tasks.values()].filter((t) => t.state === 'restoring' && !t.restoreDone && !t.restoreInProgress);
+    if (pending.length || created.length) {
+      for (const t of pending) t.restoreInProgress = true;
+      try {
+        await this.restore(pending);
+      } finally {
+        for (const t of pending) t.restoreInProgress = false;
+      }
+    }
     await this.lock.run(async () => {
       // Resume every restored task the latest assignment still gives us — including ones
       // an earlier generation created whose restore finished only now.

@@ -23,7 +23,10 @@ const KEYS = 40;
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
 });
-afterEach(() => stopAll());
+afterEach(async () => {
+  await stopAll();
+  watched = [];
+});
 afterAll(async () => {
   await stopAll();
   await deleteTopicsWithPrefix(kafka, run);
@@ -54,16 +57,20 @@ async function setup(name: string, guarantee: 'exactly_once' | 'at_least_once'):
     input,
     output,
     expected,
-    worker: (wname, stateDir, env = {}) =>
-      startChild(wname, 'test/support/count-worker.ts', [], {
+    worker: (wname, stateDir, env = {}) => {
+      const c = startChild(wname, 'test/support/count-worker.ts', [], {
         APP: app,
         INPUT: input,
         OUTPUT: output,
         STATE_DIR: stateDir,
         GUARANTEE: guarantee,
         BROKERS: inject('kafkaBrokers').join(','),
+        LOG_LEVEL: 'info',
         ...env,
-      }),
+      });
+      watched.push(c);
+      return c;
+    },
     feed: async (n) => {
       const batch = Array.from({ length: n }, () => {
         const key = `k${(i++ * 7919) % KEYS}`;
@@ -96,10 +103,15 @@ const tasksOf = (c: Child) => {
   return (last?.tasks as string[] | undefined) ?? [];
 };
 
+let watched: Child[] = [];
+
 async function until(cond: () => boolean, what: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const detail = watched.map((c) => `${c.name}: ${JSON.stringify(c.lines.filter((l) => l.event).slice(-3))}\n${c.stderr.join('').slice(-3000)}`).join('\n');
+      throw new Error(`timed out waiting for ${what}\n${detail}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -35,9 +35,10 @@ say({ event: 'started', instance: app.instanceId });
 let last = '';
 setInterval(() => {
   const running = [...app.tasks.values()].filter((t) => t.state === 'running').map((t) => t.id).sort();
-  const now = JSON.stringify(running);
+  const states = Object.fromEntries([...app.tasks.values()].map((t) => [t.id, t.state]));
+  const now = JSON.stringify(states);
   if (now !== last) {
     last = now;
-    say({ event: 'tasks', tasks: running, state: app.state });
+    say({ event: 'tasks', tasks: running, states, state: app.state });
   }
 }, 100);
