@@ -1,0 +1,48 @@
+/**
+ * One benchmark instance in its own process, so its memory is measured alone. Env: APP,
+ * INPUT, OUTPUT, KIND (stateless|stateful), GUARANTEE, BROKERS, STATE_DIR, EXPECTED.
+ * Prints JSON lines: {event:'done', seconds, processed, peakRssMiB} when every expected
+ * record was processed and committed (time from the first record consumed).
+ */
+import fs from 'node:fs';
+import '../processors/index.js';
+import { StreamsApp } from '../runtime/app.js';
+import { TopologyBuilder } from '../topology/index.js';
+
+const env = (k: string) => process.env[k] ?? (() => { throw new Error(`${k} not set`); })();
+const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
+
+function topology(kind: string, input: string, output: string) {
+  const b = new TopologyBuilder();
+  const s = b.stream(input, { key: 'string', value: 'bytes' });
+  if (kind === 'stateless') s.mapValues((v: Buffer) => v.subarray(0, 50)).filter((r) => r.value.length > 0).to(output, { key: 'string', value: 'bytes' });
+  else s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' }).count({ name: 'count' }).to(output, { key: 'string', value: 'int64' });
+  return b.build();
+}
+
+/** Peak resident set of this process (VmHWM), in MiB. */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : Math.round(process.memoryUsage().rss / 104857.6) / 10;
+}
+
+const expected = Number(env('EXPECTED'));
+const app = new StreamsApp(topology(env('KIND'), env('INPUT'), env('OUTPUT')), {
+  applicationId: env('APP'),
+  bootstrapServers: env('BROKERS'),
+  processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
+  stateDir: env('STATE_DIR'),
+});
+await app.start();
+let first = 0;
+const poll = setInterval(() => {
+  const tasks = [...app.tasks.values()];
+  const processed = tasks.reduce((n, t) => n + t.stats.processed, 0);
+  if (!first && processed > 0) first = performance.now() - 2;
+  if (processed >= expected && tasks.every((t) => !t.hasUncommitted)) {
+    clearInterval(poll);
+    const seconds = (performance.now() - first) / 1000;
+    say({ event: 'done', seconds, processed, peakRssMiB: peakRssMiB() });
+    void app.close().then(() => process.exit(0));
+  }
+}, 2);
