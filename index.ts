@@ -6,10 +6,40 @@
 import './processors/index.js';
 
 export * from './topology/index.js';
-export { processorRegistry, registerProcessor, type ProcessorDefinition } from './processors/registry.js';
-export type { Processor, ProcessorContext, StreamRecord, Headers, RecordMetadata, PunctuationType, Cancellable, ProcessorMetrics, ProcessingFailureAction } from './processors/api.js';
-export type { KeyValueStore, WindowStore, ReadOnlyKeyValueStore, ReadOnlyWindowStore, KeyValue, WindowedValue, WindowedKeyValue, Serde } from './state/api.js';
-export { stringSerde, jsonSerde, bytesSerde, int64Serde, float64Serde, serdeByName } from './state/index.js';
+export {
+  processorRegistry,
+  registerProcessor,
+  type ProcessorDefinition,
+} from './processors/registry.js';
+export type {
+  Processor,
+  ProcessorContext,
+  StreamRecord,
+  Headers,
+  RecordMetadata,
+  PunctuationType,
+  Cancellable,
+  ProcessorMetrics,
+  ProcessingFailureAction,
+} from './processors/api.js';
+export type {
+  KeyValueStore,
+  WindowStore,
+  ReadOnlyKeyValueStore,
+  ReadOnlyWindowStore,
+  KeyValue,
+  WindowedValue,
+  WindowedKeyValue,
+  Serde,
+} from './state/api.js';
+export {
+  stringSerde,
+  jsonSerde,
+  bytesSerde,
+  int64Serde,
+  float64Serde,
+  serdeByName,
+} from './state/index.js';
 export { StreamsApp, type AppState } from './runtime/app.js';
 export { resolveConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/config.js';
 export { MillraceError, ConfigError, StreamsError, TaskMigratedError } from './runtime/errors.js';

@@ -1,2 +1,6 @@
 /** `millrace/testing`: run topologies in-process without a broker. */
-export { TopologyTestDriver, type DriverOptions, type TestRecord } from './runtime/testing/driver.js';
+export {
+  TopologyTestDriver,
+  type DriverOptions,
+  type TestRecord,
+} from './runtime/testing/driver.js';

@@ -8,7 +8,10 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{topology,processors,state,runtime,connectors,schemas,apps,cli,observability,bench,deploy}/**/*.test.ts', '*.test.ts'],
+          include: [
+            '{topology,processors,state,runtime,connectors,schemas,apps,cli,observability,bench,deploy}/**/*.test.ts',
+            '*.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },

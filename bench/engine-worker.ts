@@ -9,21 +9,33 @@ import '../processors/index.js';
 import { StreamsApp } from '../runtime/app.js';
 import { TopologyBuilder } from '../topology/index.js';
 
-const env = (k: string) => process.env[k] ?? (() => { throw new Error(`${k} not set`); })();
+const env = (k: string) =>
+  process.env[k] ??
+  (() => {
+    throw new Error(`${k} not set`);
+  })();
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
 function topology(kind: string, input: string, output: string) {
   const b = new TopologyBuilder();
   const s = b.stream(input, { key: 'string', value: 'bytes' });
-  if (kind === 'stateless') s.mapValues((v: Buffer) => v.subarray(0, 50)).filter((r) => r.value.length > 0).to(output, { key: 'string', value: 'bytes' });
-  else s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' }).count({ name: 'count' }).to(output, { key: 'string', value: 'int64' });
+  if (kind === 'stateless')
+    s.mapValues((v: Buffer) => v.subarray(0, 50))
+      .filter((r) => r.value.length > 0)
+      .to(output, { key: 'string', value: 'bytes' });
+  else
+    s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' })
+      .count({ name: 'count' })
+      .to(output, { key: 'string', value: 'int64' });
   return b.build();
 }
 
 /** Peak resident set of this process (VmHWM), in MiB. */
 function peakRssMiB(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Math.round(Number(m[1]) / 102.4) / 10 : Math.round(process.memoryUsage().rss / 104857.6) / 10;
+  return m
+    ? Math.round(Number(m[1]) / 102.4) / 10
+    : Math.round(process.memoryUsage().rss / 104857.6) / 10;
 }
 
 const expected = Number(env('EXPECTED'));

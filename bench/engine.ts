@@ -29,7 +29,13 @@ const run = `bench-${randomUUID().slice(0, 6)}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-engine-'));
 const log = (m: string) => process.stderr.write(`[bench:engine] ${m}\n`);
 
-async function preload(kafka: Kafka, topic: string, n: number, keys: number, unique = false): Promise<void> {
+async function preload(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+  keys: number,
+  unique = false,
+): Promise<void> {
   const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5 });
   await producer.connect();
   const value = Buffer.alloc(100, 'x');
@@ -37,7 +43,10 @@ async function preload(kafka: Kafka, topic: string, n: number, keys: number, uni
   const batch = 10_000;
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < n; i += batch) {
-    const messages = Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({ key: `k${unique ? i + j : (i + j) % keys}`, value }));
+    const messages = Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({
+      key: `k${unique ? i + j : (i + j) % keys}`,
+      value,
+    }));
     inflight.push(producer.send({ topic, acks: 1, messages }));
     if (inflight.length >= 8) await inflight.shift();
     if (i % 500_000 === 0) log(`preloading ${topic}: ${i}/${n}`);
@@ -50,8 +59,14 @@ async function preload(kafka: Kafka, topic: string, n: number, keys: number, uni
 function topology(kind: 'stateless' | 'stateful', input: string, output: string) {
   const b = new TopologyBuilder();
   const s = b.stream(input, { key: 'string', value: 'bytes' });
-  if (kind === 'stateless') s.mapValues((v: Buffer) => v.subarray(0, 50)).filter((r) => r.value.length > 0).to(output, { key: 'string', value: 'bytes' });
-  else s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' }).count({ name: 'count' }).to(output, { key: 'string', value: 'int64' });
+  if (kind === 'stateless')
+    s.mapValues((v: Buffer) => v.subarray(0, 50))
+      .filter((r) => r.value.length > 0)
+      .to(output, { key: 'string', value: 'bytes' });
+  else
+    s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' })
+      .count({ name: 'count' })
+      .to(output, { key: 'string', value: 'int64' });
   return b.build();
 }
 
@@ -80,18 +95,39 @@ async function runToEnd(app: StreamsApp, expected: number): Promise<Measured> {
   });
 }
 
-async function throughputCase(kafka: Kafka, brokers: string[], input: string, kind: 'stateless' | 'stateful', guarantee: 'at_least_once' | 'exactly_once'): Promise<BenchCase> {
+async function throughputCase(
+  kafka: Kafka,
+  brokers: string[],
+  input: string,
+  kind: 'stateless' | 'stateful',
+  guarantee: 'at_least_once' | 'exactly_once',
+): Promise<BenchCase> {
   const appId = `${run}-${kind}-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`;
   await createTopics(kafka, [{ topic: `${appId}-out`, partitions: 8 }]);
   // The instance runs in a process of its own, so its peak RSS is its own.
   const worker = startChild(appId, 'bench/engine-worker.ts', [], {
-    APP: appId, INPUT: input, OUTPUT: `${appId}-out`, KIND: kind, GUARANTEE: guarantee,
-    BROKERS: brokers.join(','), STATE_DIR: path.join(root, appId), EXPECTED: String(N),
+    APP: appId,
+    INPUT: input,
+    OUTPUT: `${appId}-out`,
+    KIND: kind,
+    GUARANTEE: guarantee,
+    BROKERS: brokers.join(','),
+    STATE_DIR: path.join(root, appId),
+    EXPECTED: String(N),
   });
   const done = await worker.waitFor((l) => l.event === 'done', 900_000);
   await worker.exited;
   const seconds = Number(done.seconds);
-  const r: BenchCase = { case: `${kind === 'stateless' ? 'stateless map/filter' : 'count-by-key, LevelDB + changelog'}`, guarantee, records: N, seconds: round(seconds), records_per_s: Math.round(N / seconds), p50_ms: null, p99_ms: null, rss_mib: Number(done.peakRssMiB) };
+  const r: BenchCase = {
+    case: `${kind === 'stateless' ? 'stateless map/filter' : 'count-by-key, LevelDB + changelog'}`,
+    guarantee,
+    records: N,
+    seconds: round(seconds),
+    records_per_s: Math.round(N / seconds),
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: Number(done.peakRssMiB),
+  };
   log(`${r.case} ${guarantee}: ${r.records_per_s} records/s, peak RSS ${r.rss_mib} MiB`);
   return r;
 }
@@ -99,22 +135,39 @@ async function throughputCase(kafka: Kafka, brokers: string[], input: string, ki
 async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> {
   const input = `${run}-restore-in`;
   const appId = `${run}-restore`;
-  await createTopics(kafka, [{ topic: input, partitions: 8 }, { topic: `${appId}-out`, partitions: 8 }]);
+  await createTopics(kafka, [
+    { topic: input, partitions: 8 },
+    { topic: `${appId}-out`, partitions: 8 },
+  ]);
   await preload(kafka, input, RESTORE_N, 0, true);
   const build = () => topology('stateful', input, `${appId}-out`);
-  const first = new StreamsApp(build(), { applicationId: appId, bootstrapServers: brokers, processingGuarantee: 'at_least_once', stateDir: path.join(root, `${appId}-a`) });
+  const first = new StreamsApp(build(), {
+    applicationId: appId,
+    bootstrapServers: brokers,
+    processingGuarantee: 'at_least_once',
+    stateDir: path.join(root, `${appId}-a`),
+  });
   await runToEnd(first, RESTORE_N);
   await first.close();
   // A fresh instance with an empty state directory restores every store from its changelog.
   let restoreStart = 0;
   let restored = 0;
   let done = 0;
-  const second = new StreamsApp(build(), { applicationId: appId, bootstrapServers: brokers, processingGuarantee: 'at_least_once', stateDir: path.join(root, `${appId}-b`) }, {
-    onRestore: (_task, _store, n) => {
-      if (!restoreStart) restoreStart = performance.now();
-      restored = Math.max(restored, n);
+  const second = new StreamsApp(
+    build(),
+    {
+      applicationId: appId,
+      bootstrapServers: brokers,
+      processingGuarantee: 'at_least_once',
+      stateDir: path.join(root, `${appId}-b`),
     },
-  });
+    {
+      onRestore: (_task, _store, n) => {
+        if (!restoreStart) restoreStart = performance.now();
+        restored = Math.max(restored, n);
+      },
+    },
+  );
   const peak = rssMib();
   await second.start();
   await new Promise<void>((resolve) => {
@@ -130,7 +183,16 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
   const total = [...second.tasks.values()].reduce((n, t) => n + t.stats.restored, 0);
   await second.close();
   const seconds = (done - restoreStart) / 1000;
-  const r: BenchCase = { case: 'restore from changelog into LevelDB (fresh state dir, 8 tasks)', guarantee: 'at_least_once', records: total, seconds: round(seconds), records_per_s: Math.round(total / seconds), p50_ms: null, p99_ms: null, rss_mib: Math.max(peak, rssMib()) };
+  const r: BenchCase = {
+    case: 'restore from changelog into LevelDB (fresh state dir, 8 tasks)',
+    guarantee: 'at_least_once',
+    records: total,
+    seconds: round(seconds),
+    records_per_s: Math.round(total / seconds),
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: Math.max(peak, rssMib()),
+  };
   log(`restore: ${total} records at ${r.records_per_s}/s`);
   return r;
 }
@@ -139,15 +201,33 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
   const appId = `${run}-latency`;
   const input = `${appId}-in`;
   const output = `${appId}-out`;
-  await createTopics(kafka, [{ topic: input, partitions: 8 }, { topic: output, partitions: 8 }]);
-  const app = new StreamsApp(topology('stateful', input, output), { applicationId: appId, bootstrapServers: brokers, processingGuarantee: 'exactly_once', stateDir: path.join(root, appId) });
+  await createTopics(kafka, [
+    { topic: input, partitions: 8 },
+    { topic: output, partitions: 8 },
+  ]);
+  const app = new StreamsApp(topology('stateful', input, output), {
+    applicationId: appId,
+    bootstrapServers: brokers,
+    processingGuarantee: 'exactly_once',
+    stateDir: path.join(root, appId),
+  });
   await app.start();
-  while ([...app.tasks.values()].filter((t) => t.state === 'running').length < 8) await new Promise((r) => setTimeout(r, 20));
+  while ([...app.tasks.values()].filter((t) => t.state === 'running').length < 8)
+    await new Promise((r) => setTimeout(r, 20));
   const latencies: number[] = [];
-  const consumer = kafka.consumer({ groupId: `${appId}-reader`, readUncommitted: false, maxWaitTimeInMs: 10 });
+  const consumer = kafka.consumer({
+    groupId: `${appId}-reader`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 10,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: output, fromBeginning: true });
-  await consumer.run({ eachBatch: async ({ batch }) => { const now = Date.now(); for (const m of batch.messages) latencies.push(now - Number(m.timestamp)); } });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const m of batch.messages) latencies.push(now - Number(m.timestamp));
+    },
+  });
   const producer = kafka.producer({ maxInFlightRequests: 5 });
   await producer.connect();
   const seconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
@@ -158,16 +238,34 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
   while (Date.now() - t0 < seconds * 1000) {
     const tick = Date.now();
     const ts = String(tick);
-    await producer.send({ topic: input, acks: 1, messages: Array.from({ length: perTick }, () => ({ key: `k${sent++ % 10_000}`, value, timestamp: ts })) });
+    await producer.send({
+      topic: input,
+      acks: 1,
+      messages: Array.from({ length: perTick }, () => ({
+        key: `k${sent++ % 10_000}`,
+        value,
+        timestamp: ts,
+      })),
+    });
     const wait = 10 - (Date.now() - tick);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  while (latencies.length < sent * 0.999 && Date.now() - t0 < (seconds + 30) * 1000) await new Promise((r) => setTimeout(r, 100));
+  while (latencies.length < sent * 0.999 && Date.now() - t0 < (seconds + 30) * 1000)
+    await new Promise((r) => setTimeout(r, 100));
   await producer.disconnect();
   await consumer.disconnect();
   await app.close();
   const sorted = latencies.slice(Math.floor(latencies.length * 0.1)).sort((a, b) => a - b); // skip warm-up
-  const r: BenchCase = { case: `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval 100 ms`, guarantee: 'exactly_once', records: sent, seconds, records_per_s: Math.round(sent / seconds), p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), rss_mib: rssMib() };
+  const r: BenchCase = {
+    case: `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval 100 ms`,
+    guarantee: 'exactly_once',
+    records: sent,
+    seconds,
+    records_per_s: Math.round(sent / seconds),
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    rss_mib: rssMib(),
+  };
   log(`latency: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${sorted.length} records`);
   return r;
 }
@@ -183,11 +281,18 @@ try {
   await createTopics(kafka, [{ topic: input, partitions: 8 }]);
   await preload(kafka, input, N, 10_000);
   const results: BenchCase[] = [];
-  for (const kind of ['stateless', 'stateful'] as const) for (const g of ['at_least_once', 'exactly_once'] as const) results.push(await throughputCase(kafka, brokers, input, kind, g));
+  for (const kind of ['stateless', 'stateful'] as const)
+    for (const g of ['at_least_once', 'exactly_once'] as const)
+      results.push(await throughputCase(kafka, brokers, input, kind, g));
   results.push(await restoreCase(kafka, brokers));
   const eos = results.find((r) => r.case.startsWith('count') && r.guarantee === 'exactly_once')!;
   results.push(await latencyCase(kafka, brokers, Math.round(eos.records_per_s! / 2)));
-  const file = writeResults('engine', 'npm run bench:engine', results, 'Throughput cases: one instance in its own process (peak RSS = its VmHWM). Restore and latency cases run in the bench process (RSS includes the driver). Broker on the same 2-core machine.');
+  const file = writeResults(
+    'engine',
+    'npm run bench:engine',
+    results,
+    'Throughput cases: one instance in its own process (peak RSS = its VmHWM). Restore and latency cases run in the bench process (RSS includes the driver). Broker on the same 2-core machine.',
+  );
   log(`wrote ${file}`);
 } finally {
   await deleteTopicsWithPrefix(kafka, run);

@@ -15,7 +15,12 @@ import { rssMib, writeResults, type BenchCase } from './lib/results.js';
 
 const N = Number(process.env.BENCH_OPS ?? 1_000_000);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-state-'));
-const result = (name: string, records: number, seconds: number, extra: Partial<BenchCase> = {}): BenchCase => ({
+const result = (
+  name: string,
+  records: number,
+  seconds: number,
+  extra: Partial<BenchCase> = {},
+): BenchCase => ({
   case: name,
   guarantee: null,
   records,
@@ -28,7 +33,17 @@ const result = (name: string, records: number, seconds: number, extra: Partial<B
 });
 
 async function putGet(cache: boolean): Promise<BenchCase> {
-  const store = await openKeyValueStore({ name: 'kv', kind: 'keyValue', keySerde: stringSerde, valueSerde: int64Serde, logged: true, cache }, { applicationId: 'bench', taskId: `0_${cache ? 1 : 2}`, stateDir: root, backend: 'leveldb' });
+  const store = await openKeyValueStore(
+    {
+      name: 'kv',
+      kind: 'keyValue',
+      keySerde: stringSerde,
+      valueSerde: int64Serde,
+      logged: true,
+      cache,
+    },
+    { applicationId: 'bench', taskId: `0_${cache ? 1 : 2}`, stateDir: root, backend: 'leveldb' },
+  );
   const keys = Array.from({ length: 10_000 }, (_, i) => `key-${i}`);
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
@@ -44,14 +59,35 @@ async function putGet(cache: boolean): Promise<BenchCase> {
   const s = (performance.now() - t0) / 1000;
   await store.close();
   // One op = one get + one put.
-  return result(`kv put+get, full stack on LevelDB, ${cache ? 'cached' : 'no cache'} (10k keys, flush every 50k)`, N, s);
+  return result(
+    `kv put+get, full stack on LevelDB, ${cache ? 'cached' : 'no cache'} (10k keys, flush every 50k)`,
+    N,
+    s,
+  );
 }
 
 async function restore(): Promise<BenchCase> {
-  const store = await openKeyValueStore({ name: 'kv', kind: 'keyValue', keySerde: stringSerde, valueSerde: int64Serde, logged: true, cache: true }, { applicationId: 'bench', taskId: '0_3', stateDir: root, backend: 'leveldb' });
+  const store = await openKeyValueStore(
+    {
+      name: 'kv',
+      kind: 'keyValue',
+      keySerde: stringSerde,
+      valueSerde: int64Serde,
+      logged: true,
+      cache: true,
+    },
+    { applicationId: 'bench', taskId: '0_3', stateDir: root, backend: 'leveldb' },
+  );
   const batches = [];
   for (let b = 0; b < N / 10_000; b++) {
-    batches.push(Array.from({ length: 10_000 }, (_, i) => ({ key: Buffer.from(`key-${b * 10_000 + i}`), value: int64Serde.serialize(i), timestamp: 0, offset: b * 10_000 + i })));
+    batches.push(
+      Array.from({ length: 10_000 }, (_, i) => ({
+        key: Buffer.from(`key-${b * 10_000 + i}`),
+        value: int64Serde.serialize(i),
+        timestamp: 0,
+        offset: b * 10_000 + i,
+      })),
+    );
   }
   const t0 = performance.now();
   for (const batch of batches) await store.restore(batch);
@@ -62,7 +98,10 @@ async function restore(): Promise<BenchCase> {
 
 async function driverCount(): Promise<BenchCase> {
   const b = new TopologyBuilder();
-  b.stream('in', { key: 'string', value: 'string' }).groupByKey({ keySerde: 'string', valueSerde: 'string' }).count({ name: 'count' }).to('out', { key: 'string', value: 'int64' });
+  b.stream('in', { key: 'string', value: 'string' })
+    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+    .count({ name: 'count' })
+    .to('out', { key: 'string', value: 'int64' });
   const driver = await TopologyTestDriver.create(b.build(), { backend: 'leveldb' });
   const input = driver.input('in', { key: 'string', value: 'string' });
   const out = driver.output('out', { key: 'string', value: 'int64' });
@@ -84,7 +123,10 @@ async function driverCount(): Promise<BenchCase> {
 }
 
 const results = [await putGet(true), await putGet(false), await restore(), await driverCount()];
-for (const r of results) console.log(`${r.case}: ${r.records_per_s?.toLocaleString()} /s (${r.seconds}s, RSS ${r.rss_mib} MiB)`);
+for (const r of results)
+  console.log(
+    `${r.case}: ${r.records_per_s?.toLocaleString()} /s (${r.seconds}s, RSS ${r.rss_mib} MiB)`,
+  );
 const file = writeResults('state', 'npm run bench:state', results);
 console.log(`wrote ${file}`);
 fs.rmSync(root, { recursive: true, force: true });

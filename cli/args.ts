@@ -6,7 +6,10 @@ export interface Parsed {
   flags: Record<string, string | true>;
 }
 
-export function parseArgs(argv: string[], known: { values?: string[]; booleans?: string[] }): Parsed {
+export function parseArgs(
+  argv: string[],
+  known: { values?: string[]; booleans?: string[] },
+): Parsed {
   const values = new Set(known.values ?? []);
   const booleans = new Set([...(known.booleans ?? []), 'help']);
   const out: Parsed = { positionals: [], flags: {} };
@@ -26,7 +29,10 @@ export function parseArgs(argv: string[], known: { values?: string[]; booleans?:
       const v = inline ?? argv[++i];
       if (v === undefined) throw new UsageError(`--${name} needs a value`);
       out.flags[name] = v;
-    } else throw new UsageError(`unknown option --${name}; known: ${[...values, ...booleans].map((x) => `--${x}`).join(', ')}`);
+    } else
+      throw new UsageError(
+        `unknown option --${name}; known: ${[...values, ...booleans].map((x) => `--${x}`).join(', ')}`,
+      );
   }
   return out;
 }

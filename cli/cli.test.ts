@@ -5,7 +5,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const millrace = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/millrace.js'), ...args], { cwd: root, encoding: 'utf8' });
+const millrace = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(root, 'bin/millrace.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 
 describe('millrace CLI', () => {
   it('lists commands and gives --help for each', () => {
@@ -22,7 +26,9 @@ describe('millrace CLI', () => {
   it('describes and draws the example topologies in every format', () => {
     const d = millrace('describe', 'examples/topologies/clicks.yaml', '--app-id', 'clicks-app');
     expect(d.status).toBe(0);
-    expect(d.stdout).toBe(fs.readFileSync(path.join(root, 'topology/__golden__/clicks.describe.txt'), 'utf8'));
+    expect(d.stdout).toBe(
+      fs.readFileSync(path.join(root, 'topology/__golden__/clicks.describe.txt'), 'utf8'),
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cli-'));
     for (const f of ['mermaid', 'dot', 'svg', 'json', 'png']) {
       const out = path.join(dir, `clicks.${f}`);
@@ -42,7 +48,10 @@ describe('millrace CLI', () => {
     expect(format.status).toBe(2);
     expect(millrace('nonsense').status).toBe(2);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cli-'));
-    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'nodes:\n  - { source: in, topics: [t] }\n  - { sink: out, topic: o, parents: [nope] }\n');
+    fs.writeFileSync(
+      path.join(dir, 'bad.yaml'),
+      'nodes:\n  - { source: in, topics: [t] }\n  - { sink: out, topic: o, parents: [nope] }\n',
+    );
     const bad = millrace('describe', path.join(dir, 'bad.yaml'));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/sink "out" names an unknown parent "nope"/);

@@ -8,7 +8,15 @@ export class UsageError extends Error {
 /** Maps an error to an exit code by its domain (`user`, `external`, `internal`). */
 export function exitCodeFor(err: unknown): number {
   const domain = (err as { domain?: string })?.domain;
-  if (domain === 'user' || err instanceof UsageError || (err as Error)?.name === 'TopologyError') return EXIT.user;
-  if (domain === 'external' || (err as Error)?.name === 'InfraError' || /ECONNREFUSED|KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded/.test(String((err as Error)?.name ?? '') + String((err as Error)?.message ?? ''))) return EXIT.external;
+  if (domain === 'user' || err instanceof UsageError || (err as Error)?.name === 'TopologyError')
+    return EXIT.user;
+  if (
+    domain === 'external' ||
+    (err as Error)?.name === 'InfraError' ||
+    /ECONNREFUSED|KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded/.test(
+      String((err as Error)?.name ?? '') + String((err as Error)?.message ?? ''),
+    )
+  )
+    return EXIT.external;
   return EXIT.internal;
 }

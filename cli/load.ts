@@ -16,16 +16,26 @@ export interface AppModule {
   applicationId?: string;
 }
 
-export async function loadTopology(target: string): Promise<{ topology: BuiltTopology; app?: AppModule; name: string }> {
+export async function loadTopology(
+  target: string,
+): Promise<{ topology: BuiltTopology; app?: AppModule; name: string }> {
   const p = path.resolve(target);
-  if (!fs.existsSync(p)) throw new UsageError(`${target} does not exist; pass a topology file (.yaml, .yml, .json) or an app folder such as apps/finnhub-vwap`);
+  if (!fs.existsSync(p))
+    throw new UsageError(
+      `${target} does not exist; pass a topology file (.yaml, .yml, .json) or an app folder such as apps/finnhub-vwap`,
+    );
   if (fs.statSync(p).isDirectory()) {
     const entry = ['app.ts', 'index.ts'].map((f) => path.join(p, f)).find((f) => fs.existsSync(f));
-    if (!entry) throw new UsageError(`${target} has no app.ts; an app folder exports topology() from app.ts`);
+    if (!entry)
+      throw new UsageError(`${target} has no app.ts; an app folder exports topology() from app.ts`);
     const app = (await import(pathToFileURL(entry).href)) as AppModule;
-    if (typeof app.topology !== 'function') throw new UsageError(`${entry} does not export topology()`);
+    if (typeof app.topology !== 'function')
+      throw new UsageError(`${entry} does not export topology()`);
     return { topology: await app.topology(), app, name: path.basename(p) };
   }
   const spec = loadTopologyFile(p);
-  return { topology: buildTopology(spec), name: spec.name ?? path.basename(p).replace(/\.(ya?ml|json)$/, '') };
+  return {
+    topology: buildTopology(spec),
+    name: spec.name ?? path.basename(p).replace(/\.(ya?ml|json)$/, ''),
+  };
 }

@@ -16,7 +16,9 @@ export function register(cmd: Command): void {
 
 function usage(): number {
   const w = Math.max(...commands.map((c) => c.name.length));
-  process.stdout.write(`millrace — Kafka Streams-style stream processing for Node.js\n\nusage: millrace <command> [options]   (millrace <command> --help for details)\n\n`);
+  process.stdout.write(
+    `millrace — Kafka Streams-style stream processing for Node.js\n\nusage: millrace <command> [options]   (millrace <command> --help for details)\n\n`,
+  );
   for (const c of commands) process.stdout.write(`  ${c.name.padEnd(w)}  ${c.summary}\n`);
   return EXIT.ok;
 }
@@ -26,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') return usage();
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`millrace: unknown command "${name}"; commands: ${commands.map((c) => c.name).join(', ')}\n`);
+    process.stderr.write(
+      `millrace: unknown command "${name}"; commands: ${commands.map((c) => c.name).join(', ')}\n`,
+    );
     return EXIT.user;
   }
   try {

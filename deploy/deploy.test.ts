@@ -14,7 +14,10 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, '..');
 
 function yamlFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(dir, f));
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(dir, f));
 }
 
 describe('deployment files', () => {
@@ -22,31 +25,42 @@ describe('deployment files', () => {
     const files = [path.join(root, 'docker-compose.yml'), ...yamlFiles(here)];
     expect(files.length).toBeGreaterThan(8);
     for (const f of files) {
-      for (const doc of parseAllDocuments(fs.readFileSync(f, 'utf8'))) expect(doc.errors, f).toEqual([]);
+      for (const doc of parseAllDocuments(fs.readFileSync(f, 'utf8')))
+        expect(doc.errors, f).toEqual([]);
     }
   });
 
   it('compose publishes every port on 127.0.0.1 only', () => {
-    const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
+    const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { ports?: string[] }>;
+    };
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const p of svc.ports ?? []) expect(p, name).toMatch(/^127\.0\.0\.1:/);
     }
   });
 
   it('the processor StatefulSet has a state volume, /readyz readiness and scrape annotations', () => {
-    const [sts] = parseAllDocuments(fs.readFileSync(path.join(here, 'k8s/processor-statefulset.yaml'), 'utf8')).map((d) => d.toJS());
+    const [sts] = parseAllDocuments(
+      fs.readFileSync(path.join(here, 'k8s/processor-statefulset.yaml'), 'utf8'),
+    ).map((d) => d.toJS());
     expect(sts.kind).toBe('StatefulSet');
     const pod = sts.spec.template;
     expect(pod.metadata.annotations['prometheus.io/scrape']).toBe('true');
     expect(pod.spec.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
-    expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe(pod.spec.containers[0].volumeMounts[0].name);
+    expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe(
+      pod.spec.containers[0].volumeMounts[0].name,
+    );
   });
 
   it('every metric queried by the Grafana dashboard is exported', () => {
-    const dash = JSON.parse(fs.readFileSync(path.join(here, 'grafana/dashboards/millrace.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dash = JSON.parse(
+      fs.readFileSync(path.join(here, 'grafana/dashboards/millrace.json'), 'utf8'),
+    ) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
     const known = new Set<string>(METRICS.map((m) => m.name));
     const exported = (name: string) =>
-      known.has(name) || known.has(name.replace(/_(bucket|sum|count)$/, '')) || name.startsWith('millrace_node_');
+      known.has(name) ||
+      known.has(name.replace(/_(bucket|sum|count)$/, '')) ||
+      name.startsWith('millrace_node_');
     expect(dash.panels.length).toBeGreaterThanOrEqual(10);
     for (const p of dash.panels) {
       for (const t of p.targets) {

@@ -15,40 +15,193 @@ export interface MetricDef {
   buckets?: number[];
 }
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const E2E_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
 /** The catalogue. Order is the README's order. */
 export const METRICS = [
-  { name: 'millrace_records_consumed_total', kind: 'counter', help: 'Records consumed from source topics', labels: ['app', 'task', 'topic', 'partition'] },
-  { name: 'millrace_records_processed_total', kind: 'counter', help: 'Records processed, per task and processor', labels: ['app', 'task', 'processor'] },
-  { name: 'millrace_records_produced_total', kind: 'counter', help: 'Records produced to output, repartition and changelog topics', labels: ['app', 'task', 'topic'] },
-  { name: 'millrace_process_latency_seconds', kind: 'histogram', help: 'Time to process one record in a processor (sampled)', labels: ['app', 'processor'], buckets: LATENCY_BUCKETS },
-  { name: 'millrace_consumer_lag_records', kind: 'gauge', help: 'Records between the consumed position and the end of the partition', labels: ['app', 'topic', 'partition'] },
-  { name: 'millrace_commits_total', kind: 'counter', help: 'Commits (transactions under exactly-once)', labels: ['app', 'task', 'result'] },
-  { name: 'millrace_commit_duration_seconds', kind: 'histogram', help: 'Time to commit a task', labels: ['app'], buckets: LATENCY_BUCKETS },
-  { name: 'millrace_transactions_aborted_total', kind: 'counter', help: 'Transactions aborted or fenced', labels: ['app', 'task'] },
-  { name: 'millrace_rebalances_total', kind: 'counter', help: 'Consumer-group rebalances seen by this instance', labels: ['app'] },
-  { name: 'millrace_rebalance_duration_seconds', kind: 'histogram', help: 'Time from a rebalance starting (revoke) to all tasks running', labels: ['app'], buckets: E2E_BUCKETS },
-  { name: 'millrace_restore_records_total', kind: 'counter', help: 'Changelog records restored into stores', labels: ['app', 'task', 'store'] },
-  { name: 'millrace_restore_remaining_records', kind: 'gauge', help: 'Changelog records still to restore', labels: ['app', 'task', 'store'] },
-  { name: 'millrace_restore_rate_records_per_second', kind: 'gauge', help: 'Restore rate over the last restore', labels: ['app'] },
-  { name: 'millrace_store_entries', kind: 'gauge', help: 'Approximate entries per store', labels: ['app', 'task', 'store'] },
-  { name: 'millrace_store_bytes', kind: 'gauge', help: 'Approximate bytes on disk per store', labels: ['app', 'task', 'store'] },
-  { name: 'millrace_cache_hit_ratio', kind: 'gauge', help: 'Share of store reads served by the write cache', labels: ['app', 'store'] },
-  { name: 'millrace_dlq_records_total', kind: 'counter', help: 'Records sent to a dead-letter topic, by reason', labels: ['app', 'reason'] },
-  { name: 'millrace_late_records_total', kind: 'counter', help: 'Records later than window end + grace', labels: ['app', 'processor'] },
-  { name: 'millrace_duplicates_dropped_total', kind: 'counter', help: 'Records dropped as duplicates, by dedupe key', labels: ['app', 'key'] },
-  { name: 'millrace_window_emits_total', kind: 'counter', help: 'Final window results emitted', labels: ['app', 'processor'] },
-  { name: 'millrace_sink_batch_rows', kind: 'histogram', help: 'Rows per warehouse batch', labels: ['sink', 'table'], buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000] },
-  { name: 'millrace_sink_rows_written_total', kind: 'counter', help: 'Rows written (upserted) to the warehouse', labels: ['sink', 'table'] },
-  { name: 'millrace_sink_transaction_duration_seconds', kind: 'histogram', help: 'Warehouse transaction time per batch', labels: ['sink'], buckets: LATENCY_BUCKETS },
-  { name: 'millrace_sink_errors_total', kind: 'counter', help: 'Warehouse errors, by kind', labels: ['sink', 'kind'] },
-  { name: 'millrace_e2e_latency_seconds', kind: 'histogram', help: 'From a timestamp (trade or ingest) to the row committed in the sink', labels: ['sink', 'from'], buckets: E2E_BUCKETS },
-  { name: 'millrace_ingest_messages_total', kind: 'counter', help: 'WebSocket messages received, by type', labels: ['source', 'type'] },
-  { name: 'millrace_ingest_reconnects_total', kind: 'counter', help: 'WebSocket reconnects', labels: ['source'] },
-  { name: 'millrace_ingest_backpressure_waits_total', kind: 'counter', help: 'Times the source waited because Kafka was slow', labels: ['source'] },
-  { name: 'millrace_tasks', kind: 'gauge', help: 'Tasks owned by this instance, by state', labels: ['app', 'state'] },
+  {
+    name: 'millrace_records_consumed_total',
+    kind: 'counter',
+    help: 'Records consumed from source topics',
+    labels: ['app', 'task', 'topic', 'partition'],
+  },
+  {
+    name: 'millrace_records_processed_total',
+    kind: 'counter',
+    help: 'Records processed, per task and processor',
+    labels: ['app', 'task', 'processor'],
+  },
+  {
+    name: 'millrace_records_produced_total',
+    kind: 'counter',
+    help: 'Records produced to output, repartition and changelog topics',
+    labels: ['app', 'task', 'topic'],
+  },
+  {
+    name: 'millrace_process_latency_seconds',
+    kind: 'histogram',
+    help: 'Time to process one record in a processor (sampled)',
+    labels: ['app', 'processor'],
+    buckets: LATENCY_BUCKETS,
+  },
+  {
+    name: 'millrace_consumer_lag_records',
+    kind: 'gauge',
+    help: 'Records between the consumed position and the end of the partition',
+    labels: ['app', 'topic', 'partition'],
+  },
+  {
+    name: 'millrace_commits_total',
+    kind: 'counter',
+    help: 'Commits (transactions under exactly-once)',
+    labels: ['app', 'task', 'result'],
+  },
+  {
+    name: 'millrace_commit_duration_seconds',
+    kind: 'histogram',
+    help: 'Time to commit a task',
+    labels: ['app'],
+    buckets: LATENCY_BUCKETS,
+  },
+  {
+    name: 'millrace_transactions_aborted_total',
+    kind: 'counter',
+    help: 'Transactions aborted or fenced',
+    labels: ['app', 'task'],
+  },
+  {
+    name: 'millrace_rebalances_total',
+    kind: 'counter',
+    help: 'Consumer-group rebalances seen by this instance',
+    labels: ['app'],
+  },
+  {
+    name: 'millrace_rebalance_duration_seconds',
+    kind: 'histogram',
+    help: 'Time from a rebalance starting (revoke) to all tasks running',
+    labels: ['app'],
+    buckets: E2E_BUCKETS,
+  },
+  {
+    name: 'millrace_restore_records_total',
+    kind: 'counter',
+    help: 'Changelog records restored into stores',
+    labels: ['app', 'task', 'store'],
+  },
+  {
+    name: 'millrace_restore_remaining_records',
+    kind: 'gauge',
+    help: 'Changelog records still to restore',
+    labels: ['app', 'task', 'store'],
+  },
+  {
+    name: 'millrace_restore_rate_records_per_second',
+    kind: 'gauge',
+    help: 'Restore rate over the last restore',
+    labels: ['app'],
+  },
+  {
+    name: 'millrace_store_entries',
+    kind: 'gauge',
+    help: 'Approximate entries per store',
+    labels: ['app', 'task', 'store'],
+  },
+  {
+    name: 'millrace_store_bytes',
+    kind: 'gauge',
+    help: 'Approximate bytes on disk per store',
+    labels: ['app', 'task', 'store'],
+  },
+  {
+    name: 'millrace_cache_hit_ratio',
+    kind: 'gauge',
+    help: 'Share of store reads served by the write cache',
+    labels: ['app', 'store'],
+  },
+  {
+    name: 'millrace_dlq_records_total',
+    kind: 'counter',
+    help: 'Records sent to a dead-letter topic, by reason',
+    labels: ['app', 'reason'],
+  },
+  {
+    name: 'millrace_late_records_total',
+    kind: 'counter',
+    help: 'Records later than window end + grace',
+    labels: ['app', 'processor'],
+  },
+  {
+    name: 'millrace_duplicates_dropped_total',
+    kind: 'counter',
+    help: 'Records dropped as duplicates, by dedupe key',
+    labels: ['app', 'key'],
+  },
+  {
+    name: 'millrace_window_emits_total',
+    kind: 'counter',
+    help: 'Final window results emitted',
+    labels: ['app', 'processor'],
+  },
+  {
+    name: 'millrace_sink_batch_rows',
+    kind: 'histogram',
+    help: 'Rows per warehouse batch',
+    labels: ['sink', 'table'],
+    buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+  },
+  {
+    name: 'millrace_sink_rows_written_total',
+    kind: 'counter',
+    help: 'Rows written (upserted) to the warehouse',
+    labels: ['sink', 'table'],
+  },
+  {
+    name: 'millrace_sink_transaction_duration_seconds',
+    kind: 'histogram',
+    help: 'Warehouse transaction time per batch',
+    labels: ['sink'],
+    buckets: LATENCY_BUCKETS,
+  },
+  {
+    name: 'millrace_sink_errors_total',
+    kind: 'counter',
+    help: 'Warehouse errors, by kind',
+    labels: ['sink', 'kind'],
+  },
+  {
+    name: 'millrace_e2e_latency_seconds',
+    kind: 'histogram',
+    help: 'From a timestamp (trade or ingest) to the row committed in the sink',
+    labels: ['sink', 'from'],
+    buckets: E2E_BUCKETS,
+  },
+  {
+    name: 'millrace_ingest_messages_total',
+    kind: 'counter',
+    help: 'WebSocket messages received, by type',
+    labels: ['source', 'type'],
+  },
+  {
+    name: 'millrace_ingest_reconnects_total',
+    kind: 'counter',
+    help: 'WebSocket reconnects',
+    labels: ['source'],
+  },
+  {
+    name: 'millrace_ingest_backpressure_waits_total',
+    kind: 'counter',
+    help: 'Times the source waited because Kafka was slow',
+    labels: ['source'],
+  },
+  {
+    name: 'millrace_tasks',
+    kind: 'gauge',
+    help: 'Tasks owned by this instance, by state',
+    labels: ['app', 'state'],
+  },
 ] as const satisfies readonly MetricDef[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
@@ -61,12 +214,18 @@ export class Metrics {
   constructor(opts: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
     this.registry = new client.Registry();
     if (opts.defaultLabels) this.registry.setDefaultLabels(opts.defaultLabels);
-    if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'millrace_node_' });
+    if (opts.processMetrics !== false)
+      client.collectDefaultMetrics({ register: this.registry, prefix: 'millrace_node_' });
     for (const def of METRICS as readonly MetricDef[]) this.byName.set(def.name, this.create(def));
   }
 
   private create(def: MetricDef) {
-    const common = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [this.registry] };
+    const common = {
+      name: def.name,
+      help: def.help,
+      labelNames: [...def.labels],
+      registers: [this.registry],
+    };
     if (def.kind === 'counter') return new client.Counter(common);
     if (def.kind === 'gauge') return new client.Gauge(common);
     return new client.Histogram({ ...common, buckets: def.buckets });
@@ -91,6 +250,9 @@ export class Metrics {
 
 /** The README's metrics table, generated from the catalogue. */
 export function metricsTableMarkdown(): string {
-  const rows = (METRICS as readonly MetricDef[]).map((m) => `| \`${m.name}\` | ${m.kind} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${m.help} |`);
+  const rows = (METRICS as readonly MetricDef[]).map(
+    (m) =>
+      `| \`${m.name}\` | ${m.kind} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${m.help} |`,
+  );
   return ['| metric | type | labels | what |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -13,18 +13,30 @@ function view(ready: string | null): InstanceView {
     applicationId: 'app-1',
     notReadyReason: () => ready,
     topologySvg: async () => '<svg xmlns="http://www.w3.org/2000/svg"><text>source</text></svg>',
-    status: () => ({ applicationId: 'app-1', instanceId: 'i-1', state: 'running', guarantee: 'exactly_once', tasks: [], topology: {}, updatedAt: new Date(0).toISOString() }),
+    status: () => ({
+      applicationId: 'app-1',
+      instanceId: 'i-1',
+      state: 'running',
+      guarantee: 'exactly_once',
+      tasks: [],
+      topology: {},
+      updatedAt: new Date(0).toISOString(),
+    }),
   };
 }
 
 describe('observability server', () => {
   it('serves metrics with unit-suffixed millrace_* names and Node process metrics', async () => {
     const metrics = new Metrics({ defaultLabels: { instance: 'i-1' } });
-    metrics.counter('millrace_records_processed_total').inc({ app: 'app-1', task: '0_1', processor: 'count' }, 3);
+    metrics
+      .counter('millrace_records_processed_total')
+      .inc({ app: 'app-1', task: '0_1', processor: 'count' }, 3);
     server = await startServer(metrics, view(null), { port: 0 });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    expect(text).toContain('millrace_records_processed_total{app="app-1",task="0_1",processor="count",instance="i-1"} 3');
+    expect(text).toContain(
+      'millrace_records_processed_total{app="app-1",task="0_1",processor="count",instance="i-1"} 3',
+    );
     expect(text).toContain('millrace_node_process_cpu_seconds_total');
     for (const m of METRICS) {
       expect(m.name).toMatch(/^millrace_[a-z0-9_]+$/);
@@ -33,7 +45,11 @@ describe('observability server', () => {
   });
 
   it('answers /healthz always and /readyz with 503 and the reason until ready', async () => {
-    server = await startServer(new Metrics({ processMetrics: false }), view('task 0_3 restoring (1200 records left)'), { port: 0 });
+    server = await startServer(
+      new Metrics({ processMetrics: false }),
+      view('task 0_3 restoring (1200 records left)'),
+      { port: 0 },
+    );
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const r = await fetch(`${server.url}/readyz`);
     expect(r.status).toBe(503);
@@ -48,7 +64,9 @@ describe('observability server', () => {
     const html = await (await fetch(`${server.url}/topology`)).text();
     expect(html).toContain('<svg');
     expect(html).toContain('app-1');
-    const json = await (await fetch(`${server.url}/topology.json`)).json();
+    const json = (await (await fetch(`${server.url}/topology.json`)).json()) as {
+      guarantee: string;
+    };
     expect(json.guarantee).toBe('exactly_once');
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
   });

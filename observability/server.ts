@@ -51,7 +51,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(metrics: Metrics, view: InstanceView, opts: ServerOptions): Promise<RunningServer> {
+export async function startServer(
+  metrics: Metrics,
+  view: InstanceView,
+  opts: ServerOptions,
+): Promise<RunningServer> {
   const server = http.createServer((req, res) => {
     route(req.url ?? '/', metrics, view)
       .then(({ status, type, body }) => {
@@ -76,7 +80,11 @@ export async function startServer(metrics: Metrics, view: InstanceView, opts: Se
   };
 }
 
-async function route(url: string, metrics: Metrics, view: InstanceView): Promise<{ status: number; type: string; body: string }> {
+async function route(
+  url: string,
+  metrics: Metrics,
+  view: InstanceView,
+): Promise<{ status: number; type: string; body: string }> {
   const path = url.split('?')[0];
   switch (path) {
     case '/metrics':
@@ -85,14 +93,28 @@ async function route(url: string, metrics: Metrics, view: InstanceView): Promise
       return { status: 200, type: 'text/plain', body: 'ok\n' };
     case '/readyz': {
       const reason = view.notReadyReason();
-      return reason ? { status: 503, type: 'text/plain', body: `not ready: ${reason}\n` } : { status: 200, type: 'text/plain', body: 'ready\n' };
+      return reason
+        ? { status: 503, type: 'text/plain', body: `not ready: ${reason}\n` }
+        : { status: 200, type: 'text/plain', body: 'ready\n' };
     }
     case '/topology.json':
-      return { status: 200, type: 'application/json', body: JSON.stringify(view.status(), null, 2) };
+      return {
+        status: 200,
+        type: 'application/json',
+        body: JSON.stringify(view.status(), null, 2),
+      };
     case '/topology':
     case '/':
-      return { status: 200, type: 'text/html; charset=utf-8', body: statusPage(view.applicationId, await view.topologySvg()) };
+      return {
+        status: 200,
+        type: 'text/html; charset=utf-8',
+        body: statusPage(view.applicationId, await view.topologySvg()),
+      };
     default:
-      return { status: 404, type: 'text/plain', body: 'not found: try /metrics, /healthz, /readyz, /topology, /topology.json\n' };
+      return {
+        status: 404,
+        type: 'text/plain',
+        body: 'not found: try /metrics, /healthz, /readyz, /topology, /topology.json\n',
+      };
   }
 }

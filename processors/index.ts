@@ -5,7 +5,8 @@ import { stateless } from './builtins/stateless.js';
 import { windowed } from './builtins/windowed.js';
 import { processorRegistry } from './registry.js';
 
-for (const def of [...stateless, ...stateful, ...windowed, ...market]) processorRegistry.register(def);
+for (const def of [...stateless, ...stateful, ...windowed, ...market])
+  processorRegistry.register(def);
 
 export * from './api.js';
 export { processorRegistry, registerProcessor, type ProcessorDefinition } from './registry.js';

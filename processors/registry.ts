@@ -13,7 +13,13 @@
  * ```
  */
 import { z } from 'zod';
-import { setDefaultCatalog, type Json, type ProcessorCatalog, type ProcessorTypeInfo, type StoreSpec } from '../topology/index.js';
+import {
+  setDefaultCatalog,
+  type Json,
+  type ProcessorCatalog,
+  type ProcessorTypeInfo,
+  type StoreSpec,
+} from '../topology/index.js';
 import type { Processor } from './api.js';
 
 export interface ProcessorDefinition<O = any> {
@@ -29,7 +35,9 @@ export interface ProcessorDefinition<O = any> {
 }
 
 function formatZod(err: z.ZodError): string {
-  return err.issues.map((i) => `option ${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
+  return err.issues
+    .map((i) => `option ${i.path.join('.') || '(options)'}: ${i.message}`)
+    .join('; ');
 }
 
 class Registry implements ProcessorCatalog {
@@ -50,7 +58,10 @@ class Registry implements ProcessorCatalog {
       changesKey: def.changesKey,
       validate: (options: Json) => {
         const r = def.options.safeParse(options ?? {});
-        if (!r.success) throw new Error(`${formatZod(r.error)} — see \`millrace processors\` for the options of "${type}"`);
+        if (!r.success)
+          throw new Error(
+            `${formatZod(r.error)} — see \`millrace processors\` for the options of "${type}"`,
+          );
         return r.data as Json;
       },
       stores: def.stores ? (options: Json, node: string) => def.stores!(options, node) : undefined,

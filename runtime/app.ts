@@ -13,21 +13,36 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../connectors/kafka/client.js';
 import { BuiltTopology } from '../topology/index.js';
 import { runtimeTopology, type AdapterOptions } from './topology-adapter.js';
-import { configFromEnv, resolveConfig, type StreamsConfig, type StreamsConfigInput } from './config.js';
+import {
+  configFromEnv,
+  resolveConfig,
+  type StreamsConfig,
+  type StreamsConfigInput,
+} from './config.js';
 import { StreamsError } from './errors.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { createLogger, type Logger } from './log.js';
 import { StreamThread, type ThreadObserver } from './stream-thread.js';
 import type { CheckpointIO } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
-import { checkCopartitioned, ensureInternalTopics, partitionCounts, requireSources, type InternalTopicSpec } from './topics.js';
+import {
+  checkCopartitioned,
+  ensureInternalTopics,
+  partitionCounts,
+  requireSources,
+  type InternalTopicSpec,
+} from './topics.js';
 
 /** What the runtime needs from a built topology (see `runtime/topology-adapter.ts`). */
 export interface AppTopology {
   /** Sub-topologies with their source topics, internal names already prefixed with the app id. */
-  subtopologies(applicationId: string): Array<{ id: number; sources: string[]; internalSources: string[] }>;
+  subtopologies(
+    applicationId: string,
+  ): Array<{ id: number; sources: string[]; internalSources: string[] }>;
   /** Changelog and repartition topics, each tied to the sub-topology whose partition count it takes. */
-  internalTopics(applicationId: string): Array<{ name: string; subtopology: number; config: Record<string, string> }>;
+  internalTopics(
+    applicationId: string,
+  ): Array<{ name: string; subtopology: number; config: Record<string, string> }>;
   /** Topics the app writes to that it does not create (outputs), for a start-up check. */
   outputTopics(applicationId: string): string[];
   createEngine(taskId: string, ctx: EngineContext): Promise<TaskEngine>;
@@ -39,7 +54,8 @@ export interface EngineContext {
   log: Logger;
 }
 
-export type AppState = 'created' | 'starting' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
+export type AppState =
+  'created' | 'starting' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
 export class StreamsApp {
   readonly config: Readonly<StreamsConfig>;
@@ -62,9 +78,13 @@ export class StreamsApp {
     private readonly observer: ThreadObserver = {},
     adapter: AdapterOptions = {},
   ) {
-    this.topology = topology instanceof BuiltTopology ? runtimeTopology(topology, adapter) : topology;
+    this.topology =
+      topology instanceof BuiltTopology ? runtimeTopology(topology, adapter) : topology;
     this.config = resolveConfig(configFromEnv(), config);
-    this.log = createLogger(this.config.logLevel, { app: this.config.applicationId, instance: this.instanceId });
+    this.log = createLogger(this.config.logLevel, {
+      app: this.config.applicationId,
+      instance: this.instanceId,
+    });
   }
 
   get state(): AppState {
@@ -84,24 +104,38 @@ export class StreamsApp {
   async start(): Promise<void> {
     this.stateValue = 'starting';
     const c = this.config;
-    this.kafka = createKafka({ brokers: c.bootstrapServers, clientId: `${c.clientId}-${this.instanceId}` });
+    this.kafka = createKafka({
+      brokers: c.bootstrapServers,
+      clientId: `${c.clientId}-${this.instanceId}`,
+    });
     this.admin = this.kafka.admin();
     try {
       await this.admin.connect();
     } catch (err) {
-      throw new StreamsError(`cannot reach Kafka at ${c.bootstrapServers.join(',')}: ${(err as Error).message}; is the broker up?`, {
-        code: 'KAFKA_UNREACHABLE',
-        domain: 'external',
-        retriable: true,
-        cause: err,
-      });
+      throw new StreamsError(
+        `cannot reach Kafka at ${c.bootstrapServers.join(',')}: ${(err as Error).message}; is the broker up?`,
+        {
+          code: 'KAFKA_UNREACHABLE',
+          domain: 'external',
+          retriable: true,
+          cause: err,
+        },
+      );
     }
     this.layout = await this.prepareTopics();
     const ctx: EngineContext = { config: c, log: this.log };
-    this.thread = new StreamThread(this.kafka, this.admin, c, this.layout, {
-      createEngine: (id) => this.topology.createEngine(id, ctx),
-      checkpoint: (id) => this.topology.checkpoint(id, ctx),
-    }, this.log, this.observer);
+    this.thread = new StreamThread(
+      this.kafka,
+      this.admin,
+      c,
+      this.layout,
+      {
+        createEngine: (id) => this.topology.createEngine(id, ctx),
+        checkpoint: (id) => this.topology.checkpoint(id, ctx),
+      },
+      this.log,
+      this.observer,
+    );
     await this.thread.start((err) => void this.onFatal(err));
     this.stateValue = 'running';
   }
@@ -111,16 +145,22 @@ export class StreamsApp {
     const app = this.config.applicationId;
     const subs = this.topology.subtopologies(app);
     const external = [...new Set(subs.flatMap((s) => s.sources))];
-    const counts = await partitionCounts(this.admin, [...external, ...this.topology.outputTopics(app)]);
+    const counts = await partitionCounts(this.admin, [
+      ...external,
+      ...this.topology.outputTopics(app),
+    ]);
     requireSources(external, counts);
     const partitionsBySub = new Map<number, number>();
-    for (const s of subs) if (s.sources.length) partitionsBySub.set(s.id, checkCopartitioned(s.id, s.sources, counts));
+    for (const s of subs)
+      if (s.sources.length) partitionsBySub.set(s.id, checkCopartitioned(s.id, s.sources, counts));
     // A sub-topology fed only by repartition topics takes the widest upstream count.
     const widest = Math.max(1, ...partitionsBySub.values());
     for (const s of subs) if (!partitionsBySub.has(s.id)) partitionsBySub.set(s.id, widest);
-    const internal: InternalTopicSpec[] = this.topology
-      .internalTopics(app)
-      .map((t) => ({ name: t.name, partitions: partitionsBySub.get(t.subtopology) ?? widest, config: t.config }));
+    const internal: InternalTopicSpec[] = this.topology.internalTopics(app).map((t) => ({
+      name: t.name,
+      partitions: partitionsBySub.get(t.subtopology) ?? widest,
+      config: t.config,
+    }));
     internal.push({ name: this.config.deadLetterTopic, partitions: widest, config: {} });
     const created = await ensureInternalTopics(this.admin, internal, this.config.replicationFactor);
     if (created.length) this.log.info('created internal topics', { topics: created });
@@ -133,7 +173,12 @@ export class StreamsApp {
   }
 
   private async onFatal(err: unknown): Promise<void> {
-    if (this.stateValue === 'stopping' || this.stateValue === 'stopped' || this.stateValue === 'failed') return;
+    if (
+      this.stateValue === 'stopping' ||
+      this.stateValue === 'stopped' ||
+      this.stateValue === 'failed'
+    )
+      return;
     this.failure = err;
     this.log.error('instance failed; stopping', { error: err });
     await this.close().catch(() => {});
@@ -156,7 +201,8 @@ export class StreamsApp {
     if (!this.thread) return 'not started';
     if (this.thread.state === 'rebalancing') return 'rebalancing';
     const restoring = [...this.thread.tasks.values()].filter((t) => t.state !== 'running');
-    if (restoring.length) return `restoring ${restoring.map((t) => `${t.id} (${t.stats.restoreRemaining} records left)`).join(', ')}`;
+    if (restoring.length)
+      return `restoring ${restoring.map((t) => `${t.id} (${t.stats.restoreRemaining} records left)`).join(', ')}`;
     return null;
   }
 

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { assignTasks, partitionsForTasks } from './assignment.js';
 
 const tasks = (subtopologies: number, partitions: number) =>
-  Array.from({ length: subtopologies * partitions }, (_, i) => `${i % subtopologies}_${Math.floor(i / subtopologies)}`);
+  Array.from(
+    { length: subtopologies * partitions },
+    (_, i) => `${i % subtopologies}_${Math.floor(i / subtopologies)}`,
+  );
 
 function owners(result: Map<string, string[]>) {
   const all = [...result.values()].flat();
@@ -13,7 +16,10 @@ describe('task assignment', () => {
   it('gives every task to exactly one member, balanced within one', () => {
     for (const members of [1, 2, 3, 5, 9]) {
       const t = tasks(2, 8);
-      const r = assignTasks(t, Array.from({ length: members }, (_, i) => ({ memberId: `m${i}`, previousTasks: [] })));
+      const r = assignTasks(
+        t,
+        Array.from({ length: members }, (_, i) => ({ memberId: `m${i}`, previousTasks: [] })),
+      );
       const { all, unique } = owners(r);
       expect(all.length).toBe(t.length);
       expect(unique.size).toBe(t.length);
@@ -54,10 +60,13 @@ describe('task assignment', () => {
   });
 
   it('drops tasks that no longer exist and ignores duplicates claimed twice', () => {
-    const r = assignTasks(['0_0', '0_1'], [
-      { memberId: 'a', previousTasks: ['0_0', '0_5'] },
-      { memberId: 'b', previousTasks: ['0_0'] },
-    ]);
+    const r = assignTasks(
+      ['0_0', '0_1'],
+      [
+        { memberId: 'a', previousTasks: ['0_0', '0_5'] },
+        { memberId: 'b', previousTasks: ['0_0'] },
+      ],
+    );
     expect([...r.values()].flat().sort()).toEqual(['0_0', '0_1']);
   });
 

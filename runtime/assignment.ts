@@ -64,7 +64,8 @@ export function assignTasks(tasks: string[], members: MemberInfo[]): Map<string,
   for (const t of ordered) {
     if (owner.has(t)) continue;
     const sub = parseTaskId(t).subtopology;
-    const sameSub = (m: string) => result.get(m)!.filter((x) => parseTaskId(x).subtopology === sub).length;
+    const sameSub = (m: string) =>
+      result.get(m)!.filter((x) => parseTaskId(x).subtopology === sub).length;
     const target = byMember
       .map((m) => m.memberId)
       .filter(capacity)

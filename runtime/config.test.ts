@@ -14,24 +14,41 @@ describe('streams config', () => {
   });
 
   it('parses durations and broker lists', () => {
-    const c = resolveConfig(base, { commitInterval: '250ms', sessionTimeout: '6s', bootstrapServers: 'a:1, b:2' });
+    const c = resolveConfig(base, {
+      commitInterval: '250ms',
+      sessionTimeout: '6s',
+      bootstrapServers: 'a:1, b:2',
+    });
     expect(c.commitInterval).toBe(250);
     expect(c.sessionTimeout).toBe(6000);
     expect(c.bootstrapServers).toEqual(['a:1', 'b:2']);
   });
 
   it('names the field and the fix', () => {
-    expect(() => resolveConfig(base, { commitInterval: 'soon' })).toThrow(/commitInterval: "soon" is not a duration; write e.g. "100ms"/);
-    expect(() => resolveConfig(base, { processingGuarantee: 'exactly_twice' as never })).toThrow(/processingGuarantee/);
-    expect(() => resolveConfig({ bootstrapServers: 'a:1' })).toThrow(/applicationId is required \(or set MILLRACE_APPLICATION_ID\)/);
-    expect(() => resolveConfig(base, { comitInterval: '1s' } as never)).toThrow(/unknown setting\(s\) comitInterval/);
+    expect(() => resolveConfig(base, { commitInterval: 'soon' })).toThrow(
+      /commitInterval: "soon" is not a duration; write e.g. "100ms"/,
+    );
+    expect(() => resolveConfig(base, { processingGuarantee: 'exactly_twice' as never })).toThrow(
+      /processingGuarantee/,
+    );
+    expect(() => resolveConfig({ bootstrapServers: 'a:1' })).toThrow(
+      /applicationId is required \(or set MILLRACE_APPLICATION_ID\)/,
+    );
+    expect(() => resolveConfig(base, { comitInterval: '1s' } as never)).toThrow(
+      /unknown setting\(s\) comitInterval/,
+    );
     expect(() => resolveConfig(base, { bootstrapServers: 'nohost' })).toThrow(/host:port/);
     expect(() => resolveConfig(base, { commitInterval: 'soon' })).toThrow(ConfigError);
   });
 
   it('layers file < environment < code', () => {
-    const env = configFromEnv({ MILLRACE_COMMIT_INTERVAL: '2s', MILLRACE_PROCESSING_GUARANTEE: 'exactly_once' });
-    const c = resolveConfig(base, { commitInterval: '5s' }, env, { processingGuarantee: 'at_least_once' });
+    const env = configFromEnv({
+      MILLRACE_COMMIT_INTERVAL: '2s',
+      MILLRACE_PROCESSING_GUARANTEE: 'exactly_once',
+    });
+    const c = resolveConfig(base, { commitInterval: '5s' }, env, {
+      processingGuarantee: 'at_least_once',
+    });
     expect(c.commitInterval).toBe(2000);
     expect(c.processingGuarantee).toBe('at_least_once');
   });

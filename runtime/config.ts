@@ -12,7 +12,10 @@ const duration = (what: string) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${what}: "${v}" is not a duration; write e.g. "100ms", "10s", "1m"` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what}: "${v}" is not a duration; write e.g. "100ms", "10s", "1m"`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -58,7 +61,10 @@ export const streamsConfigSchema = z
 
 export type StreamsConfigInput = z.input<typeof streamsConfigSchema>;
 
-export interface StreamsConfig extends Omit<z.output<typeof streamsConfigSchema>, 'commitInterval' | 'deadLetterTopic' | 'clientId'> {
+export interface StreamsConfig extends Omit<
+  z.output<typeof streamsConfigSchema>,
+  'commitInterval' | 'deadLetterTopic' | 'clientId'
+> {
   commitInterval: number;
   deadLetterTopic: string;
   clientId: string;
@@ -96,12 +102,17 @@ export function configFromFile(file: string): Partial<StreamsConfigInput> {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StreamsConfigInput>;
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}; pass a JSON file`, err);
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(err as Error).message}; pass a JSON file`,
+      err,
+    );
   }
 }
 
 /** Validates and freezes; layers later in the list win. */
-export function resolveConfig(...layers: Array<Partial<StreamsConfigInput> | undefined>): Readonly<StreamsConfig> {
+export function resolveConfig(
+  ...layers: Array<Partial<StreamsConfigInput> | undefined>
+): Readonly<StreamsConfig> {
   const merged = Object.assign({}, ...layers.filter(Boolean));
   const parsed = streamsConfigSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
@@ -117,8 +128,10 @@ export function resolveConfig(...layers: Array<Partial<StreamsConfigInput> | und
 function describeIssues(error: z.ZodError): string {
   const lines = error.issues.map((i) => {
     const field = i.path.join('.') || '(config)';
-    if (i.code === 'unrecognized_keys') return `unknown setting(s) ${i.keys.join(', ')}: remove them or check the spelling`;
-    if (i.code === 'invalid_type' && i.input === undefined) return `${field} is required (or set ${envName(String(i.path[0]))})`;
+    if (i.code === 'unrecognized_keys')
+      return `unknown setting(s) ${i.keys.join(', ')}: remove them or check the spelling`;
+    if (i.code === 'invalid_type' && i.input === undefined)
+      return `${field} is required (or set ${envName(String(i.path[0]))})`;
     return `${field}: ${i.message}`;
   });
   return `invalid streams config: ${lines.join('; ')}`;

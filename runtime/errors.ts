@@ -22,7 +22,13 @@ export class MillraceError extends Error {
 
   constructor(
     message: string,
-    opts: { code: string; domain: ErrorDomain; retriable?: boolean; cause?: unknown; at?: RecordCoordinates },
+    opts: {
+      code: string;
+      domain: ErrorDomain;
+      retriable?: boolean;
+      cause?: unknown;
+      at?: RecordCoordinates;
+    },
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
@@ -46,12 +52,15 @@ export class StreamsError extends MillraceError {}
 /** Another instance took this task over (its transactional id fenced ours). */
 export class TaskMigratedError extends MillraceError {
   constructor(task: string, cause?: unknown) {
-    super(`task ${task} was fenced: another instance owns it now; it will be closed here without committing`, {
-      code: 'TASK_MIGRATED',
-      domain: 'external',
-      retriable: true,
-      cause,
-      at: { task },
-    });
+    super(
+      `task ${task} was fenced: another instance owns it now; it will be closed here without committing`,
+      {
+        code: 'TASK_MIGRATED',
+        domain: 'external',
+        retriable: true,
+        cause,
+        at: { task },
+      },
+    );
   }
 }

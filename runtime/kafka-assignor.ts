@@ -19,7 +19,8 @@ export const ASSIGNOR_NAME = 'MillraceTaskAssignor';
 
 export function allTasks(layout: TaskLayout): string[] {
   const out: string[] = [];
-  for (const [sub, n] of layout.partitionsBySubtopology) for (let p = 0; p < n; p++) out.push(`${sub}_${p}`);
+  for (const [sub, n] of layout.partitionsBySubtopology)
+    for (let p = 0; p < n; p++) out.push(`${sub}_${p}`);
   return out;
 }
 
@@ -41,7 +42,10 @@ function decodeUserData(buf: Buffer | null | undefined): UserData {
  * Builds the kafkajs assigner. `currentTasks` is read when the member (re)joins, so the
  * leader learns which tasks each member ran and keeps them where they are.
  */
-export function taskAssignor(layout: () => TaskLayout, currentTasks: () => string[]): PartitionAssigner {
+export function taskAssignor(
+  layout: () => TaskLayout,
+  currentTasks: () => string[],
+): PartitionAssigner {
   return () => ({
     name: ASSIGNOR_NAME,
     version: 1,
@@ -49,27 +53,42 @@ export function taskAssignor(layout: () => TaskLayout, currentTasks: () => strin
       const l = layout();
       const infos = members.map((m) => {
         const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
-        return { memberId: m.memberId, previousTasks: decodeUserData(meta?.userData).previousTasks };
+        return {
+          memberId: m.memberId,
+          previousTasks: decodeUserData(meta?.userData).previousTasks,
+        };
       });
       const byMember = assignTasks(allTasks(l), infos);
       return members.map((m) => ({
         memberId: m.memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version: 1,
-          assignment: partitionsForTasks(byMember.get(m.memberId) ?? [], l.sourcesBySubtopology, l.partitionCount),
+          assignment: partitionsForTasks(
+            byMember.get(m.memberId) ?? [],
+            l.sourcesBySubtopology,
+            l.partitionCount,
+          ),
           userData: Buffer.from(JSON.stringify({ tasks: byMember.get(m.memberId) ?? [] })),
         }),
       }));
     },
     protocol({ topics }) {
-      const userData = Buffer.from(JSON.stringify({ previousTasks: currentTasks() } satisfies UserData));
-      return { name: ASSIGNOR_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData }) };
+      const userData = Buffer.from(
+        JSON.stringify({ previousTasks: currentTasks() } satisfies UserData),
+      );
+      return {
+        name: ASSIGNOR_NAME,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData }),
+      };
     },
   });
 }
 
 /** The tasks a member got, from its assigned partitions. */
-export function tasksFromAssignment(assignment: Record<string, number[]>, layout: TaskLayout): string[] {
+export function tasksFromAssignment(
+  assignment: Record<string, number[]>,
+  layout: TaskLayout,
+): string[] {
   const tasks = new Set<string>();
   for (const [sub, topics] of layout.sourcesBySubtopology) {
     for (const topic of topics) for (const p of assignment[topic] ?? []) tasks.add(`${sub}_${p}`);

@@ -29,7 +29,12 @@ export interface OffsetToCommit {
 /** Offset of the last record written per `topic:partition`, for checkpoints. */
 export type WrittenOffsets = Map<string, number>;
 
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_TXN_STATE']);
+const FENCED = new Set([
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'INVALID_TXN_STATE',
+]);
 
 export function isFencedError(err: unknown): boolean {
   for (let e: any = err; e; e = e.cause ?? e.originalError) {
@@ -53,10 +58,15 @@ export function toTopicMessages(records: readonly OutgoingRecord[]): TopicMessag
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
-export function writtenOffsets(records: readonly OutgoingRecord[], metadata: RecordMetadata[]): WrittenOffsets {
+export function writtenOffsets(
+  records: readonly OutgoingRecord[],
+  metadata: RecordMetadata[],
+): WrittenOffsets {
   // A send returns each partition's base offset; the last record sits count − 1 after it.
   const counts = new Map<string, number>();
-  for (const r of records) if (r.partition !== undefined) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+  for (const r of records)
+    if (r.partition !== undefined)
+      counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
   const out: WrittenOffsets = new Map();
   for (const m of metadata) {
     const key = `${m.topicName}:${m.partition}`;
@@ -67,7 +77,10 @@ export function writtenOffsets(records: readonly OutgoingRecord[], metadata: Rec
 }
 
 /** Records split so no produce request exceeds the broker's default 1 MiB record-batch limit. */
-export function chunks(records: readonly OutgoingRecord[], maxBytes = 512 * 1024): OutgoingRecord[][] {
+export function chunks(
+  records: readonly OutgoingRecord[],
+  maxBytes = 512 * 1024,
+): OutgoingRecord[][] {
   const out: OutgoingRecord[][] = [];
   let cur: OutgoingRecord[] = [];
   let size = 0;
@@ -85,10 +98,14 @@ export function chunks(records: readonly OutgoingRecord[], maxBytes = 512 * 1024
   return out;
 }
 
-async function sendChunked(send: (messages: TopicMessages[]) => Promise<RecordMetadata[]>, records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
+async function sendChunked(
+  send: (messages: TopicMessages[]) => Promise<RecordMetadata[]>,
+  records: readonly OutgoingRecord[],
+): Promise<WrittenOffsets> {
   const written: WrittenOffsets = new Map();
   for (const chunk of chunks(records)) {
-    for (const [k, v] of writtenOffsets(chunk, await send(toTopicMessages(chunk)))) written.set(k, Math.max(written.get(k) ?? -1, v));
+    for (const [k, v] of writtenOffsets(chunk, await send(toTopicMessages(chunk))))
+      written.set(k, Math.max(written.get(k) ?? -1, v));
   }
   return written;
 }
@@ -100,7 +117,10 @@ function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
     if (!list) byTopic.set(o.topic, (list = []));
     list.push({ partition: o.partition, offset: String(o.offset) });
   }
-  return { consumerGroupId: groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+  return {
+    consumerGroupId: groupId,
+    topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+  };
 }
 
 /** One task's transactional producer: outputs, changelog records and offsets commit together or not at all. */
@@ -114,7 +134,12 @@ export class TaskTransactionalProducer {
     private readonly taskId: string,
     transactionTimeoutMs = 60_000,
   ) {
-    this.producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: transactionTimeoutMs });
+    this.producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: transactionTimeoutMs,
+    });
   }
 
   /**
@@ -133,12 +158,18 @@ export class TaskTransactionalProducer {
   }
 
   /** Sends `records` and commits `offsets` in one transaction. Throws TaskMigratedError if fenced. */
-  async commit(records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]): Promise<WrittenOffsets> {
+  async commit(
+    records: readonly OutgoingRecord[],
+    offsets: readonly OffsetToCommit[],
+  ): Promise<WrittenOffsets> {
     const txn = await this.producer.transaction().catch((err) => {
       throw this.wrap(err, 'begin a transaction');
     });
     try {
-      const written = await sendChunked((topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }), records);
+      const written = await sendChunked(
+        (topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }),
+        records,
+      );
       if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
       await txn.commit();
       return written;
@@ -177,7 +208,10 @@ export class SharedProducer {
   }
 
   async send(records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
-    return sendChunked((topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }), records);
+    return sendChunked(
+      (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }),
+      records,
+    );
   }
 
   async close(): Promise<void> {

@@ -40,7 +40,8 @@ const key = (topic: string, partition: number) => `${topic}:${partition}`;
 export async function endOffsets(admin: Admin, topics: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const topic of topics) {
-    for (const p of await admin.fetchTopicOffsets(topic)) out.set(key(topic, p.partition), Number(p.high));
+    for (const p of await admin.fetchTopicOffsets(topic))
+      out.set(key(topic, p.partition), Number(p.high));
   }
   return out;
 }
@@ -51,11 +52,20 @@ export async function restoreChangelogs(
   targets: RestoreTarget[],
   opts: { onProgress?: (p: RestoreProgress) => void; stallTimeoutMs?: number } = {},
 ): Promise<number> {
-  const pending = new Map(targets.filter((t) => t.fromOffset < t.endOffset).map((t) => [key(t.topic, t.partition), t]));
+  const pending = new Map(
+    targets.filter((t) => t.fromOffset < t.endOffset).map((t) => [key(t.topic, t.partition), t]),
+  );
   if (pending.size === 0) return 0;
   const groupId = `${applicationId}-restore-${randomUUID()}`;
   // A short fetch wait: idle partitions must not hold up the disconnect at the end.
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 4 << 20, maxBytes: 32 << 20, sessionTimeout: 10_000, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: 4 << 20,
+    maxBytes: 32 << 20,
+    sessionTimeout: 10_000,
+    maxWaitTimeInMs: 100,
+  });
   const restored = new Map<string, number>();
   let total = 0;
   let lastProgress = Date.now();
@@ -80,7 +90,8 @@ export async function restoreChangelogs(
   // markers are not written yet): only batches that held records (data, control markers
   // or aborted data) move the position.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.firstOffset !== null) advance(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
+    if (payload.firstOffset !== null)
+      advance(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
@@ -111,12 +122,22 @@ export async function restoreChangelogs(
     const n = (restored.get(key(t.topic, t.partition)) ?? 0) + records.length;
     restored.set(key(t.topic, t.partition), n);
     total += records.length;
-    opts.onProgress?.({ topic: t.topic, partition: t.partition, restored: n, remaining: Math.max(0, t.endOffset - Number(batch.lastOffset()) - 1) });
+    opts.onProgress?.({
+      topic: t.topic,
+      partition: t.partition,
+      restored: n,
+      remaining: Math.max(0, t.endOffset - Number(batch.lastOffset()) - 1),
+    });
   };
 
   const stall = setInterval(() => {
     if (Date.now() - lastProgress > (opts.stallTimeoutMs ?? 60_000)) {
-      fail(new MillraceError(`restoring ${[...pending.keys()].join(', ')} made no progress for ${(opts.stallTimeoutMs ?? 60_000) / 1000}s; is the broker reachable?`, { code: 'RESTORE_STALLED', domain: 'external', retriable: true }));
+      fail(
+        new MillraceError(
+          `restoring ${[...pending.keys()].join(', ')} made no progress for ${(opts.stallTimeoutMs ?? 60_000) / 1000}s; is the broker reachable?`,
+          { code: 'RESTORE_STALLED', domain: 'external', retriable: true },
+        ),
+      );
     }
   }, 1000);
   try {

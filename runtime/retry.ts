@@ -2,13 +2,22 @@
 export function isRetriable(err: unknown): boolean {
   for (let e: any = err; e; e = e.cause ?? e.originalError) {
     if (e.retriable === true) return true;
-    if (/NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS/.test(String(e.type ?? ''))) return true;
+    if (
+      /NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS/.test(
+        String(e.type ?? ''),
+      )
+    )
+      return true;
     if (e === e.cause) break;
   }
   return false;
 }
 
-export async function withRetries<T>(what: string, fn: () => Promise<T>, opts: { attempts?: number; onRetry?: (err: unknown, attempt: number) => void } = {}): Promise<T> {
+export async function withRetries<T>(
+  what: string,
+  fn: () => Promise<T>,
+  opts: { attempts?: number; onRetry?: (err: unknown, attempt: number) => void } = {},
+): Promise<T> {
   const attempts = opts.attempts ?? 8;
   for (let i = 1; ; i++) {
     try {
@@ -16,7 +25,9 @@ export async function withRetries<T>(what: string, fn: () => Promise<T>, opts: {
     } catch (err) {
       if (i >= attempts || !isRetriable(err)) throw err;
       opts.onRetry?.(err, i);
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** i) * (0.5 + Math.random() / 2)));
+      await new Promise((r) =>
+        setTimeout(r, Math.min(2000, 100 * 2 ** i) * (0.5 + Math.random() / 2)),
+      );
     }
   }
 }

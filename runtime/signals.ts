@@ -6,7 +6,10 @@ export interface Closable {
   close(): Promise<void>;
 }
 
-export function closeOnSignals(target: Closable, opts: { onClosed?: () => void; log?: (msg: string) => void } = {}): () => void {
+export function closeOnSignals(
+  target: Closable,
+  opts: { onClosed?: () => void; log?: (msg: string) => void } = {},
+): () => void {
   let closing = false;
   const handler = (signal: NodeJS.Signals) => {
     if (closing) {

@@ -14,11 +14,22 @@ export interface SinkTarget {
   /** Next offset to read per `topic:partition`, as last committed with rows. */
   readOffsets(sinkId: string): Promise<Map<string, number>>;
   /** Upserts the rows and the offsets in one transaction. */
-  writeBatch(sinkId: string, batches: Array<{ table: string; rows: Record<string, unknown>[] }>, offsets: Map<string, number>): Promise<void>;
+  writeBatch(
+    sinkId: string,
+    batches: Array<{ table: string; rows: Record<string, unknown>[] }>,
+    offsets: Map<string, number>,
+  ): Promise<void>;
 }
 
 /** Turns one consumed record into a row of a table (or `undefined` to skip it). */
-export type RowMapper = (record: { topic: string; partition: number; offset: number; key: Buffer | null; value: Buffer | null; timestamp: number }) =>
+export type RowMapper = (record: {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+}) =>
   | { table: string; row: Record<string, unknown> }
   | undefined
   | Promise<{ table: string; row: Record<string, unknown> } | undefined>;
@@ -35,7 +46,12 @@ export interface SinkRunnerOptions {
   /** Flush at least this often while rows are buffered (default 500 ms). */
   maxDelayMs?: number;
   log: Logger;
-  onBatch?: (info: { rows: number; tables: Record<string, number>; seconds: number; oldestTimestamps: number[] }) => void;
+  onBatch?: (info: {
+    rows: number;
+    tables: Record<string, number>;
+    seconds: number;
+    oldestTimestamps: number[];
+  }) => void;
 }
 
 export class SinkRunner {
@@ -48,13 +64,24 @@ export class SinkRunner {
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly kafka: Kafka, private readonly opts: SinkRunnerOptions) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: SinkRunnerOptions,
+  ) {}
 
   async start(onFatal: (err: unknown) => void): Promise<void> {
-    this.consumer = this.kafka.consumer({ groupId: this.opts.sinkId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    this.consumer = this.kafka.consumer({
+      groupId: this.opts.sinkId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       // Pause until seeked to the warehouse's offsets: Kafka's group offsets are not the truth here.
-      const parts = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
+      const parts = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({
+        topic,
+        partitions,
+      }));
       this.consumer.pause(parts);
       this.serial(() => this.resumeFromWarehouse(parts)).catch(onFatal);
     });
@@ -63,8 +90,15 @@ export class SinkRunner {
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
-    this.timer = setInterval(() => void this.serial(() => this.flush()).catch(onFatal), this.opts.maxDelayMs ?? 500);
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    this.timer = setInterval(
+      () => void this.serial(() => this.flush()).catch(onFatal),
+      this.opts.maxDelayMs ?? 500,
+    );
   }
 
   async stop(): Promise<void> {
@@ -81,7 +115,9 @@ export class SinkRunner {
     return next;
   }
 
-  private async resumeFromWarehouse(parts: Array<{ topic: string; partitions: number[] }>): Promise<void> {
+  private async resumeFromWarehouse(
+    parts: Array<{ topic: string; partitions: number[] }>,
+  ): Promise<void> {
     // Rows buffered for partitions we may have lost must not be written by us any more.
     this.buffer = [];
     this.bytes = 0;
@@ -94,17 +130,32 @@ export class SinkRunner {
         if (next !== undefined) this.consumer.seek({ topic, partition, offset: String(next) });
       }
     }
-    this.opts.log.info('sink resumed from warehouse offsets', { sink: this.opts.sinkId, offsets: Object.fromEntries(stored) });
+    this.opts.log.info('sink resumed from warehouse offsets', {
+      sink: this.opts.sinkId,
+      offsets: Object.fromEntries(stored),
+    });
     this.consumer.resume(parts);
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     if (!batch.messages.length || this.stopped) return;
     await this.serial(async () => {
       if (isStale()) return;
       for (const m of batch.messages) {
         const offset = Number(m.offset);
-        const mapped = await this.opts.map({ topic: batch.topic, partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
+        const mapped = await this.opts.map({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset,
+          key: m.key,
+          value: m.value,
+          timestamp: Number(m.timestamp),
+        });
         if (mapped) {
           this.buffer.push(mapped);
           this.bytes += (m.value?.length ?? 0) + 64;
@@ -113,7 +164,11 @@ export class SinkRunner {
         this.timestamps.push(Number(m.timestamp));
       }
       resolveOffset(batch.lastOffset());
-      if (this.buffer.length >= (this.opts.maxRows ?? 5000) || this.bytes >= (this.opts.maxBytes ?? 4 << 20)) await this.flush();
+      if (
+        this.buffer.length >= (this.opts.maxRows ?? 5000) ||
+        this.bytes >= (this.opts.maxBytes ?? 4 << 20)
+      )
+        await this.flush();
     });
     await heartbeat().catch(() => {});
   }
@@ -121,9 +176,14 @@ export class SinkRunner {
   private async flush(): Promise<void> {
     if (!this.offsets.size) return;
     const byTable = new Map<string, Record<string, unknown>[]>();
-    for (const { table, row } of this.buffer) (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
+    for (const { table, row } of this.buffer)
+      (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
     const t0 = performance.now();
-    await this.opts.target.writeBatch(this.opts.sinkId, [...byTable].map(([table, rows]) => ({ table, rows })), new Map(this.offsets));
+    await this.opts.target.writeBatch(
+      this.opts.sinkId,
+      [...byTable].map(([table, rows]) => ({ table, rows })),
+      new Map(this.offsets),
+    );
     this.opts.onBatch?.({
       rows: this.buffer.length,
       tables: Object.fromEntries([...byTable].map(([t, r]) => [t, r.length])),

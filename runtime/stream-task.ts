@@ -10,7 +10,10 @@ export type TaskState = 'restoring' | 'running' | 'suspended' | 'closed';
 
 /** Sends a task's records and commits its offsets; returns the last offset written per partition. */
 export interface Committer {
-  commit(records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]): Promise<WrittenOffsets>;
+  commit(
+    records: readonly OutgoingRecord[],
+    offsets: readonly OffsetToCommit[],
+  ): Promise<WrittenOffsets>;
   close(): Promise<void>;
 }
 
@@ -33,7 +36,13 @@ export interface TaskStats {
 
 export class StreamTask {
   state: TaskState = 'restoring';
-  readonly stats: TaskStats = { processed: 0, commits: 0, lastCommitMs: 0, restored: 0, restoreRemaining: 0 };
+  readonly stats: TaskStats = {
+    processed: 0,
+    commits: 0,
+    lastCommitMs: 0,
+    restored: 0,
+    restoreRemaining: 0,
+  };
   /** Next offset to consume per `topic:partition` since the last commit. */
   private readonly consumed = new Map<string, OffsetToCommit>();
   /** Next changelog offset per store (for the checkpoint). */
@@ -89,7 +98,14 @@ export class StreamTask {
     const batch = await this.engine.prepareCommit();
     const records: OutgoingRecord[] = batch.records;
     for (const c of batch.changelogs) {
-      for (const r of c.records) records.push({ topic: c.topic, partition: this.partition, key: r.key, value: r.value, timestamp: r.timestamp });
+      for (const r of c.records)
+        records.push({
+          topic: c.topic,
+          partition: this.partition,
+          key: r.key,
+          value: r.value,
+          timestamp: r.timestamp,
+        });
     }
     if (!records.length && !this.consumed.size) {
       this.uncommitted = false;

@@ -13,7 +13,12 @@ import type { StreamsConfig } from './config.js';
 import { MillraceError, TaskMigratedError } from './errors.js';
 import { taskAssignor, tasksFromAssignment, type TaskLayout } from './kafka-assignor.js';
 import type { Logger } from './log.js';
-import { SharedProducer, TaskTransactionalProducer, type OffsetToCommit, type OutgoingRecord } from './producers.js';
+import {
+  SharedProducer,
+  TaskTransactionalProducer,
+  type OffsetToCommit,
+  type OutgoingRecord,
+} from './producers.js';
 import { endOffsets, restoreChangelogs, type RestoreTarget } from './restore.js';
 import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
 import { parseTaskId } from './assignment.js';
@@ -79,7 +84,12 @@ export class StreamThread {
     }
     this.consumer = this.kafka.consumer({
       groupId: this.config.applicationId,
-      partitionAssigners: [taskAssignor(() => this.layout, () => [...this.tasks.keys()])],
+      partitionAssigners: [
+        taskAssignor(
+          () => this.layout,
+          () => [...this.tasks.keys()],
+        ),
+      ],
       sessionTimeout: this.config.sessionTimeout,
       heartbeatInterval: this.config.heartbeatInterval,
       rebalanceTimeout: this.config.rebalanceTimeout,
@@ -88,7 +98,9 @@ export class StreamThread {
       maxBytesPerPartition: 1 << 20,
       maxWaitTimeInMs: 100,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment, payload.memberId));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.onAssignment(payload.memberAssignment, payload.memberId),
+    );
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.state = 'rebalancing';
       this.observer.onRebalance?.('start', [...this.tasks.keys()]);
@@ -105,8 +117,18 @@ export class StreamThread {
       partitionsConsumedConcurrently: 1,
       eachBatch: (p) => this.onBatch(p),
     });
-    this.timers.push(setInterval(() => void this.lock.run(() => this.commitAll()).catch((e) => this.fail(e)), this.config.commitInterval));
-    this.timers.push(setInterval(() => void this.lock.run(() => this.punctuateAll()).catch((e) => this.fail(e)), Math.min(100, this.config.commitInterval)));
+    this.timers.push(
+      setInterval(
+        () => void this.lock.run(() => this.commitAll()).catch((e) => this.fail(e)),
+        this.config.commitInterval,
+      ),
+    );
+    this.timers.push(
+      setInterval(
+        () => void this.lock.run(() => this.punctuateAll()).catch((e) => this.fail(e)),
+        Math.min(100, this.config.commitInterval),
+      ),
+    );
   }
 
   /** Graceful stop: finish the batch in hand, commit, close stores, leave the group. */
@@ -144,15 +166,21 @@ export class StreamThread {
     const expelled = this.memberId !== undefined && this.memberId !== memberId;
     this.memberId = memberId;
     if (expelled && this.tasks.size) {
-      this.log.warn('expelled from the group; dropping the uncommitted work of every task (task fenced or moved)', { tasks: [...this.tasks.keys()] });
+      this.log.warn(
+        'expelled from the group; dropping the uncommitted work of every task (task fenced or moved)',
+        { tasks: [...this.tasks.keys()] },
+      );
       for (const t of this.tasks.values()) t.state = 'suspended';
     }
     const fresh = tasks.filter((t) => this.tasks.get(t)?.state !== 'running');
     const pause = fresh.flatMap((t) => this.partitionsOf(t));
     if (pause.length) this.consumer.pause(groupByTopic(pause));
     this.log.info('assignment', { generation: gen, tasks, expelled });
-    const retryLog = (err: unknown, attempt: number) => this.log.warn('assignment step failed; retrying', { attempt, error: err });
-    void withRetries('assignment', () => this.reconcile(gen, tasks), { onRetry: retryLog }).catch((e) => this.fail(e));
+    const retryLog = (err: unknown, attempt: number) =>
+      this.log.warn('assignment step failed; retrying', { attempt, error: err });
+    void withRetries('assignment', () => this.reconcile(gen, tasks), { onRetry: retryLog }).catch(
+      (e) => this.fail(e),
+    );
   }
 
   private async reconcile(gen: number, tasks: string[]): Promise<void> {
@@ -167,7 +195,9 @@ export class StreamThread {
       return out;
     });
     // Restore every task that still needs it (also ones a failed earlier attempt created).
-    const pending = [...this.tasks.values()].filter((t) => t.state === 'restoring' && !t.restoreDone && !t.restoreInProgress);
+    const pending = [...this.tasks.values()].filter(
+      (t) => t.state === 'restoring' && !t.restoreDone && !t.restoreInProgress,
+    );
     if (pending.length || created.length) {
       for (const t of pending) t.restoreInProgress = true;
       try {
@@ -181,7 +211,8 @@ export class StreamThread {
       // an earlier generation created whose restore finished only now.
       const latest = new Set(this.assigned);
       for (const task of [...this.tasks.values()]) {
-        if (task.state === 'restoring' && task.restoreDone && latest.has(task.id)) await this.resumeTask(task);
+        if (task.state === 'restoring' && task.restoreDone && latest.has(task.id))
+          await this.resumeTask(task);
       }
       if (gen === this.generation && [...this.tasks.values()].every((t) => t.state === 'running')) {
         this.state = 'running';
@@ -205,13 +236,19 @@ export class StreamThread {
     const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, checkpointIO);
     task.restoredFrom = checkpoint;
     this.tasks.set(id, task);
-    for (const tp of this.partitionsOf(id)) this.byPartition.set(`${tp.topic}:${tp.partition}`, task);
+    for (const tp of this.partitionsOf(id))
+      this.byPartition.set(`${tp.topic}:${tp.partition}`, task);
     return task;
   }
 
   private async committerFor(id: string): Promise<Committer> {
     if (this.exactlyOnce) {
-      const p = new TaskTransactionalProducer(this.kafka, `${this.config.applicationId}-${id}`, this.config.applicationId, id);
+      const p = new TaskTransactionalProducer(
+        this.kafka,
+        `${this.config.applicationId}-${id}`,
+        this.config.applicationId,
+        id,
+      );
       await p.init(); // fences a zombie owner of this task before we read its offsets and state
       return p;
     }
@@ -220,7 +257,13 @@ export class StreamThread {
       commit: async (records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]) => {
         const written = await shared.send(records);
         if (offsets.length) {
-          await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+          await this.consumer.commitOffsets(
+            offsets.map((o) => ({
+              topic: o.topic,
+              partition: o.partition,
+              offset: String(o.offset),
+            })),
+          );
         }
         return written;
       },
@@ -232,8 +275,12 @@ export class StreamThread {
   private async restore(tasks: StreamTask[]): Promise<void> {
     const targets: RestoreTarget[] = [];
     const changelogTopics = new Set<string>();
-    for (const task of tasks) for (const s of task.engine.stores) if (s.changelogTopic) changelogTopics.add(s.changelogTopic);
-    const ends = changelogTopics.size ? await endOffsets(this.admin, [...changelogTopics]) : new Map<string, number>();
+    for (const task of tasks)
+      for (const s of task.engine.stores)
+        if (s.changelogTopic) changelogTopics.add(s.changelogTopic);
+    const ends = changelogTopics.size
+      ? await endOffsets(this.admin, [...changelogTopics])
+      : new Map<string, number>();
     for (const task of tasks) {
       const checkpoint = task.restoredFrom;
       for (const s of task.engine.stores) {
@@ -252,14 +299,20 @@ export class StreamThread {
             await s.store.restore(records);
             task.stats.restored += records.length;
             task.stats.restoreRemaining = Math.max(0, task.stats.restoreRemaining - records.length);
-            this.observer.onRestore?.(task.id, s.name, task.stats.restored, task.stats.restoreRemaining);
+            this.observer.onRestore?.(
+              task.id,
+              s.name,
+              task.stats.restored,
+              task.stats.restoreRemaining,
+            );
           },
         });
       }
     }
     const t0 = Date.now();
     const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets);
-    if (n) this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
+    if (n)
+      this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
     // Processors initialise after restore, so they see the restored state.
     for (const task of tasks) {
       if (task.state === 'closed') continue;
@@ -274,10 +327,14 @@ export class StreamThread {
     const topics = [...new Set(parts.map((p) => p.topic))];
     const committed = await this.admin.fetchOffsets({ groupId: this.config.applicationId, topics });
     for (const { topic, partition } of parts) {
-      const c = committed.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition);
+      const c = committed
+        .find((t) => t.topic === topic)
+        ?.partitions.find((p) => p.partition === partition);
       let offset = c && Number(c.offset) >= 0 ? c.offset : undefined;
       if (offset === undefined) {
-        const low = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+        const low = (await this.admin.fetchTopicOffsets(topic)).find(
+          (p) => p.partition === partition,
+        );
         offset = low?.low ?? '0';
       }
       this.consumer.seek({ topic, partition, offset });
@@ -288,13 +345,17 @@ export class StreamThread {
 
   private async closeTask(task: StreamTask, clean: boolean): Promise<void> {
     this.tasks.delete(task.id);
-    for (const tp of this.partitionsOf(task.id)) this.byPartition.delete(`${tp.topic}:${tp.partition}`);
+    for (const tp of this.partitionsOf(task.id))
+      this.byPartition.delete(`${tp.topic}:${tp.partition}`);
     if (clean) {
       try {
         await task.closeClean();
         return;
       } catch (err) {
-        this.log.warn('task could not commit on close; closing it dirty', { task: task.id, error: err });
+        this.log.warn('task could not commit on close; closing it dirty', {
+          task: task.id,
+          error: err,
+        });
       }
     }
     await task.closeDirty(this.exactlyOnce);
@@ -302,7 +363,13 @@ export class StreamThread {
 
   // --- processing -----------------------------------------------------------------
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const task = this.byPartition.get(`${batch.topic}:${batch.partition}`);
     if (!task || task.state !== 'running' || !batch.messages.length) return;
     await this.lock.run(async () => {
@@ -343,7 +410,8 @@ export class StreamThread {
         }
       }),
     );
-    for (const [i, o] of outcomes.entries()) if (o.status === 'rejected') await this.onCommitError(running[i]!, o.reason);
+    for (const [i, o] of outcomes.entries())
+      if (o.status === 'rejected') await this.onCommitError(running[i]!, o.reason);
   }
 
   private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
@@ -358,12 +426,24 @@ export class StreamThread {
     }
     if (!this.exactlyOnce) {
       // At-least-once: a failed offset commit (e.g. during a rebalance) only means replay.
-      this.log.warn('commit failed; records since the last commit will be processed again', { task: task.id, error: err });
+      this.log.warn('commit failed; records since the last commit will be processed again', {
+        task: task.id,
+        error: err,
+      });
       return;
     }
-    this.log.error('commit failed; closing the task, its state is rebuilt from the changelog', { task: task.id, error: err });
+    this.log.error('commit failed; closing the task, its state is rebuilt from the changelog', {
+      task: task.id,
+      error: err,
+    });
     await this.closeTask(task, false);
-    throw err instanceof MillraceError ? err : new MillraceError(`commit of task ${task.id} failed`, { code: 'COMMIT_FAILED', domain: 'external', cause: err });
+    throw err instanceof MillraceError
+      ? err
+      : new MillraceError(`commit of task ${task.id} failed`, {
+          code: 'COMMIT_FAILED',
+          domain: 'external',
+          cause: err,
+        });
   }
 
   private async punctuateAll(): Promise<void> {
@@ -384,7 +464,9 @@ export class StreamThread {
   }
 }
 
-function groupByTopic(parts: Array<{ topic: string; partition: number }>): Array<{ topic: string; partitions: number[] }> {
+function groupByTopic(
+  parts: Array<{ topic: string; partition: number }>,
+): Array<{ topic: string; partitions: number[] }> {
   const m = new Map<string, number[]>();
   for (const p of parts) (m.get(p.topic) ?? m.set(p.topic, []).get(p.topic)!).push(p.partition);
   return [...m].map(([topic, partitions]) => ({ topic, partitions }));

@@ -14,7 +14,10 @@ export interface InternalTopicSpec {
 }
 
 /** Partition count of each existing topic in `topics`; missing topics are absent from the map. */
-export async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+export async function partitionCounts(
+  admin: Admin,
+  topics: string[],
+): Promise<Map<string, number>> {
   const existing = new Set(await admin.listTopics());
   const present = topics.filter((t) => existing.has(t));
   const out = new Map<string, number>();
@@ -40,7 +43,11 @@ export function requireSources(sources: string[], counts: Map<string, number>): 
  * Sources read by one sub-topology are joined partition by partition, so they must have
  * the same number of partitions. Returns the sub-topology's partition count.
  */
-export function checkCopartitioned(subtopology: number, sources: string[], counts: Map<string, number>): number {
+export function checkCopartitioned(
+  subtopology: number,
+  sources: string[],
+  counts: Map<string, number>,
+): number {
   const sizes = new Map(sources.map((t) => [t, counts.get(t) ?? 0]));
   const distinct = new Set(sizes.values());
   if (distinct.size > 1) {
@@ -55,8 +62,15 @@ export function checkCopartitioned(subtopology: number, sources: string[], count
 }
 
 /** Creates absent internal topics; an existing one with the wrong partition count is an error. */
-export async function ensureInternalTopics(admin: Admin, specs: InternalTopicSpec[], replicationFactor: number): Promise<string[]> {
-  const counts = await partitionCounts(admin, specs.map((s) => s.name));
+export async function ensureInternalTopics(
+  admin: Admin,
+  specs: InternalTopicSpec[],
+  replicationFactor: number,
+): Promise<string[]> {
+  const counts = await partitionCounts(
+    admin,
+    specs.map((s) => s.name),
+  );
   for (const s of specs) {
     const have = counts.get(s.name);
     if (have !== undefined && have !== s.partitions) {

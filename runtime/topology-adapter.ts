@@ -2,7 +2,14 @@
  * Runs a built topology on the Kafka runtime: names its topics for an application id,
  * opens each task's stores in the configured state directory, and keeps checkpoints.
  */
-import { readCheckpoint, removeCheckpoint, taskDir, wipeTaskState, writeCheckpoint, type Serde } from '../state/index.js';
+import {
+  readCheckpoint,
+  removeCheckpoint,
+  taskDir,
+  wipeTaskState,
+  writeCheckpoint,
+  type Serde,
+} from '../state/index.js';
 import { BuiltTopology } from '../topology/index.js';
 import type { AppTopology } from './app.js';
 import { createTaskEngine, serdeResolver } from './task/create.js';
@@ -19,10 +26,21 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
       built.subtopologies.map((s) => ({
         id: s.id,
         sources: s.sources.filter((x) => !x.internal).flatMap((x) => x.topics),
-        internalSources: s.sources.filter((x) => x.internal).flatMap((x) => x.topics.map((t) => BuiltTopology.topicName(app, t, true))),
+        internalSources: s.sources
+          .filter((x) => x.internal)
+          .flatMap((x) => x.topics.map((t) => BuiltTopology.topicName(app, t, true))),
       })),
-    internalTopics: (app) => built.internalTopics().map((t) => ({ name: BuiltTopology.topicName(app, t.name, true), subtopology: t.subtopology, config: t.config })),
-    outputTopics: () => [...new Set(built.spec.nodes.flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : [])))],
+    internalTopics: (app) =>
+      built.internalTopics().map((t) => ({
+        name: BuiltTopology.topicName(app, t.name, true),
+        subtopology: t.subtopology,
+        config: t.config,
+      })),
+    outputTopics: () => [
+      ...new Set(
+        built.spec.nodes.flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : [])),
+      ),
+    ],
     createEngine: (taskId, { config }) =>
       createTaskEngine({
         applicationId: config.applicationId,

@@ -23,7 +23,10 @@ export class CachingLayer implements CacheLike {
   hits = 0;
   misses = 0;
 
-  constructor(private readonly inner: ChangeLoggingLayer, private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly inner: ChangeLoggingLayer,
+    private readonly maxEntries = 100_000,
+  ) {}
 
   get(key: Buffer): Buffer | undefined {
     const k = key.toString('latin1');
@@ -99,7 +102,9 @@ export class CachingLayer implements CacheLike {
 
   /** Backend entries in range, overlaid with dirty cache entries, in byte order of keys. */
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const overlay = [...this.entries.values()].filter((e) => e.dirty && inRange(e.key, range)).sort((a, b) => Buffer.compare(a.key, b.key));
+    const overlay = [...this.entries.values()]
+      .filter((e) => e.dirty && inRange(e.key, range))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
     let i = 0;
     for await (const [k, v] of this.inner.scan(range)) {
       while (i < overlay.length && Buffer.compare(overlay[i]!.key, k) < 0) {
@@ -113,7 +118,8 @@ export class CachingLayer implements CacheLike {
       }
       yield [k, v];
     }
-    for (; i < overlay.length; i++) if (overlay[i]!.value !== null) yield [overlay[i]!.key, overlay[i]!.value!];
+    for (; i < overlay.length; i++)
+      if (overlay[i]!.value !== null) yield [overlay[i]!.key, overlay[i]!.value!];
   }
 
   get size(): number {

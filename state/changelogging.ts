@@ -18,7 +18,10 @@ export class ChangeLoggingLayer {
   /** Backend writes issued (for tests and metrics). */
   backendWrites = 0;
 
-  constructor(readonly inner: LoggedTarget, private readonly logged: boolean) {}
+  constructor(
+    readonly inner: LoggedTarget,
+    private readonly logged: boolean,
+  ) {}
 
   getSync(key: Buffer): Buffer | undefined {
     return this.inner.getSync(key);
@@ -32,7 +35,9 @@ export class ChangeLoggingLayer {
     if (!ops.length) return;
     await this.inner.write(ops);
     this.backendWrites += ops.length;
-    if (this.logged) for (const op of ops) this.pending.push({ key: op.key, value: op.value, timestamp: op.timestamp });
+    if (this.logged)
+      for (const op of ops)
+        this.pending.push({ key: op.key, value: op.value, timestamp: op.timestamp });
   }
 
   drain(): ChangelogRecord[] {

@@ -25,10 +25,13 @@ export async function readCheckpoint(dir: string): Promise<Map<string, number> |
   }
   const parsed = JSON.parse(text) as { format?: number; offsets?: Record<string, number> };
   if ((parsed.format ?? 0) > FORMAT) {
-    throw new StateStoreError(`the checkpoint in ${dir} was written by a newer millrace (format ${parsed.format}); delete ${dir} (it is rebuilt from the changelog) or run \`millrace reset\``, {
-      code: 'CHECKPOINT_TOO_NEW',
-      domain: 'user',
-    });
+    throw new StateStoreError(
+      `the checkpoint in ${dir} was written by a newer millrace (format ${parsed.format}); delete ${dir} (it is rebuilt from the changelog) or run \`millrace reset\``,
+      {
+        code: 'CHECKPOINT_TOO_NEW',
+        domain: 'user',
+      },
+    );
   }
   return new Map(Object.entries(parsed.offsets ?? {}));
 }

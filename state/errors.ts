@@ -4,7 +4,15 @@ export class StateStoreError extends Error {
   readonly domain: 'user' | 'external' | 'internal';
   readonly retriable: boolean;
 
-  constructor(message: string, opts: { code: string; domain: 'user' | 'external' | 'internal'; retriable?: boolean; cause?: unknown }) {
+  constructor(
+    message: string,
+    opts: {
+      code: string;
+      domain: 'user' | 'external' | 'internal';
+      retriable?: boolean;
+      cause?: unknown;
+    },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'StateStoreError';
     this.code = opts.code;

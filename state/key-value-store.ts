@@ -2,7 +2,15 @@
  * The typed top of a key-value store stack (the metered layer): serdes, metrics, and the
  * StateStore face the runtime drives (flush, changelog, restore, close).
  */
-import type { ChangelogRecord, KeyValue, KeyValueStore, RestoreRecord, Serde, StateStore, StoreMetrics } from './api.js';
+import type {
+  ChangelogRecord,
+  KeyValue,
+  KeyValueStore,
+  RestoreRecord,
+  Serde,
+  StateStore,
+  StoreMetrics,
+} from './api.js';
 import type { BytesBackend, ScanRange } from './backend/backend.js';
 import type { ChangeLoggingLayer } from './changelogging.js';
 import type { CacheLike } from './write-buffer.js';
@@ -64,7 +72,8 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
   }
 
   private async *typed(r: ScanRange): AsyncIterable<KeyValue<K, V>> {
-    for await (const [k, v] of this.cache.scan(r)) yield { key: this.keySerde.deserialize(k), value: this.valueSerde.deserialize(v) };
+    for await (const [k, v] of this.cache.scan(r))
+      yield { key: this.keySerde.deserialize(k), value: this.valueSerde.deserialize(v) };
   }
 
   private approx = 0;
@@ -77,7 +86,10 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
   approximateNumEntries(): number {
     if (Date.now() - this.counted > 30_000) {
       this.counted = Date.now();
-      void this.backend.approximateCount().then((n) => (this.approx = n), () => {});
+      void this.backend.approximateCount().then(
+        (n) => (this.approx = n),
+        () => {},
+      );
     }
     return this.approx;
   }

@@ -22,7 +22,10 @@ export function encodeWindowKey(key: Buffer, windowStart: number): Buffer {
 
 export function decodeWindowKey(logical: Buffer): { key: Buffer; windowStart: number } {
   const len = logical.readUInt32BE(0);
-  return { key: logical.subarray(4, 4 + len), windowStart: Number(logical.readBigUInt64BE(4 + len) - TS_BIAS) };
+  return {
+    key: logical.subarray(4, 4 + len),
+    windowStart: Number(logical.readBigUInt64BE(4 + len) - TS_BIAS),
+  };
 }
 
 function segmentPrefix(segment: number): Buffer {
@@ -37,7 +40,11 @@ export class SegmentedTarget implements LoggedTarget {
   observed = Number.MIN_SAFE_INTEGER;
   private readonly live = new Set<number>();
 
-  constructor(private readonly backend: BytesBackend, readonly retentionMs: number, readonly segmentMs: number) {}
+  constructor(
+    private readonly backend: BytesBackend,
+    readonly retentionMs: number,
+    readonly segmentMs: number,
+  ) {}
 
   segmentOf(windowStart: number): number {
     return Math.max(0, Math.floor(windowStart / this.segmentMs));
@@ -49,7 +56,10 @@ export class SegmentedTarget implements LoggedTarget {
   }
 
   private stored(logical: Buffer): Buffer {
-    return Buffer.concat([segmentPrefix(this.segmentOf(decodeWindowKey(logical).windowStart)), logical]);
+    return Buffer.concat([
+      segmentPrefix(this.segmentOf(decodeWindowKey(logical).windowStart)),
+      logical,
+    ]);
   }
 
   getSync(logical: Buffer): Buffer | undefined {
@@ -82,13 +92,21 @@ export class SegmentedTarget implements LoggedTarget {
   }
 
   /** Scans logical keys in [from, to] windows of all segments that may hold them. */
-  async *scanWindows(fromTs: number, toTs: number, keyPrefix?: Buffer): AsyncIterable<[Buffer, Buffer]> {
+  async *scanWindows(
+    fromTs: number,
+    toTs: number,
+    keyPrefix?: Buffer,
+  ): AsyncIterable<[Buffer, Buffer]> {
     const lo = Math.max(fromTs, this.expiredBefore);
     if (lo > toTs) return;
-    const segments = [...this.live].filter((s) => s >= this.segmentOf(lo) && s <= this.segmentOf(toTs)).sort((a, b) => a - b);
+    const segments = [...this.live]
+      .filter((s) => s >= this.segmentOf(lo) && s <= this.segmentOf(toTs))
+      .sort((a, b) => a - b);
     for (const s of segments) {
       const seg = segmentPrefix(s);
-      const range: ScanRange = keyPrefix ? { gte: Buffer.concat([seg, keyPrefix]), lt: Buffer.concat([seg, prefixEnd(keyPrefix)]) } : { gte: seg, lt: segmentPrefix(s + 1) };
+      const range: ScanRange = keyPrefix
+        ? { gte: Buffer.concat([seg, keyPrefix]), lt: Buffer.concat([seg, prefixEnd(keyPrefix)]) }
+        : { gte: seg, lt: segmentPrefix(s + 1) };
       for await (const [k, v] of this.backend.scan(range)) {
         const logical = k.subarray(8);
         const ws = decodeWindowKey(logical).windowStart;
@@ -101,7 +119,12 @@ export class SegmentedTarget implements LoggedTarget {
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
     const all: Array<[Buffer, Buffer]> = [];
     for await (const kv of this.scanWindows(Number.MIN_SAFE_INTEGER + 1, Number.MAX_SAFE_INTEGER)) {
-      if ((!range.gte || Buffer.compare(kv[0], range.gte) >= 0) && (!range.lte || Buffer.compare(kv[0], range.lte) <= 0) && (!range.lt || Buffer.compare(kv[0], range.lt) < 0)) all.push(kv);
+      if (
+        (!range.gte || Buffer.compare(kv[0], range.gte) >= 0) &&
+        (!range.lte || Buffer.compare(kv[0], range.lte) <= 0) &&
+        (!range.lt || Buffer.compare(kv[0], range.lt) < 0)
+      )
+        all.push(kv);
     }
     all.sort((a, b) => Buffer.compare(a[0], b[0]));
     yield* all;

@@ -3,9 +3,26 @@ import { float64Serde, int64Serde, jsonSerde, serdeByName, stringSerde } from '.
 
 describe('serdes', () => {
   it('int64 round-trips safe integers and sorts in numeric order by bytes', () => {
-    const values = [Number.MIN_SAFE_INTEGER, -(2 ** 40) - 5, -(2 ** 32), -42, -1, 0, 1, 42, 2 ** 32, 2 ** 40 + 5, 1_700_000_000_000, Number.MAX_SAFE_INTEGER];
+    const values = [
+      Number.MIN_SAFE_INTEGER,
+      -(2 ** 40) - 5,
+      -(2 ** 32),
+      -42,
+      -1,
+      0,
+      1,
+      42,
+      2 ** 32,
+      2 ** 40 + 5,
+      1_700_000_000_000,
+      Number.MAX_SAFE_INTEGER,
+    ];
     for (const v of values) expect(int64Serde.deserialize(int64Serde.serialize(v))).toBe(v);
-    const sorted = [...values].sort(() => Math.random() - 0.5).map((v) => int64Serde.serialize(v)).sort(Buffer.compare).map((b) => int64Serde.deserialize(b));
+    const sorted = [...values]
+      .sort(() => Math.random() - 0.5)
+      .map((v) => int64Serde.serialize(v))
+      .sort(Buffer.compare)
+      .map((b) => int64Serde.deserialize(b));
     expect(sorted).toEqual(values);
   });
 
@@ -16,6 +33,8 @@ describe('serdes', () => {
   });
 
   it('names the known serdes when asked for an unknown one', () => {
-    expect(() => serdeByName('avro')).toThrow(/unknown serde "avro"; built-in serdes are string, json, bytes, int64, float64/);
+    expect(() => serdeByName('avro')).toThrow(
+      /unknown serde "avro"; built-in serdes are string, json, bytes, int64, float64/,
+    );
   });
 });

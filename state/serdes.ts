@@ -57,10 +57,13 @@ const BY_NAME: Record<string, Serde<any>> = {
 export function serdeByName(name: string): Serde<any> {
   const s = BY_NAME[name];
   if (!s) {
-    throw new StateStoreError(`unknown serde "${name}"; built-in serdes are ${Object.keys(BY_NAME).join(', ')} (Avro serdes come from the schema registry connector)`, {
-      code: 'UNKNOWN_SERDE',
-      domain: 'user',
-    });
+    throw new StateStoreError(
+      `unknown serde "${name}"; built-in serdes are ${Object.keys(BY_NAME).join(', ')} (Avro serdes come from the schema registry connector)`,
+      {
+        code: 'UNKNOWN_SERDE',
+        domain: 'user',
+      },
+    );
   }
   return s;
 }

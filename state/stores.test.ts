@@ -6,7 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyValueStore, StateStore, StoreContext, WindowStore } from './api.js';
-import { int64Serde, jsonSerde, openKeyValueStore, openWindowStore, readCheckpoint, removeCheckpoint, stringSerde, writeCheckpoint } from './index.js';
+import {
+  int64Serde,
+  jsonSerde,
+  openKeyValueStore,
+  openWindowStore,
+  readCheckpoint,
+  removeCheckpoint,
+  stringSerde,
+  writeCheckpoint,
+} from './index.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-state-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -19,11 +28,38 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
-  const ctx = (task = `0_${n++}`): StoreContext => ({ applicationId: 'app', taskId: task, stateDir: root, backend });
+  const ctx = (task = `0_${n++}`): StoreContext => ({
+    applicationId: 'app',
+    taskId: task,
+    stateDir: root,
+    backend,
+  });
   const kv = (c: StoreContext, cache = true) =>
-    openKeyValueStore<string, number>({ name: 'kv', kind: 'keyValue', keySerde: stringSerde, valueSerde: int64Serde, logged: true, cache }, c);
+    openKeyValueStore<string, number>(
+      {
+        name: 'kv',
+        kind: 'keyValue',
+        keySerde: stringSerde,
+        valueSerde: int64Serde,
+        logged: true,
+        cache,
+      },
+      c,
+    );
   const win = (c: StoreContext, retentionMs = 60_000, segmentMs = 10_000) =>
-    openWindowStore<string, unknown>({ name: 'win', kind: 'window', keySerde: stringSerde, valueSerde: jsonSerde, logged: true, cache: true, retentionMs, segmentMs }, c);
+    openWindowStore<string, unknown>(
+      {
+        name: 'win',
+        kind: 'window',
+        keySerde: stringSerde,
+        valueSerde: jsonSerde,
+        logged: true,
+        cache: true,
+        retentionMs,
+        segmentMs,
+      },
+      c,
+    );
 
   it('puts, gets, deletes and putIfAbsent, reading synchronously', async () => {
     const s = await kv(ctx());
@@ -48,7 +84,9 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
     s.put('c', 10); // dirty, in range
     s.delete('z'); // dirty delete hides the backend entry
     const all = (await collect(s.all())).map((e) => e.key);
-    const bytes = ['a', 'aa', 'b', 'c', 'é', 'ą'].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const bytes = ['a', 'aa', 'b', 'c', 'é', 'ą'].sort((x, y) =>
+      Buffer.compare(Buffer.from(x), Buffer.from(y)),
+    );
     expect(all).toEqual(bytes);
     expect((await collect(s.range('aa', 'c'))).map((e) => e.key)).toEqual(['aa', 'b', 'c']);
     await s.flush();
@@ -64,7 +102,9 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
     await s.flush();
     const log = s.drainChangelog();
     expect(log.length).toBe(10);
-    expect(log.map((r) => int64Serde.deserialize(r.value!)).sort((a, b) => a - b)).toEqual([990, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
+    expect(log.map((r) => int64Serde.deserialize(r.value!)).sort((a, b) => a - b)).toEqual([
+      990, 991, 992, 993, 994, 995, 996, 997, 998, 999,
+    ]);
     await s.close();
     const u = await kv(ctx(), false);
     for (let i = 0; i < 1000; i++) u.put(`k${i % 10}`, i);
@@ -110,8 +150,12 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
     expect(w.fetch('AAPL', 0)).toEqual({ n: 2 });
     await w.flush();
     w.put('AAPL', { n: 5 }, 120_000);
-    expect((await collect(w.fetchRange('AAPL', 0, 120_000))).map((x) => x.windowStart)).toEqual([0, 60_000, 120_000]);
-    expect((await collect(w.fetchRange('AAP', 0, 120_000))).map((x) => x.value)).toEqual([{ n: 3 }]);
+    expect((await collect(w.fetchRange('AAPL', 0, 120_000))).map((x) => x.windowStart)).toEqual([
+      0, 60_000, 120_000,
+    ]);
+    expect((await collect(w.fetchRange('AAP', 0, 120_000))).map((x) => x.value)).toEqual([
+      { n: 3 },
+    ]);
     expect((await collect(w.fetchAll(60_000, 60_000))).map((x) => x.key)).toEqual(['AAPL', 'MSFT']);
     w.put('MSFT', undefined, 60_000);
     expect(w.fetch('MSFT', 60_000)).toBeUndefined();
@@ -134,15 +178,48 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
 
 describe('leveldb specifics', () => {
   it('a reopened store keeps its data (key-value and window)', async () => {
-    const c: StoreContext = { applicationId: 'app', taskId: '9_9', stateDir: root, backend: 'leveldb' };
-    const s = (await openKeyValueStore({ name: 'kv', kind: 'keyValue', keySerde: stringSerde, valueSerde: int64Serde, logged: true, cache: true }, c)) as KeyValueStore<string, number> & StateStore;
+    const c: StoreContext = {
+      applicationId: 'app',
+      taskId: '9_9',
+      stateDir: root,
+      backend: 'leveldb',
+    };
+    const s = (await openKeyValueStore(
+      {
+        name: 'kv',
+        kind: 'keyValue',
+        keySerde: stringSerde,
+        valueSerde: int64Serde,
+        logged: true,
+        cache: true,
+      },
+      c,
+    )) as KeyValueStore<string, number> & StateStore;
     s.put('x', 42);
     await s.flush();
     await s.close();
-    const again = await openKeyValueStore({ name: 'kv', kind: 'keyValue', keySerde: stringSerde, valueSerde: int64Serde, logged: true, cache: true }, c);
+    const again = await openKeyValueStore(
+      {
+        name: 'kv',
+        kind: 'keyValue',
+        keySerde: stringSerde,
+        valueSerde: int64Serde,
+        logged: true,
+        cache: true,
+      },
+      c,
+    );
     expect(again.get('x')).toBe(42);
     await again.close();
-    const opts = { name: 'w', kind: 'window' as const, keySerde: stringSerde, valueSerde: jsonSerde, logged: true, cache: true, retentionMs: 60_000 };
+    const opts = {
+      name: 'w',
+      kind: 'window' as const,
+      keySerde: stringSerde,
+      valueSerde: jsonSerde,
+      logged: true,
+      cache: true,
+      retentionMs: 60_000,
+    };
     const w = (await openWindowStore(opts, c)) as WindowStore<string, unknown> & StateStore;
     w.put('k', 1, 5000);
     await w.flush();

@@ -2,7 +2,16 @@
  * The typed top of a window store stack: windows of a key at their start times, kept for
  * a retention measured against the newest window start seen.
  */
-import type { ChangelogRecord, RestoreRecord, Serde, StateStore, StoreMetrics, WindowedKeyValue, WindowedValue, WindowStore } from './api.js';
+import type {
+  ChangelogRecord,
+  RestoreRecord,
+  Serde,
+  StateStore,
+  StoreMetrics,
+  WindowedKeyValue,
+  WindowedValue,
+  WindowStore,
+} from './api.js';
 import type { BytesBackend } from './backend/backend.js';
 import type { ChangeLoggingLayer } from './changelogging.js';
 import { decodeWindowKey, encodeWindowKey, type SegmentedTarget } from './segments.js';
@@ -31,13 +40,18 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V>, StateStore {
 
   put(key: K, value: V | undefined, windowStart: number): void {
     const k = encodeWindowKey(this.keySerde.serialize(key), windowStart);
-    this.cache.put(k, value === undefined ? null : this.valueSerde.serialize(value), this.timestamp());
+    this.cache.put(
+      k,
+      value === undefined ? null : this.valueSerde.serialize(value),
+      this.timestamp(),
+    );
   }
 
   async *fetchRange(key: K, timeFrom: number, timeTo: number): AsyncIterable<WindowedValue<V>> {
     const kb = this.keySerde.serialize(key);
     const prefix = encodeWindowKey(kb, 0).subarray(0, 4 + kb.length);
-    for (const e of await this.collect(timeFrom, timeTo, prefix)) yield { windowStart: e.windowStart, value: e.value };
+    for (const e of await this.collect(timeFrom, timeTo, prefix))
+      yield { windowStart: e.windowStart, value: e.value };
   }
 
   async *fetchAll(timeFrom: number, timeTo: number): AsyncIterable<WindowedKeyValue<K, V>> {
@@ -45,9 +59,14 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V>, StateStore {
   }
 
   /** Backend windows overlaid with unflushed writes, ordered by window start then key bytes. */
-  private async collect(timeFrom: number, timeTo: number, prefix?: Buffer): Promise<Array<WindowedKeyValue<K, V>>> {
+  private async collect(
+    timeFrom: number,
+    timeTo: number,
+    prefix?: Buffer,
+  ): Promise<Array<WindowedKeyValue<K, V>>> {
     const merged = new Map<string, [Buffer, Buffer | null]>();
-    for await (const [k, v] of this.segments.scanWindows(timeFrom, timeTo, prefix)) merged.set(k.toString('latin1'), [k, v]);
+    for await (const [k, v] of this.segments.scanWindows(timeFrom, timeTo, prefix))
+      merged.set(k.toString('latin1'), [k, v]);
     const lo = Math.max(timeFrom, this.segments.expiredBefore);
     for (const d of this.cache.dirty()) {
       if (prefix && !d.key.subarray(0, prefix.length).equals(prefix)) continue;
@@ -58,7 +77,12 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V>, StateStore {
     for (const [k, v] of merged.values()) {
       if (v === null) continue;
       const { key, windowStart } = decodeWindowKey(k);
-      out.push({ key: this.keySerde.deserialize(key), windowStart, value: this.valueSerde.deserialize(v), raw: key });
+      out.push({
+        key: this.keySerde.deserialize(key),
+        windowStart,
+        value: this.valueSerde.deserialize(v),
+        raw: key,
+      });
     }
     out.sort((a, b) => a.windowStart - b.windowStart || Buffer.compare(a.raw, b.raw));
     return out.map(({ key, windowStart, value }) => ({ key, windowStart, value }));

@@ -60,14 +60,17 @@ export class WriteBuffer implements CacheLike {
   }
 
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const pending = [...this.latest].map(([k, v]) => ({ key: Buffer.from(k, 'latin1'), value: v })).filter((e) => inRange(e.key, range));
+    const pending = [...this.latest]
+      .map(([k, v]) => ({ key: Buffer.from(k, 'latin1'), value: v }))
+      .filter((e) => inRange(e.key, range));
     if (!pending.length) {
       yield* this.inner.scan(range);
       return;
     }
     const overlay = new Map(pending.map((e) => [e.key.toString('latin1'), e.value]));
     const out: Array<[Buffer, Buffer]> = [];
-    for await (const [k, v] of this.inner.scan(range)) if (!overlay.has(k.toString('latin1'))) out.push([k, v]);
+    for await (const [k, v] of this.inner.scan(range))
+      if (!overlay.has(k.toString('latin1'))) out.push([k, v]);
     for (const e of pending) if (e.value !== null) out.push([e.key, e.value]);
     out.sort((a, b) => Buffer.compare(a[0], b[0]));
     yield* out;

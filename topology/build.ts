@@ -4,7 +4,14 @@
  */
 import { getDefaultCatalog, type ProcessorCatalog } from './catalog.js';
 import { TopologyError } from './errors.js';
-import type { NodeSpec, ProcessorSpec, SinkSpec, SourceSpec, StoreSpec, TopologySpec } from './spec.js';
+import type {
+  NodeSpec,
+  ProcessorSpec,
+  SinkSpec,
+  SourceSpec,
+  StoreSpec,
+  TopologySpec,
+} from './spec.js';
 
 export interface Subtopology {
   id: number;
@@ -36,7 +43,8 @@ export class BuiltTopology {
   ) {
     this.nodesByName = new Map(spec.nodes.map((n) => [n.name, n]));
     const children = new Map<string, string[]>(spec.nodes.map((n) => [n.name, []]));
-    for (const n of spec.nodes) if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
+    for (const n of spec.nodes)
+      if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
     this.children = children;
   }
 
@@ -56,13 +64,17 @@ export class BuiltTopology {
   internalTopics(): InternalTopic[] {
     const out: InternalTopic[] = [];
     for (const sub of this.subtopologies) {
-      for (const src of sub.sources) if (src.internal) for (const t of src.topics) out.push({ name: t, kind: 'repartition', subtopology: sub.id, config: {} });
+      for (const src of sub.sources)
+        if (src.internal)
+          for (const t of src.topics)
+            out.push({ name: t, kind: 'repartition', subtopology: sub.id, config: {} });
       for (const s of sub.stores) {
         const spec = this.store(s)!;
         if (!spec.logged) continue;
         const policy = spec.kind === 'window' ? 'compact,delete' : 'compact';
         const config: Record<string, string> = { 'cleanup.policy': policy };
-        if (spec.kind === 'window' && spec.retentionMs) config['retention.ms'] = String(spec.retentionMs + 86_400_000);
+        if (spec.kind === 'window' && spec.retentionMs)
+          config['retention.ms'] = String(spec.retentionMs + 86_400_000);
         out.push({ name: `${s}-changelog`, kind: 'changelog', subtopology: sub.id, config });
       }
     }
@@ -81,13 +93,24 @@ function fail(code: string, node: string | undefined, message: string): never {
 function checkNames(spec: TopologySpec): void {
   const seen = new Set<string>();
   for (const n of spec.nodes) {
-    if (!n.name) fail('NAME_MISSING', undefined, `a ${n.kind} has no name; give every node a unique name`);
-    if (seen.has(n.name)) fail('DUPLICATE_NAME', n.name, `node "${n.name}" is defined twice; give each node a unique name`);
+    if (!n.name)
+      fail('NAME_MISSING', undefined, `a ${n.kind} has no name; give every node a unique name`);
+    if (seen.has(n.name))
+      fail(
+        'DUPLICATE_NAME',
+        n.name,
+        `node "${n.name}" is defined twice; give each node a unique name`,
+      );
     seen.add(n.name);
   }
   const stores = new Set<string>();
   for (const s of spec.stores) {
-    if (stores.has(s.name)) fail('DUPLICATE_STORE', s.name, `store "${s.name}" is declared twice; give each store a unique name`);
+    if (stores.has(s.name))
+      fail(
+        'DUPLICATE_STORE',
+        s.name,
+        `store "${s.name}" is declared twice; give each store a unique name`,
+      );
     stores.add(s.name);
   }
 }
@@ -97,30 +120,57 @@ function checkWiring(spec: TopologySpec): void {
   const topics = new Map<string, string>();
   for (const n of spec.nodes) {
     if (n.kind === 'source') {
-      if (!n.topics.length) fail('SOURCE_NO_TOPIC', n.name, `source "${n.name}" reads no topic; list at least one topic`);
+      if (!n.topics.length)
+        fail(
+          'SOURCE_NO_TOPIC',
+          n.name,
+          `source "${n.name}" reads no topic; list at least one topic`,
+        );
       for (const t of n.topics) {
         const other = topics.get(t);
-        if (other) fail('TOPIC_READ_TWICE', n.name, `topic "${t}" is read by both "${other}" and "${n.name}"; read it once and branch the stream instead`);
+        if (other)
+          fail(
+            'TOPIC_READ_TWICE',
+            n.name,
+            `topic "${t}" is read by both "${other}" and "${n.name}"; read it once and branch the stream instead`,
+          );
         topics.set(t, n.name);
       }
       continue;
     }
     if (!n.parents.length) {
-      fail(n.kind === 'sink' ? 'SINK_NO_PARENT' : 'PROCESSOR_NO_PARENT', n.name, `${n.kind} "${n.name}" has no parent; connect it to a source or processor`);
+      fail(
+        n.kind === 'sink' ? 'SINK_NO_PARENT' : 'PROCESSOR_NO_PARENT',
+        n.name,
+        `${n.kind} "${n.name}" has no parent; connect it to a source or processor`,
+      );
     }
     for (const p of n.parents) {
-      if (!names.has(p)) fail('UNKNOWN_PARENT', n.name, `${n.kind} "${n.name}" names an unknown parent "${p}"; define "${p}" or fix the name`);
+      if (!names.has(p))
+        fail(
+          'UNKNOWN_PARENT',
+          n.name,
+          `${n.kind} "${n.name}" names an unknown parent "${p}"; define "${p}" or fix the name`,
+        );
       const parent = spec.nodes.find((x) => x.name === p)!;
-      if (parent.kind === 'sink') fail('SINK_AS_PARENT', n.name, `"${n.name}" has the sink "${p}" as parent; a sink ends a stream — read its topic with a source instead`);
+      if (parent.kind === 'sink')
+        fail(
+          'SINK_AS_PARENT',
+          n.name,
+          `"${n.name}" has the sink "${p}" as parent; a sink ends a stream — read its topic with a source instead`,
+        );
     }
   }
 }
 
 /** Kahn's algorithm over parent edges; reports a node on a cycle. */
 function order(spec: TopologySpec): string[] {
-  const indegree = new Map(spec.nodes.map((n) => [n.name, n.kind === 'source' ? 0 : n.parents.length]));
+  const indegree = new Map(
+    spec.nodes.map((n) => [n.name, n.kind === 'source' ? 0 : n.parents.length]),
+  );
   const children = new Map<string, string[]>(spec.nodes.map((n) => [n.name, []]));
-  for (const n of spec.nodes) if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
+  for (const n of spec.nodes)
+    if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
   const queue = spec.nodes.filter((n) => indegree.get(n.name) === 0).map((n) => n.name);
   const out: string[] = [];
   while (queue.length) {
@@ -133,7 +183,11 @@ function order(spec: TopologySpec): string[] {
   }
   if (out.length < spec.nodes.length) {
     const stuck = spec.nodes.find((n) => !out.includes(n.name))!;
-    fail('CYCLE', stuck.name, `node "${stuck.name}" is on a cycle; a topology is a DAG — route the loop through a topic instead`);
+    fail(
+      'CYCLE',
+      stuck.name,
+      `node "${stuck.name}" is on a cycle; a topology is a DAG — route the loop through a topic instead`,
+    );
   }
   return out;
 }
@@ -145,7 +199,11 @@ function checkProcessors(spec: TopologySpec, catalog: ProcessorCatalog | undefin
     if (n.kind !== 'processor') return n;
     const info = catalog?.get(n.type);
     if (catalog && !info && !n.inline) {
-      fail('UNKNOWN_PROCESSOR_TYPE', n.name, `processor "${n.name}" has unknown type "${n.type}"; known types: ${catalog.types().join(', ')} (or register yours with registerProcessor)`);
+      fail(
+        'UNKNOWN_PROCESSOR_TYPE',
+        n.name,
+        `processor "${n.name}" has unknown type "${n.type}"; known types: ${catalog.types().join(', ')} (or register yours with registerProcessor)`,
+      );
     }
     let options = n.options;
     if (info) {
@@ -154,11 +212,17 @@ function checkProcessors(spec: TopologySpec, catalog: ProcessorCatalog | undefin
       } catch (err) {
         fail('BAD_OPTIONS', n.name, `processor "${n.name}" (${n.type}): ${(err as Error).message}`);
       }
-      for (const s of info.stores?.(options, n.name) ?? []) if (!declared.has(s.name) && !extraStores.some((x) => x.name === s.name)) extraStores.push(s);
+      for (const s of info.stores?.(options, n.name) ?? [])
+        if (!declared.has(s.name) && !extraStores.some((x) => x.name === s.name))
+          extraStores.push(s);
     }
     for (const s of n.stores) {
       if (!declared.has(s) && !extraStores.some((x) => x.name === s)) {
-        fail('STORE_NOT_DECLARED', n.name, `processor "${n.name}" uses store "${s}" which is not declared; add it to the topology's stores`);
+        fail(
+          'STORE_NOT_DECLARED',
+          n.name,
+          `processor "${n.name}" uses store "${s}" which is not declared; add it to the topology's stores`,
+        );
       }
     }
     return { ...n, options } as ProcessorSpec;
@@ -176,10 +240,13 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
     parent.set(x, root);
     return root;
   };
-  for (const n of spec.nodes) if (n.kind !== 'source') for (const p of n.parents) parent.set(find(n.name), find(p));
+  for (const n of spec.nodes)
+    if (n.kind !== 'source') for (const p of n.parents) parent.set(find(n.name), find(p));
   const groups = new Map<string, string[]>();
-  for (const name of sorted) (groups.get(find(name)) ?? groups.set(find(name), []).get(find(name))!).push(name);
-  const firstIndex = (names: string[]) => Math.min(...names.map((x) => spec.nodes.findIndex((n) => n.name === x)));
+  for (const name of sorted)
+    (groups.get(find(name)) ?? groups.set(find(name), []).get(find(name))!).push(name);
+  const firstIndex = (names: string[]) =>
+    Math.min(...names.map((x) => spec.nodes.findIndex((n) => n.name === x)));
   const ordered = [...groups.values()].sort((a, b) => firstIndex(a) - firstIndex(b));
   const byName = new Map(spec.nodes.map((n) => [n.name, n]));
   const storeOwner = new Map<string, { sub: number; node: string }>();
@@ -191,7 +258,11 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
       for (const s of n.stores) {
         const owner = storeOwner.get(s);
         if (owner && owner.sub !== id) {
-          fail('STORE_SHARED_ACROSS_SUBTOPOLOGIES', x, `store "${s}" is used by "${owner.node}" (sub-topology ${owner.sub}) and "${x}" (sub-topology ${id}); a store belongs to one sub-topology — give each its own store or join the streams first`);
+          fail(
+            'STORE_SHARED_ACROSS_SUBTOPOLOGIES',
+            x,
+            `store "${s}" is used by "${owner.node}" (sub-topology ${owner.sub}) and "${x}" (sub-topology ${id}); a store belongs to one sub-topology — give each its own store or join the streams first`,
+          );
         }
         storeOwner.set(s, { sub: id, node: x });
         stores.add(s);
@@ -208,15 +279,27 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
 }
 
 /** Validates and freezes `spec`. `catalog` checks processor types and options (default: the built-ins). */
-export function buildTopology(spec: TopologySpec, opts: { catalog?: ProcessorCatalog; inline?: ReadonlyMap<string, unknown> } = {}): BuiltTopology {
-  if (spec.version !== 1) fail('BAD_VERSION', undefined, `topology spec version ${String(spec.version)} is not supported; use version: 1`);
+export function buildTopology(
+  spec: TopologySpec,
+  opts: { catalog?: ProcessorCatalog; inline?: ReadonlyMap<string, unknown> } = {},
+): BuiltTopology {
+  if (spec.version !== 1)
+    fail(
+      'BAD_VERSION',
+      undefined,
+      `topology spec version ${String(spec.version)} is not supported; use version: 1`,
+    );
   checkNames(spec);
   checkWiring(spec);
   const sorted = order(spec);
   const checked = checkProcessors(spec, opts.catalog ?? getDefaultCatalog());
   for (const n of checked.nodes) {
     if (n.kind === 'processor' && n.inline && !opts.inline?.has(n.name)) {
-      fail('INLINE_MISSING', n.name, `processor "${n.name}" is inline but no function was given for it; build it with the TypeScript builder or name a registered type`);
+      fail(
+        'INLINE_MISSING',
+        n.name,
+        `processor "${n.name}" is inline but no function was given for it; build it with the TypeScript builder or name a registered type`,
+      );
     }
   }
   const subs = split(checked, sorted);

@@ -64,12 +64,23 @@ export class TopologyBuilder {
   /** Reads `topics` (one or several) with the given serdes. */
   stream(topics: string | string[], serdes: Serdes, name?: string): KStream {
     const n = this.nameFor('source', name);
-    this.addNode({ kind: 'source', name: n, topics: Array.isArray(topics) ? topics : [topics], keySerde: serdes.key, valueSerde: serdes.value });
+    this.addNode({
+      kind: 'source',
+      name: n,
+      topics: Array.isArray(topics) ? topics : [topics],
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+    });
     return new KStream(this, n, false);
   }
 
   spec(): TopologySpec {
-    return { version: 1, ...(this.name ? { name: this.name } : {}), nodes: structuredClone(this.nodes), stores: structuredClone(this.stores) };
+    return {
+      version: 1,
+      ...(this.name ? { name: this.name } : {}),
+      nodes: structuredClone(this.nodes),
+      stores: structuredClone(this.stores),
+    };
   }
 
   /** Validates and freezes (see `buildTopology`). */
@@ -87,9 +98,23 @@ export class KStream<K = any, V = any> {
     readonly keyChanged: boolean,
   ) {}
 
-  private add(type: string, opts: { name?: string; options?: Json; stores?: string[]; fn?: unknown; changesKey?: boolean }): KStream {
+  private add(
+    type: string,
+    opts: { name?: string; options?: Json; stores?: string[]; fn?: unknown; changesKey?: boolean },
+  ): KStream {
     const name = this.b.nameFor(type, opts.name);
-    this.b.addNode({ kind: 'processor', name, type, parents: [this.node], options: opts.options ?? {}, stores: opts.stores ?? [], ...(opts.fn ? { inline: true } : {}) }, opts.fn);
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name,
+        type,
+        parents: [this.node],
+        options: opts.options ?? {},
+        stores: opts.stores ?? [],
+        ...(opts.fn ? { inline: true } : {}),
+      },
+      opts.fn,
+    );
     return new KStream(this.b, name, this.keyChanged || !!opts.changesKey);
   }
 
@@ -118,37 +143,74 @@ export class KStream<K = any, V = any> {
   }
 
   /** Splits the stream: each record goes to the first branch whose predicate holds. */
-  branch(predicates: Record<string, (r: Rec<K, V>) => boolean>, name?: string): Record<string, KStream<K, V>> {
+  branch(
+    predicates: Record<string, (r: Rec<K, V>) => boolean>,
+    name?: string,
+  ): Record<string, KStream<K, V>> {
     const names = Object.keys(predicates);
-    const b = this.add('branch', { name, options: { branches: names }, fn: names.map((n) => predicates[n]) });
+    const b = this.add('branch', {
+      name,
+      options: { branches: names },
+      fn: names.map((n) => predicates[n]),
+    });
     const out: Record<string, KStream<K, V>> = {};
-    for (const n of names) out[n] = (b as KStream<K, V>).add('passthrough', { name: `${b.node}-${n}` }) as KStream<K, V>;
+    for (const n of names)
+      out[n] = (b as KStream<K, V>).add('passthrough', { name: `${b.node}-${n}` }) as KStream<K, V>;
     return out;
   }
 
   /** A built-in or registered processor type, with its options and the stores it uses. */
-  process<K2 = any, V2 = any>(type: string, opts: { name?: string; options?: Json; stores?: string[]; changesKey?: boolean } = {}): KStream<K2, V2> {
+  process<K2 = any, V2 = any>(
+    type: string,
+    opts: { name?: string; options?: Json; stores?: string[]; changesKey?: boolean } = {},
+  ): KStream<K2, V2> {
     return this.add(type, opts);
   }
 
   /** Writes the stream to `topic`. */
   to(topic: string, serdes: Serdes, name?: string): void {
     const n = this.b.nameFor('sink', name);
-    this.b.addNode({ kind: 'sink', name: n, topic, parents: [this.node], keySerde: serdes.key, valueSerde: serdes.value });
+    this.b.addNode({
+      kind: 'sink',
+      name: n,
+      topic,
+      parents: [this.node],
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+    });
   }
 
   /** Routes the stream through `<app>-<name>-repartition` so records meet by their (new) key. */
   repartition(serdes: Serdes, name?: string): KStream<K, V> {
     const base = this.b.nameFor('repartition', name);
     const topic = `${base}-repartition`;
-    this.b.addNode({ kind: 'sink', name: `${base}-sink`, topic, parents: [this.node], keySerde: serdes.key, valueSerde: serdes.value, internal: true });
-    this.b.addNode({ kind: 'source', name: `${base}-source`, topics: [topic], keySerde: serdes.key, valueSerde: serdes.value, internal: true });
+    this.b.addNode({
+      kind: 'sink',
+      name: `${base}-sink`,
+      topic,
+      parents: [this.node],
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      internal: true,
+    });
+    this.b.addNode({
+      kind: 'source',
+      name: `${base}-source`,
+      topics: [topic],
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      internal: true,
+    });
     return new KStream(this.b, `${base}-source`, false);
   }
 
   /** Groups by the current key; repartitions first when an earlier step changed keys. */
-  groupByKey(serdes: { keySerde: string; valueSerde: string } = { keySerde: 'string', valueSerde: 'json' }): KGroupedStream<K, V> {
-    const stream = this.keyChanged ? this.repartition({ key: serdes.keySerde, value: serdes.valueSerde }) : this;
+  groupByKey(
+    serdes: { keySerde: string; valueSerde: string } = { keySerde: 'string', valueSerde: 'json' },
+  ): KGroupedStream<K, V> {
+    const stream = this.keyChanged
+      ? this.repartition({ key: serdes.keySerde, value: serdes.valueSerde })
+      : this;
     return new KGroupedStream(this.b, stream, serdes);
   }
 }
@@ -164,17 +226,46 @@ export class KGroupedStream<K, V> {
   count(opts: { name?: string; store?: string } = {}): KStream<K, number> {
     const name = this.b.nameFor('count', opts.name);
     const store = opts.store ?? `${name}-store`;
-    this.b.addStore({ name: store, kind: 'keyValue', keySerde: this.serdes.keySerde, valueSerde: 'int64', logged: true, cache: true });
+    this.b.addStore({
+      name: store,
+      kind: 'keyValue',
+      keySerde: this.serdes.keySerde,
+      valueSerde: 'int64',
+      logged: true,
+      cache: true,
+    });
     return this.stream.process('count', { name, options: { store }, stores: [store] });
   }
 
   /** Folds records per key into an aggregate; emits the updated aggregate. */
-  aggregate<A>(init: () => A, adder: (key: K, value: V, agg: A) => A, opts: { name?: string; store?: string; valueSerde?: string } = {}): KStream<K, A> {
+  aggregate<A>(
+    init: () => A,
+    adder: (key: K, value: V, agg: A) => A,
+    opts: { name?: string; store?: string; valueSerde?: string } = {},
+  ): KStream<K, A> {
     const name = this.b.nameFor('aggregate', opts.name);
     const store = opts.store ?? `${name}-store`;
-    this.b.addStore({ name: store, kind: 'keyValue', keySerde: this.serdes.keySerde, valueSerde: opts.valueSerde ?? 'json', logged: true, cache: true });
+    this.b.addStore({
+      name: store,
+      kind: 'keyValue',
+      keySerde: this.serdes.keySerde,
+      valueSerde: opts.valueSerde ?? 'json',
+      logged: true,
+      cache: true,
+    });
     const n = this.b.nameFor('aggregate', name);
-    this.b.addNode({ kind: 'processor', name: n, type: 'aggregate', parents: [this.stream.node], options: { store }, stores: [store], inline: true }, { init, adder });
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name: n,
+        type: 'aggregate',
+        parents: [this.stream.node],
+        options: { store },
+        stores: [store],
+        inline: true,
+      },
+      { init, adder },
+    );
     return new KStream(this.b, n, false);
   }
 
@@ -201,21 +292,46 @@ export class TimeWindowedStream<K, V> {
   private windowStore(name: string, valueSerde: string): string {
     const store = `${name}-store`;
     const retentionMs = this.window.sizeMs + this.window.graceMs;
-    this.b.addStore({ name: store, kind: 'window', keySerde: this.serdes.keySerde, valueSerde, logged: true, cache: true, retentionMs, windowSizeMs: this.window.sizeMs });
+    this.b.addStore({
+      name: store,
+      kind: 'window',
+      keySerde: this.serdes.keySerde,
+      valueSerde,
+      logged: true,
+      cache: true,
+      retentionMs,
+      windowSizeMs: this.window.sizeMs,
+    });
     return store;
   }
 
   count(opts: { name?: string } = {}): KStream<K, Windowed<number>> {
     const name = this.b.nameFor('windowed-count', opts.name);
     const store = this.windowStore(name, 'json');
-    return this.stream.process('windowed-count', { name, options: { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs }, stores: [store] });
+    return this.stream.process('windowed-count', {
+      name,
+      options: { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs },
+      stores: [store],
+    });
   }
 
-  aggregate<A>(init: () => A, adder: (key: K, value: V, agg: A) => A, opts: { name?: string; valueSerde?: string } = {}): KStream<K, Windowed<A>> {
+  aggregate<A>(
+    init: () => A,
+    adder: (key: K, value: V, agg: A) => A,
+    opts: { name?: string; valueSerde?: string } = {},
+  ): KStream<K, Windowed<A>> {
     const name = this.b.nameFor('windowed-aggregate', opts.name);
     const store = this.windowStore(name, opts.valueSerde ?? 'json');
     this.b.addNode(
-      { kind: 'processor', name, type: 'windowed-aggregate', parents: [this.stream.node], options: { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs }, stores: [store], inline: true },
+      {
+        kind: 'processor',
+        name,
+        type: 'windowed-aggregate',
+        parents: [this.stream.node],
+        options: { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs },
+        stores: [store],
+        inline: true,
+      },
       { init, adder },
     );
     return new KStream(this.b, name, false);

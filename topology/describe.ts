@@ -17,9 +17,14 @@ export function describe(t: BuiltTopology, app?: string): string {
     for (const name of sub.nodes) {
       const n = t.nodesByName.get(name)!;
       const children = t.children.get(name) ?? [];
-      if (n.kind === 'source') lines.push(`    Source: ${n.name} (topics: [${n.topics.map((x) => topicOf(app, x, n.internal)).join(', ')}])`);
-      if (n.kind === 'processor') lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
-      if (n.kind === 'sink') lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
+      if (n.kind === 'source')
+        lines.push(
+          `    Source: ${n.name} (topics: [${n.topics.map((x) => topicOf(app, x, n.internal)).join(', ')}])`,
+        );
+      if (n.kind === 'processor')
+        lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
+      if (n.kind === 'sink')
+        lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
       if (children.length) lines.push(`      --> ${children.join(', ')}`);
       if (n.kind !== 'source') lines.push(`      <-- ${n.parents.join(', ')}`);
     }
@@ -28,7 +33,10 @@ export function describe(t: BuiltTopology, app?: string): string {
   const internal = t.internalTopics();
   if (internal.length) {
     lines.push('Internal topics:');
-    for (const it of internal) lines.push(`    ${topicOf(app, it.name, true)} (${it.kind}, partitions of sub-topology ${it.subtopology}${it.config['cleanup.policy'] ? `, cleanup.policy=${it.config['cleanup.policy']}` : ''})`);
+    for (const it of internal)
+      lines.push(
+        `    ${topicOf(app, it.name, true)} (${it.kind}, partitions of sub-topology ${it.subtopology}${it.config['cleanup.policy'] ? `, cleanup.policy=${it.config['cleanup.policy']}` : ''})`,
+      );
     lines.push('');
   }
   return lines.join('\n');
@@ -51,7 +59,11 @@ export function toMermaid(t: BuiltTopology, app?: string): string {
     for (const name of sub.nodes) {
       const n = t.nodesByName.get(name)!;
       const text = n.kind === 'processor' ? `${n.name}<br/>${n.type}` : n.name;
-      out.push(n.kind === 'processor' ? `    ${id(name)}["${q(text)}"]` : `    ${id(name)}[/"${q(text)}"/]`);
+      out.push(
+        n.kind === 'processor'
+          ? `    ${id(name)}["${q(text)}"]`
+          : `    ${id(name)}[/"${q(text)}"/]`,
+      );
     }
     out.push('  end');
   }
@@ -67,9 +79,11 @@ export function toMermaid(t: BuiltTopology, app?: string): string {
       topics.set(topicOf(app, n.topic, n.internal), !!n.internal);
       out.push(`  ${id(n.name)} --> ${id('t_' + topicOf(app, n.topic, n.internal))}`);
     }
-    if (n.kind === 'processor') for (const s of n.stores) out.push(`  ${id(n.name)} <--> ${id('s_' + s)}`);
+    if (n.kind === 'processor')
+      for (const s of n.stores) out.push(`  ${id(n.name)} <--> ${id('s_' + s)}`);
   }
-  for (const [topic, internal] of topics) out.push(`  ${id('t_' + topic)}(["${q(topic)}"])${internal ? `:::internal` : ':::topic'}`);
+  for (const [topic, internal] of topics)
+    out.push(`  ${id('t_' + topic)}(["${q(topic)}"])${internal ? `:::internal` : ':::topic'}`);
   for (const s of t.spec.stores) out.push(`  ${id('s_' + s.name)}[("${q(s.name)}")]:::store`);
   out.push('  classDef topic fill:#eef6ff,stroke:#3b82f6');
   out.push('  classDef internal fill:#fff7e6,stroke:#d97706,stroke-dasharray: 4 3');
@@ -79,13 +93,23 @@ export function toMermaid(t: BuiltTopology, app?: string): string {
 
 /** Graphviz DOT: processors as boxes, topics as ovals (internal dashed), stores as cylinders. */
 export function toDot(t: BuiltTopology, app?: string): string {
-  const out = ['digraph topology {', '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=11];'];
+  const out = [
+    'digraph topology {',
+    '  rankdir=LR;',
+    '  node [fontname="Helvetica", fontsize=11];',
+  ];
   const topics = new Map<string, boolean>();
   for (const sub of t.subtopologies) {
-    out.push(`  subgraph cluster_${sub.id} {`, `    label="Sub-topology ${sub.id}"; style=rounded; color="#94a3b8";`);
+    out.push(
+      `  subgraph cluster_${sub.id} {`,
+      `    label="Sub-topology ${sub.id}"; style=rounded; color="#94a3b8";`,
+    );
     for (const name of sub.nodes) {
       const n = t.nodesByName.get(name)!;
-      const shape = n.kind === 'processor' ? 'box, style="rounded,filled", fillcolor="#f8fafc"' : 'cds, style=filled, fillcolor="#e2e8f0"';
+      const shape =
+        n.kind === 'processor'
+          ? 'box, style="rounded,filled", fillcolor="#f8fafc"'
+          : 'cds, style=filled, fillcolor="#e2e8f0"';
       out.push(`    ${id(name)} [label="${q(label(n))}", shape=${shape}];`);
     }
     out.push('  }');
@@ -102,26 +126,35 @@ export function toDot(t: BuiltTopology, app?: string): string {
       topics.set(topicOf(app, n.topic, n.internal), !!n.internal);
       out.push(`  ${id(n.name)} -> ${id('t_' + topicOf(app, n.topic, n.internal))};`);
     }
-    if (n.kind === 'processor') for (const s of n.stores) out.push(`  ${id(n.name)} -> ${id('s_' + s)} [dir=both, style=dotted];`);
+    if (n.kind === 'processor')
+      for (const s of n.stores)
+        out.push(`  ${id(n.name)} -> ${id('s_' + s)} [dir=both, style=dotted];`);
   }
   for (const [topic, internal] of topics) {
-    out.push(`  ${id('t_' + topic)} [label="${q(topic)}", shape=oval, style="${internal ? 'dashed,filled' : 'filled'}", fillcolor="${internal ? '#fff7e6' : '#eef6ff'}"];`);
+    out.push(
+      `  ${id('t_' + topic)} [label="${q(topic)}", shape=oval, style="${internal ? 'dashed,filled' : 'filled'}", fillcolor="${internal ? '#fff7e6' : '#eef6ff'}"];`,
+    );
   }
-  for (const s of t.spec.stores) out.push(`  ${id('s_' + s.name)} [label="${q(s.name)}\\n(${s.kind}${s.logged ? ', changelog' : ''})", shape=cylinder, style=filled, fillcolor="#f0fdf4"];`);
+  for (const s of t.spec.stores)
+    out.push(
+      `  ${id('s_' + s.name)} [label="${q(s.name)}\\n(${s.kind}${s.logged ? ', changelog' : ''})", shape=cylinder, style=filled, fillcolor="#f0fdf4"];`,
+    );
   out.push('}');
   return out.join('\n') + '\n';
 }
 
 export function toJson(t: BuiltTopology, app?: string): string {
-  return JSON.stringify(
-    {
-      ...t.spec,
-      subtopologies: t.subtopologies.map((s) => ({ id: s.id, nodes: s.nodes, stores: s.stores })),
-      internalTopics: t.internalTopics().map((i) => ({ ...i, name: topicOf(app, i.name, true) })),
-    },
-    null,
-    2,
-  ) + '\n';
+  return (
+    JSON.stringify(
+      {
+        ...t.spec,
+        subtopologies: t.subtopologies.map((s) => ({ id: s.id, nodes: s.nodes, stores: s.stores })),
+        internalTopics: t.internalTopics().map((i) => ({ ...i, name: topicOf(app, i.name, true) })),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 let graphviz: Promise<{ dot(src: string, format?: string): string }> | undefined;

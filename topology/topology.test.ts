@@ -3,7 +3,19 @@ import path from 'node:path';
 import { describe as suite, expect, it } from 'vitest';
 import '../processors/index.js';
 import { clicksTopology } from '../examples/topologies/clicks.js';
-import { buildTopology, describe, loadTopologyFile, parseTopology, toDot, toJson, toMermaid, toSvg, TopologyBuilder, TopologyError, type TopologySpec } from './index.js';
+import {
+  buildTopology,
+  describe,
+  loadTopologyFile,
+  parseTopology,
+  toDot,
+  toJson,
+  toMermaid,
+  toSvg,
+  TopologyBuilder,
+  TopologyError,
+  type TopologySpec,
+} from './index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const examples = path.resolve(here, '../examples/topologies');
@@ -18,11 +30,41 @@ function golden(name: string, actual: string) {
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }
 
-const spec = (nodes: TopologySpec['nodes'], stores: TopologySpec['stores'] = []): TopologySpec => ({ version: 1, nodes, stores });
-const src = (name: string, topics = [name]) => ({ kind: 'source' as const, name, topics, keySerde: 'string', valueSerde: 'json' });
-const proc = (name: string, parents: string[], type = 'passthrough', options = {}, stores: string[] = []) => ({ kind: 'processor' as const, name, type, parents, options, stores });
-const sink = (name: string, parents: string[], topic = name) => ({ kind: 'sink' as const, name, topic, parents, keySerde: 'string', valueSerde: 'json' });
-const kvStore = (name: string) => ({ name, kind: 'keyValue' as const, keySerde: 'string', valueSerde: 'int64', logged: true, cache: true });
+const spec = (nodes: TopologySpec['nodes'], stores: TopologySpec['stores'] = []): TopologySpec => ({
+  version: 1,
+  nodes,
+  stores,
+});
+const src = (name: string, topics = [name]) => ({
+  kind: 'source' as const,
+  name,
+  topics,
+  keySerde: 'string',
+  valueSerde: 'json',
+});
+const proc = (
+  name: string,
+  parents: string[],
+  type = 'passthrough',
+  options = {},
+  stores: string[] = [],
+) => ({ kind: 'processor' as const, name, type, parents, options, stores });
+const sink = (name: string, parents: string[], topic = name) => ({
+  kind: 'sink' as const,
+  name,
+  topic,
+  parents,
+  keySerde: 'string',
+  valueSerde: 'json',
+});
+const kvStore = (name: string) => ({
+  name,
+  kind: 'keyValue' as const,
+  keySerde: 'string',
+  valueSerde: 'int64',
+  logged: true,
+  cache: true,
+});
 
 function buildError(s: TopologySpec): TopologyError {
   try {
@@ -36,14 +78,58 @@ function buildError(s: TopologySpec): TopologyError {
 
 suite('build() validation: every error names the node and the fix', () => {
   it.each([
-    ['unknown parent', spec([src('in'), proc('p', ['nope']), sink('out', ['p'])]), 'p', /unknown parent "nope"; define "nope" or fix the name/],
-    ['cycle', spec([src('in'), proc('a', ['in', 'b']), proc('b', ['a']), sink('out', ['b'])]), 'a', /on a cycle/],
-    ['store used but not declared', spec([src('in'), proc('c', ['in'], 'aggregate', { store: 's' }, ['s']), sink('out', ['c'])]), 'c', /store "s" which is not declared; add it/],
-    ['duplicate names', spec([src('in'), proc('x', ['in']), proc('x', ['in'])]), 'x', /defined twice; give each node a unique name/],
-    ['topic read twice', spec([src('a', ['t']), src('b', ['t'])]), 'b', /topic "t" is read by both "a" and "b"/],
-    ['sink with no parent', spec([src('in'), sink('out', [])]), 'out', /sink "out" has no parent; connect it/],
-    ['bad options of a built-in', spec([src('in'), proc('w', ['in'], 'windowed-count', { store: 'w', sizeMs: -5 }), sink('out', ['w'])]), 'w', /processor "w" \(windowed-count\): option sizeMs/],
-    ['unknown processor type', spec([src('in'), proc('q', ['in'], 'no-such-type'), sink('out', ['q'])]), 'q', /unknown type "no-such-type"; known types: .*aggregate/],
+    [
+      'unknown parent',
+      spec([src('in'), proc('p', ['nope']), sink('out', ['p'])]),
+      'p',
+      /unknown parent "nope"; define "nope" or fix the name/,
+    ],
+    [
+      'cycle',
+      spec([src('in'), proc('a', ['in', 'b']), proc('b', ['a']), sink('out', ['b'])]),
+      'a',
+      /on a cycle/,
+    ],
+    [
+      'store used but not declared',
+      spec([src('in'), proc('c', ['in'], 'aggregate', { store: 's' }, ['s']), sink('out', ['c'])]),
+      'c',
+      /store "s" which is not declared; add it/,
+    ],
+    [
+      'duplicate names',
+      spec([src('in'), proc('x', ['in']), proc('x', ['in'])]),
+      'x',
+      /defined twice; give each node a unique name/,
+    ],
+    [
+      'topic read twice',
+      spec([src('a', ['t']), src('b', ['t'])]),
+      'b',
+      /topic "t" is read by both "a" and "b"/,
+    ],
+    [
+      'sink with no parent',
+      spec([src('in'), sink('out', [])]),
+      'out',
+      /sink "out" has no parent; connect it/,
+    ],
+    [
+      'bad options of a built-in',
+      spec([
+        src('in'),
+        proc('w', ['in'], 'windowed-count', { store: 'w', sizeMs: -5 }),
+        sink('out', ['w']),
+      ]),
+      'w',
+      /processor "w" \(windowed-count\): option sizeMs/,
+    ],
+    [
+      'unknown processor type',
+      spec([src('in'), proc('q', ['in'], 'no-such-type'), sink('out', ['q'])]),
+      'q',
+      /unknown type "no-such-type"; known types: .*aggregate/,
+    ],
   ])('%s', (_what, s, node, message) => {
     const err = buildError(s);
     expect(err.node).toBe(node);
@@ -53,15 +139,28 @@ suite('build() validation: every error names the node and the fix', () => {
 
   it('a store reached from two sub-topologies', () => {
     const err = buildError(
-      spec([src('a'), proc('ca', ['a'], 'count', { store: 's' }, ['s']), src('b'), proc('cb', ['b'], 'count', { store: 's' }, ['s'])], [kvStore('s')]),
+      spec(
+        [
+          src('a'),
+          proc('ca', ['a'], 'count', { store: 's' }, ['s']),
+          src('b'),
+          proc('cb', ['b'], 'count', { store: 's' }, ['s']),
+        ],
+        [kvStore('s')],
+      ),
     );
     expect(err.node).toBe('cb');
-    expect(err.message).toMatch(/store "s" is used by "ca" \(sub-topology 0\) and "cb" \(sub-topology 1\)/);
+    expect(err.message).toMatch(
+      /store "s" is used by "ca" \(sub-topology 0\) and "cb" \(sub-topology 1\)/,
+    );
   });
 
   it('the builder surfaces the same errors at build()', () => {
     const b = new TopologyBuilder();
-    b.stream('in', { key: 'string', value: 'json' }).process('windowed-count', { name: 'bad', options: { store: 'x', sizeMs: 0 } });
+    b.stream('in', { key: 'string', value: 'json' }).process('windowed-count', {
+      name: 'bad',
+      options: { store: 'x', sizeMs: 0 },
+    });
     expect(() => b.build()).toThrow(/processor "bad" \(windowed-count\): option sizeMs/);
   });
 
@@ -78,7 +177,9 @@ suite('two ways to write a topology', () => {
   });
 
   it('YAML errors name the node', () => {
-    expect(() => parseTopology('nodes:\n  - { processor: p, parents: [x] }')).toThrow(/processor "p" has no type/);
+    expect(() => parseTopology('nodes:\n  - { processor: p, parents: [x] }')).toThrow(
+      /processor "p" has no type/,
+    );
     expect(() => parseTopology('name: x')).toThrow(/needs a "nodes:" list/);
   });
 
@@ -90,8 +191,18 @@ suite('two ways to write a topology', () => {
     ]);
     expect(t.internalTopics()).toEqual([
       { name: 'by-user-repartition', kind: 'repartition', subtopology: 1, config: {} },
-      { name: 'clicks-total-changelog', kind: 'changelog', subtopology: 1, config: { 'cleanup.policy': 'compact' } },
-      { name: 'clicks-minute-changelog', kind: 'changelog', subtopology: 1, config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(70_000 + 86_400_000) } },
+      {
+        name: 'clicks-total-changelog',
+        kind: 'changelog',
+        subtopology: 1,
+        config: { 'cleanup.policy': 'compact' },
+      },
+      {
+        name: 'clicks-minute-changelog',
+        kind: 'changelog',
+        subtopology: 1,
+        config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(70_000 + 86_400_000) },
+      },
     ]);
   });
 });
@@ -112,7 +223,9 @@ suite('describe and draw (golden files)', () => {
     expect(svg).toContain('>clicks-app-by-user-repartition</text>');
     // Well-formed: every opened element is closed, in order.
     const stack: string[] = [];
-    for (const m of raw.replace(/<\?xml[^>]*>|<!DOCTYPE[^>]*>|<!--[\s\S]*?-->/g, '').matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g)) {
+    for (const m of raw
+      .replace(/<\?xml[^>]*>|<!DOCTYPE[^>]*>|<!--[\s\S]*?-->/g, '')
+      .matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g)) {
       if (m[3] === '/') continue;
       if (m[1] === '/') expect(stack.pop()).toBe(m[2]);
       else stack.push(m[2]!);

@@ -22,16 +22,46 @@ type Raw = Record<string, any>;
 function node(raw: Raw, i: number): NodeSpec {
   const parents = (raw.parents ?? []) as string[];
   if (raw.source !== undefined) {
-    return { kind: 'source', name: String(raw.source), topics: toList(raw.topics ?? raw.topic), keySerde: raw.keySerde ?? 'string', valueSerde: raw.valueSerde ?? 'json', ...(raw.internal ? { internal: true } : {}) };
+    return {
+      kind: 'source',
+      name: String(raw.source),
+      topics: toList(raw.topics ?? raw.topic),
+      keySerde: raw.keySerde ?? 'string',
+      valueSerde: raw.valueSerde ?? 'json',
+      ...(raw.internal ? { internal: true } : {}),
+    };
   }
   if (raw.processor !== undefined) {
-    if (!raw.type) throw new TopologyError('TYPE_MISSING', `processor "${raw.processor}" has no type; name a built-in or registered processor type`, String(raw.processor));
-    return { kind: 'processor', name: String(raw.processor), type: String(raw.type), parents, options: (raw.options ?? {}) as Json, stores: toList(raw.stores) };
+    if (!raw.type)
+      throw new TopologyError(
+        'TYPE_MISSING',
+        `processor "${raw.processor}" has no type; name a built-in or registered processor type`,
+        String(raw.processor),
+      );
+    return {
+      kind: 'processor',
+      name: String(raw.processor),
+      type: String(raw.type),
+      parents,
+      options: (raw.options ?? {}) as Json,
+      stores: toList(raw.stores),
+    };
   }
   if (raw.sink !== undefined) {
-    return { kind: 'sink', name: String(raw.sink), topic: String(raw.topic), parents, keySerde: raw.keySerde ?? 'string', valueSerde: raw.valueSerde ?? 'json', ...(raw.internal ? { internal: true } : {}) };
+    return {
+      kind: 'sink',
+      name: String(raw.sink),
+      topic: String(raw.topic),
+      parents,
+      keySerde: raw.keySerde ?? 'string',
+      valueSerde: raw.valueSerde ?? 'json',
+      ...(raw.internal ? { internal: true } : {}),
+    };
   }
-  throw new TopologyError('NODE_KIND_MISSING', `node #${i + 1} is neither a source, a processor nor a sink; start it with "source:", "processor:" or "sink:"`);
+  throw new TopologyError(
+    'NODE_KIND_MISSING',
+    `node #${i + 1} is neither a source, a processor nor a sink; start it with "source:", "processor:" or "sink:"`,
+  );
 }
 
 function toList(v: unknown): string[] {
@@ -57,9 +87,17 @@ function store(raw: Raw): StoreSpec {
 export function parseTopology(text: string): TopologySpec {
   const raw = parse(text) as Raw;
   if (!raw || typeof raw !== 'object' || !Array.isArray(raw.nodes)) {
-    throw new TopologyError('NO_NODES', 'a topology file needs a "nodes:" list of sources, processors and sinks');
+    throw new TopologyError(
+      'NO_NODES',
+      'a topology file needs a "nodes:" list of sources, processors and sinks',
+    );
   }
-  return { version: 1, ...(raw.name ? { name: String(raw.name) } : {}), nodes: (raw.nodes as Raw[]).map(node), stores: ((raw.stores ?? []) as Raw[]).map(store) };
+  return {
+    version: 1,
+    ...(raw.name ? { name: String(raw.name) } : {}),
+    nodes: (raw.nodes as Raw[]).map(node),
+    stores: ((raw.stores ?? []) as Raw[]).map(store),
+  };
 }
 
 export function loadTopologyFile(file: string): TopologySpec {

@@ -14,7 +14,13 @@ export interface KafkaClientOptions {
   retries?: number;
 }
 
-const levels = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
+const levels = {
+  nothing: logLevel.NOTHING,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+};
 
 export function createKafka(opts: KafkaClientOptions): Kafka {
   const config: KafkaConfig = {

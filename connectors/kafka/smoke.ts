@@ -20,12 +20,19 @@ export async function runSmoke(brokers: string[], records = 5): Promise<SmokeRes
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-    const producer = kafka.producer({ transactionalId: `millrace-smoke-${id}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `millrace-smoke-${id}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({
       topic,
-      messages: Array.from({ length: records }, (_, i) => ({ key: `key-${i % 3}`, value: JSON.stringify({ n: i, at: Date.now() }) })),
+      messages: Array.from({ length: records }, (_, i) => ({
+        key: `key-${i % 3}`,
+        value: JSON.stringify({ n: i, at: Date.now() }),
+      })),
     });
     await txn.commit();
     await producer.disconnect();
@@ -37,17 +44,30 @@ export async function runSmoke(brokers: string[], records = 5): Promise<SmokeRes
   }
 }
 
-async function readBack(kafka: ReturnType<typeof createKafka>, topic: string, id: string, expected: number) {
+async function readBack(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  id: string,
+  expected: number,
+) {
   const consumer = kafka.consumer({ groupId: `millrace-smoke-${id}`, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const consumed: SmokeResult['consumed'] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`smoke: read ${consumed.length}/${expected} records in 30 s`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`smoke: read ${consumed.length}/${expected} records in 30 s`)),
+        30_000,
+      );
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
-          consumed.push({ partition, offset: message.offset, key: String(message.key), value: String(message.value) });
+          consumed.push({
+            partition,
+            offset: message.offset,
+            key: String(message.key),
+            value: String(message.value),
+          });
           if (consumed.length === expected) {
             clearTimeout(timer);
             resolve();

@@ -14,7 +14,11 @@ type Resolver = ReturnType<avro.Type['createResolver']>;
 
 export class SerdeError extends Error {
   readonly domain = 'user' as const;
-  constructor(readonly code: string, message: string, readonly retriable = false) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retriable = false,
+  ) {
     super(message);
     this.name = 'SerdeError';
   }
@@ -29,21 +33,40 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
   private readonly types = new Map<number, avro.Type>();
   private readonly resolvers = new Map<number, Resolver | undefined>();
 
-  private constructor(readonly subject: string, readonly id: number, schema: object) {
+  private constructor(
+    readonly subject: string,
+    readonly id: number,
+    schema: object,
+  ) {
     this.writerType = avro.Type.forSchema(schema as avro.Schema);
     this.types.set(id, this.writerType);
   }
 
   /** Registers `schema` under `subject` (the registry checks compatibility) and loads known versions. */
-  static async create<T>(registryUrl: string, subject: string, schema: object): Promise<AvroRegistrySerde<T>> {
+  static async create<T>(
+    registryUrl: string,
+    subject: string,
+    schema: object,
+  ): Promise<AvroRegistrySerde<T>> {
     const registry = new SchemaRegistry({ host: registryUrl });
     let id: number;
     try {
-      ({ id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject }));
+      ({ id } = await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject },
+      ));
     } catch (err) {
       const msg = (err as Error).message;
-      if (/ECONNREFUSED|fetch failed|ENOTFOUND/.test(msg)) throw new SerdeError('REGISTRY_UNREACHABLE', `schema registry ${registryUrl} is unreachable (${msg}); start it (npm run infra:up) or set MILLRACE_REGISTRY_URL`, true);
-      throw new SerdeError('SCHEMA_REJECTED', `the registry refused the schema for ${subject}: ${msg}; make the change backward compatible (add fields with defaults) or register it under a new subject`);
+      if (/ECONNREFUSED|fetch failed|ENOTFOUND/.test(msg))
+        throw new SerdeError(
+          'REGISTRY_UNREACHABLE',
+          `schema registry ${registryUrl} is unreachable (${msg}); start it (npm run infra:up) or set MILLRACE_REGISTRY_URL`,
+          true,
+        );
+      throw new SerdeError(
+        'SCHEMA_REJECTED',
+        `the registry refused the schema for ${subject}: ${msg}; make the change backward compatible (add fields with defaults) or register it under a new subject`,
+      );
     }
     const serde = new AvroRegistrySerde<T>(subject, id, schema);
     await serde.loadVersions(registryUrl);
@@ -54,10 +77,13 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
     const res = await fetch(`${registryUrl}/subjects/${encodeURIComponent(this.subject)}/versions`);
     if (!res.ok) return;
     for (const v of (await res.json()) as number[]) {
-      const r = await fetch(`${registryUrl}/subjects/${encodeURIComponent(this.subject)}/versions/${v}`);
+      const r = await fetch(
+        `${registryUrl}/subjects/${encodeURIComponent(this.subject)}/versions/${v}`,
+      );
       if (!r.ok) continue;
       const body = (await r.json()) as { id: number; schema: string };
-      if (!this.types.has(body.id)) this.types.set(body.id, avro.Type.forSchema(JSON.parse(body.schema) as avro.Schema));
+      if (!this.types.has(body.id))
+        this.types.set(body.id, avro.Type.forSchema(JSON.parse(body.schema) as avro.Schema));
     }
   }
 
@@ -66,7 +92,10 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
     try {
       body = this.writerType.toBuffer(value);
     } catch (err) {
-      throw new SerdeError('ENCODE_FAILED', `value does not match the ${this.subject} schema: ${(err as Error).message}`);
+      throw new SerdeError(
+        'ENCODE_FAILED',
+        `value does not match the ${this.subject} schema: ${(err as Error).message}`,
+      );
     }
     const out = Buffer.allocUnsafe(5 + body.length);
     out[0] = 0;
@@ -76,14 +105,25 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
   }
 
   deserialize(bytes: Buffer): T {
-    if (bytes.length < 5) throw new SerdeError('TRUNCATED', `${bytes.length} bytes is too short for a Confluent-framed Avro record (5-byte header)`);
-    if (bytes[0] !== 0) throw new SerdeError('BAD_MAGIC', `magic byte ${bytes[0]} is not 0: not a Confluent-framed Avro record`);
+    if (bytes.length < 5)
+      throw new SerdeError(
+        'TRUNCATED',
+        `${bytes.length} bytes is too short for a Confluent-framed Avro record (5-byte header)`,
+      );
+    if (bytes[0] !== 0)
+      throw new SerdeError(
+        'BAD_MAGIC',
+        `magic byte ${bytes[0]} is not 0: not a Confluent-framed Avro record`,
+      );
     const id = bytes.readInt32BE(1);
     const resolver = this.resolver(id);
     try {
       return this.writerType.fromBuffer(bytes.subarray(5), resolver) as T;
     } catch (err) {
-      throw new SerdeError('DECODE_FAILED', `cannot decode an Avro body with schema id ${id} (${this.subject}): ${(err as Error).message}`);
+      throw new SerdeError(
+        'DECODE_FAILED',
+        `cannot decode an Avro body with schema id ${id} (${this.subject}): ${(err as Error).message}`,
+      );
     }
   }
 
@@ -92,7 +132,12 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
     if (id === this.id) return undefined;
     if (this.resolvers.has(id)) return this.resolvers.get(id);
     const writer = this.types.get(id);
-    if (!writer) throw new SerdeError('UNKNOWN_SCHEMA_ID', `schema id ${id} is not a version of ${this.subject} known to this instance; restart to reload the subject's versions`, true);
+    if (!writer)
+      throw new SerdeError(
+        'UNKNOWN_SCHEMA_ID',
+        `schema id ${id} is not a version of ${this.subject} known to this instance; restart to reload the subject's versions`,
+        true,
+      );
     const resolver = this.writerType.createResolver(writer);
     this.resolvers.set(id, resolver);
     return resolver;

@@ -16,7 +16,9 @@ function port(name: string, fallback: number): number {
   const raw = env(name, String(fallback));
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0 || n > 65535) {
-    throw new Error(`${name}=${raw} is not a port; set it to a number between 1 and 65535 or unset it`);
+    throw new Error(
+      `${name}=${raw} is not a port; set it to a number between 1 and 65535 or unset it`,
+    );
   }
   return n;
 }

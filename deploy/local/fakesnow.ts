@@ -20,10 +20,23 @@ export function ensureFakesnow(cfg: InfraConfig, log: string): string {
   const venv = venvDir(cfg);
   const bin = path.join(venv, 'bin');
   if (fs.existsSync(path.join(venv, '.complete'))) return bin;
-  requireCommand('python3', 'install Python 3.10 or newer with venv (e.g. `apt-get install python3 python3-venv`) and retry');
+  requireCommand(
+    'python3',
+    'install Python 3.10 or newer with venv (e.g. `apt-get install python3 python3-venv`) and retry',
+  );
   fs.rmSync(venv, { recursive: true, force: true });
   run('python3', ['-m', 'venv', venv], { log });
-  run(path.join(bin, 'pip'), ['install', '-q', '--disable-pip-version-check', `fakesnow[server]==${cfg.fakesnow.version}`, CONNECTOR_PIN], { log });
+  run(
+    path.join(bin, 'pip'),
+    [
+      'install',
+      '-q',
+      '--disable-pip-version-check',
+      `fakesnow[server]==${cfg.fakesnow.version}`,
+      CONNECTOR_PIN,
+    ],
+    { log },
+  );
   fs.writeFileSync(path.join(venv, '.complete'), new Date().toISOString());
   return bin;
 }
@@ -35,9 +48,25 @@ export async function fakesnowUp(cfg: InfraConfig, log: string): Promise<Service
   const logFile = path.join(cfg.runDir, 'fakesnow', 'fakesnow.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   fs.writeFileSync(logFile, '');
-  const pid = startDetached(path.join(bin, 'fakesnow'), ['-s', '--host', cfg.host, '-p', String(cfg.fakesnow.port)], logFile);
-  const entry = { name: 'fakesnow', pid, port: cfg.fakesnow.port, logFile, startedAt: new Date().toISOString() };
+  const pid = startDetached(
+    path.join(bin, 'fakesnow'),
+    ['-s', '--host', cfg.host, '-p', String(cfg.fakesnow.port)],
+    logFile,
+  );
+  const entry = {
+    name: 'fakesnow',
+    pid,
+    port: cfg.fakesnow.port,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
   recordService(cfg.runDir, entry);
-  await readyOrStop(cfg.runDir, [entry], () => waitFor('fakesnow', () => portOpen(cfg.host, cfg.fakesnow.port), { pid, logFile, timeoutMs: 60_000 }));
+  await readyOrStop(cfg.runDir, [entry], () =>
+    waitFor('fakesnow', () => portOpen(cfg.host, cfg.fakesnow.port), {
+      pid,
+      logFile,
+      timeoutMs: 60_000,
+    }),
+  );
   return [entry];
 }

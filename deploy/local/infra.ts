@@ -30,7 +30,10 @@ export interface UpOptions {
 }
 
 /** Starts what is absent and returns what this call started (to be stopped by `down`). */
-export async function up(opts: UpOptions = {}, cfg: InfraConfig = loadConfig()): Promise<ServiceEntry[]> {
+export async function up(
+  opts: UpOptions = {},
+  cfg: InfraConfig = loadConfig(),
+): Promise<ServiceEntry[]> {
   const services = opts.services ?? ALL_SERVICES;
   const say = opts.progress ?? (() => {});
   fs.mkdirSync(cfg.runDir, { recursive: true });
@@ -38,9 +41,12 @@ export async function up(opts: UpOptions = {}, cfg: InfraConfig = loadConfig()):
   const started: ServiceEntry[] = [];
   // The JVMs start in parallel; each waits for its own readiness.
   const tasks: Promise<ServiceEntry[]>[] = [];
-  if (services.includes('kafka')) tasks.push(timed('kafka', say, () => kafkaUp(cfg, opts.brokers ?? 1, log)));
-  if (services.includes('registry')) tasks.push(timed('schema registry', say, () => registryUp(cfg, log)));
-  if (services.includes('snowflake')) tasks.push(timed('snowflake emulator', say, () => fakesnowUp(cfg, log)));
+  if (services.includes('kafka'))
+    tasks.push(timed('kafka', say, () => kafkaUp(cfg, opts.brokers ?? 1, log)));
+  if (services.includes('registry'))
+    tasks.push(timed('schema registry', say, () => registryUp(cfg, log)));
+  if (services.includes('snowflake'))
+    tasks.push(timed('snowflake emulator', say, () => fakesnowUp(cfg, log)));
   const results = await Promise.allSettled(tasks);
   for (const r of results) if (r.status === 'fulfilled') started.push(...r.value);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -51,15 +57,24 @@ export async function up(opts: UpOptions = {}, cfg: InfraConfig = loadConfig()):
   return started;
 }
 
-async function timed<T extends ServiceEntry[]>(what: string, say: (l: string) => void, fn: () => Promise<T>): Promise<T> {
+async function timed<T extends ServiceEntry[]>(
+  what: string,
+  say: (l: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   const t0 = Date.now();
   const r = await fn();
-  say(`${what}: ${r.length ? `started in ${((Date.now() - t0) / 1000).toFixed(1)}s` : 'already running, reused'}`);
+  say(
+    `${what}: ${r.length ? `started in ${((Date.now() - t0) / 1000).toFixed(1)}s` : 'already running, reused'}`,
+  );
   return r;
 }
 
 /** Stops the given entries, or every service recorded in the state file. Only by pid. */
-export async function down(entries?: ServiceEntry[], cfg: InfraConfig = loadConfig()): Promise<ServiceEntry[]> {
+export async function down(
+  entries?: ServiceEntry[],
+  cfg: InfraConfig = loadConfig(),
+): Promise<ServiceEntry[]> {
   const targets = entries ?? Object.values(readState(cfg.runDir).services);
   await Promise.all(targets.map((e) => stopPid(e.pid)));
   for (const e of targets) forgetService(cfg.runDir, e.name);
@@ -67,7 +82,10 @@ export async function down(entries?: ServiceEntry[], cfg: InfraConfig = loadConf
 }
 
 export function status(cfg: InfraConfig = loadConfig()): Array<ServiceEntry & { alive: boolean }> {
-  return Object.values(readState(cfg.runDir).services).map((e) => ({ ...e, alive: isAlive(e.pid) }));
+  return Object.values(readState(cfg.runDir).services).map((e) => ({
+    ...e,
+    alive: isAlive(e.pid),
+  }));
 }
 
 function parseArgs(argv: string[]): UpOptions {
@@ -81,10 +99,15 @@ function parseArgs(argv: string[]): UpOptions {
     } else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean) as Service[];
       const bad = list.filter((s) => !ALL_SERVICES.includes(s));
-      if (bad.length) throw new InfraError(`--only: unknown service ${bad.join(',')}; use ${ALL_SERVICES.join(',')}`);
+      if (bad.length)
+        throw new InfraError(
+          `--only: unknown service ${bad.join(',')}; use ${ALL_SERVICES.join(',')}`,
+        );
       opts.services = list;
     } else {
-      throw new InfraError(`unknown option ${a}; options: --brokers 1|3, --only ${ALL_SERVICES.join(',')}`);
+      throw new InfraError(
+        `unknown option ${a}; options: --brokers 1|3, --only ${ALL_SERVICES.join(',')}`,
+      );
     }
   }
   return opts;
@@ -97,16 +120,27 @@ async function main(cmd: string | undefined, argv: string[]): Promise<void> {
     const t0 = Date.now();
     await up({ ...opts, progress: (l) => console.log(`infra: ${l}`) }, cfg);
     const ep = endpoints(cfg, opts.brokers ?? 1);
-    console.log(`infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, snowflake http://${ep.snowflake.host}:${ep.snowflake.port}`);
+    console.log(
+      `infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, snowflake http://${ep.snowflake.host}:${ep.snowflake.port}`,
+    );
   } else if (cmd === 'down') {
     const stopped = await down(undefined, cfg);
-    console.log(stopped.length ? `infra: stopped ${stopped.map((e) => `${e.name} (pid ${e.pid})`).join(', ')}` : 'infra: nothing of ours was running');
+    console.log(
+      stopped.length
+        ? `infra: stopped ${stopped.map((e) => `${e.name} (pid ${e.pid})`).join(', ')}`
+        : 'infra: nothing of ours was running',
+    );
   } else if (cmd === 'status') {
     const rows = status(cfg);
     if (!rows.length) console.log('infra: nothing of ours is running');
-    for (const r of rows) console.log(`${r.name.padEnd(10)} pid ${String(r.pid).padEnd(8)} port ${r.port}  ${r.alive ? 'up' : 'dead'}  log ${r.logFile}`);
+    for (const r of rows)
+      console.log(
+        `${r.name.padEnd(10)} pid ${String(r.pid).padEnd(8)} port ${r.port}  ${r.alive ? 'up' : 'dead'}  log ${r.logFile}`,
+      );
   } else {
-    console.log('usage: infra.ts up [--brokers 1|3] [--only kafka,registry,snowflake] | down | status');
+    console.log(
+      'usage: infra.ts up [--brokers 1|3] [--only kafka,registry,snowflake] | down | status',
+    );
     process.exitCode = 2;
   }
 }

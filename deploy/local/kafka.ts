@@ -32,11 +32,24 @@ export function ensureKafkaJars(cfg: InfraConfig, log: string): string {
   const home = kafkaHome(cfg);
   const libs = path.join(home, 'libs');
   if (fs.existsSync(path.join(home, '.complete'))) return libs;
-  requireCommand('java', 'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`) and retry');
+  requireCommand(
+    'java',
+    'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`) and retry',
+  );
   requireCommand('mvn', 'install Apache Maven (e.g. `apt-get install maven`) and retry');
   fs.mkdirSync(home, { recursive: true });
   fs.writeFileSync(path.join(home, 'pom.xml'), pom(cfg.kafka.version));
-  run('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], { cwd: home, log });
+  run(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libs}`,
+      '-DincludeScope=runtime',
+    ],
+    { cwd: home, log },
+  );
   fs.writeFileSync(path.join(home, 'log4j2.properties'), LOG4J_CONFIG);
   fs.writeFileSync(path.join(home, '.complete'), new Date().toISOString());
   return libs;
@@ -109,17 +122,40 @@ function java(): string {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
-function formatStorage(cfg: InfraConfig, libs: string, node: NodePlan, clusterId: string, log: string): void {
+function formatStorage(
+  cfg: InfraConfig,
+  libs: string,
+  node: NodePlan,
+  clusterId: string,
+  log: string,
+): void {
   if (fs.existsSync(path.join(node.dir, 'data', 'meta.properties'))) return;
   const props = path.join(node.dir, 'server.properties');
-  run(java(), ['-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${path.join(kafkaHome(cfg), 'log4j2.properties')}`,
-    'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { log });
+  run(
+    java(),
+    [
+      '-cp',
+      `${libs}/*`,
+      `-Dlog4j2.configurationFile=${path.join(kafkaHome(cfg), 'log4j2.properties')}`,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+    ],
+    { log },
+  );
 }
 
 function clusterIdFor(base: string, libs: string): string {
   const f = path.join(base, 'cluster-id');
   if (fs.existsSync(f)) return fs.readFileSync(f, 'utf8').trim();
-  const id = run(java(), ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'random-uuid']).trim().split('\n').pop()!.trim();
+  const id = run(java(), ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'random-uuid'])
+    .trim()
+    .split('\n')
+    .pop()!
+    .trim();
   fs.mkdirSync(base, { recursive: true });
   fs.writeFileSync(f, id);
   return id;
@@ -128,9 +164,15 @@ function clusterIdFor(base: string, libs: string): string {
 function startNode(cfg: InfraConfig, libs: string, node: NodePlan, brokers: number): ServiceEntry {
   const logFile = path.join(node.dir, 'kafka.log');
   const args = [
-    `-Xmx${cfg.kafka.heap}`, `-Xms${cfg.kafka.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true',
+    `-Xmx${cfg.kafka.heap}`,
+    `-Xms${cfg.kafka.heap}`,
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${path.join(kafkaHome(cfg), 'log4j2.properties')}`,
-    '-cp', `${libs}/*`, 'kafka.Kafka', path.join(node.dir, 'server.properties'),
+    '-cp',
+    `${libs}/*`,
+    'kafka.Kafka',
+    path.join(node.dir, 'server.properties'),
   ];
   fs.writeFileSync(logFile, '');
   const pid = startDetached(java(), args, logFile);
@@ -146,11 +188,18 @@ function started(logFile: string): boolean {
  * Brings up `brokers` Kafka nodes, reusing any that are already running (ours, by pid
  * file; or anybody's already answering on the port). Returns the entries it started.
  */
-export async function kafkaUp(cfg: InfraConfig, brokers: 1 | 3, log: string): Promise<ServiceEntry[]> {
+export async function kafkaUp(
+  cfg: InfraConfig,
+  brokers: 1 | 3,
+  log: string,
+): Promise<ServiceEntry[]> {
   const nodes = plan(cfg, brokers);
   const names = nodes.map((n) => (brokers === 1 ? 'kafka' : `kafka-${n.id}`));
   if (names.every((n) => liveService(cfg.runDir, n))) return [];
-  if (nodes.every((n) => !liveService(cfg.runDir, names[n.id - 1]!)) && (await portOpen(cfg.host, nodes[0]!.port))) {
+  if (
+    nodes.every((n) => !liveService(cfg.runDir, names[n.id - 1]!)) &&
+    (await portOpen(cfg.host, nodes[0]!.port))
+  ) {
     return []; // someone else's broker answers: use it, never stop it
   }
   const libs = ensureKafkaJars(cfg, log);
@@ -159,8 +208,12 @@ export async function kafkaUp(cfg: InfraConfig, brokers: 1 | 3, log: string): Pr
   const startedEntries: ServiceEntry[] = [];
   for (const node of nodes) {
     if (liveService(cfg.runDir, names[node.id - 1]!)) continue;
-    for (const [p, v] of [[node.port, 'MILLRACE_KAFKA_PORT'], [node.controllerPort, 'MILLRACE_KAFKA_CONTROLLER_PORT']] as const) {
-      if (await portOpen(cfg.host, p)) throw new InfraError(`port ${p} is taken by another process; stop it or set ${v}`);
+    for (const [p, v] of [
+      [node.port, 'MILLRACE_KAFKA_PORT'],
+      [node.controllerPort, 'MILLRACE_KAFKA_CONTROLLER_PORT'],
+    ] as const) {
+      if (await portOpen(cfg.host, p))
+        throw new InfraError(`port ${p} is taken by another process; stop it or set ${v}`);
     }
     fs.mkdirSync(node.dir, { recursive: true });
     fs.writeFileSync(path.join(node.dir, 'server.properties'), serverProperties(cfg, node, nodes));
@@ -171,9 +224,15 @@ export async function kafkaUp(cfg: InfraConfig, brokers: 1 | 3, log: string): Pr
   }
   await readyOrStop(cfg.runDir, startedEntries, async () => {
     for (const e of startedEntries) {
-      await waitFor(`Kafka node ${e.name}`, async () => started(e.logFile) && (await portOpen(cfg.host, e.port)), {
-        pid: e.pid, logFile: e.logFile, timeoutMs: 120_000,
-      });
+      await waitFor(
+        `Kafka node ${e.name}`,
+        async () => started(e.logFile) && (await portOpen(cfg.host, e.port)),
+        {
+          pid: e.pid,
+          logFile: e.logFile,
+          timeoutMs: 120_000,
+        },
+      );
     }
   });
   return startedEntries;

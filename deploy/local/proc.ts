@@ -20,21 +20,43 @@ export function requireCommand(cmd: string, install: string): void {
   if (r.status !== 0) throw new InfraError(`${cmd} not found: ${install}`);
 }
 
-export function run(cmd: string, args: string[], opts: { cwd?: string; log?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: 'utf8', env: opts.env ?? process.env, maxBuffer: 64 << 20 });
-  if (opts.log) fs.appendFileSync(opts.log, `$ ${cmd} ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; log?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    encoding: 'utf8',
+    env: opts.env ?? process.env,
+    maxBuffer: 64 << 20,
+  });
+  if (opts.log)
+    fs.appendFileSync(opts.log, `$ ${cmd} ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
   if (r.status !== 0) {
     const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new InfraError(`${cmd} ${args.slice(0, 3).join(' ')} … failed (exit ${r.status}):\n${tail}`);
+    throw new InfraError(
+      `${cmd} ${args.slice(0, 3).join(' ')} … failed (exit ${r.status}):\n${tail}`,
+    );
   }
   return r.stdout;
 }
 
 /** Starts a detached process writing to `logFile`; returns its pid. */
-export function startDetached(cmd: string, args: string[], logFile: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+export function startDetached(
+  cmd: string,
+  args: string[],
+  logFile: string,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): number {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const fd = fs.openSync(logFile, 'a');
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
   fs.closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new InfraError(`could not start ${cmd}; see ${logFile}`);
@@ -82,12 +104,16 @@ export async function waitFor(
     }
     await sleep(opts.intervalMs ?? 250);
   }
-  throw new InfraError(`${what} not ready after ${opts.timeoutMs / 1000}s:\n${logTail(opts.logFile)}`);
+  throw new InfraError(
+    `${what} not ready after ${opts.timeoutMs / 1000}s:\n${logTail(opts.logFile)}`,
+  );
 }
 
 export function logTail(file: string | undefined, lines = 20): string {
   if (!file || !fs.existsSync(file)) return '(no log)';
-  return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n') + `\n(log: ${file})`;
+  return (
+    fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n') + `\n(log: ${file})`
+  );
 }
 
 /** SIGTERM the pid (and its process group), wait, then SIGKILL. */

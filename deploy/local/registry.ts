@@ -6,7 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraConfig } from './config.js';
-import { httpOk, InfraError, portOpen, requireCommand, run, startDetached, waitFor } from './proc.js';
+import {
+  httpOk,
+  InfraError,
+  portOpen,
+  requireCommand,
+  run,
+  startDetached,
+  waitFor,
+} from './proc.js';
 import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
 
 function home(cfg: InfraConfig): string {
@@ -18,12 +26,19 @@ export function ensureRegistry(cfg: InfraConfig, log: string): string {
   const dir = home(cfg);
   const jar = path.join(dir, `apicurio-registry-app-${cfg.registry.version}-runner.jar`);
   if (fs.existsSync(path.join(dir, '.complete'))) return jar;
-  requireCommand('java', 'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`) and retry');
+  requireCommand(
+    'java',
+    'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`) and retry',
+  );
   requireCommand('mvn', 'install Apache Maven (e.g. `apt-get install maven`) and retry');
   requireCommand('tar', 'install tar and retry');
   fs.mkdirSync(dir, { recursive: true });
   const artifact = `io.apicurio:apicurio-registry-app:${cfg.registry.version}:tar.gz:all`;
-  run('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${dir}`], { cwd: dir, log });
+  run(
+    'mvn',
+    ['-q', '-B', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${dir}`],
+    { cwd: dir, log },
+  );
   const archive = fs.readdirSync(dir).find((f) => f.endsWith('.tar.gz'));
   if (!archive) throw new InfraError(`Maven fetched no archive for ${artifact}; see ${log}`);
   run('tar', ['xzf', archive], { cwd: dir, log });
@@ -42,22 +57,38 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
   if (liveService(cfg.runDir, 'registry')) return [];
   if (await portOpen(cfg.host, cfg.registry.port)) {
     if (await httpOk(url).catch(() => false)) return []; // someone else's registry: use it
-    throw new InfraError(`port ${cfg.registry.port} is taken by a non-registry process; set MILLRACE_REGISTRY_PORT`);
+    throw new InfraError(
+      `port ${cfg.registry.port} is taken by a non-registry process; set MILLRACE_REGISTRY_PORT`,
+    );
   }
   const jar = ensureRegistry(cfg, log);
   const logFile = path.join(cfg.runDir, 'registry', 'registry.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   fs.writeFileSync(logFile, '');
-  const pid = startDetached(java(), [
-    `-Xmx${cfg.registry.heap}`,
-    `-Dquarkus.http.port=${cfg.registry.port}`,
-    `-Dquarkus.http.host=${cfg.host}`,
-    '-Dquarkus.log.level=WARN',
-    '-Dregistry.ccompat.legacy-id-mode.enabled=true',
-    '-jar', jar,
-  ], logFile, { cwd: path.dirname(jar) });
-  const entry = { name: 'registry', pid, port: cfg.registry.port, logFile, startedAt: new Date().toISOString() };
+  const pid = startDetached(
+    java(),
+    [
+      `-Xmx${cfg.registry.heap}`,
+      `-Dquarkus.http.port=${cfg.registry.port}`,
+      `-Dquarkus.http.host=${cfg.host}`,
+      '-Dquarkus.log.level=WARN',
+      '-Dregistry.ccompat.legacy-id-mode.enabled=true',
+      '-jar',
+      jar,
+    ],
+    logFile,
+    { cwd: path.dirname(jar) },
+  );
+  const entry = {
+    name: 'registry',
+    pid,
+    port: cfg.registry.port,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
   recordService(cfg.runDir, entry);
-  await readyOrStop(cfg.runDir, [entry], () => waitFor('schema registry', () => httpOk(url), { pid, logFile, timeoutMs: 120_000 }));
+  await readyOrStop(cfg.runDir, [entry], () =>
+    waitFor('schema registry', () => httpOk(url), { pid, logFile, timeoutMs: 120_000 }),
+  );
   return [entry];
 }

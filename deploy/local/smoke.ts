@@ -12,8 +12,11 @@ try {
   const { kafkaBrokers } = endpoints(cfg);
   const t0 = Date.now();
   const r = await runSmoke(kafkaBrokers);
-  for (const m of r.consumed) console.log(`  ${r.topic}[${m.partition}]@${m.offset}  ${m.key}  ${m.value}`);
-  console.log(`smoke: produced ${r.produced} records in one transaction and read ${r.consumed.length} back read_committed in ${Date.now() - t0} ms`);
+  for (const m of r.consumed)
+    console.log(`  ${r.topic}[${m.partition}]@${m.offset}  ${m.key}  ${m.value}`);
+  console.log(
+    `smoke: produced ${r.produced} records in one transaction and read ${r.consumed.length} back read_committed in ${Date.now() - t0} ms`,
+  );
 } catch (err) {
   console.error(`smoke: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 3;

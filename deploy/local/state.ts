@@ -60,7 +60,11 @@ export function liveService(runDir: string, name: string): ServiceEntry | undefi
 }
 
 /** Waits for `ready`; if it fails, stops and forgets the entries so nothing is left behind. */
-export async function readyOrStop(runDir: string, entries: ServiceEntry[], ready: () => Promise<void>): Promise<void> {
+export async function readyOrStop(
+  runDir: string,
+  entries: ServiceEntry[],
+  ready: () => Promise<void>,
+): Promise<void> {
   try {
     await ready();
   } catch (err) {

@@ -26,13 +26,15 @@ const vwapOptions = z
 export const market: ProcessorDefinition[] = [
   {
     type: 'explode-trades',
-    description: 'One Finnhub trade message → one trade record per entry (the trades table columns)',
+    description:
+      'One Finnhub trade message → one trade record per entry (the trades table columns)',
     options: z.object({}).strict(),
     create: () => new ExplodeTrades(),
   },
   {
     type: 'validate-trade',
-    description: 'Dead-letters trades that break a rule (price, volume, symbol, timestamp, optional clock skew)',
+    description:
+      'Dead-letters trades that break a rule (price, volume, symbol, timestamp, optional clock skew)',
     options: z.object({ maxClockSkewMs: z.number().int().positive().optional() }).strict(),
     create: (o: { maxClockSkewMs?: number }) => new ValidateTrade(o),
   },
@@ -40,14 +42,37 @@ export const market: ProcessorDefinition[] = [
     type: 'dedupe-trades',
     description: 'Drops repeated trades by key (symbol+timestamp or content) within a retention',
     options: dedupeOptions,
-    stores: (o: z.infer<typeof dedupeOptions>) => [{ name: o.store, kind: 'window', keySerde: 'string', valueSerde: 'int64', logged: true, cache: true, retentionMs: o.retentionMs, segmentMs: Math.max(60_000, Math.floor(o.retentionMs / 5)) }],
+    stores: (o: z.infer<typeof dedupeOptions>) => [
+      {
+        name: o.store,
+        kind: 'window',
+        keySerde: 'string',
+        valueSerde: 'int64',
+        logged: true,
+        cache: true,
+        retentionMs: o.retentionMs,
+        segmentMs: Math.max(60_000, Math.floor(o.retentionMs / 5)),
+      },
+    ],
     create: (o: z.infer<typeof dedupeOptions>) => new DedupeTrades({ key: o.key, store: o.store }),
   },
   {
     type: 'vwap',
-    description: 'Tumbling-window VWAP, volume, trade count and OHLC per symbol, final results only',
+    description:
+      'Tumbling-window VWAP, volume, trade count and OHLC per symbol, final results only',
     options: vwapOptions,
-    stores: (o: z.infer<typeof vwapOptions>) => [{ name: o.store, kind: 'window', keySerde: 'string', valueSerde: 'json', logged: true, cache: true, retentionMs: o.sizeMs + o.graceMs, windowSizeMs: o.sizeMs }],
+    stores: (o: z.infer<typeof vwapOptions>) => [
+      {
+        name: o.store,
+        kind: 'window',
+        keySerde: 'string',
+        valueSerde: 'json',
+        logged: true,
+        cache: true,
+        retentionMs: o.sizeMs + o.graceMs,
+        windowSizeMs: o.sizeMs,
+      },
+    ],
     create: (o: z.infer<typeof vwapOptions>) => new VwapProcessor(o),
   },
 ];

@@ -25,7 +25,13 @@ class CountProcessor implements Processor {
 class AggregateProcessor implements Processor {
   private ctx!: ProcessorContext;
   private store!: KeyValueStore<unknown, unknown>;
-  constructor(private readonly storeName: string, private readonly fns: { init: () => unknown; adder: (k: unknown, v: unknown, a: unknown) => unknown }) {}
+  constructor(
+    private readonly storeName: string,
+    private readonly fns: {
+      init: () => unknown;
+      adder: (k: unknown, v: unknown, a: unknown) => unknown;
+    },
+  ) {}
   init(ctx: ProcessorContext<unknown, unknown, Record<string, unknown>>) {
     this.ctx = ctx;
     this.store = ctx.stores[this.storeName] as KeyValueStore<unknown, unknown>;
@@ -43,7 +49,16 @@ export const stateful: ProcessorDefinition[] = [
     type: 'count',
     description: 'Counts records per key in a key-value store; emits the new count',
     options: storeOption,
-    stores: (o: { store: string }) => [{ name: o.store, kind: 'keyValue', keySerde: 'string', valueSerde: 'int64', logged: true, cache: true }],
+    stores: (o: { store: string }) => [
+      {
+        name: o.store,
+        kind: 'keyValue',
+        keySerde: 'string',
+        valueSerde: 'int64',
+        logged: true,
+        cache: true,
+      },
+    ],
     create: (o: { store: string }) => new CountProcessor(o.store),
   },
   {
@@ -51,7 +66,10 @@ export const stateful: ProcessorDefinition[] = [
     description: 'Folds records per key with init/adder functions; emits the new aggregate',
     options: storeOption,
     create: (o: { store: string }, fns) => {
-      if (!fns || typeof fns.adder !== 'function') throw new Error('aggregate needs init and adder functions: build it with the TypeScript builder');
+      if (!fns || typeof fns.adder !== 'function')
+        throw new Error(
+          'aggregate needs init and adder functions: build it with the TypeScript builder',
+        );
       return new AggregateProcessor(o.store, fns);
     },
   },

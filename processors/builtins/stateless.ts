@@ -17,7 +17,8 @@ function fnProcessor(step: (r: StreamRecord, ctx: ProcessorContext) => void): Pr
 const noOptions = z.object({}).strict();
 
 function requireFn(type: string, inline: unknown): asserts inline is (...a: any[]) => any {
-  if (typeof inline !== 'function') throw new Error(`${type} needs a function: build it with the TypeScript builder`);
+  if (typeof inline !== 'function')
+    throw new Error(`${type} needs a function: build it with the TypeScript builder`);
 }
 
 export const stateless: ProcessorDefinition[] = [
@@ -26,43 +27,64 @@ export const stateless: ProcessorDefinition[] = [
     description: 'Replaces each record by fn(record) (key and value may change)',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, StreamRecord>) => (requireFn('map', fn), fnProcessor((r, c) => c.forward(fn(r)))),
+    create: (_o, fn: Fn<StreamRecord, StreamRecord>) => (
+      requireFn('map', fn),
+      fnProcessor((r, c) => c.forward(fn(r)))
+    ),
   },
   {
     type: 'mapValues',
     description: 'Replaces each value by fn(value, record)',
     options: noOptions,
-    create: (_o, fn: (v: unknown, r: StreamRecord) => unknown) => (requireFn('mapValues', fn), fnProcessor((r, c) => c.forward({ ...r, value: fn(r.value, r) }))),
+    create: (_o, fn: (v: unknown, r: StreamRecord) => unknown) => (
+      requireFn('mapValues', fn),
+      fnProcessor((r, c) => c.forward({ ...r, value: fn(r.value, r) }))
+    ),
   },
   {
     type: 'filter',
     description: 'Keeps records for which fn(record) is true',
     options: noOptions,
-    create: (_o, fn: Fn<StreamRecord, boolean>) => (requireFn('filter', fn), fnProcessor((r, c) => (fn(r) ? c.forward(r) : undefined))),
+    create: (_o, fn: Fn<StreamRecord, boolean>) => (
+      requireFn('filter', fn),
+      fnProcessor((r, c) => (fn(r) ? c.forward(r) : undefined))
+    ),
   },
   {
     type: 'flatMap',
     description: 'Replaces each record by the records fn(record) returns',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, StreamRecord[]>) => (requireFn('flatMap', fn), fnProcessor((r, c) => { for (const x of fn(r)) c.forward(x); })),
+    create: (_o, fn: Fn<StreamRecord, StreamRecord[]>) => (
+      requireFn('flatMap', fn),
+      fnProcessor((r, c) => {
+        for (const x of fn(r)) c.forward(x);
+      })
+    ),
   },
   {
     type: 'peek',
     description: 'Calls fn(record) and passes the record on',
     options: noOptions,
-    create: (_o, fn: Fn<StreamRecord, void>) => (requireFn('peek', fn), fnProcessor((r, c) => (fn(r), c.forward(r)))),
+    create: (_o, fn: Fn<StreamRecord, void>) => (
+      requireFn('peek', fn),
+      fnProcessor((r, c) => (fn(r), c.forward(r)))
+    ),
   },
   {
     type: 'selectKey',
     description: 'Sets each key to fn(record)',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, unknown>) => (requireFn('selectKey', fn), fnProcessor((r, c) => c.forward({ ...r, key: fn(r) }))),
+    create: (_o, fn: Fn<StreamRecord, unknown>) => (
+      requireFn('selectKey', fn),
+      fnProcessor((r, c) => c.forward({ ...r, key: fn(r) }))
+    ),
   },
   {
     type: 'select-key-field',
-    description: 'Sets each key to a field of the (JSON) value; records without the field go to the dead-letter topic',
+    description:
+      'Sets each key to a field of the (JSON) value; records without the field go to the dead-letter topic',
     options: z.object({ field: z.string().min(1) }).strict(),
     changesKey: true,
     create: (o: { field: string }) =>
@@ -74,10 +96,14 @@ export const stateless: ProcessorDefinition[] = [
   },
   {
     type: 'branch',
-    description: 'Sends each record to the first branch whose predicate holds (children named <node>-<branch>)',
+    description:
+      'Sends each record to the first branch whose predicate holds (children named <node>-<branch>)',
     options: z.object({ branches: z.array(z.string().min(1)).min(1) }).strict(),
     create: (o: { branches: string[] }, preds: Array<Fn<StreamRecord, boolean>>) => {
-      if (!Array.isArray(preds) || preds.length !== o.branches.length) throw new Error('branch needs one predicate per branch: build it with the TypeScript builder');
+      if (!Array.isArray(preds) || preds.length !== o.branches.length)
+        throw new Error(
+          'branch needs one predicate per branch: build it with the TypeScript builder',
+        );
       return fnProcessor((r, c) => {
         const i = preds.findIndex((p) => p(r));
         if (i >= 0) c.forward(r, `${c.processorName}-${o.branches[i]}`);

@@ -23,7 +23,10 @@ export class DedupeTrades implements Processor<string, Trade, string, Trade> {
   init(ctx: ProcessorContext<string, Trade, Record<string, unknown>>): void {
     this.ctx = ctx;
     this.seen = ctx.stores[this.opts.store] as WindowStore<string, number>;
-    this.dropped = ctx.metrics.counter(`duplicates_dropped`, `Trades dropped as duplicates (key ${this.opts.key})`);
+    this.dropped = ctx.metrics.counter(
+      `duplicates_dropped`,
+      `Trades dropped as duplicates (key ${this.opts.key})`,
+    );
   }
 
   process(record: StreamRecord<string, Trade>): void {

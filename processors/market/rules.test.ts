@@ -38,7 +38,9 @@ describe('validation rules', () => {
     const skewed = trade({ ingest_timestamp: 1_700_000_060_001 });
     expect(brokenRule(skewed, {})).toBeUndefined();
     expect(brokenRule(skewed, { maxClockSkewMs: 60_000 })).toBe('clock_skew');
-    expect(brokenRule(trade({ ingest_timestamp: 1_700_000_060_000 }), { maxClockSkewMs: 60_000 })).toBeUndefined();
+    expect(
+      brokenRule(trade({ ingest_timestamp: 1_700_000_060_000 }), { maxClockSkewMs: 60_000 }),
+    ).toBeUndefined();
   });
 });
 
@@ -54,7 +56,9 @@ describe('dedupe keys', () => {
   it('trade ids are stable for the same source position and distinct otherwise', () => {
     expect(tradeUuid('t', 1, 42, 0)).toBe(tradeUuid('t', 1, 42, 0));
     expect(tradeUuid('t', 1, 42, 0)).not.toBe(tradeUuid('t', 1, 42, 1));
-    expect(tradeUuid('t', 1, 42, 0)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(tradeUuid('t', 1, 42, 0)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });
 
@@ -66,11 +70,23 @@ describe('vwap aggregate', () => {
     agg = addTrade(agg, trade({ price: 9, volume: 0, trade_timestamp: 500 }));
     const w = toWindow('AAPL', 0, 60_000, agg);
     expect(w.vwap).toBeCloseTo((10 * 1 + 12 * 3 + 11 * 2) / 6, 12);
-    expect(w).toMatchObject({ volume: 6, trade_count: 4, open: 12, close: 11, high: 12, low: 9, window_start: 0, window_end: 60_000 });
+    expect(w).toMatchObject({
+      volume: 6,
+      trade_count: 4,
+      open: 12,
+      close: 11,
+      high: 12,
+      low: 9,
+      window_start: 0,
+      window_end: 60_000,
+    });
   });
 
   it('gives a null vwap when the volume sum is zero', () => {
-    const agg = addTrade(addTrade(undefined, trade({ volume: 0 })), trade({ volume: 0, price: 101 }));
+    const agg = addTrade(
+      addTrade(undefined, trade({ volume: 0 })),
+      trade({ volume: 0, price: 101 }),
+    );
     expect(toWindow('AAPL', 0, 60_000, agg).vwap).toBeNull();
   });
 });

@@ -17,8 +17,12 @@ export function brokenRule(t: Trade, opts: ValidateOptions): string | undefined 
   if (t.price <= 0) return 'price_not_positive';
   if (typeof t.volume !== 'number' || !Number.isFinite(t.volume)) return 'volume_not_finite';
   if (t.volume < 0) return 'volume_negative';
-  if (!Number.isSafeInteger(t.trade_timestamp) || t.trade_timestamp <= 0) return 'timestamp_not_positive_integer';
-  if (opts.maxClockSkewMs !== undefined && Math.abs(t.trade_timestamp - t.ingest_timestamp) > opts.maxClockSkewMs) {
+  if (!Number.isSafeInteger(t.trade_timestamp) || t.trade_timestamp <= 0)
+    return 'timestamp_not_positive_integer';
+  if (
+    opts.maxClockSkewMs !== undefined &&
+    Math.abs(t.trade_timestamp - t.ingest_timestamp) > opts.maxClockSkewMs
+  ) {
     return 'clock_skew';
   }
   return undefined;

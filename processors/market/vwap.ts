@@ -9,7 +9,13 @@
  * without a range scan per record.
  */
 import type { WindowStore } from '../../state/api.js';
-import type { Cancellable, Processor, ProcessorContext, ProcessorCounter, StreamRecord } from '../api.js';
+import type {
+  Cancellable,
+  Processor,
+  ProcessorContext,
+  ProcessorCounter,
+  StreamRecord,
+} from '../api.js';
 import type { Trade, VwapWindow } from './trade.js';
 
 export interface VwapOptions {
@@ -38,7 +44,17 @@ export interface VwapAggregate {
 
 export function addTrade(agg: VwapAggregate | undefined, t: Trade): VwapAggregate {
   if (!agg) {
-    return { sumPriceVolume: t.price * t.volume, volume: t.volume, count: 1, open: t.price, openTs: t.trade_timestamp, close: t.price, closeTs: t.trade_timestamp, high: t.price, low: t.price };
+    return {
+      sumPriceVolume: t.price * t.volume,
+      volume: t.volume,
+      count: 1,
+      open: t.price,
+      openTs: t.trade_timestamp,
+      close: t.price,
+      closeTs: t.trade_timestamp,
+      high: t.price,
+      low: t.price,
+    };
   }
   // Ties on time: the earlier-processed (lower offset) trade stays the open; the later one becomes the close.
   const earlier = t.trade_timestamp < agg.openTs;
@@ -56,7 +72,12 @@ export function addTrade(agg: VwapAggregate | undefined, t: Trade): VwapAggregat
   };
 }
 
-export function toWindow(symbol: string, start: number, sizeMs: number, a: VwapAggregate): VwapWindow {
+export function toWindow(
+  symbol: string,
+  start: number,
+  sizeMs: number,
+  a: VwapAggregate,
+): VwapWindow {
   return {
     symbol,
     window_start: start,
@@ -90,10 +111,13 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
     this.windows = ctx.stores[this.opts.store] as WindowStore<string, VwapAggregate>;
     this.late = ctx.metrics.counter('late_records', 'Trades later than window end + grace');
     this.emits = ctx.metrics.counter('window_emits', 'Final window results emitted');
-    for await (const w of this.windows.fetchAll(0, Number.MAX_SAFE_INTEGER)) this.track(w.windowStart, w.key);
+    for await (const w of this.windows.fetchAll(0, Number.MAX_SAFE_INTEGER))
+      this.track(w.windowStart, w.key);
     this.lastRecordWall = ctx.currentSystemTime();
     if (this.opts.idleCloseMs !== undefined) {
-      this.idleTimer = ctx.schedule(Math.min(1000, this.opts.idleCloseMs), 'wall-clock', (now) => this.onWallClock(now));
+      this.idleTimer = ctx.schedule(Math.min(1000, this.opts.idleCloseMs), 'wall-clock', (now) =>
+        this.onWallClock(now),
+      );
     }
   }
 
@@ -127,7 +151,9 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
   /** Emits and forgets every window whose end + grace is at or before the clock. */
   private emitClosed(): void {
     if (this.open.size === 0) return;
-    const due = [...this.open.keys()].filter((s) => this.closes(s) <= this.clock).sort((a, b) => a - b);
+    const due = [...this.open.keys()]
+      .filter((s) => this.closes(s) <= this.clock)
+      .sort((a, b) => a - b);
     for (const start of due) {
       for (const symbol of [...this.open.get(start)!].sort()) {
         const agg = this.windows.fetch(symbol, start);
@@ -144,7 +170,8 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
 
   private onWallClock(now: number): void {
     const idle = now - this.lastRecordWall;
-    if (this.opts.idleCloseMs === undefined || idle < this.opts.idleCloseMs || this.clock < 0) return;
+    if (this.opts.idleCloseMs === undefined || idle < this.opts.idleCloseMs || this.clock < 0)
+      return;
     // A quiet partition: let stream time move with the wall clock so its windows close.
     this.clock += idle;
     this.lastRecordWall = now;

@@ -4,7 +4,14 @@
  * test driver, so both run the same code.
  */
 import { processorRegistry } from '../../processors/index.js';
-import { openKeyValueStore, openWindowStore, serdeByName, type Serde, type StateStore, type StoreMetrics } from '../../state/index.js';
+import {
+  openKeyValueStore,
+  openWindowStore,
+  serdeByName,
+  type Serde,
+  type StateStore,
+  type StoreMetrics,
+} from '../../state/index.js';
 import type { BuiltTopology } from '../../topology/index.js';
 import { parseTaskId } from '../assignment.js';
 import { StreamTaskEngine, type FailureAction } from './engine.js';
@@ -35,7 +42,10 @@ export interface CreateEngineOptions {
 
 export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTaskEngine> {
   const sub = o.topology.subtopologies[parseTaskId(o.taskId).subtopology];
-  if (!sub) throw new Error(`task ${o.taskId}: the topology has no sub-topology ${parseTaskId(o.taskId).subtopology}`);
+  if (!sub)
+    throw new Error(
+      `task ${o.taskId}: the topology has no sub-topology ${parseTaskId(o.taskId).subtopology}`,
+    );
   const stores = new Map<string, StateStore>();
   const holder: { engine?: StreamTaskEngine } = {};
   const ctx = {
@@ -60,7 +70,12 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
       segmentMs: spec.segmentMs,
       windowSizeMs: spec.windowSizeMs,
     };
-    stores.set(name, spec.kind === 'window' ? await openWindowStore(opts, ctx) : await openKeyValueStore(opts, ctx));
+    stores.set(
+      name,
+      spec.kind === 'window'
+        ? await openWindowStore(opts, ctx)
+        : await openKeyValueStore(opts, ctx),
+    );
   }
   const engine = new StreamTaskEngine({
     applicationId: o.applicationId,

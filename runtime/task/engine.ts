@@ -7,7 +7,16 @@
  * The per-record path is synchronous when every processor is; a processor that returns
  * a promise is awaited before the next input record.
  */
-import type { Cancellable, Processor, ProcessorContext, ProcessorCounter, ProcessorMetrics, PunctuationType, RecordMetadata, StreamRecord } from '../../processors/api.js';
+import type {
+  Cancellable,
+  Processor,
+  ProcessorContext,
+  ProcessorCounter,
+  ProcessorMetrics,
+  PunctuationType,
+  RecordMetadata,
+  StreamRecord,
+} from '../../processors/api.js';
 import type { Serde, StateStore } from '../../state/api.js';
 import type { BuiltTopology, NodeSpec, Subtopology } from '../../topology/index.js';
 import { BuiltTopology as BT } from '../../topology/index.js';
@@ -82,7 +91,9 @@ export class StreamTaskEngine implements TaskEngine {
     this.stores = o.subtopology.stores.map((name) => ({
       name,
       store: o.stores.get(name)!,
-      ...(o.topology.store(name)!.logged ? { changelogTopic: o.topology.changelogTopic(o.applicationId, name) } : {}),
+      ...(o.topology.store(name)!.logged
+        ? { changelogTopic: o.topology.changelogTopic(o.applicationId, name) }
+        : {}),
     }));
     this.wire();
   }
@@ -98,7 +109,12 @@ export class StreamTaskEngine implements TaskEngine {
 
   private wire(): void {
     const { topology, subtopology, applicationId } = this.o;
-    for (const name of subtopology.nodes) this.nodes.set(name, { spec: topology.nodesByName.get(name)!, children: [], byName: new Map() });
+    for (const name of subtopology.nodes)
+      this.nodes.set(name, {
+        spec: topology.nodesByName.get(name)!,
+        children: [],
+        byName: new Map(),
+      });
     for (const node of this.nodes.values()) {
       for (const c of topology.children.get(node.spec.name) ?? []) {
         const child = this.nodes.get(c)!;
@@ -109,13 +125,19 @@ export class StreamTaskEngine implements TaskEngine {
       if (s.kind === 'source') {
         node.keySerde = this.o.serde(s.keySerde);
         node.valueSerde = this.o.serde(s.valueSerde);
-        for (const t of s.topics) this.sourcesByTopic.set(BT.topicName(applicationId, t, s.internal), node);
+        for (const t of s.topics)
+          this.sourcesByTopic.set(BT.topicName(applicationId, t, s.internal), node);
       } else if (s.kind === 'sink') {
         node.keySerde = this.o.serde(s.keySerde);
         node.valueSerde = this.o.serde(s.valueSerde);
         node.topic = BT.topicName(applicationId, s.topic, s.internal);
       } else {
-        node.processor = this.o.processors.create(s.type, s.options, topology.inline.get(s.name), s.name);
+        node.processor = this.o.processors.create(
+          s.type,
+          s.options,
+          topology.inline.get(s.name),
+          s.name,
+        );
         node.ctx = this.context(node);
       }
     }
@@ -146,7 +168,14 @@ export class StreamTaskEngine implements TaskEngine {
       processorName: node.spec.name,
       stores,
       forward: (record: StreamRecord, childName?: string) => this.forward(node, record, childName),
-      recordMetadata: (): RecordMetadata | undefined => (this.current ? { topic: this.current.topic, partition: this.current.partition, offset: this.current.offset } : undefined),
+      recordMetadata: (): RecordMetadata | undefined =>
+        this.current
+          ? {
+              topic: this.current.topic,
+              partition: this.current.partition,
+              offset: this.current.offset,
+            }
+          : undefined,
       streamTime: () => this.stream,
       currentSystemTime: () => this.now(),
       schedule: (interval, type, cb) => this.schedule(node, interval, type, cb),
@@ -155,7 +184,12 @@ export class StreamTaskEngine implements TaskEngine {
     };
   }
 
-  private schedule(node: Node, interval: number, type: PunctuationType, cb: Schedule['cb']): Cancellable {
+  private schedule(
+    node: Node,
+    interval: number,
+    type: PunctuationType,
+    cb: Schedule['cb'],
+  ): Cancellable {
     const base = type === 'stream-time' ? Math.max(this.stream, 0) : this.now();
     const s: Schedule = { interval, next: base + interval, type, node, cb, cancelled: false };
     this.schedules.push(s);
@@ -166,7 +200,11 @@ export class StreamTaskEngine implements TaskEngine {
 
   process(raw: RawRecord): void | Promise<void> {
     const source = this.sourcesByTopic.get(raw.topic);
-    if (!source) throw new MillraceError(`task ${this.taskId} got a record from ${raw.topic}, which none of its sources reads`, { code: 'UNKNOWN_SOURCE', domain: 'internal' });
+    if (!source)
+      throw new MillraceError(
+        `task ${this.taskId} got a record from ${raw.topic}, which none of its sources reads`,
+        { code: 'UNKNOWN_SOURCE', domain: 'internal' },
+      );
     this.current = raw;
     this.timestamp = raw.timestamp;
     if (raw.timestamp > this.stream) this.stream = raw.timestamp;
@@ -176,7 +214,12 @@ export class StreamTaskEngine implements TaskEngine {
       key = raw.key === null ? null : source.keySerde!.deserialize(raw.key);
       value = raw.value === null ? null : source.valueSerde!.deserialize(raw.value);
     } catch (err) {
-      this.onFailure(this.o.deserializationErrorHandler, source.spec.name, 'deserialization_error', err);
+      this.onFailure(
+        this.o.deserializationErrorHandler,
+        source.spec.name,
+        'deserialization_error',
+        err,
+      );
       return this.afterRecord();
     }
     const headers = raw.headers as StreamRecord['headers'];
@@ -202,7 +245,11 @@ export class StreamTaskEngine implements TaskEngine {
   private forward(from: Node, record: StreamRecord, childName?: string): void {
     if (childName !== undefined) {
       const child = from.byName.get(childName);
-      if (!child) throw new MillraceError(`${from.spec.name} forwarded to "${childName}", which is not one of its children (${[...from.byName.keys()].join(', ')})`, { code: 'UNKNOWN_CHILD', domain: 'user' });
+      if (!child)
+        throw new MillraceError(
+          `${from.spec.name} forwarded to "${childName}", which is not one of its children (${[...from.byName.keys()].join(', ')})`,
+          { code: 'UNKNOWN_CHILD', domain: 'user' },
+        );
       this.deliver(child, record);
       return;
     }
@@ -219,7 +266,12 @@ export class StreamTaskEngine implements TaskEngine {
     this.currentNode = node.spec.name;
     try {
       const r = node.processor!.process(record);
-      if (r) this.pending.push(r.catch((err: unknown) => this.onFailure(this.o.processingErrorHandler, node.spec.name, 'processing_error', err)));
+      if (r)
+        this.pending.push(
+          r.catch((err: unknown) =>
+            this.onFailure(this.o.processingErrorHandler, node.spec.name, 'processing_error', err),
+          ),
+        );
     } catch (err) {
       this.onFailure(this.o.processingErrorHandler, node.spec.name, 'processing_error', err);
     } finally {
@@ -228,22 +280,44 @@ export class StreamTaskEngine implements TaskEngine {
   }
 
   private emit(sink: Node, record: StreamRecord): void {
-    const key = record.key === null || record.key === undefined ? null : sink.keySerde!.serialize(record.key);
-    const value = record.value === null || record.value === undefined ? null : sink.valueSerde!.serialize(record.value);
-    this.outputs.push({ topic: sink.topic!, key, value, timestamp: record.timestamp, headers: record.headers as OutgoingRecord['headers'] });
+    const key =
+      record.key === null || record.key === undefined ? null : sink.keySerde!.serialize(record.key);
+    const value =
+      record.value === null || record.value === undefined
+        ? null
+        : sink.valueSerde!.serialize(record.value);
+    this.outputs.push({
+      topic: sink.topic!,
+      key,
+      value,
+      timestamp: record.timestamp,
+      headers: record.headers as OutgoingRecord['headers'],
+    });
   }
 
   private onFailure(action: FailureAction, node: string, reason: string, err: unknown): void {
     const raw = this.current;
     if (action === 'fail') {
-      throw new MillraceError(`${reason.replace('_', ' ')} in ${node} (task ${this.taskId}${raw ? `, ${raw.topic}[${raw.partition}]@${raw.offset}` : ''}): ${(err as Error)?.message ?? String(err)}`, {
-        code: reason.toUpperCase(),
-        domain: 'user',
-        cause: err,
-        at: { task: this.taskId, processor: node, topic: raw?.topic, partition: raw?.partition, offset: raw?.offset },
-      });
+      throw new MillraceError(
+        `${reason.replace('_', ' ')} in ${node} (task ${this.taskId}${raw ? `, ${raw.topic}[${raw.partition}]@${raw.offset}` : ''}): ${(err as Error)?.message ?? String(err)}`,
+        {
+          code: reason.toUpperCase(),
+          domain: 'user',
+          cause: err,
+          at: {
+            task: this.taskId,
+            processor: node,
+            topic: raw?.topic,
+            partition: raw?.partition,
+            offset: raw?.offset,
+          },
+        },
+      );
     }
-    this.counter(node, action === 'continue' ? `${reason}_skipped` : `${reason}_dead_lettered`).inc();
+    this.counter(
+      node,
+      action === 'continue' ? `${reason}_skipped` : `${reason}_dead_lettered`,
+    ).inc();
     if (action === 'dead-letter') this.deadLetter(node, reason, err);
   }
 
@@ -260,7 +334,8 @@ export class StreamTaskEngine implements TaskEngine {
       headers['millrace.source.partition'] = String(raw.partition);
       headers['millrace.source.offset'] = String(raw.offset);
     }
-    if (error !== undefined) headers['millrace.error'] = String((error as Error)?.message ?? error).slice(0, 1000);
+    if (error !== undefined)
+      headers['millrace.error'] = String((error as Error)?.message ?? error).slice(0, 1000);
     this.counter(node, `dlq_${reason}`).inc();
     this.outputs.push({
       topic: this.o.deadLetterTopic,
@@ -275,7 +350,8 @@ export class StreamTaskEngine implements TaskEngine {
 
   private dueStreamTime(): Schedule[] | undefined {
     let due: Schedule[] | undefined;
-    for (const s of this.schedules) if (!s.cancelled && s.type === 'stream-time' && this.stream >= s.next) (due ??= []).push(s);
+    for (const s of this.schedules)
+      if (!s.cancelled && s.type === 'stream-time' && this.stream >= s.next) (due ??= []).push(s);
     return due;
   }
 
@@ -291,7 +367,9 @@ export class StreamTaskEngine implements TaskEngine {
   }
 
   punctuateWallClock(now: number): void | Promise<void> {
-    const due = this.schedules.filter((s) => !s.cancelled && s.type === 'wall-clock' && now >= s.next);
+    const due = this.schedules.filter(
+      (s) => !s.cancelled && s.type === 'wall-clock' && now >= s.next,
+    );
     if (due.length) return this.fire(due, now);
   }
 
@@ -310,7 +388,8 @@ export class StreamTaskEngine implements TaskEngine {
     for (const s of this.stores) {
       await s.store.flush();
       const records = s.store.drainChangelog();
-      if (s.changelogTopic && records.length) changelogs.push({ store: s.name, topic: s.changelogTopic, records });
+      if (s.changelogTopic && records.length)
+        changelogs.push({ store: s.name, topic: s.changelogTopic, records });
     }
     const records = this.outputs;
     this.outputs = [];

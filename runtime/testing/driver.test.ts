@@ -15,11 +15,19 @@ afterEach(async () => {
 describe('topology test driver', () => {
   it('counts by key with the caching store stack, and flushes on commit', async () => {
     const b = new TopologyBuilder('counts');
-    b.stream('words', { key: 'string', value: 'string' }).groupByKey({ keySerde: 'string', valueSerde: 'string' }).count({ name: 'count' }).to('counts', { key: 'string', value: 'int64' });
+    b.stream('words', { key: 'string', value: 'string' })
+      .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+      .count({ name: 'count' })
+      .to('counts', { key: 'string', value: 'int64' });
     driver = await TopologyTestDriver.create(b.build());
     const words = driver.input('words', { key: 'string', value: 'string' });
     for (const w of ['a', 'b', 'a', 'c', 'a', 'b']) await words.pipe(w, w, { timestamp: 1000 });
-    expect(driver.output('counts', { key: 'string', value: 'int64' }).readAll().map((r) => `${r.key}=${r.value}`)).toEqual(['a=1', 'b=1', 'a=2', 'c=1', 'a=3', 'b=2']);
+    expect(
+      driver
+        .output('counts', { key: 'string', value: 'int64' })
+        .readAll()
+        .map((r) => `${r.key}=${r.value}`),
+    ).toEqual(['a=1', 'b=1', 'a=2', 'c=1', 'a=3', 'b=2']);
     expect(driver.keyValueStore<string, number>('count-store').get('a')).toBe(3);
     // Six writes to three keys collapse to three changelog records at commit.
     expect(await driver.commit()).toEqual(new Map([['count-store', 3]]));
@@ -34,13 +42,21 @@ describe('topology test driver', () => {
       .to('user-clicks', { key: 'string', value: 'int64' });
     const t = b.build();
     expect(t.subtopologies.length).toBe(2);
-    expect(t.internalTopics().map((i) => i.name)).toEqual(['repartition-2-repartition', 'clicks-per-user-store-changelog']);
+    expect(t.internalTopics().map((i) => i.name)).toEqual([
+      'repartition-2-repartition',
+      'clicks-per-user-store-changelog',
+    ]);
     driver = await TopologyTestDriver.create(t);
     const clicks = driver.input('clicks', { key: 'string', value: 'json' });
     await clicks.pipe('c1', { user: 'ann' });
     await clicks.pipe('c2', { user: 'bob' });
     await clicks.pipe('c3', { user: 'ann' });
-    expect(driver.output('user-clicks', { key: 'string', value: 'int64' }).readAll().map((r) => `${r.key}=${r.value}`)).toEqual(['ann=1', 'bob=1', 'ann=2']);
+    expect(
+      driver
+        .output('user-clicks', { key: 'string', value: 'int64' })
+        .readAll()
+        .map((r) => `${r.key}=${r.value}`),
+    ).toEqual(['ann=1', 'bob=1', 'ann=2']);
   });
 
   it('emits tumbling-window counts once, when stream time passes end + grace, and dead-letters late records', async () => {
@@ -64,7 +80,9 @@ describe('topology test driver', () => {
       ['k', { window_start: 0, window_end: 60_000, value: 2 }],
     ]);
     await ev.pipe('k', 'late', { timestamp: 59_999 }); // late by 1 ms past grace
-    expect(driver.deadLetters().map((d) => [d.value?.toString(), d.headers['millrace.reason']])).toEqual([['late', 'late']]);
+    expect(
+      driver.deadLetters().map((d) => [d.value?.toString(), d.headers['millrace.reason']]),
+    ).toEqual([['late', 'late']]);
     expect(driver.metric('per-minute', 'late_records')).toBe(1);
   });
 
@@ -89,7 +107,9 @@ describe('topology test driver', () => {
       },
     });
     const b = new TopologyBuilder('ticker');
-    b.stream('in', { key: 'string', value: 'string' }).process('test-ticker', { name: 'ticker' }).to('ticks', { key: 'string', value: 'string' });
+    b.stream('in', { key: 'string', value: 'string' })
+      .process('test-ticker', { name: 'ticker' })
+      .to('ticks', { key: 'string', value: 'string' });
     driver = await TopologyTestDriver.create(b.build(), { wallClockStart: 10_000 });
     await driver.advanceWallClock(500);
     expect(fired).toEqual([]);
@@ -99,35 +119,54 @@ describe('topology test driver', () => {
     expect(driver.output('ticks', { key: 'string', value: 'string' }).readAll().length).toBe(2);
   });
 
-  it.each(['continue', 'dead-letter', 'fail'] as const)('handles an undecodable record and a throwing processor: %s', async (mode) => {
-    const b = new TopologyBuilder('failing');
-    b.stream('in', { key: 'string', value: 'json' })
-      .mapValues((v: { n: number }) => {
-        if (v.n < 0) throw new Error('negative');
-        return v.n * 2;
-      }, 'double')
-      .to('out', { key: 'string', value: 'json' });
-    driver = await TopologyTestDriver.create(b.build(), { deserializationErrorHandler: mode, processingErrorHandler: mode });
-    const input = driver.input('in', { key: 'string', value: 'json' });
-    const bad = driver.pipeRaw('in', Buffer.from('k'), Buffer.from('{not json'));
-    if (mode === 'fail') {
-      await expect(bad).rejects.toThrow(/deserialization error in source-1 \(task 0_0, in\[0\]@0\)/);
-      return;
-    }
-    await bad;
-    await input.pipe('k', { n: -1 });
-    await input.pipe('k', { n: 2 });
-    expect(driver.output('out', { key: 'string', value: 'json' }).readAll().map((r) => r.value)).toEqual([4]);
-    const dlq = driver.deadLetters();
-    if (mode === 'continue') {
-      expect(dlq).toEqual([]);
-      expect(driver.metric('double', 'processing_error_skipped')).toBe(1);
-    } else {
-      expect(dlq.map((d) => [d.value?.toString(), d.headers['millrace.reason'], d.headers['millrace.source.offset']])).toEqual([
-        ['{not json', 'deserialization_error', '0'],
-        ['{"n":-1}', 'processing_error', '1'],
-      ]);
-      expect(dlq[1]!.headers['millrace.error']).toBe('negative');
-    }
-  });
+  it.each(['continue', 'dead-letter', 'fail'] as const)(
+    'handles an undecodable record and a throwing processor: %s',
+    async (mode) => {
+      const b = new TopologyBuilder('failing');
+      b.stream('in', { key: 'string', value: 'json' })
+        .mapValues((v: { n: number }) => {
+          if (v.n < 0) throw new Error('negative');
+          return v.n * 2;
+        }, 'double')
+        .to('out', { key: 'string', value: 'json' });
+      driver = await TopologyTestDriver.create(b.build(), {
+        deserializationErrorHandler: mode,
+        processingErrorHandler: mode,
+      });
+      const input = driver.input('in', { key: 'string', value: 'json' });
+      const bad = driver.pipeRaw('in', Buffer.from('k'), Buffer.from('{not json'));
+      if (mode === 'fail') {
+        await expect(bad).rejects.toThrow(
+          /deserialization error in source-1 \(task 0_0, in\[0\]@0\)/,
+        );
+        return;
+      }
+      await bad;
+      await input.pipe('k', { n: -1 });
+      await input.pipe('k', { n: 2 });
+      expect(
+        driver
+          .output('out', { key: 'string', value: 'json' })
+          .readAll()
+          .map((r) => r.value),
+      ).toEqual([4]);
+      const dlq = driver.deadLetters();
+      if (mode === 'continue') {
+        expect(dlq).toEqual([]);
+        expect(driver.metric('double', 'processing_error_skipped')).toBe(1);
+      } else {
+        expect(
+          dlq.map((d) => [
+            d.value?.toString(),
+            d.headers['millrace.reason'],
+            d.headers['millrace.source.offset'],
+          ]),
+        ).toEqual([
+          ['{not json', 'deserialization_error', '0'],
+          ['{"n":-1}', 'processing_error', '1'],
+        ]);
+        expect(dlq[1]!.headers['millrace.error']).toBe('negative');
+      }
+    },
+  );
 });

@@ -64,7 +64,10 @@ export class TopologyTestDriver {
   static async create(topology: Built, o: DriverOptions = {}): Promise<TopologyTestDriver> {
     const applicationId = o.applicationId ?? 'test-app';
     const serde = serdeResolver(o.serdes);
-    const stateDir = o.backend === 'leveldb' ? fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-driver-')) : undefined;
+    const stateDir =
+      o.backend === 'leveldb'
+        ? fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-driver-'))
+        : undefined;
     const clock = { now: o.wallClockStart ?? 0 };
     const dlq = o.deadLetterTopic ?? `${applicationId}-dlq`;
     const engines: StreamTaskEngine[] = [];
@@ -84,7 +87,16 @@ export class TopologyTestDriver {
       await engine.init();
       engines.push(engine);
     }
-    return new TopologyTestDriver(topology, applicationId, engines, serde, dlq, stateDir, clock.now, clock);
+    return new TopologyTestDriver(
+      topology,
+      applicationId,
+      engines,
+      serde,
+      dlq,
+      stateDir,
+      clock.now,
+      clock,
+    );
   }
 
   private readonly engineByTopic = new Map<string, StreamTaskEngine | undefined>();
@@ -99,7 +111,12 @@ export class TopologyTestDriver {
   private findEngine(topic: string): StreamTaskEngine | undefined {
     for (const sub of this.topology.subtopologies) {
       for (const src of sub.sources) {
-        if (src.topics.some((t) => BuiltTopology.topicName(this.applicationId, t, src.internal) === topic)) return this.engines[sub.id];
+        if (
+          src.topics.some(
+            (t) => BuiltTopology.topicName(this.applicationId, t, src.internal) === topic,
+          )
+        )
+          return this.engines[sub.id];
       }
     }
     return undefined;
@@ -110,19 +127,41 @@ export class TopologyTestDriver {
     const ks = this.serde(serdes.key);
     const vs = this.serde(serdes.value);
     return {
-      pipe: (key: K | null, value: V | null, opts: { timestamp?: number; headers?: Headers } = {}) =>
-        this.pipeRaw(topic, key === null ? null : ks.serialize(key), value === null ? null : vs.serialize(value), opts),
+      pipe: (
+        key: K | null,
+        value: V | null,
+        opts: { timestamp?: number; headers?: Headers } = {},
+      ) =>
+        this.pipeRaw(
+          topic,
+          key === null ? null : ks.serialize(key),
+          value === null ? null : vs.serialize(value),
+          opts,
+        ),
     };
   }
 
   /** Pipes raw bytes (e.g. to test what happens to an undecodable record). */
-  pipeRaw(topic: string, key: Buffer | null, value: Buffer | null, opts: { timestamp?: number; headers?: Headers } = {}): Promise<void> {
+  pipeRaw(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    opts: { timestamp?: number; headers?: Headers } = {},
+  ): Promise<void> {
     const engine = this.engineFor(topic);
     if (!engine) return Promise.reject(new Error(`no source of this topology reads "${topic}"`));
     const offset = this.offsets.get(topic) ?? 0;
     this.offsets.set(topic, offset + 1);
     try {
-      const r = engine.process({ topic, partition: 0, offset, key, value, timestamp: opts.timestamp ?? this.wallClock, headers: (opts.headers ?? {}) as Record<string, Buffer | string> });
+      const r = engine.process({
+        topic,
+        partition: 0,
+        offset,
+        key,
+        value,
+        timestamp: opts.timestamp ?? this.wallClock,
+        headers: (opts.headers ?? {}) as Record<string, Buffer | string>,
+      });
       if (r) return r.then(() => this.route(engine));
       return this.route(engine);
     } catch (err) {
@@ -149,7 +188,15 @@ export class TopologyTestDriver {
       if (downstream) {
         const offset = this.offsets.get(rec.topic) ?? 0;
         this.offsets.set(rec.topic, offset + 1);
-        const r = downstream.process({ topic: rec.topic, partition: 0, offset, key: rec.key, value: rec.value, timestamp: rec.timestamp, headers: rec.headers ?? {} });
+        const r = downstream.process({
+          topic: rec.topic,
+          partition: 0,
+          offset,
+          key: rec.key,
+          value: rec.value,
+          timestamp: rec.timestamp,
+          headers: rec.headers ?? {},
+        });
         if (r) await r;
         await this.route(downstream);
       }
@@ -185,8 +232,16 @@ export class TopologyTestDriver {
   }
 
   /** Dead letters since the last read: original bytes and the reason headers. */
-  deadLetters(): Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, string> }> {
-    return this.read(this.dlqTopic).map((r) => ({ key: r.key, value: r.value, headers: headerStrings(r.headers) }));
+  deadLetters(): Array<{
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Record<string, string>;
+  }> {
+    return this.read(this.dlqTopic).map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: headerStrings(r.headers),
+    }));
   }
 
   keyValueStore<K = any, V = any>(name: string): KeyValueStore<K, V> {
@@ -217,8 +272,10 @@ export class TopologyTestDriver {
     const out = new Map<string, number>();
     for (const e of this.engines) {
       const batch = await e.prepareCommit();
-      for (const r of batch.records) (this.topics.get(r.topic) ?? this.topics.set(r.topic, []).get(r.topic)!).push(r);
-      for (const c of batch.changelogs) out.set(c.store, (out.get(c.store) ?? 0) + c.records.length);
+      for (const r of batch.records)
+        (this.topics.get(r.topic) ?? this.topics.set(r.topic, []).get(r.topic)!).push(r);
+      for (const c of batch.changelogs)
+        out.set(c.store, (out.get(c.store) ?? 0) + c.records.length);
     }
     return out;
   }

@@ -12,19 +12,28 @@ type Db = Level<Buffer, Buffer>;
 export class LevelBackend implements BytesBackend {
   private countCache: { n: number; at: number } | undefined;
 
-  private constructor(private readonly db: Db, readonly location: string) {}
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+  ) {}
 
   static async open(location: string): Promise<LevelBackend> {
     fs.mkdirSync(location, { recursive: true });
-    const db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = new Level<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
     try {
       await db.open();
     } catch (err) {
-      throw new StateStoreError(`cannot open the LevelDB store at ${location}: ${(err as Error).message}; if another instance uses this state directory, give each instance its own stateDir`, {
-        code: 'STORE_OPEN_FAILED',
-        domain: 'user',
-        cause: err,
-      });
+      throw new StateStoreError(
+        `cannot open the LevelDB store at ${location}: ${(err as Error).message}; if another instance uses this state directory, give each instance its own stateDir`,
+        {
+          code: 'STORE_OPEN_FAILED',
+          domain: 'user',
+          cause: err,
+        },
+      );
     }
     return new LevelBackend(db, location);
   }

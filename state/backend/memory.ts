@@ -36,7 +36,11 @@ export class MemoryBackend implements BytesBackend {
     for (; i < keys.length; i++) {
       const k = Buffer.from(keys[i]!, 'latin1');
       if (!inRange(k, range)) {
-        if ((range.lte && Buffer.compare(k, range.lte) > 0) || (range.lt && Buffer.compare(k, range.lt) >= 0)) return;
+        if (
+          (range.lte && Buffer.compare(k, range.lte) > 0) ||
+          (range.lt && Buffer.compare(k, range.lt) >= 0)
+        )
+          return;
         continue;
       }
       const v = this.map.get(keys[i]!);

@@ -12,7 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { createTopics, deleteTopicsWithPrefix, produce, readUntil, valuesByKey, type ReadRecord } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  deleteTopicsWithPrefix,
+  produce,
+  readUntil,
+  valuesByKey,
+  type ReadRecord,
+} from '../support/kafka-helpers.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
 const run = `e2e-rt-${randomUUID().slice(0, 8)}`;
@@ -84,11 +91,16 @@ async function setup(name: string, guarantee: 'exactly_once' | 'at_least_once'):
 
 /** Reads until every key reached its expected count, then checks the sequences. */
 async function verify(s: Setup, exactlyOnce: boolean): Promise<ReadRecord[]> {
-  const out = await readUntil(kafka, s.output, (got) => {
-    const max = new Map<string, number>();
-    for (const r of got) max.set(r.key!, Math.max(max.get(r.key!) ?? 0, Number(r.value)));
-    return [...s.expected].every(([k, n]) => (max.get(k) ?? 0) >= n);
-  }, 120_000);
+  const out = await readUntil(
+    kafka,
+    s.output,
+    (got) => {
+      const max = new Map<string, number>();
+      for (const r of got) max.set(r.key!, Math.max(max.get(r.key!) ?? 0, Number(r.value)));
+      return [...s.expected].every(([k, n]) => (max.get(k) ?? 0) >= n);
+    },
+    120_000,
+  );
   const seqs = valuesByKey(out);
   for (const [k, n] of s.expected) {
     const seq = seqs.get(k)!.map(Number);
@@ -109,7 +121,12 @@ async function until(cond: () => boolean, what: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) {
-      const detail = watched.map((c) => `${c.name}: ${JSON.stringify(c.lines.filter((l) => l.event).slice(-3))}\n${c.stderr.join('').slice(-3000)}`).join('\n');
+      const detail = watched
+        .map(
+          (c) =>
+            `${c.name}: ${JSON.stringify(c.lines.filter((l) => l.event).slice(-3))}\n${c.stderr.join('').slice(-3000)}`,
+        )
+        .join('\n');
       throw new Error(`timed out waiting for ${what}\n${detail}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -126,31 +143,50 @@ describe('runtime under faults (separate processes)', () => {
     await s.feed(3000);
     const b = s.worker('b', path.join(root, 'scale-b'));
     await s.feed(2000);
-    await until(() => tasksOf(a).length > 0 && tasksOf(b).length > 0 && tasksOf(a).length + tasksOf(b).length === 8, 'tasks split between a and b');
+    await until(
+      () =>
+        tasksOf(a).length > 0 &&
+        tasksOf(b).length > 0 &&
+        tasksOf(a).length + tasksOf(b).length === 8,
+      'tasks split between a and b',
+    );
     expect([...tasksOf(a), ...tasksOf(b)].sort()).toEqual(ALL);
     await s.feed(3000);
     await verify(s, true);
   });
 
-  it.each(['exactly_once', 'at_least_once'] as const)('survives SIGKILL of one of two instances and its restart (%s)', async (guarantee) => {
-    const s = await setup(`kill-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`, guarantee);
-    const a = s.worker('a', path.join(root, `kill-${guarantee}-a`));
-    const b = s.worker('b', path.join(root, `kill-${guarantee}-b`));
-    await until(() => tasksOf(a).length + tasksOf(b).length === 8 && tasksOf(a).length > 0 && tasksOf(b).length > 0, 'two instances sharing tasks');
-    const feeding = (async () => {
-      for (let i = 0; i < 10; i++) {
-        await s.feed(800);
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 600));
-    b.signal('SIGKILL');
-    await b.exited;
-    const b2 = s.worker('b2', path.join(root, `kill-${guarantee}-b`));
-    await feeding;
-    await until(() => tasksOf(a).length + tasksOf(b2).length === 8 && tasksOf(b2).length > 0, 'the restarted instance taking tasks back', 90_000);
-    await verify(s, guarantee === 'exactly_once');
-  });
+  it.each(['exactly_once', 'at_least_once'] as const)(
+    'survives SIGKILL of one of two instances and its restart (%s)',
+    async (guarantee) => {
+      const s = await setup(`kill-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`, guarantee);
+      const a = s.worker('a', path.join(root, `kill-${guarantee}-a`));
+      const b = s.worker('b', path.join(root, `kill-${guarantee}-b`));
+      await until(
+        () =>
+          tasksOf(a).length + tasksOf(b).length === 8 &&
+          tasksOf(a).length > 0 &&
+          tasksOf(b).length > 0,
+        'two instances sharing tasks',
+      );
+      const feeding = (async () => {
+        for (let i = 0; i < 10; i++) {
+          await s.feed(800);
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 600));
+      b.signal('SIGKILL');
+      await b.exited;
+      const b2 = s.worker('b2', path.join(root, `kill-${guarantee}-b`));
+      await feeding;
+      await until(
+        () => tasksOf(a).length + tasksOf(b2).length === 8 && tasksOf(b2).length > 0,
+        'the restarted instance taking tasks back',
+        90_000,
+      );
+      await verify(s, guarantee === 'exactly_once');
+    },
+  );
 
   it('rebuilds a deleted state directory from the changelog (exactly-once)', async () => {
     const s = await setup('wipe', 'exactly_once');
@@ -172,15 +208,28 @@ describe('runtime under faults (separate processes)', () => {
     const s = await setup('zombie', 'exactly_once');
     // A commits rarely, so it holds uncommitted work when it is stopped: when it wakes it
     // tries to commit that work and must be fenced.
-    const a = s.worker('a', path.join(root, 'zombie-a'), { SESSION_TIMEOUT: '3s', COMMIT_INTERVAL: '5s' });
+    const a = s.worker('a', path.join(root, 'zombie-a'), {
+      SESSION_TIMEOUT: '3s',
+      COMMIT_INTERVAL: '5s',
+    });
     const b = s.worker('b', path.join(root, 'zombie-b'), { SESSION_TIMEOUT: '3s' });
-    await until(() => tasksOf(a).length + tasksOf(b).length === 8 && tasksOf(a).length > 0 && tasksOf(b).length > 0, 'two instances sharing tasks');
+    await until(
+      () =>
+        tasksOf(a).length + tasksOf(b).length === 8 &&
+        tasksOf(a).length > 0 &&
+        tasksOf(b).length > 0,
+      'two instances sharing tasks',
+    );
     await s.feed(1500);
     await until(() => a.lines.length > 0 && tasksOf(a).length > 0, 'a running');
     await new Promise((r) => setTimeout(r, 1000));
     a.signal('SIGSTOP');
     await s.feed(1500);
-    await until(() => tasksOf(b).length === 8, 'b taking over every task while a is stopped', 60_000);
+    await until(
+      () => tasksOf(b).length === 8,
+      'b taking over every task while a is stopped',
+      60_000,
+    );
     await s.feed(1500);
     a.signal('SIGCONT');
     await s.feed(1500);
@@ -188,6 +237,10 @@ describe('runtime under faults (separate processes)', () => {
     // The zombie either tried to commit and was fenced, or learned on rejoining that it had
     // been expelled; both ways it dropped its uncommitted work (the sequences above prove
     // nothing of it was committed).
-    await until(() => /task fenced|expelled from the group/.test(a.stderr.join('')), 'a reporting that it was fenced', 30_000);
+    await until(
+      () => /task fenced|expelled from the group/.test(a.stderr.join('')),
+      'a reporting that it was fenced',
+      30_000,
+    );
   });
 });

@@ -18,7 +18,10 @@ beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [`it-roundtrip-${run}`, `it-txn-in-${run}`, `it-txn-out-${run}`].map((topic) => ({ topic, numPartitions: 3 })),
+    topics: [`it-roundtrip-${run}`, `it-txn-in-${run}`, `it-txn-out-${run}`].map((topic) => ({
+      topic,
+      numPartitions: 3,
+    })),
   });
   await admin.disconnect();
 });
@@ -27,19 +30,29 @@ afterAll(async () => {
   await Promise.all(consumers.map((c) => c.disconnect()));
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [`it-roundtrip-${run}`, `it-txn-in-${run}`, `it-txn-out-${run}`] });
+  await admin.deleteTopics({
+    topics: [`it-roundtrip-${run}`, `it-txn-in-${run}`, `it-txn-out-${run}`],
+  });
   await admin.disconnect();
 });
 
 /** Consumes from the beginning until `count` messages arrived (or fails after a timeout). */
 async function consume(topic: string, groupId: string, count: number, readUncommitted = false) {
-  const consumer = kafka.consumer({ groupId, readUncommitted, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+  });
   consumers.push(consumer);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const got: Array<{ key: string; value: string; partition: number }> = [];
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${got.length}/${count} messages from ${topic}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`only ${got.length}/${count} messages from ${topic}`)),
+      30_000,
+    );
     void consumer.run({
       eachMessage: async ({ message, partition }) => {
         got.push({ key: message.key!.toString(), value: message.value!.toString(), partition });
@@ -67,7 +80,8 @@ describe('kafkajs against the real broker', () => {
     expect(got.map((m) => m.value).sort()).toEqual(sent.map((m) => m.value).sort());
     // One key always lands on one partition.
     const partitionsByKey = new Map<string, Set<number>>();
-    for (const m of got) partitionsByKey.set(m.key, (partitionsByKey.get(m.key) ?? new Set()).add(m.partition));
+    for (const m of got)
+      partitionsByKey.set(m.key, (partitionsByKey.get(m.key) ?? new Set()).add(m.partition));
     for (const parts of partitionsByKey.values()) expect(parts.size).toBe(1);
     await consumer.stop();
 
@@ -87,16 +101,32 @@ describe('kafkajs against the real broker', () => {
     await plain.send({ topic: input, messages: [{ key: 'a', value: '1', partition: 0 }] });
     await plain.disconnect();
 
-    const producer = kafka.producer({ transactionalId: `it-txn-${run}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `it-txn-${run}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const committedTxn = await producer.transaction();
-    await committedTxn.send({ topic: output, messages: [{ key: 'ok', value: 'committed', partition: 0 }] });
-    await committedTxn.sendOffsets({ consumerGroupId: group, topics: [{ topic: input, partitions: [{ partition: 0, offset: '1' }] }] });
+    await committedTxn.send({
+      topic: output,
+      messages: [{ key: 'ok', value: 'committed', partition: 0 }],
+    });
+    await committedTxn.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '1' }] }],
+    });
     await committedTxn.commit();
 
     const aborted = await producer.transaction();
-    await aborted.send({ topic: output, messages: [{ key: 'no', value: 'aborted', partition: 0 }] });
-    await aborted.sendOffsets({ consumerGroupId: group, topics: [{ topic: input, partitions: [{ partition: 0, offset: '99' }] }] });
+    await aborted.send({
+      topic: output,
+      messages: [{ key: 'no', value: 'aborted', partition: 0 }],
+    });
+    await aborted.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '99' }] }],
+    });
     await aborted.abort();
 
     // A marker record after both transactions, so the readers know they have read everything.

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { countTopology } from '../support/count-app.js';
-import { createTopics, deleteTopicsWithPrefix, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  deleteTopicsWithPrefix,
+  produce,
+  readUntil,
+  valuesByKey,
+} from '../support/kafka-helpers.js';
 
 const run = `it-count-${randomUUID().slice(0, 8)}`;
 let kafka: Kafka;
@@ -53,7 +59,8 @@ describe.each(['at_least_once', 'exactly_once'] as const)('count-by-key, %s', (g
     await streams.start();
     try {
       const expected = new Map<string, number>();
-      for (const r of records) if (r.value !== 'poison') expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
+      for (const r of records)
+        if (r.value !== 'poison') expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
       const out = await readUntil(kafka, outTopic, (got) => {
         const last = new Map<string, number>();
         for (const r of got) last.set(r.key!, Math.max(last.get(r.key!) ?? 0, Number(r.value)));
@@ -63,12 +70,15 @@ describe.each(['at_least_once', 'exactly_once'] as const)('count-by-key, %s', (g
       for (const [k, n] of expected) {
         const seq = seqs.get(k)!.map(Number);
         expect(Math.max(...seq)).toBe(n);
-        if (guarantee === 'exactly_once') expect(seq).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        if (guarantee === 'exactly_once')
+          expect(seq).toEqual(Array.from({ length: n }, (_, i) => i + 1));
       }
       const dlq = await readUntil(kafka, `${app}-dlq`, (got) => got.length >= 1);
       expect(dlq.map((r) => r.value)).toEqual(['poison']);
       expect(dlq[0]!.headers['millrace.reason']).toBe('poison');
-      expect([...streams.tasks.keys()].sort()).toEqual(Array.from({ length: 8 }, (_, i) => `0_${i}`));
+      expect([...streams.tasks.keys()].sort()).toEqual(
+        Array.from({ length: 8 }, (_, i) => `0_${i}`),
+      );
     } finally {
       await streams.close();
     }

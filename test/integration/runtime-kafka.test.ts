@@ -32,7 +32,11 @@ beforeAll(async () => {
   await admin.createTopics({
     waitForLeaders: true,
     topics: [
-      { topic: changelog, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      {
+        topic: changelog,
+        numPartitions: 2,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
       { topic: input, numPartitions: 2 },
     ],
   });
@@ -50,10 +54,15 @@ describe('runtime on the real broker', () => {
   it('restores only committed changelog records, from a checkpoint to the end', async () => {
     const p = new TaskTransactionalProducer(kafka, `${app}-0_1`, app, '0_1');
     await p.init();
-    const first = await p.commit([rec('a', '1'), rec('b', '1'), rec('a', '2')], [{ topic: input, partition: 1, offset: 3 }]);
+    const first = await p.commit(
+      [rec('a', '1'), rec('b', '1'), rec('a', '2')],
+      [{ topic: input, partition: 1, offset: 3 }],
+    );
     expect(first.get(`${changelog}:1`)).toBe(2);
     // An aborted transaction: its records must never be restored.
-    await expect(p.commit([rec('zombie', 'x'), { ...rec('c', '1'), topic: 'no-such-topic-' + run }], [])).rejects.toThrow();
+    await expect(
+      p.commit([rec('zombie', 'x'), { ...rec('c', '1'), topic: 'no-such-topic-' + run }], []),
+    ).rejects.toThrow();
     await p.commit([rec('c', '7'), rec('b', null)], [{ topic: input, partition: 1, offset: 5 }]);
     await p.close();
 
@@ -66,13 +75,25 @@ describe('runtime on the real broker', () => {
     const restoreFrom = async (fromOffset: number) => {
       applied.length = 0;
       const n = await restoreChangelogs(kafka, app, [
-        { topic: changelog, partition: 1, fromOffset, endOffset: ends.get(`${changelog}:1`)!, apply: async (r) => void applied.push(...r) },
+        {
+          topic: changelog,
+          partition: 1,
+          fromOffset,
+          endOffset: ends.get(`${changelog}:1`)!,
+          apply: async (r) => void applied.push(...r),
+        },
       ]);
       return n;
     };
     const n0 = await restoreFrom(0);
     expect(n0).toBe(5);
-    expect(applied.map((r) => `${r.key}=${r.value ?? 'null'}`)).toEqual(['a=1', 'b=1', 'a=2', 'c=7', 'b=null']);
+    expect(applied.map((r) => `${r.key}=${r.value ?? 'null'}`)).toEqual([
+      'a=1',
+      'b=1',
+      'a=2',
+      'c=7',
+      'b=null',
+    ]);
     // From a checkpoint just past the first transaction: only what came after.
     expect(await restoreFrom(first.get(`${changelog}:1`)! + 1)).toBe(2);
     expect(applied.map((r) => `${r.key}=${r.value ?? 'null'}`)).toEqual(['c=7', 'b=null']);
@@ -84,7 +105,9 @@ describe('runtime on the real broker', () => {
     await zombie.commit([rec('k', 'from-zombie', 0)], [{ topic: input, partition: 0, offset: 1 }]);
     const successor = new TaskTransactionalProducer(kafka, `${app}-0_0`, app, '0_0');
     await successor.init();
-    const err = await zombie.commit([rec('k', 'late-zombie', 0)], [{ topic: input, partition: 0, offset: 2 }]).catch((e) => e);
+    const err = await zombie
+      .commit([rec('k', 'late-zombie', 0)], [{ topic: input, partition: 0, offset: 2 }])
+      .catch((e) => e);
     expect(err).toBeInstanceOf(TaskMigratedError);
     await successor.commit([rec('k', 'successor', 0)], [{ topic: input, partition: 0, offset: 2 }]);
     await Promise.all([zombie.close(), successor.close()]);
@@ -97,7 +120,13 @@ describe('runtime on the real broker', () => {
     expect(committed[0]!.partitions.find((p) => p.partition === 0)!.offset).toBe('2');
     const applied: string[] = [];
     await restoreChangelogs(kafka, app, [
-      { topic: changelog, partition: 0, fromOffset: 0, endOffset: ends.get(`${changelog}:0`)!, apply: async (r) => void applied.push(...r.map((x) => String(x.value))) },
+      {
+        topic: changelog,
+        partition: 0,
+        fromOffset: 0,
+        endOffset: ends.get(`${changelog}:0`)!,
+        apply: async (r) => void applied.push(...r.map((x) => String(x.value))),
+      },
     ]);
     expect(applied).toEqual(['from-zombie', 'successor']);
   });

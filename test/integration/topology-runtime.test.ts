@@ -14,7 +14,13 @@ import '../../processors/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder } from '../../topology/index.js';
-import { createTopics, deleteTopicsWithPrefix, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  deleteTopicsWithPrefix,
+  produce,
+  readUntil,
+  valuesByKey,
+} from '../support/kafka-helpers.js';
 
 const run = `it-topo-${randomUUID().slice(0, 8)}`;
 let kafka: Kafka;
@@ -42,21 +48,44 @@ describe('built topologies on the runtime', () => {
       { topic: `${app}-out`, partitions: 8 },
     ]);
     const b = new TopologyBuilder();
-    b.stream(`${app}-in`, { key: 'string', value: 'string' }).groupByKey({ keySerde: 'string', valueSerde: 'string' }).count({ name: 'count' }).to(`${app}-out`, { key: 'string', value: 'json' });
-    const records = Array.from({ length: 5000 }, (_, i) => ({ key: `user-${(i * 31) % 97}`, value: `e${i}` }));
+    b.stream(`${app}-in`, { key: 'string', value: 'string' })
+      .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+      .count({ name: 'count' })
+      .to(`${app}-out`, { key: 'string', value: 'json' });
+    const records = Array.from({ length: 5000 }, (_, i) => ({
+      key: `user-${(i * 31) % 97}`,
+      value: `e${i}`,
+    }));
     await produce(kafka, `${app}-in`, records);
     const expected = new Map<string, number>();
     for (const r of records) expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
 
-    const streams = new StreamsApp(b.build(), { applicationId: app, bootstrapServers: inject('kafkaBrokers'), processingGuarantee: 'exactly_once', stateDir });
+    const streams = new StreamsApp(b.build(), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once',
+      stateDir,
+    });
     await streams.start();
     try {
-      const out = await readUntil(kafka, `${app}-out`, (got) => [...expected].every(([k, n]) => lastCounts(got).get(k) === n));
-      for (const [k, n] of expected) expect(valuesByKey(out).get(k)!.map(Number)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      const out = await readUntil(kafka, `${app}-out`, (got) =>
+        [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
+      );
+      for (const [k, n] of expected)
+        expect(valuesByKey(out).get(k)!.map(Number)).toEqual(
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
       // The changelog holds the final counts: what a restore would rebuild.
-      const changelog = await readUntil(kafka, `${app}-count-store-changelog`, (got) => new Set(got.map((r) => r.key)).size >= expected.size, 60_000, 'latin1');
+      const changelog = await readUntil(
+        kafka,
+        `${app}-count-store-changelog`,
+        (got) => new Set(got.map((r) => r.key)).size >= expected.size,
+        60_000,
+        'latin1',
+      );
       const lastByKey = new Map(changelog.map((r) => [r.key!, Buffer.from(r.value!, 'latin1')]));
-      for (const [k, n] of expected) expect(Number(lastByKey.get(k)!.readBigInt64BE(0) ^ -0x8000000000000000n)).toBe(n);
+      for (const [k, n] of expected)
+        expect(Number(lastByKey.get(k)!.readBigInt64BE(0) ^ -0x8000000000000000n)).toBe(n);
       expect(new Set(changelog.map((r) => r.key)).size).toBe(expected.size);
     } finally {
       await streams.close();
@@ -78,23 +107,43 @@ describe('built topologies on the runtime', () => {
         .to(`${app}-per-user`, { key: 'string', value: 'json' });
       return b.build();
     };
-    const clicks = Array.from({ length: 3000 }, (_, i) => ({ key: `page-${i % 13}`, value: JSON.stringify({ user: `u${(i * 7) % 23}` }) }));
+    const clicks = Array.from({ length: 3000 }, (_, i) => ({
+      key: `page-${i % 13}`,
+      value: JSON.stringify({ user: `u${(i * 7) % 23}` }),
+    }));
     await produce(kafka, `${app}-clicks`, clicks);
     const expected = new Map<string, number>();
     for (const c of clicks) {
       const u = (JSON.parse(c.value) as { user: string }).user;
       expected.set(u, (expected.get(u) ?? 0) + 1);
     }
-    const config = { applicationId: app, bootstrapServers: inject('kafkaBrokers'), processingGuarantee: 'exactly_once' as const };
+    const config = {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once' as const,
+    };
     const a = new StreamsApp(build(), { ...config, stateDir: path.join(stateDir, 'a') });
     const bInst = new StreamsApp(build(), { ...config, stateDir: path.join(stateDir, 'b') });
     await Promise.all([a.start(), bInst.start()]);
     try {
-      const out = await readUntil(kafka, `${app}-per-user`, (got) => [...expected].every(([k, n]) => lastCounts(got).get(k) === n), 90_000);
-      for (const [k, n] of expected) expect(valuesByKey(out).get(k)!.map(Number)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-      const owned = () => [...a.tasks.values(), ...bInst.tasks.values()].filter((t) => t.state === 'running').map((t) => t.id).sort();
+      const out = await readUntil(
+        kafka,
+        `${app}-per-user`,
+        (got) => [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
+        90_000,
+      );
+      for (const [k, n] of expected)
+        expect(valuesByKey(out).get(k)!.map(Number)).toEqual(
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+      const owned = () =>
+        [...a.tasks.values(), ...bInst.tasks.values()]
+          .filter((t) => t.state === 'running')
+          .map((t) => t.id)
+          .sort();
       const all = ['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3'];
-      for (let i = 0; i < 100 && JSON.stringify(owned()) !== JSON.stringify(all); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && JSON.stringify(owned()) !== JSON.stringify(all); i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(owned()).toEqual(all);
       expect(a.tasks.size).toBeGreaterThan(0);
       expect(bInst.tasks.size).toBeGreaterThan(0);

@@ -18,8 +18,15 @@ class CountStore implements StateStore {
   private dirty = new Map<string, number>();
   private log: ChangelogRecord[] = [];
 
-  constructor(readonly name: string, private readonly file: string) {
-    if (fs.existsSync(file)) for (const [k, v] of Object.entries(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>)) this.counts.set(k, v);
+  constructor(
+    readonly name: string,
+    private readonly file: string,
+  ) {
+    if (fs.existsSync(file))
+      for (const [k, v] of Object.entries(
+        JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>,
+      ))
+        this.counts.set(k, v);
   }
 
   increment(key: string): number {
@@ -65,7 +72,13 @@ class CountEngine implements TaskEngine {
   readonly stores: TaskStore[];
   private out: OutgoingRecord[] = [];
 
-  constructor(readonly taskId: string, private readonly store: CountStore, changelogTopic: string, private readonly output: string, private readonly dlq: string) {
+  constructor(
+    readonly taskId: string,
+    private readonly store: CountStore,
+    changelogTopic: string,
+    private readonly output: string,
+    private readonly dlq: string,
+  ) {
     this.stores = [{ name: store.name, changelogTopic, store }];
   }
 
@@ -73,12 +86,26 @@ class CountEngine implements TaskEngine {
 
   process(r: RawRecord): void {
     if (!r.key || r.value?.toString() === 'poison') {
-      this.out.push({ topic: this.dlq, key: r.key, value: r.value, timestamp: r.timestamp, headers: { 'millrace.reason': 'poison', 'millrace.source': `${r.topic}:${r.partition}:${r.offset}` } });
+      this.out.push({
+        topic: this.dlq,
+        key: r.key,
+        value: r.value,
+        timestamp: r.timestamp,
+        headers: {
+          'millrace.reason': 'poison',
+          'millrace.source': `${r.topic}:${r.partition}:${r.offset}`,
+        },
+      });
       return;
     }
     const key = r.key.toString();
     const n = this.store.increment(key);
-    this.out.push({ topic: this.output, key: r.key, value: Buffer.from(String(n)), timestamp: r.timestamp });
+    this.out.push({
+      topic: this.output,
+      key: r.key,
+      value: Buffer.from(String(n)),
+      timestamp: r.timestamp,
+    });
   }
 
   punctuateWallClock(): void {}
@@ -87,7 +114,16 @@ class CountEngine implements TaskEngine {
     await this.store.flush();
     const records = this.out;
     this.out = [];
-    return { records, changelogs: [{ store: this.store.name, topic: this.stores[0]!.changelogTopic!, records: this.store.drainChangelog() }] };
+    return {
+      records,
+      changelogs: [
+        {
+          store: this.store.name,
+          topic: this.stores[0]!.changelogTopic!,
+          records: this.store.drainChangelog(),
+        },
+      ],
+    };
   }
 
   async close(): Promise<void> {}
@@ -97,15 +133,28 @@ export function countTopology(input: string, output: string, stateDir: string): 
   const dir = (app: string, task: string) => path.join(stateDir, app, task);
   return {
     subtopologies: () => [{ id: 0, sources: [input], internalSources: [] }],
-    internalTopics: (app) => [{ name: `${app}-counts-changelog`, subtopology: 0, config: { 'cleanup.policy': 'compact' } }],
+    internalTopics: (app) => [
+      { name: `${app}-counts-changelog`, subtopology: 0, config: { 'cleanup.policy': 'compact' } },
+    ],
     outputTopics: () => [output],
     createEngine: async (taskId, ctx) =>
-      new CountEngine(taskId, new CountStore('counts', path.join(dir(ctx.config.applicationId, taskId), 'counts.json')), `${ctx.config.applicationId}-counts-changelog`, output, ctx.config.deadLetterTopic),
+      new CountEngine(
+        taskId,
+        new CountStore('counts', path.join(dir(ctx.config.applicationId, taskId), 'counts.json')),
+        `${ctx.config.applicationId}-counts-changelog`,
+        output,
+        ctx.config.deadLetterTopic,
+      ),
     checkpoint: (taskId, ctx): CheckpointIO => {
       const d = dir(ctx.config.applicationId, taskId);
       const f = path.join(d, '.checkpoint');
       return {
-        read: async () => (fs.existsSync(f) ? new Map(Object.entries(JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, number>)) : undefined),
+        read: async () =>
+          fs.existsSync(f)
+            ? new Map(
+                Object.entries(JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, number>),
+              )
+            : undefined,
         write: async (m) => {
           fs.mkdirSync(d, { recursive: true });
           fs.writeFileSync(f, JSON.stringify(Object.fromEntries(m)));

@@ -13,7 +13,8 @@ const env = (k: string) => {
   if (!v) throw new Error(`${k} is not set`);
   return v;
 };
-const say = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ pid: process.pid, ...o }) + '\n');
+const say = (o: Record<string, unknown>) =>
+  process.stdout.write(JSON.stringify({ pid: process.pid, ...o }) + '\n');
 
 const app = new StreamsApp(countTopology(env('INPUT'), env('OUTPUT'), env('STATE_DIR')), {
   applicationId: env('APP'),
@@ -34,7 +35,10 @@ await app.start();
 say({ event: 'started', instance: app.instanceId });
 let last = '';
 setInterval(() => {
-  const running = [...app.tasks.values()].filter((t) => t.state === 'running').map((t) => t.id).sort();
+  const running = [...app.tasks.values()]
+    .filter((t) => t.state === 'running')
+    .map((t) => t.id)
+    .sort();
   const states = Object.fromEntries([...app.tasks.values()].map((t) => [t.id, t.state]));
   const now = JSON.stringify(states);
   if (now !== last) {

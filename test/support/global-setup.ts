@@ -27,7 +27,9 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   const stopped = await down(started);
-  console.log(`[global-setup] stopped what this run started: ${stopped.map((s) => `${s.name} pid ${s.pid}`).join(', ') || 'nothing'}`);
+  console.log(
+    `[global-setup] stopped what this run started: ${stopped.map((s) => `${s.name} pid ${s.pid}`).join(', ') || 'nothing'}`,
+  );
 }
 
 declare module 'vitest' {

@@ -1,7 +1,10 @@
 /** Small Kafka helpers for integration and e2e tests: topics, producing, reading to the end. */
 import type { Kafka } from 'kafkajs';
 
-export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; partitions: number; config?: Record<string, string> }>): Promise<void> {
+export async function createTopics(
+  kafka: Kafka,
+  topics: Array<{ topic: string; partitions: number; config?: Record<string, string> }>,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -32,7 +35,16 @@ export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Prom
   }
 }
 
-export async function produce(kafka: Kafka, topic: string, messages: Array<{ key: string | null; value: string | Buffer | null; partition?: number; timestamp?: number }>): Promise<void> {
+export async function produce(
+  kafka: Kafka,
+  topic: string,
+  messages: Array<{
+    key: string | null;
+    value: string | Buffer | null;
+    partition?: number;
+    timestamp?: number;
+  }>,
+): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
@@ -40,7 +52,12 @@ export async function produce(kafka: Kafka, topic: string, messages: Array<{ key
       await producer.send({
         topic,
         acks: -1,
-        messages: messages.slice(i, i + 5000).map((m) => ({ key: m.key, value: m.value, partition: m.partition, timestamp: m.timestamp === undefined ? undefined : String(m.timestamp) })),
+        messages: messages.slice(i, i + 5000).map((m) => ({
+          key: m.key,
+          value: m.value,
+          partition: m.partition,
+          timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+        })),
       });
     }
   } finally {
@@ -60,14 +77,32 @@ export interface ReadRecord {
  * Reads a topic from the beginning (read_committed) until `done(records)` holds or the
  * time runs out; uses a group of its own with a random id.
  */
-export async function readUntil(kafka: Kafka, topic: string, done: (records: ReadRecord[]) => boolean, timeoutMs = 60_000, encoding: BufferEncoding = 'utf8'): Promise<ReadRecord[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+export async function readUntil(
+  kafka: Kafka,
+  topic: string,
+  done: (records: ReadRecord[]) => boolean,
+  timeoutMs = 60_000,
+  encoding: BufferEncoding = 'utf8',
+): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({
+    groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
   const got: ReadRecord[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${got.length} records from ${topic} in ${timeoutMs} ms without reaching the expected state`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `read ${got.length} records from ${topic} in ${timeoutMs} ms without reaching the expected state`,
+            ),
+          ),
+        timeoutMs,
+      );
       const check = () => {
         if (done(got)) {
           clearTimeout(timer);
@@ -79,7 +114,13 @@ export async function readUntil(kafka: Kafka, topic: string, done: (records: Rea
           for (const m of batch.messages) {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-            got.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: m.value?.toString(encoding) ?? null, headers });
+            got.push({
+              partition: batch.partition,
+              offset: Number(m.offset),
+              key: m.key?.toString() ?? null,
+              value: m.value?.toString(encoding) ?? null,
+              headers,
+            });
           }
           check();
         },

@@ -19,20 +19,35 @@ export interface Child {
   exited: Promise<number | null>;
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the first line for which `match` is true (lines seen earlier count too). */
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
 }
 
 const children = new Set<Child>();
 
-export function startChild(name: string, entry: string, args: string[] = [], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.resolve(repoRoot, entry), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startChild(
+  name: string,
+  entry: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Child {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.resolve(repoRoot, entry), ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: Child['lines'] = [];
   const stderr: string[] = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   let buf = '';
   proc.stdout!.on('data', (chunk: Buffer) => {
     buf += chunk.toString('utf8');
@@ -55,7 +70,9 @@ export function startChild(name: string, entry: string, args: string[] = [], env
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => resolve(code)),
+  );
   const child: Child = {
     name,
     proc,
@@ -70,11 +87,23 @@ export function startChild(name: string, entry: string, args: string[] = [], env
       new Promise((resolve, reject) => {
         const seen = lines.find(match);
         if (seen) return resolve(seen);
-        const timer = setTimeout(() => reject(new Error(`${name}: no matching line in ${timeoutMs} ms; stderr: ${stderr.join('').slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${name}: no matching line in ${timeoutMs} ms; stderr: ${stderr.join('').slice(-2000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
         void exited.then((code) => {
           clearTimeout(timer);
-          reject(new Error(`${name} exited (${code}) before a matching line; stderr: ${stderr.join('').slice(-2000)}`));
+          reject(
+            new Error(
+              `${name} exited (${code}) before a matching line; stderr: ${stderr.join('').slice(-2000)}`,
+            ),
+          );
         });
       }),
   };
