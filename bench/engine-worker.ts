@@ -5,6 +5,7 @@
  * record was processed and committed (time from the first record consumed).
  */
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import '../processors/index.js';
 import { StreamsApp } from '../runtime/app.js';
 import { TopologyBuilder } from '../topology/index.js';
@@ -38,6 +39,20 @@ function peakRssMiB(): number {
     : Math.round(process.memoryUsage().rss / 104857.6) / 10;
 }
 
+// BENCH_PROFILE_DIR=dir: write a CPU profile of this instance (where the time goes).
+const profileDir = process.env.BENCH_PROFILE_DIR;
+const session = profileDir ? new inspector.Session() : undefined;
+if (session) {
+  session.connect();
+  await new Promise<void>((r) => session.post('Profiler.enable', () => session.post('Profiler.start', () => r())));
+}
+async function writeProfile(): Promise<void> {
+  if (!session || !profileDir) return;
+  const profile = await new Promise<unknown>((r) => session.post('Profiler.stop', (_e, res) => r(res.profile)));
+  fs.mkdirSync(profileDir, { recursive: true });
+  fs.writeFileSync(`${profileDir}/${env('APP')}.cpuprofile`, JSON.stringify(profile));
+}
+
 const expected = Number(env('EXPECTED'));
 const app = new StreamsApp(topology(env('KIND'), env('INPUT'), env('OUTPUT')), {
   applicationId: env('APP'),
@@ -55,6 +70,8 @@ const poll = setInterval(() => {
     clearInterval(poll);
     const seconds = (performance.now() - first) / 1000;
     say({ event: 'done', seconds, processed, peakRssMiB: peakRssMiB() });
-    void app.close().then(() => process.exit(0));
+    void writeProfile()
+      .then(() => app.close())
+      .then(() => process.exit(0));
   }
 }, 2);
