@@ -44,11 +44,15 @@ const profileDir = process.env.BENCH_PROFILE_DIR;
 const session = profileDir ? new inspector.Session() : undefined;
 if (session) {
   session.connect();
-  await new Promise<void>((r) => session.post('Profiler.enable', () => session.post('Profiler.start', () => r())));
+  await new Promise<void>((r) =>
+    session.post('Profiler.enable', () => session.post('Profiler.start', () => r())),
+  );
 }
 async function writeProfile(): Promise<void> {
   if (!session || !profileDir) return;
-  const profile = await new Promise<unknown>((r) => session.post('Profiler.stop', (_e, res) => r(res.profile)));
+  const profile = await new Promise<unknown>((r) =>
+    session.post('Profiler.stop', (_e, res) => r(res.profile)),
+  );
   fs.mkdirSync(profileDir, { recursive: true });
   fs.writeFileSync(`${profileDir}/${env('APP')}.cpuprofile`, JSON.stringify(profile));
 }
