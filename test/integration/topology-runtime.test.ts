@@ -151,4 +151,42 @@ describe('built topologies on the runtime', () => {
       await Promise.all([a.close(), bInst.close()]);
     }
   });
+
+  it('sends an undecodable record, as its original bytes with the reason, to the dead-letter topic, and the partition goes on', async () => {
+    const app = `${run}-poison`;
+    await createTopics(kafka, [
+      { topic: `${app}-in`, partitions: 2 },
+      { topic: `${app}-out`, partitions: 2 },
+    ]);
+    const b = new TopologyBuilder();
+    b.stream(`${app}-in`, { key: 'string', value: 'json' })
+      .mapValues((v: { n: number }) => v.n * 10)
+      .to(`${app}-out`, { key: 'string', value: 'json' });
+    await produce(kafka, `${app}-in`, [
+      { key: 'a', value: JSON.stringify({ n: 1 }), partition: 0 },
+      { key: 'a', value: '{this is not json', partition: 0 },
+      { key: 'a', value: JSON.stringify({ n: 2 }), partition: 0 },
+    ]);
+    const streams = new StreamsApp(b.build(), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once',
+      stateDir,
+    });
+    await streams.start();
+    try {
+      const out = await readUntil(kafka, `${app}-out`, (got) => got.length >= 2);
+      expect(out.map((r) => r.value)).toEqual(['10', '20']);
+      const dlq = await readUntil(kafka, `${app}-dlq`, (got) => got.length >= 1);
+      expect(dlq.map((r) => r.value)).toEqual(['{this is not json']);
+      expect(dlq[0]!.headers).toMatchObject({
+        'millrace.reason': 'deserialization_error',
+        'millrace.source.topic': `${app}-in`,
+        'millrace.source.partition': '0',
+        'millrace.source.offset': '1',
+      });
+    } finally {
+      await streams.close();
+    }
+  });
 });
