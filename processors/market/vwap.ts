@@ -136,7 +136,9 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
   process(record: StreamRecord<string, Trade>): void {
     const t = record.value;
     this.lastRecordWall = this.ctx.currentSystemTime();
-    this.clock = Math.max(this.clock, this.ctx.streamTime(), record.timestamp);
+    // Event time: the newest trade time this task has seen (not the Kafka record time of
+    // the raw message, which is the ingest time and would make a replay entirely late).
+    this.clock = Math.max(this.clock, t.trade_timestamp);
     const start = this.windowStart(t.trade_timestamp);
     if (this.closes(start) <= this.clock) {
       this.late.inc();

@@ -1,0 +1,106 @@
+/**
+ * finnhub-vwap: Finnhub trades → validate → dedupe → tumbling-window VWAP.
+ *
+ *   trades.raw (Avro, key = symbol)
+ *     → ingest (explode-trades)   one trade per entry of a Finnhub message
+ *     → validate (validate-trade) rule breakers → trades.dlq with the rule's name
+ *     → dedupe (dedupe-trades)    first occurrence of the key wins (window store + changelog)
+ *     → trades.clean (Avro)                                   → sink: trades table
+ *     → vwap (vwap)               1-minute windows, grace 10 s, final results only
+ *     → vwap.1m (Avro)                                        → sink: vwap_1m table
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/avro-serde.js';
+import '../../processors/index.js';
+import type { DedupeKeyKind } from '../../processors/market/trade.js';
+import { TopologyBuilder, type BuiltTopology } from '../../topology/index.js';
+
+export const applicationId = 'finnhub-vwap';
+
+export const TOPICS = {
+  raw: 'trades.raw',
+  clean: 'trades.clean',
+  vwap: 'vwap.1m',
+  dlq: 'trades.dlq',
+} as const;
+
+/** Serde names: the Avro serdes are bound to the schema registry when the app runs. */
+export const SERDES = { raw: 'avro:trades-raw', trade: 'avro:trade', vwap: 'avro:vwap' } as const;
+
+export interface PipelineOptions {
+  /** `symbol+timestamp` (default; the original trades primary key) or `content`. */
+  dedupeKey: DedupeKeyKind;
+  dedupeRetentionMs: number;
+  windowSizeMs: number;
+  graceMs: number;
+  maxClockSkewMs?: number;
+  idleCloseMs?: number;
+}
+
+export const defaults: PipelineOptions = {
+  dedupeKey: 'symbol+timestamp',
+  dedupeRetentionMs: 600_000,
+  windowSizeMs: 60_000,
+  graceMs: 10_000,
+};
+
+export function topology(options: Partial<PipelineOptions> = {}): BuiltTopology {
+  const o = { ...defaults, ...options };
+  const b = new TopologyBuilder('finnhub-vwap');
+  const clean = b
+    .stream(TOPICS.raw, { key: 'string', value: SERDES.raw }, 'trades-raw')
+    .process('explode-trades', { name: 'ingest' })
+    .process('validate-trade', {
+      name: 'validate',
+      options: o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs },
+    })
+    .process('dedupe-trades', {
+      name: 'dedupe',
+      options: { key: o.dedupeKey, store: 'dedupe-store', retentionMs: o.dedupeRetentionMs },
+      stores: ['dedupe-store'],
+    });
+  clean.to(TOPICS.clean, { key: 'string', value: SERDES.trade }, 'trades-clean');
+  clean
+    .process('vwap', {
+      name: 'vwap',
+      options: {
+        store: 'vwap-store',
+        sizeMs: o.windowSizeMs,
+        graceMs: o.graceMs,
+        ...(o.idleCloseMs === undefined ? {} : { idleCloseMs: o.idleCloseMs }),
+      },
+      stores: ['vwap-store'],
+    })
+    .to(TOPICS.vwap, { key: 'string', value: SERDES.vwap }, 'vwap-1m');
+  return b.build();
+}
+
+const schemas = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
+
+/** The Avro serdes, registered under `<topic>-value` in the schema registry at `registryUrl`. */
+export async function serdes(registryUrl: string) {
+  return {
+    [SERDES.raw]: await AvroRegistrySerde.create(
+      registryUrl,
+      `${TOPICS.raw}-value`,
+      loadSchema(path.join(schemas, 'trades-raw.avsc')),
+    ),
+    [SERDES.trade]: await AvroRegistrySerde.create(
+      registryUrl,
+      `${TOPICS.clean}-value`,
+      loadSchema(path.join(schemas, 'trade.avsc')),
+    ),
+    [SERDES.vwap]: await AvroRegistrySerde.create(
+      registryUrl,
+      `${TOPICS.vwap}-value`,
+      loadSchema(path.join(schemas, 'vwap.avsc')),
+    ),
+  };
+}
+
+/** Settings the app brings to the streams config. */
+export const streamsDefaults = {
+  processingGuarantee: 'exactly_once' as const,
+  deadLetterTopic: TOPICS.dlq,
+};

@@ -1,0 +1,143 @@
+/**
+ * The finnhub-vwap topology in the test driver (no broker), checked against an
+ * independent computation from the input: validation rules, dedupe by each key choice,
+ * window boundaries, grace, late by 1 ms, zero volume, equal timestamps.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TopologyTestDriver } from '../../runtime/testing/driver.js';
+import { jsonSerde } from '../../state/index.js';
+import type { RawTradeMessage, Trade, VwapWindow } from '../../processors/market/trade.js';
+import { SERDES, TOPICS, topology, type PipelineOptions } from './app.js';
+
+// The Avro serdes need the registry; the logic under test does not, so JSON stands in.
+const serdes = { [SERDES.raw]: jsonSerde, [SERDES.trade]: jsonSerde, [SERDES.vwap]: jsonSerde };
+let driver: TopologyTestDriver | undefined;
+afterEach(async () => {
+  await driver?.close();
+  driver = undefined;
+});
+
+type Entry = RawTradeMessage['data'][number];
+const T0 = 1_700_000_040_000; // 40 s into a minute window [1_700_000_040_000 - 40_000, … + 60_000)
+const W0 = T0 - (T0 % 60_000);
+
+async function run(messages: Entry[][], opts: Partial<PipelineOptions> = {}) {
+  driver = await TopologyTestDriver.create(topology(opts), {
+    serdes,
+    deadLetterTopic: TOPICS.dlq,
+    applicationId: 'finnhub-vwap',
+  });
+  const input = driver.input(TOPICS.raw, { key: 'string', value: SERDES.raw });
+  for (const data of messages)
+    await input.pipe(
+      data[0]!.s,
+      { type: 'trade', data, ingest_timestamp: Math.max(...data.map((d) => d.t)) + 5 },
+      { timestamp: Math.max(...data.map((d) => d.t)) + 5 },
+    );
+  return {
+    trades: driver
+      .output(TOPICS.clean, { key: 'string', value: SERDES.trade })
+      .readAll()
+      .map((r) => r.value as Trade),
+    windows: driver
+      .output(TOPICS.vwap, { key: 'string', value: SERDES.vwap })
+      .readAll()
+      .map((r) => r.value as VwapWindow),
+    dlq: driver.deadLetters(),
+  };
+}
+
+const e = (s: string, t: number, p: number, v: number, c: string[] | null = ['1']): Entry => ({
+  s,
+  t,
+  p,
+  v,
+  c,
+});
+
+describe('finnhub-vwap pipeline', () => {
+  it('validates with named rules, dead-letters originals, and passes good trades with the trades-table columns', async () => {
+    const { trades, dlq } = await run([
+      [e('AAPL', T0, 100, 1), e('AAPL', T0 + 1, -1, 1), e('AAPL', T0 + 2, 101, -3)],
+      [e('', T0 + 3, 100, 1)],
+      [e('AAPL', T0 + 4, Number.NaN, 1)],
+    ]);
+    expect(trades).toHaveLength(1);
+    expect(trades[0]).toMatchObject({
+      symbol: 'AAPL',
+      price: 100,
+      volume: 1,
+      trade_timestamp: T0,
+      trade_conditions: '1',
+      type: 'trade',
+    });
+    expect(trades[0]!.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(dlq.map((d) => d.headers['millrace.reason'])).toEqual([
+      'price_not_positive',
+      'volume_negative',
+      'empty_symbol',
+      'price_not_finite',
+    ]);
+    expect(dlq[0]!.headers['millrace.processor']).toBe('validate');
+    expect(dlq[0]!.headers['millrace.source.topic']).toBe(TOPICS.raw);
+  });
+
+  it('dedupes by symbol+timestamp (dropping same-millisecond distinct trades) or by content (keeping them)', async () => {
+    const input = [
+      [e('MSFT', T0, 300, 1), e('MSFT', T0, 300, 1), e('MSFT', T0, 300.5, 2)],
+      [e('MSFT', T0, 300, 1)],
+    ];
+    const byTs = await run(input, { dedupeKey: 'symbol+timestamp' });
+    expect(byTs.trades.map((t) => t.price)).toEqual([300]);
+    expect(driver!.metric('dedupe', 'duplicates_dropped')).toBe(3);
+    await driver!.close();
+    driver = undefined;
+    const byContent = await run(input, { dedupeKey: 'content' });
+    expect(byContent.trades.map((t) => t.price)).toEqual([300, 300.5]);
+    expect(driver!.metric('dedupe', 'duplicates_dropped')).toBe(2);
+  });
+
+  it('computes each window once, at end + grace, equal to an independent computation; late by 1 ms is dead-lettered', async () => {
+    const msgs = [
+      [e('AAPL', W0 + 0, 10, 1), e('AAPL', W0 + 59_999, 12, 3)], // window boundaries: first and last ms of W0
+      [e('AAPL', W0 + 30_000, 11, 2), e('AAPL', W0 + 30_000, 9, 0)], // equal timestamps (content differs), zero volume
+      [e('AAPL', W0 + 60_000, 20, 1)], // first ms of the next window
+      [e('AAPL', W0 + 69_999, 21, 1)], // stream time 69.999 s: W0 still open (closes at 70 s)
+      [e('AAPL', W0 + 59_998, 13, 1)], // in grace: accepted into W0
+      [e('AAPL', W0 + 70_000, 22, 1)], // stream time reaches W0 end + grace: W0 emitted
+      [e('AAPL', W0 + 59_997, 14, 1)], // late by 1 ms past grace → DLQ 'late'
+    ];
+    const { windows, dlq } = await run(msgs, { dedupeKey: 'content' });
+    const w0 = [
+      { p: 10, v: 1, t: 0 },
+      { p: 12, v: 3, t: 59_999 },
+      { p: 11, v: 2, t: 30_000 },
+      { p: 9, v: 0, t: 30_000 },
+      { p: 13, v: 1, t: 59_998 },
+    ];
+    const vol = w0.reduce((n, x) => n + x.v, 0);
+    expect(windows).toHaveLength(1);
+    const w = windows[0]!;
+    expect(w).toMatchObject({
+      symbol: 'AAPL',
+      window_start: W0,
+      window_end: W0 + 60_000,
+      volume: vol,
+      trade_count: 5,
+      open: 10,
+      close: 12,
+      high: 13,
+      low: 9,
+    });
+    expect(Math.abs(w.vwap! - w0.reduce((n, x) => n + x.p * x.v, 0) / vol) / w.vwap!).toBeLessThan(
+      1e-9,
+    );
+    expect(dlq.map((d) => d.headers['millrace.reason'])).toEqual(['late']);
+    expect(driver!.metric('vwap', 'late_records')).toBe(1);
+  });
+
+  it('gives a null vwap for a window whose volume is zero', async () => {
+    const { windows } = await run([[e('ZERO', W0 + 1, 5, 0)], [e('ZERO', W0 + 200_000, 5, 1)]]);
+    expect(windows[0]).toMatchObject({ symbol: 'ZERO', vwap: null, volume: 0, trade_count: 1 });
+  });
+});
