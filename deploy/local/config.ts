@@ -32,7 +32,7 @@ export interface InfraConfig {
   host: string;
   kafka: { version: string; port: number; controllerPort: number; heap: string };
   registry: { version: string; port: number; heap: string };
-  fakesnow: { version: string; port: number };
+  fakesnow: { version: string; port: number; gatewayPort: number };
 }
 
 export function loadConfig(): InfraConfig {
@@ -57,6 +57,7 @@ export function loadConfig(): InfraConfig {
     fakesnow: {
       version: env('MILLRACE_FAKESNOW_VERSION', '0.12.1'),
       port: port('MILLRACE_FAKESNOW_PORT', 8085),
+      gatewayPort: port('MILLRACE_SNOWFLAKE_GATEWAY_PORT', 8086),
     },
   };
 }
@@ -67,6 +68,9 @@ export function endpoints(cfg: InfraConfig = loadConfig(), brokers = 1) {
   return {
     kafkaBrokers: kafka,
     registryUrl: `http://${cfg.host}:${cfg.registry.port}/apis/ccompat/v7`,
+    /** fakesnow itself (what the integration tests put their own gateway in front of). */
     snowflake: { host: cfg.host, port: cfg.fakesnow.port, protocol: 'http' as const },
+    /** The JSON-result gateway in front of fakesnow: where snowflake-sdk connects. */
+    snowflakeGateway: { host: cfg.host, port: cfg.fakesnow.gatewayPort, protocol: 'http' as const },
   };
 }

@@ -41,6 +41,46 @@ export function ensureFakesnow(cfg: InfraConfig, log: string): string {
   return bin;
 }
 
+/** fakesnow, then the gateway that makes its answers readable by snowflake-sdk (see snowflake-gateway.ts). */
+export async function snowflakeUp(cfg: InfraConfig, log: string): Promise<ServiceEntry[]> {
+  const started = await fakesnowUp(cfg, log);
+  return [...started, ...(await gatewayUp(cfg))];
+}
+
+async function gatewayUp(cfg: InfraConfig): Promise<ServiceEntry[]> {
+  if (liveService(cfg.runDir, 'snowflake-gateway')) return [];
+  if (await portOpen(cfg.host, cfg.fakesnow.gatewayPort)) return []; // already there (someone else's): use it
+  const logFile = path.join(cfg.runDir, 'fakesnow', 'gateway.log');
+  const tsx = path.join(cfg.repoRoot, 'node_modules', '.bin', 'tsx');
+  const script = path.join(cfg.repoRoot, 'deploy', 'local', 'snowflake-gateway.ts');
+  const args = [
+    script,
+    '--port',
+    String(cfg.fakesnow.gatewayPort),
+    '--upstream',
+    `http://${cfg.host}:${cfg.fakesnow.port}`,
+    '--host',
+    cfg.host,
+  ];
+  const pid = startDetached(tsx, args, logFile);
+  const entry = {
+    name: 'snowflake-gateway',
+    pid,
+    port: cfg.fakesnow.gatewayPort,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  recordService(cfg.runDir, entry);
+  await readyOrStop(cfg.runDir, [entry], () =>
+    waitFor('snowflake gateway', () => portOpen(cfg.host, cfg.fakesnow.gatewayPort), {
+      pid,
+      logFile,
+      timeoutMs: 30_000,
+    }),
+  );
+  return [entry];
+}
+
 export async function fakesnowUp(cfg: InfraConfig, log: string): Promise<ServiceEntry[]> {
   if (liveService(cfg.runDir, 'fakesnow')) return [];
   if (await portOpen(cfg.host, cfg.fakesnow.port)) return []; // someone else's emulator: use it

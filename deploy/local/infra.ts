@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { endpoints, loadConfig, type InfraConfig } from './config.js';
-import { fakesnowUp } from './fakesnow.js';
+import { snowflakeUp } from './fakesnow.js';
 import { kafkaUp } from './kafka.js';
 import { InfraError, isAlive, stopPid } from './proc.js';
 import { registryUp } from './registry.js';
@@ -46,7 +46,7 @@ export async function up(
   if (services.includes('registry'))
     tasks.push(timed('schema registry', say, () => registryUp(cfg, log)));
   if (services.includes('snowflake'))
-    tasks.push(timed('snowflake emulator', say, () => fakesnowUp(cfg, log)));
+    tasks.push(timed('snowflake emulator', say, () => snowflakeUp(cfg, log)));
   const results = await Promise.allSettled(tasks);
   for (const r of results) if (r.status === 'fulfilled') started.push(...r.value);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -121,7 +121,8 @@ async function main(cmd: string | undefined, argv: string[]): Promise<void> {
     await up({ ...opts, progress: (l) => console.log(`infra: ${l}`) }, cfg);
     const ep = endpoints(cfg, opts.brokers ?? 1);
     console.log(
-      `infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, snowflake http://${ep.snowflake.host}:${ep.snowflake.port}`,
+      `infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, ` +
+        `snowflake (for snowflake-sdk) http://${ep.snowflakeGateway.host}:${ep.snowflakeGateway.port}, fakesnow itself on ${ep.snowflake.port}`,
     );
   } else if (cmd === 'down') {
     const stopped = await down(undefined, cfg);
@@ -135,7 +136,7 @@ async function main(cmd: string | undefined, argv: string[]): Promise<void> {
     if (!rows.length) console.log('infra: nothing of ours is running');
     for (const r of rows)
       console.log(
-        `${r.name.padEnd(10)} pid ${String(r.pid).padEnd(8)} port ${r.port}  ${r.alive ? 'up' : 'dead'}  log ${r.logFile}`,
+        `${r.name.padEnd(18)} pid ${String(r.pid).padEnd(8)} port ${r.port}  ${r.alive ? 'up' : 'dead'}  log ${r.logFile}`,
       );
   } else {
     console.log(
