@@ -111,6 +111,11 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
     this.cache.misses = 0;
   }
 
+  /** Writes that reached the backend since open (to observe the cache collapsing writes). */
+  get backendWrites(): number {
+    return this.logging.backendWrites;
+  }
+
   drainChangelog(): ChangelogRecord[] {
     return this.logging.drain();
   }

@@ -102,6 +102,7 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
     await s.flush();
     const log = s.drainChangelog();
     expect(log.length).toBe(10);
+    expect((s as unknown as { backendWrites: number }).backendWrites).toBe(10);
     expect(log.map((r) => int64Serde.deserialize(r.value!)).sort((a, b) => a - b)).toEqual([
       990, 991, 992, 993, 994, 995, 996, 997, 998, 999,
     ]);
@@ -110,6 +111,7 @@ describe.each(['memory', 'leveldb'] as const)('stores on %s', (backend) => {
     for (let i = 0; i < 1000; i++) u.put(`k${i % 10}`, i);
     await u.flush();
     expect(u.drainChangelog().length).toBe(1000);
+    expect((u as unknown as { backendWrites: number }).backendWrites).toBe(1000);
     await u.close();
   });
 

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { StreamsError } from './errors.js';
+import { checkCopartitioned, requireSources } from './topics.js';
+
+describe('start-up topic checks', () => {
+  it('accepts co-partitioned sources and returns their partition count', () => {
+    expect(
+      checkCopartitioned(
+        0,
+        ['orders', 'payments'],
+        new Map([
+          ['orders', 8],
+          ['payments', 8],
+        ]),
+      ),
+    ).toBe(8);
+  });
+
+  it('refuses sources of one sub-topology with different partition counts, naming them and the fix', () => {
+    const run = () =>
+      checkCopartitioned(
+        2,
+        ['orders', 'payments'],
+        new Map([
+          ['orders', 8],
+          ['payments', 4],
+        ]),
+      );
+    expect(run).toThrow(StreamsError);
+    expect(run).toThrow(
+      /sub-topology 2 reads topics that are not co-partitioned \(orders=8, payments=4\).*repartition one side or create the topics with equal partition counts/,
+    );
+  });
+
+  it('lists every missing source topic and how to create it', () => {
+    expect(() => requireSources(['a', 'b', 'c'], new Map([['b', 1]]))).toThrow(
+      /source topic\(s\) a, c do not exist; create them first/,
+    );
+  });
+});
