@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../cli/main.ts');
 await import('../cli/commands/index.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A command is done when main returns; do not wait on stray client sockets.
+setTimeout(() => process.exit(code), 500).unref();

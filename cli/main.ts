@@ -6,10 +6,11 @@
 import { describeCommand } from './commands/describe.js';
 import { diagramCommand } from './commands/diagram.js';
 import { runCommand } from './commands/run.js';
+import { ingestCommand } from './commands/ingest.js';
 import type { Command } from './command.js';
 import { EXIT, exitCodeFor } from './errors.js';
 
-export const commands: Command[] = [runCommand, describeCommand, diagramCommand];
+export const commands: Command[] = [runCommand, ingestCommand, describeCommand, diagramCommand];
 
 export function register(cmd: Command): void {
   commands.push(cmd);

@@ -122,7 +122,13 @@ export class StreamsApp {
         },
       );
     }
-    this.layout = await this.prepareTopics();
+    try {
+      this.layout = await this.prepareTopics();
+    } catch (err) {
+      await this.admin.disconnect().catch(() => {});
+      this.stateValue = 'failed';
+      throw err;
+    }
     const ctx: EngineContext = { config: c, log: this.log };
     this.thread = new StreamThread(
       this.kafka,
