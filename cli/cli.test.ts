@@ -15,7 +15,7 @@ describe('millrace CLI', () => {
   it('lists commands and gives --help for each', () => {
     const r = millrace('--help');
     expect(r.status).toBe(0);
-    for (const c of ['describe', 'diagram']) {
+    for (const c of ['run', 'ingest', 'describe', 'diagram']) {
       expect(r.stdout).toContain(c);
       const h = millrace(c, '--help');
       expect(h.status).toBe(0);
