@@ -18,11 +18,17 @@ import { TopologyBuilder, type BuiltTopology } from '../../topology/index.js';
 
 export const applicationId = 'finnhub-vwap';
 
+/**
+ * The pipeline's topics. `MILLRACE_TOPIC_PREFIX` (e.g. `staging.`) prefixes them all, so
+ * several copies of the pipeline (or test runs) can share a cluster.
+ */
+const PREFIX = process.env.MILLRACE_TOPIC_PREFIX ?? '';
 export const TOPICS = {
-  raw: 'trades.raw',
-  clean: 'trades.clean',
-  vwap: 'vwap.1m',
-  dlq: 'trades.dlq',
+  raw: `${PREFIX}trades.raw`,
+  clean: `${PREFIX}trades.clean`,
+  vwap: `${PREFIX}vwap.1m`,
+  dlq: `${PREFIX}trades.dlq`,
+  finnhubDlq: `${PREFIX}finnhub.dlq`,
 } as const;
 
 /** Serde names: the Avro serdes are bound to the schema registry when the app runs. */

@@ -8,7 +8,7 @@ import { parseArgs } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { Command } from '../command.js';
 
-export const FINNHUB_DLQ = 'finnhub.dlq';
+export const FINNHUB_DLQ = TOPICS.finnhubDlq;
 
 function num(v: string | true | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
