@@ -6,9 +6,8 @@
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
-import '../processors/index.js';
+import { benchTopology } from './lib/topologies.js';
 import { StreamsApp } from '../runtime/app.js';
-import { TopologyBuilder } from '../topology/index.js';
 
 const env = (k: string) =>
   process.env[k] ??
@@ -16,20 +15,6 @@ const env = (k: string) =>
     throw new Error(`${k} not set`);
   })();
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
-
-function topology(kind: string, input: string, output: string) {
-  const b = new TopologyBuilder();
-  const s = b.stream(input, { key: 'string', value: 'bytes' });
-  if (kind === 'stateless')
-    s.mapValues((v: Buffer) => v.subarray(0, 50))
-      .filter((r) => r.value.length > 0)
-      .to(output, { key: 'string', value: 'bytes' });
-  else
-    s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' })
-      .count({ name: 'count' })
-      .to(output, { key: 'string', value: 'int64' });
-  return b.build();
-}
 
 /** Peak resident set of this process (VmHWM), in MiB. */
 function peakRssMiB(): number {
@@ -58,12 +43,15 @@ async function writeProfile(): Promise<void> {
 }
 
 const expected = Number(env('EXPECTED'));
-const app = new StreamsApp(topology(env('KIND'), env('INPUT'), env('OUTPUT')), {
-  applicationId: env('APP'),
-  bootstrapServers: env('BROKERS'),
-  processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
-  stateDir: env('STATE_DIR'),
-});
+const app = new StreamsApp(
+  benchTopology(env('KIND') as 'stateless' | 'stateful', env('INPUT'), env('OUTPUT')),
+  {
+    applicationId: env('APP'),
+    bootstrapServers: env('BROKERS'),
+    processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
+    stateDir: env('STATE_DIR'),
+  },
+);
 await app.start();
 let first = 0;
 const poll = setInterval(() => {

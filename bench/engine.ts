@@ -13,12 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import '../processors/index.js';
+import { benchTopology } from './lib/topologies.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { StreamsApp } from '../runtime/app.js';
-import { TopologyBuilder } from '../topology/index.js';
 import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import { startChild } from '../test/support/processes.js';
 import { percentile, rssMib, writeResults, type BenchCase } from './lib/results.js';
@@ -54,20 +53,6 @@ async function preload(
   await Promise.all(inflight);
   await producer.disconnect();
   log(`preloaded ${n} records into ${topic} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-}
-
-function topology(kind: 'stateless' | 'stateful', input: string, output: string) {
-  const b = new TopologyBuilder();
-  const s = b.stream(input, { key: 'string', value: 'bytes' });
-  if (kind === 'stateless')
-    s.mapValues((v: Buffer) => v.subarray(0, 50))
-      .filter((r) => r.value.length > 0)
-      .to(output, { key: 'string', value: 'bytes' });
-  else
-    s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' })
-      .count({ name: 'count' })
-      .to(output, { key: 'string', value: 'int64' });
-  return b.build();
 }
 
 interface Measured {
@@ -140,7 +125,7 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
     { topic: `${appId}-out`, partitions: 8 },
   ]);
   await preload(kafka, input, RESTORE_N, 0, true);
-  const build = () => topology('stateful', input, `${appId}-out`);
+  const build = () => benchTopology('stateful', input, `${appId}-out`);
   const first = new StreamsApp(build(), {
     applicationId: appId,
     bootstrapServers: brokers,
@@ -205,7 +190,7 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     { topic: input, partitions: 8 },
     { topic: output, partitions: 8 },
   ]);
-  const app = new StreamsApp(topology('stateful', input, output), {
+  const app = new StreamsApp(benchTopology('stateful', input, output), {
     applicationId: appId,
     bootstrapServers: brokers,
     processingGuarantee: 'exactly_once',

@@ -1,0 +1,22 @@
+/** The benchmark topologies: stateless map/filter, and count-by-key on LevelDB with a changelog. */
+import '../../processors/index.js';
+import { TopologyBuilder, type BuiltTopology } from '../../topology/index.js';
+
+export function benchTopology(
+  kind: 'stateless' | 'stateful',
+  input: string,
+  output: string,
+): BuiltTopology {
+  const b = new TopologyBuilder();
+  const s = b.stream(input, { key: 'string', value: 'bytes' });
+  if (kind === 'stateless') {
+    s.mapValues((v: Buffer) => v.subarray(0, 50))
+      .filter((r) => r.value.length > 0)
+      .to(output, { key: 'string', value: 'bytes' });
+  } else {
+    s.groupByKey({ keySerde: 'string', valueSerde: 'bytes' })
+      .count({ name: 'count' })
+      .to(output, { key: 'string', value: 'int64' });
+  }
+  return b.build();
+}
