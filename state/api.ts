@@ -7,7 +7,10 @@
  * and the changelog at `flush()`, which the runtime calls on commit.
  */
 
-/** Turns values into bytes and back. Byte order of serialized keys is range-scan order. */
+/**
+ * Turns values into bytes and back. Byte order of serialized keys is range-scan order.
+ * Stores keep the Buffers a serde returns: do not modify them afterwards.
+ */
 export interface Serde<T> {
   serialize(value: T): Buffer;
   deserialize(bytes: Buffer): T;
@@ -38,15 +41,33 @@ export type StoreKind = 'keyValue' | 'window';
 export interface StateStore {
   readonly name: string;
   readonly kind: StoreKind;
-  /** Write the cache through to the backend and the changelog buffer. */
+  /**
+   * Write the cache through to the backend (one batch) and the changelog buffer, and wait
+   * until the backend has it. The runtime calls it on commit, before `drainChangelog`.
+   */
   flush(): Promise<void>;
-  /** Changelog records produced since the last drain (after a flush), in write order. */
+  /** Changelog records produced since the last drain (complete after a flush), in write order. */
   drainChangelog(): ChangelogRecord[];
-  /** Apply changelog records in bulk (one batch write), bypassing cache and changelog. */
+  /**
+   * Apply changelog records in bulk (one batch write), bypassing cache and changelog. The
+   * last record per key wins; a `null` value deletes.
+   */
   restore(records: readonly RestoreRecord[]): Promise<void>;
-  /** Drop uncommitted cached writes and pending changelog records (after an abort). */
+  /**
+   * Drop cached writes not yet flushed and changelog records not yet drained (after an
+   * abort). Writes already sent to the backend — by a store without a cache, or by a full
+   * cache writing behind — stay there: under exactly-once the runtime wipes such state and
+   * restores it from the changelog.
+   */
   discardUncommitted(): void;
+  /** Close the backend (LevelDB: releases its lock). Does not flush: flush first to keep writes. */
   close(): Promise<void>;
+}
+
+/** A store opened by this folder's factory: a StateStore that can also delete its data. */
+export interface LocalStateStore extends StateStore {
+  /** Close the store and delete its local data (LevelDB: its directory). */
+  destroy(): Promise<void>;
 }
 
 export interface ReadOnlyKeyValueStore<K, V> {
@@ -89,9 +110,15 @@ export interface WindowStore<K, V> extends ReadOnlyWindowStore<K, V> {
 
 /** Counters the metered layer raises; bound to prom-client by the runtime. */
 export interface StoreMetrics {
-  /** Called once per operation; `op` is get, put, delete, range, flush, restore. */
+  /**
+   * Called once per operation with its duration in seconds; `op` is get, put, delete,
+   * range, flush, restore. get/put/delete are on the record path: keep this cheap.
+   */
   operation(store: string, op: string, seconds: number): void;
+  /** One cache read, hit or miss. Called at flush for each access since the last flush. */
   cacheAccess(store: string, hit: boolean): void;
+  /** Cache reads since the last flush, in one call; used instead of cacheAccess when given. */
+  cacheAccesses?(store: string, hits: number, misses: number): void;
 }
 
 /** How to open one store for one task. Built from the topology's store spec by the runtime. */
@@ -104,9 +131,13 @@ export interface StoreOptions<K, V> {
   logged: boolean;
   /** Put a write cache in the stack (collapses writes per key between flushes). Default true. */
   cache: boolean;
-  /** Window stores: how long windows are kept, in ms (measured against the newest window start seen). */
+  /**
+   * Window stores: how long windows are kept, in ms, measured back from the newest window
+   * start flushed (the runtime flushes at each commit). Older windows are invisible and
+   * puts to them are dropped. Default 86 400 000 (one day).
+   */
   retentionMs?: number;
-  /** Window stores: segment width in ms; whole segments expire at once. */
+  /** Window stores: segment width in ms; whole segments expire at once. Default max(60 000, retention / 2). */
   segmentMs?: number;
   /** Window stores: window size in ms (informational; keys are window starts). */
   windowSizeMs?: number;
@@ -121,6 +152,10 @@ export interface StoreContext {
   metrics?: StoreMetrics;
   /** Timestamp (epoch ms) stamped on changelog records: the record being processed. Default: now. */
   currentTimestamp?: () => number;
-  /** Most entries the write cache holds (clean ones are evicted beyond it). Default 100 000. */
+  /**
+   * Most entries a store's cache holds, clean and dirty. Beyond it clean entries are
+   * evicted; when dirty ones are over half of it, they are written behind to the backend
+   * early (never dropped). Default 100 000.
+   */
   cacheMaxEntries?: number;
 }

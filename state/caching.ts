@@ -1,110 +1,135 @@
 /**
  * The caching layer: serves reads synchronously from memory where it can, and collapses
  * repeated writes to one key between flushes into one backend write and one changelog
- * record. Dirty entries are never evicted before a flush (the runtime flushes on every
- * commit, so they stay bounded by the commit interval); clean entries are evicted in
- * least-recently-used order past `maxEntries`.
+ * record.
+ *
+ * Bounded at `maxEntries` (clean and dirty, cached misses included). Past the bound, clean
+ * entries are evicted by CLOCK (a used bit instead of reordering the map on every hit);
+ * when dirty entries are over half the bound they are first written behind — sent down
+ * as one batch without awaiting, exactly as a flush would — so none is ever lost, and the
+ * backend serves them to reads until they land.
  */
-import { inRange, type ScanRange, type WriteOp } from './backend/backend.js';
-import type { ChangeLoggingLayer } from './changelogging.js';
-import type { CacheLike } from './write-buffer.js';
+import { byteStringBounds, byteString, type ScanRange } from './backend/backend.js';
+import { SortedSet } from './backend/sorted-set.js';
+import type { ChangeLoggingLayer, TimedWriteOp } from './changelogging.js';
+import type { CachedEntry, WriteLayer } from './layer.js';
 
-interface Entry {
-  key: Buffer;
-  /** `null` is a cached delete (or a cached miss when clean). */
+interface Entry extends CachedEntry {
+  /** `null` is a cached delete, or (when clean) a cached miss. */
   value: Buffer | null;
   dirty: boolean;
+  /** CLOCK's second-chance bit. */
+  used: boolean;
   timestamp: number;
 }
 
-export class CachingLayer implements CacheLike {
+/** What eviction shrinks the cache to, as a share of the bound (evicting in bulk). */
+const EVICT_TO = 0.9;
+
+export class CachingLayer implements WriteLayer {
   private readonly entries = new Map<string, Entry>();
-  private dirtyCount = 0;
-  hits = 0;
-  misses = 0;
+  /** Keys of dirty entries, in byte order (flush order and range-scan overlay). */
+  private readonly dirtyKeys = new SortedSet();
+  readonly stats = { hits: 0, misses: 0 };
+  /** Batches written behind because the cache was full (for tests and metrics). */
+  earlyWrites = 0;
 
   constructor(
     private readonly inner: ChangeLoggingLayer,
-    private readonly maxEntries = 100_000,
+    readonly maxEntries: number,
   ) {}
 
   get(key: Buffer): Buffer | undefined {
-    const k = key.toString('latin1');
+    const k = byteString(key);
     const e = this.entries.get(k);
-    if (e) {
-      this.hits++;
-      if (!e.dirty) {
-        this.entries.delete(k);
-        this.entries.set(k, e);
-      }
+    if (e !== undefined) {
+      this.stats.hits++;
+      e.used = true;
       return e.value ?? undefined;
     }
-    this.misses++;
+    this.stats.misses++;
     const v = this.inner.getSync(key);
-    this.entries.set(k, { key, value: v ?? null, dirty: false, timestamp: 0 });
-    this.evict();
+    this.insert(k, { key, value: v ?? null, dirty: false, used: false, timestamp: 0 });
     return v;
   }
 
   put(key: Buffer, value: Buffer | null, timestamp: number): void {
-    const k = key.toString('latin1');
+    const k = byteString(key);
     const e = this.entries.get(k);
-    if (e) {
-      if (!e.dirty) this.dirtyCount++;
-      e.value = value;
-      e.dirty = true;
-      e.timestamp = timestamp;
+    if (e === undefined) {
+      this.dirtyKeys.add(k);
+      this.insert(k, { key, value, dirty: true, used: true, timestamp });
       return;
     }
-    this.entries.set(k, { key, value, dirty: true, timestamp });
-    this.dirtyCount++;
-    this.evict();
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirtyKeys.add(k);
+    }
+    e.value = value;
+    e.used = true;
+    e.timestamp = timestamp;
+  }
+
+  private insert(k: string, e: Entry): void {
+    this.entries.set(k, e);
+    if (this.entries.size > this.maxEntries) this.evict();
   }
 
   private evict(): void {
-    if (this.entries.size <= this.maxEntries) return;
-    for (const [k, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries) break;
-      if (!e.dirty) this.entries.delete(k);
+    if (this.dirtyKeys.size > this.maxEntries / 2) {
+      this.earlyWrites++;
+      this.writeDirty();
     }
-  }
-
-  /** Writes every dirty entry through (one batch) and marks it clean. */
-  async flush(): Promise<void> {
-    if (this.dirtyCount === 0) return;
-    const ops: Array<WriteOp & { timestamp: number }> = [];
-    for (const e of this.entries.values()) {
-      if (e.dirty) {
-        ops.push({ key: e.key, value: e.value, timestamp: e.timestamp });
-        e.dirty = false;
+    const target = Math.floor(this.maxEntries * EVICT_TO);
+    // Entries that get a second chance move to the back of the map, so the sweep sees
+    // each at most twice (clean entries are at least 40 % of the map here).
+    let budget = 2 * this.entries.size;
+    for (const [k, e] of this.entries) {
+      if (this.entries.size <= target || budget-- === 0) break;
+      this.entries.delete(k);
+      if (e.dirty || e.used) {
+        e.used = false;
+        this.entries.set(k, e);
       }
     }
-    this.dirtyCount = 0;
-    await this.inner.putAll(ops);
-    this.evict();
   }
 
-  /** Drops dirty entries (their writes never happen). */
+  /** Sends every dirty entry down as one batch (in key order) and marks it clean. */
+  private writeDirty(): void {
+    if (!this.dirtyKeys.size) return;
+    const ops: TimedWriteOp[] = [];
+    for (const k of this.dirtyKeys.from()) {
+      const e = this.entries.get(k)!;
+      ops.push({ key: e.key, value: e.value, timestamp: e.timestamp });
+      e.dirty = false;
+    }
+    this.dirtyKeys.clear();
+    this.inner.putAll(ops);
+  }
+
+  async flush(): Promise<void> {
+    this.writeDirty();
+    await this.inner.settled();
+  }
+
   discardDirty(): void {
-    for (const [k, e] of this.entries) if (e.dirty) this.entries.delete(k);
-    this.dirtyCount = 0;
+    for (const k of this.dirtyKeys.from()) this.entries.delete(k);
+    this.dirtyKeys.clear();
   }
 
-  /** Drops every entry (after a restore wrote underneath the cache). */
   clear(): void {
     this.entries.clear();
-    this.dirtyCount = 0;
+    this.dirtyKeys.clear();
   }
 
-  *dirty(): Iterable<{ key: Buffer; value: Buffer | null }> {
-    for (const e of this.entries.values()) if (e.dirty) yield e;
+  *unflushed(range: ScanRange = {}): Iterable<CachedEntry> {
+    const { from, below } = byteStringBounds(range);
+    for (const k of this.dirtyKeys.from(from, below)) yield this.entries.get(k)!;
   }
 
-  /** Backend entries in range, overlaid with dirty cache entries, in byte order of keys. */
+  /** Backend entries in range, overlaid with dirty entries as they were when the scan began. */
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const overlay = [...this.entries.values()]
-      .filter((e) => e.dirty && inRange(e.key, range))
-      .sort((a, b) => Buffer.compare(a.key, b.key));
+    const overlay = [...this.unflushed(range)].map((e) => ({ key: e.key, value: e.value }));
     let i = 0;
     for await (const [k, v] of this.inner.scan(range)) {
       while (i < overlay.length && Buffer.compare(overlay[i]!.key, k) < 0) {
@@ -118,10 +143,13 @@ export class CachingLayer implements CacheLike {
       }
       yield [k, v];
     }
-    for (; i < overlay.length; i++)
-      if (overlay[i]!.value !== null) yield [overlay[i]!.key, overlay[i]!.value!];
+    for (; i < overlay.length; i++) {
+      const o = overlay[i]!;
+      if (o.value !== null) yield [o.key, o.value];
+    }
   }
 
+  /** Entries held (clean and dirty). */
   get size(): number {
     return this.entries.size;
   }

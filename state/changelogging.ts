@@ -1,21 +1,27 @@
 /**
- * The change-logging layer: every write that reaches the backend is also recorded as a
- * changelog record; the runtime drains them at commit and sends them to
+ * The change-logging layer: every write that goes down to the backend is also recorded
+ * as a changelog record, which the runtime drains at commit and sends to
  * `<app>-<store>-changelog`. Restore writes straight to the backend, unlogged.
  */
 import type { ChangelogRecord, RestoreRecord } from './api.js';
 import type { ScanRange, WriteOp } from './backend/backend.js';
 
-/** What the change-logging layer writes to: a bytes backend, or the window store's segment mapper. */
+/** What the change-logging layer writes to: a bytes backend, or the window store's segments. */
 export interface LoggedTarget {
   getSync(key: Buffer): Buffer | undefined;
   write(ops: readonly WriteOp[]): Promise<void>;
   scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]>;
+  settled(): Promise<void>;
+}
+
+export interface TimedWriteOp extends WriteOp {
+  /** Epoch ms stamped on the changelog record. */
+  timestamp: number;
 }
 
 export class ChangeLoggingLayer {
   private pending: ChangelogRecord[] = [];
-  /** Backend writes issued (for tests and metrics). */
+  /** Writes sent down to the backend since open (observes the cache collapsing writes). */
   backendWrites = 0;
 
   constructor(
@@ -31,13 +37,22 @@ export class ChangeLoggingLayer {
     return this.inner.scan(range);
   }
 
-  async putAll(ops: ReadonlyArray<WriteOp & { timestamp: number }>): Promise<void> {
+  /**
+   * Sends writes down (one batch) and logs them. Not awaited: they are readable at once,
+   * and a failure surfaces at the next `settled()`.
+   */
+  putAll(ops: readonly TimedWriteOp[]): void {
     if (!ops.length) return;
-    await this.inner.write(ops);
     this.backendWrites += ops.length;
     if (this.logged)
       for (const op of ops)
         this.pending.push({ key: op.key, value: op.value, timestamp: op.timestamp });
+    this.inner.write(ops).catch(() => {});
+  }
+
+  /** Resolves when every write sent down has landed; rejects if one failed. */
+  settled(): Promise<void> {
+    return this.inner.settled();
   }
 
   drain(): ChangelogRecord[] {
@@ -50,10 +65,11 @@ export class ChangeLoggingLayer {
     this.pending = [];
   }
 
-  /** Bulk restore: the last record per key wins, written as one batch. */
-  async restore(records: readonly RestoreRecord[]): Promise<void> {
-    const last = new Map<string, WriteOp>();
-    for (const r of records) last.set(r.key.toString('latin1'), { key: r.key, value: r.value });
-    await this.inner.write([...last.values()]);
+  /**
+   * Bulk restore: one batch, not logged. A batch applies in order, so the last record per
+   * key wins without deduplicating here (LevelDB does it faster in its memtable).
+   */
+  restore(records: readonly RestoreRecord[]): Promise<void> {
+    return this.inner.write(records);
   }
 }

@@ -9,20 +9,30 @@
  * );
  * counts.put('AAPL', (counts.get('AAPL') ?? 0) + 1); // synchronous
  * await counts.flush();                               // at commit
+ * const records = counts.drainChangelog();            // to app-counts-changelog
  * ```
  */
 import path from 'node:path';
-import type { KeyValueStore, StateStore, StoreContext, StoreOptions, WindowStore } from './api.js';
+import type {
+  KeyValueStore,
+  LocalStateStore,
+  StoreContext,
+  StoreOptions,
+  WindowStore,
+} from './api.js';
 import type { BytesBackend } from './backend/backend.js';
 import { LevelBackend } from './backend/leveldb.js';
 import { MemoryBackend } from './backend/memory.js';
 import { CachingLayer } from './caching.js';
-import { ChangeLoggingLayer } from './changelogging.js';
+import { ChangeLoggingLayer, type LoggedTarget } from './changelogging.js';
+import { taskDir } from './checkpoint.js';
+import { StateStoreError } from './errors.js';
 import { MeteredKeyValueStore } from './key-value-store.js';
+import type { WriteLayer } from './layer.js';
+import type { StoreStack } from './metered.js';
 import { SegmentedTarget } from './segments.js';
 import { MeteredWindowStore } from './window-store.js';
-import { WriteBuffer, type CacheLike } from './write-buffer.js';
-import { taskDir } from './checkpoint.js';
+import { WriteThrough } from './write-through.js';
 
 export * from './api.js';
 export {
@@ -40,68 +50,86 @@ export {
   removeCheckpoint,
   wipeTaskState,
   taskDir,
+  storeDir,
+  CHECKPOINT_FORMAT,
 } from './checkpoint.js';
-export { StateStoreError } from './errors.js';
+export { StateStoreError, type ErrorDomain } from './errors.js';
 
-async function openBackend(name: string, ctx: StoreContext): Promise<BytesBackend> {
-  if (ctx.backend === 'memory') return new MemoryBackend();
-  return LevelBackend.open(path.join(taskDir(ctx.stateDir, ctx.applicationId, ctx.taskId), name));
-}
+/** Default window retention: one day. */
+const DEFAULT_RETENTION_MS = 86_400_000;
 
-function cacheFor(
-  opts: StoreOptions<unknown, unknown>,
-  logging: ChangeLoggingLayer,
-  ctx: StoreContext,
-): CacheLike {
-  return opts.cache === false
-    ? new WriteBuffer(logging)
-    : new CachingLayer(logging, ctx.cacheMaxEntries ?? 100_000);
-}
-
-const now = () => Date.now();
-
+/**
+ * Opens a key-value store for one task: LevelDB at `<stateDir>/<app>/<task>/<name>` (created
+ * if absent; its data survive a reopen) or memory. Close it with the task.
+ */
 export async function openKeyValueStore<K, V>(
   opts: StoreOptions<K, V>,
   ctx: StoreContext,
-): Promise<KeyValueStore<K, V> & StateStore> {
+): Promise<KeyValueStore<K, V> & LocalStateStore> {
   const backend = await openBackend(opts.name, ctx);
-  const logging = new ChangeLoggingLayer(backend, opts.logged !== false);
-  const cache = cacheFor(opts as StoreOptions<unknown, unknown>, logging, ctx);
   return new MeteredKeyValueStore(
     opts.name,
     opts.keySerde,
     opts.valueSerde,
-    cache,
-    logging,
-    backend,
-    ctx.currentTimestamp ?? now,
-    ctx.metrics,
+    stack(opts, ctx, backend, backend),
   );
 }
 
+/**
+ * Opens a window store for one task (see `openKeyValueStore` for where it lives). Windows
+ * are kept `retentionMs` (default one day) back from the newest window start seen.
+ */
 export async function openWindowStore<K, V>(
   opts: StoreOptions<K, V>,
   ctx: StoreContext,
-): Promise<WindowStore<K, V> & StateStore> {
+): Promise<WindowStore<K, V> & LocalStateStore> {
+  const retention = positive(opts, 'retentionMs', opts.retentionMs ?? DEFAULT_RETENTION_MS);
+  const segmentMs = positive(opts, 'segmentMs', opts.segmentMs ?? Math.max(60_000, retention / 2));
   const backend = await openBackend(opts.name, ctx);
-  const retention = opts.retentionMs ?? 86_400_000;
-  const segments = new SegmentedTarget(
-    backend,
-    retention,
-    opts.segmentMs ?? Math.max(60_000, Math.floor(retention / 2)),
-  );
-  await segments.recover();
-  const logging = new ChangeLoggingLayer(segments, opts.logged !== false);
-  const cache = cacheFor(opts as StoreOptions<unknown, unknown>, logging, ctx);
-  return new MeteredWindowStore(
-    opts.name,
-    opts.keySerde,
-    opts.valueSerde,
-    cache,
+  const segments = new SegmentedTarget(backend, retention, Math.floor(segmentMs));
+  try {
+    await segments.recover();
+  } catch (err) {
+    await backend.close().catch(() => {});
+    throw err;
+  }
+  const s = stack(opts, ctx, segments, backend);
+  return new MeteredWindowStore(opts.name, opts.keySerde, opts.valueSerde, segments, s);
+}
+
+function openBackend(name: string, ctx: StoreContext): Promise<BytesBackend> {
+  if (ctx.backend === 'memory') return Promise.resolve(new MemoryBackend());
+  return LevelBackend.open(storeLocation(ctx, name));
+}
+
+function storeLocation(ctx: StoreContext, name: string): string {
+  return path.join(taskDir(ctx.stateDir, ctx.applicationId, ctx.taskId), name);
+}
+
+function stack(
+  opts: StoreOptions<unknown, unknown>,
+  ctx: StoreContext,
+  target: LoggedTarget,
+  backend: BytesBackend,
+): StoreStack {
+  const logging = new ChangeLoggingLayer(target, opts.logged !== false);
+  const layer: WriteLayer =
+    opts.cache === false
+      ? new WriteThrough(logging)
+      : new CachingLayer(logging, ctx.cacheMaxEntries ?? 100_000);
+  return {
+    layer,
     logging,
-    segments,
     backend,
-    ctx.currentTimestamp ?? now,
-    ctx.metrics,
+    metrics: ctx.metrics,
+    timestamp: ctx.currentTimestamp ?? Date.now,
+  };
+}
+
+function positive(opts: StoreOptions<unknown, unknown>, field: string, value: number): number {
+  if (Number.isFinite(value) && value > 0) return value;
+  throw new StateStoreError(
+    `window store "${opts.name}": ${field} must be a positive number of milliseconds, got ${value}`,
+    { code: 'STORE_BAD_OPTIONS', domain: 'user' },
   );
 }

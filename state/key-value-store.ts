@@ -1,51 +1,47 @@
 /**
- * The typed top of a key-value store stack (the metered layer): serdes, metrics, and the
- * StateStore face the runtime drives (flush, changelog, restore, close).
+ * The typed key-value store (top of its stack): serdes in, bytes down, timings out.
  */
-import type {
-  ChangelogRecord,
-  KeyValue,
-  KeyValueStore,
-  RestoreRecord,
-  Serde,
-  StateStore,
-  StoreMetrics,
-} from './api.js';
-import type { BytesBackend, ScanRange } from './backend/backend.js';
-import type { ChangeLoggingLayer } from './changelogging.js';
-import type { CacheLike } from './write-buffer.js';
+import type { KeyValue, KeyValueStore, Serde } from './api.js';
+import type { ScanRange } from './backend/backend.js';
+import { MeteredStore, type StoreStack } from './metered.js';
 
-export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStore {
+export class MeteredKeyValueStore<K, V> extends MeteredStore implements KeyValueStore<K, V> {
   readonly kind = 'keyValue' as const;
-
-  constructor(
-    readonly name: string,
-    private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
-    private readonly cache: CacheLike,
-    private readonly logging: ChangeLoggingLayer,
-    private readonly backend: BytesBackend,
-    private readonly timestamp: () => number,
-    private readonly metrics?: StoreMetrics,
-  ) {}
-
-  // A get followed by a put of the same key (read-modify-write) serializes the key once.
+  // A get then a put of the same primitive key (read-modify-write) serializes it once.
+  // Object keys are serialized every time: the caller may have changed them in between.
   private lastKey: K | undefined;
   private lastKeyBytes: Buffer | undefined;
 
+  constructor(
+    name: string,
+    private readonly keySerde: Serde<K>,
+    private readonly valueSerde: Serde<V>,
+    stack: StoreStack,
+  ) {
+    super(name, stack);
+  }
+
   private keyBytes(key: K): Buffer {
     if (key === this.lastKey && this.lastKeyBytes) return this.lastKeyBytes;
-    this.lastKey = key;
-    return (this.lastKeyBytes = this.keySerde.serialize(key));
+    const bytes = this.keySerde.serialize(key);
+    if (typeof key !== 'object' && typeof key !== 'function') {
+      this.lastKey = key;
+      this.lastKeyBytes = bytes;
+    }
+    return bytes;
   }
 
   get(key: K): V | undefined {
-    const v = this.cache.get(this.keyBytes(key));
+    const t0 = this.metrics ? performance.now() : 0;
+    const v = this.layer.get(this.keyBytes(key));
+    if (this.metrics) this.timed('get', t0);
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
 
   put(key: K, value: V): void {
-    this.cache.put(this.keyBytes(key), this.valueSerde.serialize(value), this.timestamp());
+    const t0 = this.metrics ? performance.now() : 0;
+    this.layer.put(this.keyBytes(key), this.valueSerde.serialize(value), this.stack.timestamp());
+    if (this.metrics) this.timed('put', t0);
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
@@ -56,7 +52,9 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
 
   delete(key: K): V | undefined {
     const old = this.get(key);
-    this.cache.put(this.keyBytes(key), null, this.timestamp());
+    const t0 = this.metrics ? performance.now() : 0;
+    this.layer.put(this.keyBytes(key), null, this.stack.timestamp());
+    if (this.metrics) this.timed('delete', t0);
     return old;
   }
 
@@ -72,65 +70,18 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, StateSto
   }
 
   private async *typed(r: ScanRange): AsyncIterable<KeyValue<K, V>> {
-    for await (const [k, v] of this.cache.scan(r))
+    const t0 = this.metrics ? performance.now() : 0;
+    for await (const [k, v] of this.layer.scan(r))
       yield { key: this.keySerde.deserialize(k), value: this.valueSerde.deserialize(v) };
+    if (this.metrics) this.timed('range', t0);
   }
-
-  private approx = 0;
-  private counted = 0;
 
   /**
-   * An estimate: entries in the backend when last counted. Counting walks the keys, so
-   * it runs in the background at most every 30 s, never on the record path.
+   * An estimate of the entries that reached the backend (writes still in the cache are
+   * not counted, as in Kafka Streams). LevelDB counts in the background, so it lags; the
+   * store is never walked on the caller's path.
    */
   approximateNumEntries(): number {
-    if (Date.now() - this.counted > 30_000) {
-      this.counted = Date.now();
-      void this.backend.approximateCount().then(
-        (n) => (this.approx = n),
-        () => {},
-      );
-    }
-    return this.approx;
-  }
-
-  async flush(): Promise<void> {
-    const t0 = this.metrics ? performance.now() : 0;
-    await this.cache.flush();
-    if (this.metrics) {
-      this.metrics.operation(this.name, 'flush', (performance.now() - t0) / 1000);
-      this.reportCache();
-    }
-  }
-
-  private reportCache(): void {
-    const { hits, misses } = this.cache;
-    for (let i = 0; i < hits; i++) this.metrics!.cacheAccess(this.name, true);
-    for (let i = 0; i < misses; i++) this.metrics!.cacheAccess(this.name, false);
-    this.cache.hits = 0;
-    this.cache.misses = 0;
-  }
-
-  /** Writes that reached the backend since open (to observe the cache collapsing writes). */
-  get backendWrites(): number {
-    return this.logging.backendWrites;
-  }
-
-  drainChangelog(): ChangelogRecord[] {
-    return this.logging.drain();
-  }
-
-  async restore(records: readonly RestoreRecord[]): Promise<void> {
-    await this.logging.restore(records);
-    this.cache.clear();
-  }
-
-  discardUncommitted(): void {
-    this.cache.discardDirty();
-    this.logging.discard();
-  }
-
-  async close(): Promise<void> {
-    await this.backend.close();
+    return this.stack.backend.approximateCount();
   }
 }

@@ -1,43 +1,83 @@
 /**
  * Window-store byte layout and time segments.
  *
- * Logical key (what the cache and the changelog see): [key length u32][key][windowStart i64].
- * Stored key: [segment id u64][logical key]. The segment prefix lets a whole segment of old
- * windows expire with one range delete; the length prefix keeps one key's windows
- * contiguous even when another key starts with the same bytes; big-endian window starts
- * keep a key's windows in time order.
+ * Window key (what the cache and the changelog see, so restore rebuilds windows):
+ *   [key length u32][key bytes][windowStart i64 BE, sign bit flipped]
+ * Stored key (in the backend):
+ *   [segment id u64 BE][window key]
+ *
+ * Why this order: the segment id first lets a whole segment of expired windows go with
+ * one range delete, and keeps a scan inside the segments the time range touches. Key
+ * before time makes one key's windows contiguous within a segment, so fetch and
+ * fetchRange (the common reads) are a seek and a short scan. The length prefix stops a
+ * key from interleaving with longer keys that start with the same bytes ("AAP" and
+ * "AAPL"). Big-endian window starts with the sign bit flipped sort in time order.
  */
-import { prefixEnd, type BytesBackend, type ScanRange, type WriteOp } from './backend/backend.js';
+import type { BytesBackend, ScanRange, WriteOp } from './backend/backend.js';
 import type { LoggedTarget } from './changelogging.js';
 
-const TS_BIAS = 0x8000000000000000n;
+const TWO32 = 4294967296;
+const SEGMENT_BYTES = 8;
 
+function writeI64Ordered(out: Buffer, v: number, at: number): void {
+  const hi = Math.floor(v / TWO32);
+  out.writeUInt32BE((hi ^ 0x80000000) >>> 0, at);
+  out.writeUInt32BE(v - hi * TWO32, at + 4);
+}
+
+function readI64Ordered(b: Buffer, at: number): number {
+  return ((b.readUInt32BE(at) ^ 0x80000000) | 0) * TWO32 + b.readUInt32BE(at + 4);
+}
+
+/** The window key of `key`'s window starting at `windowStart` (epoch ms). */
 export function encodeWindowKey(key: Buffer, windowStart: number): Buffer {
   const out = Buffer.allocUnsafe(4 + key.length + 8);
   out.writeUInt32BE(key.length, 0);
   key.copy(out, 4);
-  out.writeBigUInt64BE(BigInt(windowStart) + TS_BIAS, 4 + key.length);
+  writeI64Ordered(out, windowStart, 4 + key.length);
   return out;
 }
 
-export function decodeWindowKey(logical: Buffer): { key: Buffer; windowStart: number } {
-  const len = logical.readUInt32BE(0);
+/** The bytes every window key of `key` starts with. */
+export function windowKeyPrefix(key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + key.length);
+  out.writeUInt32BE(key.length, 0);
+  key.copy(out, 4);
+  return out;
+}
+
+export function windowStartOf(windowKey: Buffer): number {
+  return readI64Ordered(windowKey, windowKey.length - 8);
+}
+
+export function decodeWindowKey(windowKey: Buffer): { key: Buffer; windowStart: number } {
   return {
-    key: logical.subarray(4, 4 + len),
-    windowStart: Number(logical.readBigUInt64BE(4 + len) - TS_BIAS),
+    key: windowKey.subarray(4, windowKey.length - 8),
+    windowStart: windowStartOf(windowKey),
   };
 }
 
 function segmentPrefix(segment: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(segment));
+  const b = Buffer.allocUnsafe(SEGMENT_BYTES);
+  writeI64Ordered(b, segment, 0);
   return b;
 }
 
-/** Maps logical window keys onto segments of the backend and expires old segments. */
+function storedKey(segment: number, windowKey: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(SEGMENT_BYTES + windowKey.length);
+  writeI64Ordered(out, segment, 0);
+  windowKey.copy(out, SEGMENT_BYTES);
+  return out;
+}
+
+/**
+ * Maps window keys onto segments of a bytes backend, hides windows past retention and
+ * drops whole segments once every window in them is past retention.
+ */
 export class SegmentedTarget implements LoggedTarget {
-  /** Newest window start seen (drives retention). */
+  /** Newest window start seen (epoch ms); retention is measured back from it. */
   observed = Number.MIN_SAFE_INTEGER;
+  /** Segments that may hold data in the backend. */
   private readonly live = new Set<number>();
 
   constructor(
@@ -47,95 +87,121 @@ export class SegmentedTarget implements LoggedTarget {
   ) {}
 
   segmentOf(windowStart: number): number {
-    return Math.max(0, Math.floor(windowStart / this.segmentMs));
+    return Math.floor(windowStart / this.segmentMs);
   }
 
-  /** Windows starting before this are expired. */
+  /** Windows starting before this (epoch ms) are expired. */
   get expiredBefore(): number {
     return this.observed - this.retentionMs;
   }
 
-  private stored(logical: Buffer): Buffer {
-    return Buffer.concat([
-      segmentPrefix(this.segmentOf(decodeWindowKey(logical).windowStart)),
-      logical,
-    ]);
+  observe(windowStart: number): void {
+    if (windowStart > this.observed) this.observed = windowStart;
   }
 
-  getSync(logical: Buffer): Buffer | undefined {
-    if (decodeWindowKey(logical).windowStart < this.expiredBefore) return undefined;
-    return this.backend.getSync(this.stored(logical));
+  getSync(windowKey: Buffer): Buffer | undefined {
+    const ws = windowStartOf(windowKey);
+    if (ws < this.expiredBefore) return undefined;
+    return this.backend.getSync(storedKey(this.segmentOf(ws), windowKey));
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
+  /** Writes window keys into their segments; skips expired windows, then drops old segments. */
+  write(ops: readonly WriteOp[]): Promise<void> {
     const out: WriteOp[] = [];
     for (const op of ops) {
-      const ws = decodeWindowKey(op.key).windowStart;
-      this.observed = Math.max(this.observed, ws);
-      if (op.value !== null && ws < this.expiredBefore) continue;
-      this.live.add(this.segmentOf(ws));
-      out.push({ key: this.stored(op.key), value: op.value });
+      const ws = windowStartOf(op.key);
+      this.observe(ws);
+      if (ws < this.expiredBefore) continue;
+      const segment = this.segmentOf(ws);
+      this.live.add(segment);
+      out.push({ key: storedKey(segment, op.key), value: op.value });
     }
-    await this.backend.write(out);
-    await this.dropExpiredSegments();
+    const writes = [this.backend.write(out), ...this.dropExpiredSegments()];
+    return Promise.all(writes).then(() => {});
   }
 
-  private async dropExpiredSegments(): Promise<void> {
-    const minLive = this.segmentOf(this.expiredBefore);
-    for (const s of [...this.live]) {
-      // A segment is dropped only when every window in it is past retention.
-      if ((s + 1) * this.segmentMs <= this.expiredBefore && s < minLive) {
-        await this.backend.clearRange(segmentPrefix(s), segmentPrefix(s + 1));
-        this.live.delete(s);
-      }
+  private dropExpiredSegments(): Array<Promise<void>> {
+    const drops: Array<Promise<void>> = [];
+    for (const s of this.live) {
+      if ((s + 1) * this.segmentMs > this.expiredBefore) continue;
+      drops.push(this.backend.clearRange(segmentPrefix(s), segmentPrefix(s + 1)));
+      this.live.delete(s);
+    }
+    return drops;
+  }
+
+  settled(): Promise<void> {
+    return this.backend.settled();
+  }
+
+  /** Live segments that may hold windows starting in [fromTs, toTs], ascending. */
+  segmentsBetween(fromTs: number, toTs: number): number[] {
+    const lo = this.segmentOf(fromTs);
+    const hi = this.segmentOf(toTs);
+    return [...this.live].filter((s) => s >= lo && s <= hi).sort((a, b) => a - b);
+  }
+
+  /** Window keys of one segment within `range` (window-key bounds), in byte order. */
+  async *scanSegment(segment: number, range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
+    const r: ScanRange = {
+      gte: range.gte ? storedKey(segment, range.gte) : segmentPrefix(segment),
+      lt: segmentPrefix(segment + 1),
+    };
+    if (range.lte) r.lte = storedKey(segment, range.lte);
+    if (range.lt) r.lt = storedKey(segment, range.lt);
+    const expiredBefore = this.expiredBefore;
+    for await (const [k, v] of this.backend.scan(r)) {
+      const windowKey = k.subarray(SEGMENT_BYTES);
+      if (windowStartOf(windowKey) >= expiredBefore) yield [windowKey, v];
     }
   }
 
-  /** Scans logical keys in [from, to] windows of all segments that may hold them. */
-  async *scanWindows(
-    fromTs: number,
-    toTs: number,
-    keyPrefix?: Buffer,
-  ): AsyncIterable<[Buffer, Buffer]> {
-    const lo = Math.max(fromTs, this.expiredBefore);
-    if (lo > toTs) return;
-    const segments = [...this.live]
-      .filter((s) => s >= this.segmentOf(lo) && s <= this.segmentOf(toTs))
-      .sort((a, b) => a - b);
-    for (const s of segments) {
-      const seg = segmentPrefix(s);
-      const range: ScanRange = keyPrefix
-        ? { gte: Buffer.concat([seg, keyPrefix]), lt: Buffer.concat([seg, prefixEnd(keyPrefix)]) }
-        : { gte: seg, lt: segmentPrefix(s + 1) };
-      for await (const [k, v] of this.backend.scan(range)) {
-        const logical = k.subarray(8);
-        const ws = decodeWindowKey(logical).windowStart;
-        if (ws >= lo && ws <= toTs) yield [logical, v];
-      }
-    }
-  }
-
-  /** Logical-key scans (used by the cache overlay); only whole-store scans are needed. */
+  /**
+   * Window keys in `range`, in byte order. Ranges within one key's windows (what
+   * fetchRange asks) walk the segments its times touch, in order; other ranges merge
+   * every live segment.
+   */
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const all: Array<[Buffer, Buffer]> = [];
-    for await (const kv of this.scanWindows(Number.MIN_SAFE_INTEGER + 1, Number.MAX_SAFE_INTEGER)) {
-      if (
-        (!range.gte || Buffer.compare(kv[0], range.gte) >= 0) &&
-        (!range.lte || Buffer.compare(kv[0], range.lte) <= 0) &&
-        (!range.lt || Buffer.compare(kv[0], range.lt) < 0)
-      )
-        all.push(kv);
+    const bounds = this.sameKeyTimes(range);
+    if (bounds) {
+      for (const s of this.segmentsBetween(bounds[0], bounds[1])) yield* this.scanSegment(s, range);
+      return;
     }
-    all.sort((a, b) => Buffer.compare(a[0], b[0]));
-    yield* all;
+    const all: Array<[Buffer, Buffer]> = [];
+    for (const s of this.segmentsBetween(this.expiredBefore, Number.MAX_SAFE_INTEGER))
+      for await (const kv of this.scanSegment(s, range)) all.push(kv);
+    yield* all.sort((a, b) => Buffer.compare(a[0], b[0]));
   }
 
-  /** Learns the live segments of a reopened store. */
-  async recover(): Promise<void> {
-    for await (const [k] of this.backend.scan({})) {
-      const logical = k.subarray(8);
-      this.live.add(Number(k.readBigUInt64BE(0)));
-      this.observed = Math.max(this.observed, decodeWindowKey(logical).windowStart);
-    }
+  /** The window starts bounding `range` when both ends are windows of the same key. */
+  private sameKeyTimes(range: ScanRange): [number, number] | undefined {
+    const { gte, lte } = range;
+    if (!gte || !lte || range.lt || gte.length !== lte.length) return undefined;
+    if (gte.compare(lte, 0, lte.length - 8, 0, gte.length - 8) !== 0) return undefined;
+    return [windowStartOf(gte), windowStartOf(lte)];
   }
+
+  /** Learns the live segments and the newest window start of a reopened store. */
+  async recover(): Promise<void> {
+    let from: Buffer | undefined = Buffer.alloc(0);
+    let last: number | undefined;
+    while (from) {
+      const first = await firstKey(this.backend, from);
+      if (!first) break;
+      last = readI64Ordered(first, 0);
+      this.live.add(last);
+      from = segmentPrefix(last + 1);
+    }
+    if (last === undefined) return;
+    for await (const [k] of this.backend.scan({
+      gte: segmentPrefix(last),
+      lt: segmentPrefix(last + 1),
+    }))
+      this.observe(windowStartOf(k));
+  }
+}
+
+async function firstKey(backend: BytesBackend, gte: Buffer): Promise<Buffer | undefined> {
+  for await (const [k] of backend.scan({ gte })) return k;
+  return undefined;
 }

@@ -1,20 +1,23 @@
 /**
- * Built-in serdes. Keys are compared in the byte order of their serialized form, so
- * `int64` is big-endian with the sign bit flipped (numeric order = byte order).
+ * Built-in serdes, by name for topology specs (`serdeByName`). Range scans follow the byte
+ * order of serialized keys: UTF-8 order for strings, numeric order for non-negative int64.
  */
 import type { Serde } from './api.js';
 import { StateStoreError } from './errors.js';
 
+/** UTF-8 text. */
 export const stringSerde: Serde<string> = {
   serialize: (v) => Buffer.from(v, 'utf8'),
   deserialize: (b) => b.toString('utf8'),
 };
 
+/** Any JSON-serialisable value, as UTF-8 JSON text. */
 export const jsonSerde: Serde<unknown> = {
   serialize: (v) => Buffer.from(JSON.stringify(v), 'utf8'),
   deserialize: (b) => JSON.parse(b.toString('utf8')) as unknown,
 };
 
+/** Buffers as they are (no copy: do not modify a Buffer after handing it to a store). */
 export const bytesSerde: Serde<Buffer> = {
   serialize: (v) => v,
   deserialize: (b) => b,
@@ -22,20 +25,32 @@ export const bytesSerde: Serde<Buffer> = {
 
 const TWO32 = 4294967296;
 
-/** Big-endian, sign bit flipped; safe integers only (JavaScript numbers), no BigInt on the hot path. */
+/**
+ * 8-byte big-endian two's-complement integers, the wire format of Kafka's LongSerializer.
+ * Byte order equals numeric order for non-negative values (negatives sort after them).
+ * JavaScript numbers: safe integers only (|v| <= 2^53 - 1); larger longs written by others
+ * lose precision when read. No BigInt on the hot path.
+ */
 export const int64Serde: Serde<number> = {
   serialize: (v) => {
-    const n = Math.trunc(v);
+    if (!Number.isSafeInteger(v)) throw notInt64(v);
     const b = Buffer.allocUnsafe(8);
-    const hi = Math.floor(n / TWO32);
-    b.writeInt32BE(hi | 0, 0);
-    b.writeUInt32BE(n - hi * TWO32, 4);
-    b[0]! ^= 0x80;
+    const hi = Math.floor(v / TWO32);
+    b.writeInt32BE(hi, 0);
+    b.writeUInt32BE(v - hi * TWO32, 4);
     return b;
   },
-  deserialize: (b) => ((b.readInt32BE(0) ^ 0x80000000) | 0) * TWO32 + b.readUInt32BE(4),
+  deserialize: (b) => b.readInt32BE(0) * TWO32 + b.readUInt32BE(4),
 };
 
+function notInt64(v: number): StateStoreError {
+  return new StateStoreError(
+    `the int64 serde takes safe integers (|v| <= 2^53 - 1), got ${v}; round the value, or use float64 for fractions`,
+    { code: 'SERDE_NOT_INT64', domain: 'user' },
+  );
+}
+
+/** IEEE 754 doubles, 8 bytes big-endian (Kafka's DoubleSerializer). */
 export const float64Serde: Serde<number> = {
   serialize: (v) => {
     const b = Buffer.allocUnsafe(8);

@@ -1,114 +1,119 @@
 /**
- * The typed top of a window store stack: windows of a key at their start times, kept for
- * a retention measured against the newest window start seen.
+ * The typed window store (top of its stack): windows of a key at their start times, kept
+ * for a retention measured back from the newest window start seen. Byte layout and
+ * segments: see segments.ts.
+ *
+ * "Seen" means flushed: the newest window start advances when writes go down to the
+ * segments (at commit, or when a full cache writes behind), not at each put. So within
+ * one commit interval a processor can put a new window and still read (and emit) an
+ * older one that the new one pushes past retention — what window processors here do.
  */
-import type {
-  ChangelogRecord,
-  RestoreRecord,
-  Serde,
-  StateStore,
-  StoreMetrics,
-  WindowedKeyValue,
-  WindowedValue,
-  WindowStore,
-} from './api.js';
-import type { BytesBackend } from './backend/backend.js';
-import type { ChangeLoggingLayer } from './changelogging.js';
-import { decodeWindowKey, encodeWindowKey, type SegmentedTarget } from './segments.js';
-import type { CacheLike } from './write-buffer.js';
+import type { Serde, WindowedKeyValue, WindowedValue, WindowStore } from './api.js';
+import { byteString } from './backend/backend.js';
+import type { CachedEntry } from './layer.js';
+import { MeteredStore, type StoreStack } from './metered.js';
+import {
+  decodeWindowKey,
+  encodeWindowKey,
+  windowStartOf,
+  type SegmentedTarget,
+} from './segments.js';
 
-export class MeteredWindowStore<K, V> implements WindowStore<K, V>, StateStore {
+export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStore<K, V> {
   readonly kind = 'window' as const;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly keySerde: Serde<K>,
     private readonly valueSerde: Serde<V>,
-    private readonly cache: CacheLike,
-    private readonly logging: ChangeLoggingLayer,
     private readonly segments: SegmentedTarget,
-    private readonly backend: BytesBackend,
-    private readonly timestamp: () => number,
-    private readonly metrics?: StoreMetrics,
-  ) {}
+    stack: StoreStack,
+  ) {
+    super(name, stack);
+  }
 
   fetch(key: K, windowStart: number): V | undefined {
     if (windowStart < this.segments.expiredBefore) return undefined;
-    const v = this.cache.get(encodeWindowKey(this.keySerde.serialize(key), windowStart));
+    const t0 = this.metrics ? performance.now() : 0;
+    const v = this.layer.get(encodeWindowKey(this.keySerde.serialize(key), windowStart));
+    if (this.metrics) this.timed('get', t0);
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
 
   put(key: K, value: V | undefined, windowStart: number): void {
-    const k = encodeWindowKey(this.keySerde.serialize(key), windowStart);
-    this.cache.put(
-      k,
+    // A write to an expired window is dropped, as in Kafka Streams: it could never be read.
+    if (windowStart < this.segments.expiredBefore) return;
+    const t0 = this.metrics ? performance.now() : 0;
+    this.layer.put(
+      encodeWindowKey(this.keySerde.serialize(key), windowStart),
       value === undefined ? null : this.valueSerde.serialize(value),
-      this.timestamp(),
+      this.stack.timestamp(),
     );
+    if (this.metrics) this.timed(value === undefined ? 'delete' : 'put', t0);
   }
 
   async *fetchRange(key: K, timeFrom: number, timeTo: number): AsyncIterable<WindowedValue<V>> {
-    const kb = this.keySerde.serialize(key);
-    const prefix = encodeWindowKey(kb, 0).subarray(0, 4 + kb.length);
-    for (const e of await this.collect(timeFrom, timeTo, prefix))
-      yield { windowStart: e.windowStart, value: e.value };
-  }
-
-  async *fetchAll(timeFrom: number, timeTo: number): AsyncIterable<WindowedKeyValue<K, V>> {
-    yield* await this.collect(timeFrom, timeTo);
-  }
-
-  /** Backend windows overlaid with unflushed writes, ordered by window start then key bytes. */
-  private async collect(
-    timeFrom: number,
-    timeTo: number,
-    prefix?: Buffer,
-  ): Promise<Array<WindowedKeyValue<K, V>>> {
-    const merged = new Map<string, [Buffer, Buffer | null]>();
-    for await (const [k, v] of this.segments.scanWindows(timeFrom, timeTo, prefix))
-      merged.set(k.toString('latin1'), [k, v]);
     const lo = Math.max(timeFrom, this.segments.expiredBefore);
-    for (const d of this.cache.dirty()) {
-      if (prefix && !d.key.subarray(0, prefix.length).equals(prefix)) continue;
-      const ws = decodeWindowKey(d.key).windowStart;
-      if (ws >= lo && ws <= timeTo) merged.set(d.key.toString('latin1'), [d.key, d.value]);
-    }
-    const out: Array<WindowedKeyValue<K, V> & { raw: Buffer }> = [];
-    for (const [k, v] of merged.values()) {
-      if (v === null) continue;
-      const { key, windowStart } = decodeWindowKey(k);
-      out.push({
-        key: this.keySerde.deserialize(key),
-        windowStart,
-        value: this.valueSerde.deserialize(v),
-        raw: key,
-      });
-    }
-    out.sort((a, b) => a.windowStart - b.windowStart || Buffer.compare(a.raw, b.raw));
-    return out.map(({ key, windowStart, value }) => ({ key, windowStart, value }));
-  }
-
-  async flush(): Promise<void> {
+    if (lo > timeTo) return;
     const t0 = this.metrics ? performance.now() : 0;
-    await this.cache.flush();
-    this.metrics?.operation(this.name, 'flush', (performance.now() - t0) / 1000);
+    const k = this.keySerde.serialize(key);
+    const range = { gte: encodeWindowKey(k, lo), lte: encodeWindowKey(k, timeTo) };
+    for await (const [wk, v] of this.layer.scan(range))
+      yield { windowStart: windowStartOf(wk), value: this.valueSerde.deserialize(v) };
+    if (this.metrics) this.timed('range', t0);
   }
 
-  drainChangelog(): ChangelogRecord[] {
-    return this.logging.drain();
+  /**
+   * Every key's windows starting in [timeFrom, timeTo], ordered by window start, then by
+   * key bytes. Reads one segment into memory at a time.
+   */
+  async *fetchAll(timeFrom: number, timeTo: number): AsyncIterable<WindowedKeyValue<K, V>> {
+    const lo = Math.max(timeFrom, this.segments.expiredBefore);
+    if (lo > timeTo) return;
+    const t0 = this.metrics ? performance.now() : 0;
+    const dirty = this.unflushedBySegment(lo, timeTo);
+    const segments = new Set([...this.segments.segmentsBetween(lo, timeTo), ...dirty.keys()]);
+    for (const s of [...segments].sort((a, b) => a - b))
+      yield* await this.readSegment(s, lo, timeTo, dirty.get(s) ?? []);
+    if (this.metrics) this.timed('range', t0);
   }
 
-  async restore(records: readonly RestoreRecord[]): Promise<void> {
-    await this.logging.restore(records);
-    this.cache.clear();
+  /** Writes not yet sent down with window starts in [lo, hi], by segment (copied: scans see a snapshot). */
+  private unflushedBySegment(lo: number, hi: number): Map<number, CachedEntry[]> {
+    const out = new Map<number, CachedEntry[]>();
+    for (const e of this.layer.unflushed()) {
+      const ws = windowStartOf(e.key);
+      if (ws < lo || ws > hi) continue;
+      const s = this.segments.segmentOf(ws);
+      (out.get(s) ?? out.set(s, []).get(s)!).push({ key: e.key, value: e.value });
+    }
+    return out;
   }
 
-  discardUncommitted(): void {
-    this.cache.discardDirty();
-    this.logging.discard();
-  }
-
-  async close(): Promise<void> {
-    await this.backend.close();
+  /** One segment's windows in [lo, hi], overlaid with `dirty`, in (window start, key) order. */
+  private async readSegment(
+    segment: number,
+    lo: number,
+    hi: number,
+    dirty: CachedEntry[],
+  ): Promise<Array<WindowedKeyValue<K, V>>> {
+    const merged = new Map<string, CachedEntry>();
+    for await (const [key, value] of this.segments.scanSegment(segment, {})) {
+      const ws = windowStartOf(key);
+      if (ws >= lo && ws <= hi) merged.set(byteString(key), { key, value });
+    }
+    for (const e of dirty) merged.set(byteString(e.key), e);
+    const rows: Array<{ raw: Buffer; windowStart: number; value: Buffer }> = [];
+    for (const { key, value } of merged.values()) {
+      if (value === null) continue;
+      const d = decodeWindowKey(key);
+      rows.push({ raw: d.key, windowStart: d.windowStart, value });
+    }
+    rows.sort((a, b) => a.windowStart - b.windowStart || Buffer.compare(a.raw, b.raw));
+    return rows.map((r) => ({
+      key: this.keySerde.deserialize(r.raw),
+      windowStart: r.windowStart,
+      value: this.valueSerde.deserialize(r.value),
+    }));
   }
 }

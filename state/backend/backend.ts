@@ -1,6 +1,6 @@
 /**
- * The bytes-only bottom of the store stack. Point reads are synchronous; writes come in
- * batches (one per flush or restore); scans are ordered by the bytes of the key.
+ * The bytes-only bottom of the store stack (LevelDB or memory). Keys are ordered by their
+ * bytes. Point reads are synchronous; writes are asynchronous but visible at once.
  */
 export interface WriteOp {
   key: Buffer;
@@ -8,6 +8,7 @@ export interface WriteOp {
   value: Buffer | null;
 }
 
+/** Key bounds of a scan; any may be absent. */
 export interface ScanRange {
   gte?: Buffer;
   lte?: Buffer;
@@ -15,25 +16,47 @@ export interface ScanRange {
 }
 
 export interface BytesBackend {
+  /** Synchronous point read; sees every write already issued, landed or not. */
   getSync(key: Buffer): Buffer | undefined;
+  /**
+   * Queues a batch of writes. They apply in the order issued (after every earlier write
+   * and range delete) and are visible to `getSync` and later scans at once; the promise
+   * resolves when they have reached the backend.
+   */
   write(ops: readonly WriteOp[]): Promise<void>;
+  /**
+   * Entries in range in byte order of keys. Sees every write issued before it starts;
+   * writes issued while it runs may or may not appear (LevelDB: a snapshot; memory: live).
+   */
   scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]>;
-  /** Deletes every key in [gte, lt). */
+  /**
+   * Deletes every key in [gte, lt), ordered with writes like `write`, but unlike them it
+   * takes effect for `getSync` only when it lands (callers hide the range until then).
+   */
   clearRange(gte: Buffer, lt: Buffer): Promise<void>;
-  approximateCount(): Promise<number>;
+  /** Resolves when every write issued so far has landed (rejects if one failed). */
+  settled(): Promise<void>;
+  /** An estimate of the number of keys; may lag behind recent writes. */
+  approximateCount(): number;
   close(): Promise<void>;
+  /** Closes the backend and deletes everything it holds (files included). */
+  destroy(): Promise<void>;
 }
 
-/** The smallest key greater than every key starting with `prefix`. */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
+/** Spells bytes as a string whose JavaScript order is the bytes' order (one char per byte). */
+export const byteString = (b: Buffer): string => b.toString('latin1');
+export const fromByteString = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** The smallest key greater than every key starting with `prefix`; undefined if none is. */
+export function prefixEnd(prefix: Buffer): Buffer | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i]! < 0xff) {
+      const end = Buffer.from(prefix.subarray(0, i + 1));
       end[i]!++;
-      return end.subarray(0, i + 1);
+      return end;
     }
   }
-  return Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  return undefined;
 }
 
 export function inRange(key: Buffer, r: ScanRange): boolean {
@@ -41,4 +64,22 @@ export function inRange(key: Buffer, r: ScanRange): boolean {
   if (r.lte && Buffer.compare(key, r.lte) > 0) return false;
   if (r.lt && Buffer.compare(key, r.lt) >= 0) return false;
   return true;
+}
+
+/** `inRange` on byte strings (see `byteString`). */
+export function byteStringBounds(r: ScanRange): {
+  from?: string;
+  below: (k: string) => boolean;
+} {
+  const lte = r.lte && byteString(r.lte);
+  const lt = r.lt && byteString(r.lt);
+  const below =
+    lte !== undefined && lt !== undefined
+      ? (k: string) => k <= lte && k < lt
+      : lte !== undefined
+        ? (k: string) => k <= lte
+        : lt !== undefined
+          ? (k: string) => k < lt
+          : () => true;
+  return { from: r.gte && byteString(r.gte), below };
 }

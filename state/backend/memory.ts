@@ -1,73 +1,68 @@
 /**
- * In-memory bytes backend. Keys live in a Map under their latin1 spelling (one char per
- * byte, so string order is byte order); the sorted key list is rebuilt only when a scan
- * follows an insertion of a new key.
+ * In-memory bytes backend (tests, the test driver, stores that need no durability): a
+ * hash map for point reads and an ordered set of keys for range scans. Writes apply
+ * synchronously, so they are visible (and "landed") as soon as `write` is called.
  */
-import { inRange, type BytesBackend, type ScanRange, type WriteOp } from './backend.js';
+import {
+  byteString,
+  byteStringBounds,
+  fromByteString,
+  type BytesBackend,
+  type ScanRange,
+  type WriteOp,
+} from './backend.js';
+import { SortedSet } from './sorted-set.js';
 
 export class MemoryBackend implements BytesBackend {
-  private readonly map = new Map<string, Buffer>();
-  private sorted: string[] | undefined = [];
+  private readonly values = new Map<string, Buffer>();
+  private readonly keys = new SortedSet();
 
   getSync(key: Buffer): Buffer | undefined {
-    return this.map.get(key.toString('latin1'));
+    return this.values.get(byteString(key));
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
+  write(ops: readonly WriteOp[]): Promise<void> {
     for (const op of ops) {
-      const k = op.key.toString('latin1');
+      const k = byteString(op.key);
       if (op.value === null) {
-        if (this.map.delete(k)) this.sorted = undefined;
+        if (this.values.delete(k)) this.keys.delete(k);
       } else {
-        if (!this.map.has(k)) this.sorted = undefined;
-        this.map.set(k, op.value);
+        if (!this.values.has(k)) this.keys.add(k);
+        this.values.set(k, op.value);
       }
     }
-  }
-
-  private keys(): string[] {
-    if (!this.sorted) this.sorted = [...this.map.keys()].sort();
-    return this.sorted;
+    return Promise.resolve();
   }
 
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const keys = this.keys();
-    let i = range.gte ? lowerBound(keys, range.gte.toString('latin1')) : 0;
-    for (; i < keys.length; i++) {
-      const k = Buffer.from(keys[i]!, 'latin1');
-      if (!inRange(k, range)) {
-        if (
-          (range.lte && Buffer.compare(k, range.lte) > 0) ||
-          (range.lt && Buffer.compare(k, range.lt) >= 0)
-        )
-          return;
-        continue;
-      }
-      const v = this.map.get(keys[i]!);
-      if (v !== undefined) yield [k, v];
+    const { from, below } = byteStringBounds(range);
+    for (const k of this.keys.from(from, below)) {
+      const v = this.values.get(k);
+      if (v !== undefined) yield [fromByteString(k), v];
     }
   }
 
-  async clearRange(gte: Buffer, lt: Buffer): Promise<void> {
-    const ops: WriteOp[] = [];
-    for await (const [k] of this.scan({ gte, lt })) ops.push({ key: k, value: null });
-    await this.write(ops);
+  clearRange(gte: Buffer, lt: Buffer): Promise<void> {
+    const doomed = [...this.keys.from(byteString(gte), byteStringBounds({ lt }).below)];
+    for (const k of doomed) {
+      this.keys.delete(k);
+      this.values.delete(k);
+    }
+    return Promise.resolve();
   }
 
-  async approximateCount(): Promise<number> {
-    return this.map.size;
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  approximateCount(): number {
+    return this.values.size;
   }
 
   async close(): Promise<void> {}
-}
 
-function lowerBound(a: string[], x: string): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
+  async destroy(): Promise<void> {
+    this.values.clear();
+    this.keys.clear();
   }
-  return lo;
 }

@@ -1,0 +1,142 @@
+/**
+ * The write cache, measured by what reaches the backend and the changelog; on both backends.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  int64Serde,
+  openKeyValueStore,
+  stringSerde,
+  type StoreContext,
+  type StoreMetrics,
+} from './index.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cache-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+let tasks = 0;
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const backendWrites = (s: object) => (s as { backendWrites: number }).backendWrites;
+
+describe.each(['memory', 'leveldb'] as const)('write cache on %s', (backend) => {
+  const open = (cache = true, extra: Partial<StoreContext> = {}) =>
+    openKeyValueStore(
+      {
+        name: 'kv',
+        kind: 'keyValue',
+        keySerde: stringSerde,
+        valueSerde: int64Serde,
+        logged: true,
+        cache,
+      },
+      { applicationId: 'app', taskId: `1_${tasks++}`, stateDir: root, backend, ...extra },
+    );
+
+  it('collapses 1000 puts to 10 keys into 10 backend writes and 10 changelog records', async () => {
+    const s = await open();
+    for (let i = 0; i < 1000; i++) s.put(`k${i % 10}`, i);
+    expect(backendWrites(s)).toBe(0);
+    expect(s.drainChangelog()).toEqual([]);
+    await s.flush();
+    const log = s.drainChangelog();
+    expect(log.length).toBe(10);
+    expect(backendWrites(s)).toBe(10);
+    expect(log.map((r) => int64Serde.deserialize(r.value!)).sort((a, b) => a - b)).toEqual([
+      990, 991, 992, 993, 994, 995, 996, 997, 998, 999,
+    ]);
+    await s.flush(); // nothing dirty: nothing written
+    expect(backendWrites(s)).toBe(10);
+    await s.close();
+  });
+
+  it('without a cache, every put goes straight through: 1000 backend writes and records', async () => {
+    const s = await open(false);
+    for (let i = 0; i < 1000; i++) s.put(`k${i % 10}`, i);
+    expect(backendWrites(s)).toBe(1000);
+    expect(s.drainChangelog().length).toBe(1000);
+    await s.flush();
+    expect(s.get('k9')).toBe(999);
+    await s.close();
+  });
+
+  it('merges dirty entries into range scans; cached deletes hide backend entries', async () => {
+    const s = await open();
+    for (const k of ['a', 'c', 'e', 'g']) s.put(k, 1);
+    await s.flush();
+    s.put('b', 2); // new, dirty
+    s.put('e', 2); // overwrite, dirty
+    s.delete('c'); // delete of a backend entry
+    s.delete('zz'); // delete of nothing
+    s.put('h', 2); // after every backend key
+    const all = (await collect(s.all())).map((e) => `${e.key}=${e.value}`);
+    expect(all).toEqual(['a=1', 'b=2', 'e=2', 'g=1', 'h=2']);
+    expect((await collect(s.range('b', 'e'))).map((e) => e.key)).toEqual(['b', 'e']);
+    await s.flush();
+    expect((await collect(s.all())).map((e) => `${e.key}=${e.value}`)).toEqual(all);
+    await s.close();
+  });
+
+  it('a scan sees the state as of its start while the processor keeps writing', async () => {
+    const s = await open();
+    for (let i = 0; i < 20; i++) s.put(`k${String(i).padStart(2, '0')}`, i);
+    await s.flush();
+    s.put('k05', 500);
+    const seen: string[] = [];
+    for await (const e of s.all()) {
+      seen.push(`${e.key}=${e.value}`);
+      s.put('k10', -1);
+      s.put('k15b', 1);
+    }
+    expect(seen.length).toBe(20);
+    expect(seen[5]).toBe('k05=500');
+    expect(s.get('k10')).toBe(-1);
+    await s.close();
+  });
+
+  it('stays within its bound by writing dirty entries behind, losing none', async () => {
+    const s = await open(true, { cacheMaxEntries: 100 });
+    for (let i = 0; i < 1000; i++) s.put(`k${i}`, i);
+    const size = (s as unknown as { layer: { size: number; earlyWrites: number } }).layer;
+    expect(size.size).toBeLessThanOrEqual(100);
+    expect(size.earlyWrites).toBeGreaterThan(0);
+    for (let i = 0; i < 1000; i += 97) expect(s.get(`k${i}`)).toBe(i);
+    expect((await collect(s.all())).length).toBe(1000);
+    await s.flush();
+    const log = s.drainChangelog();
+    expect(new Set(log.map((r) => r.key.toString())).size).toBe(1000);
+    expect(log.length).toBe(1000);
+    await s.close();
+  });
+
+  it('reports operation timings and cache hits and misses to StoreMetrics', async () => {
+    const ops = new Map<string, number>();
+    let hits = 0;
+    let misses = 0;
+    const metrics: StoreMetrics = {
+      operation: (store, op, seconds) => {
+        expect(store).toBe('kv');
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        ops.set(op, (ops.get(op) ?? 0) + 1);
+      },
+      cacheAccess: () => expect.fail('cacheAccesses is given'),
+      cacheAccesses: (_store, h, m) => ((hits += h), (misses += m)),
+    };
+    const s = await open(true, { metrics });
+    s.get('a'); // miss
+    s.put('a', 1);
+    s.get('a'); // hit
+    s.delete('a');
+    await collect(s.all());
+    await s.flush();
+    expect(Object.fromEntries(ops)).toEqual({ get: 3, put: 1, delete: 1, range: 1, flush: 1 });
+    expect([hits, misses]).toEqual([2, 1]);
+    await s.close();
+  });
+});
