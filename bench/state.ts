@@ -1,132 +1,184 @@
 /**
- * `npm run bench:state`: the state layer and the engine without a broker.
- *  - put+get through the full store stack on LevelDB, with and without the cache
- *  - bulk restore of 1M changelog records into LevelDB
- *  - count-by-key through the topology test driver (same engine as the runtime)
+ * `npm run bench:state`: the state stores through their full stack (metered → caching →
+ * change-logging → LevelDB), no broker.
+ *
+ * Cases are a list. Another bench can add its own without touching this file: a module
+ * `bench/cases/driver.ts` exporting `cases: BenchCaseDef[]` (see lib/results.ts) is
+ * imported when it exists and its cases run after these, in the same results file.
+ *
+ * Env: BENCH_OPS (default 1 000 000) sets the operations per store case and the records
+ * restored.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import '../processors/index.js';
-import { TopologyTestDriver } from '../runtime/testing/driver.js';
-import { int64Serde, openKeyValueStore, stringSerde } from '../state/index.js';
-import { TopologyBuilder } from '../topology/index.js';
-import { rssMib, writeResults, type BenchCase } from './lib/results.js';
+import {
+  int64Serde,
+  openKeyValueStore,
+  openWindowStore,
+  stringSerde,
+  type RestoreRecord,
+  type StoreMetrics,
+} from '../state/index.js';
+import { runBench, throughput, type BenchCaseDef } from './lib/results.js';
 
 const N = Number(process.env.BENCH_OPS ?? 1_000_000);
+const KEYS = 10_000;
+const FLUSH_EVERY = 50_000;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-state-'));
-const result = (
-  name: string,
-  records: number,
-  seconds: number,
-  extra: Partial<BenchCase> = {},
-): BenchCase => ({
-  case: name,
-  guarantee: null,
-  records,
-  seconds: Math.round(seconds * 1000) / 1000,
-  records_per_s: Math.round(records / seconds),
-  p50_ms: null,
-  p99_ms: null,
-  rss_mib: rssMib(),
-  ...extra,
+let tasks = 0;
+
+const ctx = (metrics?: StoreMetrics) => ({
+  applicationId: 'bench',
+  taskId: `0_${tasks++}`,
+  stateDir: root,
+  backend: 'leveldb' as const,
+  metrics,
 });
 
-async function putGet(cache: boolean): Promise<BenchCase> {
-  const store = await openKeyValueStore(
-    {
-      name: 'kv',
-      kind: 'keyValue',
-      keySerde: stringSerde,
-      valueSerde: int64Serde,
-      logged: true,
-      cache,
-    },
-    { applicationId: 'bench', taskId: `0_${cache ? 1 : 2}`, stateDir: root, backend: 'leveldb' },
-  );
-  const keys = Array.from({ length: 10_000 }, (_, i) => `key-${i}`);
+const kvOptions = (cache: boolean) => ({
+  name: 'kv',
+  kind: 'keyValue' as const,
+  keySerde: stringSerde,
+  valueSerde: int64Serde,
+  logged: true,
+  cache,
+});
+
+/** What a StoreMetrics bound to counters costs at least: one call per operation. */
+const nullMetrics = (): StoreMetrics => {
+  let total = 0;
+  return {
+    operation: (_s, _o, seconds) => void (total += seconds),
+    cacheAccess: () => {},
+    cacheAccesses: () => {},
+  };
+};
+
+/** Count-by-key: get, add one, put; flush and drain the changelog as a commit would. */
+async function putGet(cache: boolean, metrics?: StoreMetrics): Promise<number> {
+  const store = await openKeyValueStore(kvOptions(cache), ctx(metrics));
+  const keys = Array.from({ length: KEYS }, (_, i) => `key-${i}`);
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
-    const k = keys[i % keys.length]!;
+    const k = keys[i % KEYS]!;
     store.put(k, (store.get(k) ?? 0) + 1);
-    if (i % 50_000 === 49_999) {
+    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
       await store.flush();
       store.drainChangelog();
     }
   }
   await store.flush();
   store.drainChangelog();
-  const s = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
   await store.close();
-  // One op = one get + one put.
-  return result(
-    `kv put+get, full stack on LevelDB, ${cache ? 'cached' : 'no cache'} (10k keys, flush every 50k)`,
-    N,
-    s,
-  );
+  return seconds;
 }
 
-async function restore(): Promise<BenchCase> {
-  const store = await openKeyValueStore(
-    {
-      name: 'kv',
-      kind: 'keyValue',
-      keySerde: stringSerde,
-      valueSerde: int64Serde,
-      logged: true,
-      cache: true,
-    },
-    { applicationId: 'bench', taskId: '0_3', stateDir: root, backend: 'leveldb' },
+/** Dedupe's pattern: fetch a window of a key never seen (a miss down to LevelDB), then put it. */
+async function windowFetchPut(): Promise<number> {
+  const store = await openWindowStore(
+    { ...kvOptions(true), name: 'seen', kind: 'window', retentionMs: 600_000, segmentMs: 120_000 },
+    ctx(),
   );
-  const batches = [];
-  for (let b = 0; b < N / 10_000; b++) {
-    batches.push(
-      Array.from({ length: 10_000 }, (_, i) => ({
-        key: Buffer.from(`key-${b * 10_000 + i}`),
-        value: int64Serde.serialize(i),
-        timestamp: 0,
-        offset: b * 10_000 + i,
-      })),
-    );
-  }
+  const symbols = Array.from({ length: 100 }, (_, i) => `SYM${i}`);
   const t0 = performance.now();
-  for (const batch of batches) await store.restore(batch);
-  const s = (performance.now() - t0) / 1000;
-  await store.close();
-  return result('bulk restore into LevelDB (batches of 10k, unique keys)', N, s);
-}
-
-async function driverCount(): Promise<BenchCase> {
-  const b = new TopologyBuilder();
-  b.stream('in', { key: 'string', value: 'string' })
-    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
-    .count({ name: 'count' })
-    .to('out', { key: 'string', value: 'int64' });
-  const driver = await TopologyTestDriver.create(b.build(), { backend: 'leveldb' });
-  const input = driver.input('in', { key: 'string', value: 'string' });
-  const out = driver.output('out', { key: 'string', value: 'int64' });
-  const keys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
-  const value = 'x'.repeat(100);
-  const n = Math.min(N, 500_000);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    await input.pipe(keys[i % keys.length]!, value, { timestamp: i });
-    if (i % 50_000 === 49_999) {
-      await driver.commit();
-      out.readAll();
+  for (let i = 0; i < N; i++) {
+    const key = symbols[i % 100]!;
+    const ts = 1_700_000_000_000 + Math.floor(i / 100) * 7;
+    if (store.fetch(key, ts) === undefined) store.put(key, 1, ts);
+    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) {
+      await store.flush();
+      store.drainChangelog();
     }
   }
-  await driver.commit();
-  const s = (performance.now() - t0) / 1000;
-  await driver.close();
-  return result('count-by-key in the test driver (LevelDB, 10k keys, 100-byte values)', n, s);
+  await store.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  await store.close();
+  return seconds;
 }
 
-const results = [await putGet(true), await putGet(false), await restore(), await driverCount()];
-for (const r of results)
-  console.log(
-    `${r.case}: ${r.records_per_s?.toLocaleString()} /s (${r.seconds}s, RSS ${r.rss_mib} MiB)`,
-  );
-const file = writeResults('state', 'npm run bench:state', results);
-console.log(`wrote ${file}`);
-fs.rmSync(root, { recursive: true, force: true });
+/** Changelog records as the restore consumer hands them over: batches of 10 000, unique keys. */
+function changelogBatches(key: (i: number) => Buffer): RestoreRecord[][] {
+  const batches: RestoreRecord[][] = [];
+  for (let start = 0; start < N; start += 10_000) {
+    const batch: RestoreRecord[] = [];
+    for (let i = start; i < Math.min(N, start + 10_000); i++)
+      batch.push({ key: key(i), value: int64Serde.serialize(i), timestamp: 0, offset: i });
+    batches.push(batch);
+  }
+  return batches;
+}
+
+async function restoreKeyValue(): Promise<number> {
+  const batches = changelogBatches((i) => Buffer.from(`key-${i}`));
+  const store = await openKeyValueStore(kvOptions(true), ctx());
+  const t0 = performance.now();
+  for (const batch of batches) await store.restore(batch);
+  const seconds = (performance.now() - t0) / 1000;
+  await store.close();
+  return seconds;
+}
+
+const cases: BenchCaseDef[] = [
+  {
+    name: 'kv get+put (one op = a get and a put), LevelDB, cached',
+    run: async () =>
+      throughput(
+        `kv get+put (one op = a get and a put), full stack on LevelDB, cached (${KEYS.toLocaleString('en-US')} keys, flush every ${FLUSH_EVERY.toLocaleString('en-US')})`,
+        N,
+        await putGet(true),
+      ),
+  },
+  {
+    name: 'kv get+put, cached, with StoreMetrics',
+    run: async () =>
+      throughput(
+        'kv get+put, same, with a StoreMetrics (timings of every op)',
+        N,
+        await putGet(true, nullMetrics()),
+      ),
+  },
+  {
+    name: 'kv get+put, no cache',
+    run: async () =>
+      throughput(
+        'kv get+put, same, no cache (every put a LevelDB write and a changelog record)',
+        N,
+        await putGet(false),
+      ),
+  },
+  {
+    name: 'window fetch+put, dedupe pattern',
+    run: async () =>
+      throughput(
+        'window fetch-miss+put (dedupe pattern: every window new, read through to LevelDB), cached',
+        N,
+        await windowFetchPut(),
+      ),
+  },
+  {
+    name: 'bulk restore',
+    run: async () =>
+      throughput(
+        'bulk restore into LevelDB (batches of 10 000 changelog records, unique keys)',
+        N,
+        await restoreKeyValue(),
+      ),
+  },
+];
+
+/** Cases another bench contributes (see the header), if its module exists. */
+async function contributedCases(): Promise<BenchCaseDef[]> {
+  const file = new URL('./cases/driver.ts', import.meta.url);
+  if (!fs.existsSync(file)) return [];
+  const spec = './cases/driver.js'; // a variable: the module may not exist when type-checking
+  const mod = (await import(spec)) as { cases?: BenchCaseDef[] };
+  return mod.cases ?? [];
+}
+
+try {
+  await runBench('state', 'npm run bench:state', [...cases, ...(await contributedCases())]);
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}

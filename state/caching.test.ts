@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   int64Serde,
   openKeyValueStore,
+  openWindowStore,
   stringSerde,
   type StoreContext,
   type StoreMetrics,
@@ -114,6 +115,70 @@ describe.each(['memory', 'leveldb'] as const)('write cache on %s', (backend) => 
     expect(log.length).toBe(1000);
     await s.close();
   });
+
+  it('a small cache on a window store writes behind too; fetches and fetchAll see everything', async () => {
+    const w = await openWindowStore(
+      {
+        name: 'w',
+        kind: 'window',
+        keySerde: stringSerde,
+        valueSerde: int64Serde,
+        logged: true,
+        cache: true,
+        retentionMs: 3_600_000,
+        segmentMs: 60_000,
+      },
+      {
+        applicationId: 'app',
+        taskId: `1_${tasks++}`,
+        stateDir: root,
+        backend,
+        cacheMaxEntries: 50,
+      },
+    );
+    for (let i = 0; i < 500; i++) w.put(`s${i % 5}`, i, i * 1000);
+    for (let i = 0; i < 500; i += 37) expect(w.fetch(`s${i % 5}`, i * 1000)).toBe(i);
+    expect((await collect(w.fetchAll(0, 500_000))).map((x) => x.value)).toEqual(
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    expect((await collect(w.fetchRange('s3', 0, 500_000))).length).toBe(100);
+    await w.flush();
+    expect(w.drainChangelog().length).toBe(500);
+    await w.close();
+  });
+
+  it('refuses to flush once closed', async () => {
+    const s = await open();
+    await s.close();
+    s.put('b', 2);
+    await expect(s.flush()).rejects.toMatchObject({
+      code: 'STORE_CLOSED',
+      message: /"kv".*closed/,
+    });
+  });
+
+  it.runIf(backend === 'leveldb')(
+    'a failed backend write surfaces at the next flush as a StateStoreError',
+    async () => {
+      const s = await open();
+      s.put('a', 1);
+      await s.flush();
+      // White box: the database goes away underneath the store.
+      await (
+        s as unknown as { stack: { backend: { db: { close(): Promise<void> } } } }
+      ).stack.backend.db.close();
+      s.put('b', 2);
+      await expect(s.flush()).rejects.toMatchObject({
+        name: 'StateStoreError',
+        code: 'STORE_WRITE_FAILED',
+        domain: 'external',
+        message: expect.stringMatching(
+          /LevelDB store at .*kv failed.*restore its state from the changelog/,
+        ),
+      });
+      await s.close();
+    },
+  );
 
   it('reports operation timings and cache hits and misses to StoreMetrics', async () => {
     const ops = new Map<string, number>();

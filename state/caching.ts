@@ -18,7 +18,7 @@ interface Entry extends CachedEntry {
   /** `null` is a cached delete, or (when clean) a cached miss. */
   value: Buffer | null;
   dirty: boolean;
-  /** CLOCK's second-chance bit. */
+  /** CLOCK's second-chance bit: set by a hit, not by the insert (new entries are at the back already). */
   used: boolean;
   timestamp: number;
 }
@@ -33,14 +33,26 @@ export class CachingLayer implements WriteLayer {
   readonly stats = { hits: 0, misses: 0 };
   /** Batches written behind because the cache was full (for tests and metrics). */
   earlyWrites = 0;
+  // A read-modify-write hands the same key Buffer to get and then put: spell it once.
+  // (Buffers handed to a store are not modified afterwards: see Serde.)
+  private lastKey: Buffer | undefined;
+  private lastSpelling = '';
 
   constructor(
     private readonly inner: ChangeLoggingLayer,
     readonly maxEntries: number,
   ) {}
 
+  private spell(key: Buffer): string {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastSpelling = byteString(key);
+    }
+    return this.lastSpelling;
+  }
+
   get(key: Buffer): Buffer | undefined {
-    const k = byteString(key);
+    const k = this.spell(key);
     const e = this.entries.get(k);
     if (e !== undefined) {
       this.stats.hits++;
@@ -54,11 +66,11 @@ export class CachingLayer implements WriteLayer {
   }
 
   put(key: Buffer, value: Buffer | null, timestamp: number): void {
-    const k = byteString(key);
+    const k = this.spell(key);
     const e = this.entries.get(k);
     if (e === undefined) {
       this.dirtyKeys.add(k);
-      this.insert(k, { key, value, dirty: true, used: true, timestamp });
+      this.insert(k, { key, value, dirty: true, used: false, timestamp });
       return;
     }
     if (!e.dirty) {
@@ -100,7 +112,7 @@ export class CachingLayer implements WriteLayer {
     const ops: TimedWriteOp[] = [];
     for (const k of this.dirtyKeys.from()) {
       const e = this.entries.get(k)!;
-      ops.push({ key: e.key, value: e.value, timestamp: e.timestamp });
+      ops.push({ key: e.key, value: e.value, timestamp: e.timestamp, spelling: k });
       e.dirty = false;
     }
     this.dirtyKeys.clear();
@@ -120,6 +132,7 @@ export class CachingLayer implements WriteLayer {
   clear(): void {
     this.entries.clear();
     this.dirtyKeys.clear();
+    this.lastKey = undefined;
   }
 
   *unflushed(range: ScanRange = {}): Iterable<CachedEntry> {

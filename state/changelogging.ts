@@ -10,6 +10,7 @@ import type { ScanRange, WriteOp } from './backend/backend.js';
 export interface LoggedTarget {
   getSync(key: Buffer): Buffer | undefined;
   write(ops: readonly WriteOp[]): Promise<void>;
+  load(ops: readonly WriteOp[]): Promise<void>;
   scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]>;
   settled(): Promise<void>;
 }
@@ -70,6 +71,6 @@ export class ChangeLoggingLayer {
    * key wins without deduplicating here (LevelDB does it faster in its memtable).
    */
   restore(records: readonly RestoreRecord[]): Promise<void> {
-    return this.inner.write(records);
+    return this.inner.load(records);
   }
 }

@@ -12,6 +12,7 @@ import type {
 } from './api.js';
 import type { BytesBackend } from './backend/backend.js';
 import type { ChangeLoggingLayer } from './changelogging.js';
+import { StateStoreError } from './errors.js';
 import type { WriteLayer } from './layer.js';
 
 /** The layers under a typed store, top to bottom. */
@@ -44,6 +45,7 @@ export abstract class MeteredStore implements LocalStateStore {
   }
 
   async flush(): Promise<void> {
+    if (this.closed) throw this.closedError();
     const t0 = performance.now();
     await this.layer.flush();
     if (!this.metrics) return;
@@ -60,6 +62,13 @@ export abstract class MeteredStore implements LocalStateStore {
     }
     this.layer.stats.hits = 0;
     this.layer.stats.misses = 0;
+  }
+
+  private closedError(): StateStoreError {
+    return new StateStoreError(
+      `store "${this.name}" is closed; it cannot flush (a task uses its stores between open and close only)`,
+      { code: 'STORE_CLOSED', domain: 'internal' },
+    );
   }
 
   /** Writes sent down to the backend since open (observes the cache collapsing writes). */

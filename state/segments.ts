@@ -107,6 +107,14 @@ export class SegmentedTarget implements LoggedTarget {
 
   /** Writes window keys into their segments; skips expired windows, then drops old segments. */
   write(ops: readonly WriteOp[]): Promise<void> {
+    return this.apply(ops, false);
+  }
+
+  load(ops: readonly WriteOp[]): Promise<void> {
+    return this.apply(ops, true);
+  }
+
+  private apply(ops: readonly WriteOp[], load: boolean): Promise<void> {
     const out: WriteOp[] = [];
     for (const op of ops) {
       const ws = windowStartOf(op.key);
@@ -116,7 +124,8 @@ export class SegmentedTarget implements LoggedTarget {
       this.live.add(segment);
       out.push({ key: storedKey(segment, op.key), value: op.value });
     }
-    const writes = [this.backend.write(out), ...this.dropExpiredSegments()];
+    const written = load ? this.backend.load(out) : this.backend.write(out);
+    const writes = [written, ...this.dropExpiredSegments()];
     return Promise.all(writes).then(() => {});
   }
 

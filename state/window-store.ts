@@ -21,6 +21,11 @@ import {
 
 export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStore<K, V> {
   readonly kind = 'window' as const;
+  // A fetch then a put of the same primitive key and window (read-modify-write) encodes
+  // the window key once. Object keys are encoded every time: they may have changed.
+  private lastKey: K | undefined;
+  private lastStart = NaN;
+  private lastWindowKey: Buffer | undefined;
 
   constructor(
     name: string,
@@ -32,10 +37,21 @@ export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStor
     super(name, stack);
   }
 
+  private windowKey(key: K, windowStart: number): Buffer {
+    if (key === this.lastKey && windowStart === this.lastStart) return this.lastWindowKey!;
+    const bytes = encodeWindowKey(this.keySerde.serialize(key), windowStart);
+    if (typeof key !== 'object' && typeof key !== 'function') {
+      this.lastKey = key;
+      this.lastStart = windowStart;
+      this.lastWindowKey = bytes;
+    }
+    return bytes;
+  }
+
   fetch(key: K, windowStart: number): V | undefined {
     if (windowStart < this.segments.expiredBefore) return undefined;
     const t0 = this.metrics ? performance.now() : 0;
-    const v = this.layer.get(encodeWindowKey(this.keySerde.serialize(key), windowStart));
+    const v = this.layer.get(this.windowKey(key, windowStart));
     if (this.metrics) this.timed('get', t0);
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
@@ -45,7 +61,7 @@ export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStor
     if (windowStart < this.segments.expiredBefore) return;
     const t0 = this.metrics ? performance.now() : 0;
     this.layer.put(
-      encodeWindowKey(this.keySerde.serialize(key), windowStart),
+      this.windowKey(key, windowStart),
       value === undefined ? null : this.valueSerde.serialize(value),
       this.stack.timestamp(),
     );

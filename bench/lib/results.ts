@@ -44,6 +44,61 @@ export function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** One case of a bench: a name and how to run it (sequentially, one after the other). */
+export interface BenchCaseDef {
+  name: string;
+  run: () => Promise<BenchCase>;
+}
+
+/** A throughput result: `records` done in `seconds`, RSS now, other fields null unless given. */
+export function throughput(
+  name: string,
+  records: number,
+  seconds: number,
+  extra: Partial<BenchCase> = {},
+): BenchCase {
+  return {
+    case: name,
+    guarantee: null,
+    records,
+    seconds: Math.round(seconds * 1000) / 1000,
+    records_per_s: Math.round(records / seconds),
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: rssMib(),
+    ...extra,
+  };
+}
+
+/**
+ * Runs `cases` one after the other, prints each result as it comes, then writes the
+ * results file and latest.md (see writeResults). Returns the file written.
+ *
+ * BENCH_CASES=a,b runs only the cases whose name contains one of the words (for profiling),
+ * and then writes no file: a partial run is not a result.
+ */
+export async function runBench(
+  bench: string,
+  command: string,
+  cases: readonly BenchCaseDef[],
+  notes?: string,
+): Promise<string | undefined> {
+  const only = process.env.BENCH_CASES?.split(',').filter(Boolean);
+  const chosen = only ? cases.filter((c) => only.some((w) => c.name.includes(w))) : cases;
+  const results: BenchCase[] = [];
+  for (const c of chosen) {
+    const r = await c.run();
+    results.push(r);
+    console.log(
+      `${r.case}: ${r.records_per_s?.toLocaleString('en-US') ?? '—'} /s (${r.records?.toLocaleString('en-US')} in ${r.seconds} s, RSS ${r.rss_mib} MiB)`,
+    );
+  }
+  if (only) return undefined;
+  const file = writeResults(bench, command, results, notes);
+  console.log(`wrote ${file}`);
+  return file;
+}
+
 export function writeResults(
   bench: string,
   command: string,

@@ -6,6 +6,8 @@ export interface WriteOp {
   key: Buffer;
   /** `null` deletes the key. */
   value: Buffer | null;
+  /** `byteString(key)` when the caller has it already (saves the backend spelling it again). */
+  spelling?: string;
 }
 
 /** Key bounds of a scan; any may be absent. */
@@ -24,6 +26,11 @@ export interface BytesBackend {
    * resolves when they have reached the backend.
    */
   write(ops: readonly WriteOp[]): Promise<void>;
+  /**
+   * `write` for bulk restore: ordered the same, but readable only once the promise
+   * resolves (no read-before-landing bookkeeping), for callers that await it before reading.
+   */
+  load(ops: readonly WriteOp[]): Promise<void>;
   /**
    * Entries in range in byte order of keys. Sees every write issued before it starts;
    * writes issued while it runs may or may not appear (LevelDB: a snapshot; memory: live).

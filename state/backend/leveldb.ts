@@ -19,6 +19,8 @@ interface Group {
   ops: WriteOp[];
   keys: string[];
   clear?: { gte: Buffer; lt: Buffer };
+  /** A bulk load: its keys are not in `pending`. */
+  loading?: boolean;
   started: boolean;
   done: Promise<void>;
   resolve: () => void;
@@ -71,11 +73,22 @@ export class LevelBackend implements BytesBackend {
     if (!ops.length) return this.settled();
     const g = this.openGroup();
     for (const op of ops) {
-      const k = byteString(op.key);
+      const k = op.spelling ?? byteString(op.key);
       this.pending.set(k, op.value);
       g.ops.push(op);
       g.keys.push(k);
     }
+    this.writtenSinceCount = true;
+    this.kick();
+    return g.done;
+  }
+
+  load(ops: readonly WriteOp[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!ops.length) return this.settled();
+    const g = this.newGroup();
+    for (const op of ops) g.ops.push(op);
+    g.loading = true;
     this.writtenSinceCount = true;
     this.kick();
     return g.done;
@@ -97,7 +110,7 @@ export class LevelBackend implements BytesBackend {
   /** The last queued batch group if it has not started landing, else a new one. */
   private openGroup(): Group {
     const last = this.groups.at(-1);
-    return last && !last.started && !last.clear ? last : this.newGroup();
+    return last && !last.started && !last.clear && !last.loading ? last : this.newGroup();
   }
 
   private newGroup(): Group {

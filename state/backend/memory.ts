@@ -23,7 +23,7 @@ export class MemoryBackend implements BytesBackend {
 
   write(ops: readonly WriteOp[]): Promise<void> {
     for (const op of ops) {
-      const k = byteString(op.key);
+      const k = op.spelling ?? byteString(op.key);
       if (op.value === null) {
         if (this.values.delete(k)) this.keys.delete(k);
       } else {
@@ -32,6 +32,10 @@ export class MemoryBackend implements BytesBackend {
       }
     }
     return Promise.resolve();
+  }
+
+  load(ops: readonly WriteOp[]): Promise<void> {
+    return this.write(ops);
   }
 
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
