@@ -46,7 +46,10 @@ export interface StateStore {
    * until the backend has it. The runtime calls it on commit, before `drainChangelog`.
    */
   flush(): Promise<void>;
-  /** Changelog records produced since the last drain (complete after a flush), in write order. */
+  /**
+   * Changelog records produced since the last drain (complete after a flush), in the order
+   * their writes reached the backend: with a cache, one record per key per flush.
+   */
   drainChangelog(): ChangelogRecord[];
   /**
    * Apply changelog records in bulk (one batch write), bypassing cache and changelog. The

@@ -94,7 +94,7 @@ export class CachingLayer implements WriteLayer {
     }
     const target = Math.floor(this.maxEntries * EVICT_TO);
     // Entries that get a second chance move to the back of the map, so the sweep sees
-    // each at most twice (clean entries are at least 40 % of the map here).
+    // each at most twice (clean entries are over half of the map here).
     let budget = 2 * this.entries.size;
     for (const [k, e] of this.entries) {
       if (this.entries.size <= target || budget-- === 0) break;

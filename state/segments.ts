@@ -192,14 +192,12 @@ export class SegmentedTarget implements LoggedTarget {
 
   /** Learns the live segments and the newest window start of a reopened store. */
   async recover(): Promise<void> {
-    let from: Buffer | undefined = Buffer.alloc(0);
+    // One seek per segment, then a walk of the newest segment only.
     let last: number | undefined;
-    while (from) {
-      const first = await firstKey(this.backend, from);
-      if (!first) break;
+    for (let first = await firstKey(this.backend, Buffer.alloc(0)); first;) {
       last = readI64Ordered(first, 0);
       this.live.add(last);
-      from = segmentPrefix(last + 1);
+      first = await firstKey(this.backend, segmentPrefix(last + 1));
     }
     if (last === undefined) return;
     for await (const [k] of this.backend.scan({

@@ -344,7 +344,7 @@ describe('LevelDB specifics', () => {
     await expect(openKeyValueStore(kvOpts, c)).rejects.toMatchObject({
       code: 'STORE_LOCKED',
       retriable: true,
-      message: expect.stringMatching(/app\/9_9\/kv.*another process.*own stateDir/),
+      message: expect.stringMatching(/app\/9_9\/kv.*lock is held.*give each its own/),
     });
     await s.close();
   });

@@ -55,9 +55,7 @@ export class LevelBackend implements BytesBackend {
     } catch (err) {
       throw openError(location, err);
     }
-    const backend = new LevelBackend(db, location);
-    backend.approximateCount();
-    return backend;
+    return new LevelBackend(db, location);
   }
 
   getSync(key: Buffer): Buffer | undefined {
@@ -178,9 +176,9 @@ export class LevelBackend implements BytesBackend {
   }
 
   /**
-   * Keys counted by a background walk, so it lags behind writes. A walk starts when asked
-   * after writes, at most every 100 ms and at most 10 % of the time (walks are not free:
-   * about half a second per million keys).
+   * Keys counted by a background walk, so it lags behind writes (0 until the first walk
+   * ends). A walk starts when asked after writes, at most every 100 ms and at most 10 % of
+   * the time (walks are not free: about half a second per million keys).
    */
   approximateCount(): number {
     const since = performance.now() - this.countedAt;
@@ -219,16 +217,18 @@ export class LevelBackend implements BytesBackend {
 }
 
 function openError(location: string, err: unknown): StateStoreError {
-  const locked = String((err as { cause?: { code?: string } }).cause?.code) === 'LEVEL_LOCKED';
-  const why = locked
-    ? 'another process holds its lock; give each instance its own stateDir'
-    : `${(err as Error).message}${(err as Error & { cause?: Error }).cause ? `: ${(err as Error & { cause: Error }).cause.message}` : ''}; if the files are damaged, delete ${location} (the store is rebuilt from its changelog)`;
-  return new StateStoreError(`cannot open the LevelDB store at ${location}: ${why}`, {
-    code: locked ? 'STORE_LOCKED' : 'STORE_OPEN_FAILED',
-    domain: locked ? 'user' : 'external',
-    retriable: locked,
-    cause: err,
-  });
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'LEVEL_LOCKED') {
+    return new StateStoreError(
+      `cannot open the LevelDB store at ${location}: its lock is held, by another instance or by a task of this one not closed yet; if two instances share this stateDir, give each its own`,
+      { code: 'STORE_LOCKED', domain: 'user', retriable: true, cause: err },
+    );
+  }
+  const detail = cause?.message ? `${(err as Error).message}: ${cause.message}` : String(err);
+  return new StateStoreError(
+    `cannot open the LevelDB store at ${location} (${detail}); if its files are damaged, delete ${location}: the store is rebuilt from its changelog`,
+    { code: 'STORE_OPEN_FAILED', domain: 'external', cause: err },
+  );
 }
 
 function writeError(location: string, err: unknown): StateStoreError {
