@@ -2,24 +2,49 @@
  * `build()`: validates a spec and freezes it into a topology that knows its
  * sub-topologies, internal topics and stores. Every wiring error surfaces here, named.
  */
-import { getDefaultCatalog, type ProcessorCatalog } from './catalog.js';
+import {
+  getDefaultCatalog,
+  overlayCatalog,
+  type ProcessorCatalog,
+  type ProcessorTypeDefinition,
+  type ProcessorTypeInfo,
+} from './catalog.js';
 import { TopologyError } from './errors.js';
-import type {
-  NodeSpec,
-  ProcessorSpec,
-  SinkSpec,
-  SourceSpec,
-  StoreSpec,
-  TopologySpec,
+import {
+  parseParent,
+  type Json,
+  type NodeSpec,
+  type ProcessorSpec,
+  type SinkSpec,
+  type SourceSpec,
+  type StoreSpec,
+  type TopologySpec,
 } from './spec.js';
 
+/** A connected part of the topology; it runs as one task per partition of its source topics. */
 export interface Subtopology {
+  /** 0, 1, 2… in the order the sub-topologies' first nodes appear in the spec. */
   id: number;
   /** Node names in processing order (parents before children). */
   nodes: string[];
   sources: SourceSpec[];
+  /** The topics its sources read, as written in the spec (internal ones without the app id). */
+  sourceTopics: string[];
   sinks: SinkSpec[];
+  /** Names of the stores its processors use. */
   stores: string[];
+}
+
+/** What `buildTopology` needs besides the spec. */
+export interface BuildOptions {
+  /** Names internal topics in `describe()` and diagrams (`<app>-<node>-repartition`, `<app>-<store>-changelog`). */
+  applicationId?: string;
+  /** Checks processor types and options; default: the processor registry. */
+  catalog?: ProcessorCatalog;
+  /** Functions given in code for inline nodes (builder lambdas), by node name. */
+  inline?: ReadonlyMap<string, unknown>;
+  /** Processor types given as definitions to the builder (not registered globally), by type. */
+  definitions?: ReadonlyMap<string, ProcessorTypeDefinition>;
 }
 
 export interface InternalTopic {
@@ -31,21 +56,43 @@ export interface InternalTopic {
   config: Record<string, string>;
 }
 
+/**
+ * A validated, frozen topology: its spec, sub-topologies, internal topics and stores.
+ * Made by `TopologyBuilder.build()` or `buildTopology(spec)`.
+ */
 export class BuiltTopology {
   readonly nodesByName: ReadonlyMap<string, NodeSpec>;
+  /** Child node names of each node (all outputs), in spec order. */
   readonly children: ReadonlyMap<string, readonly string[]>;
+  /** Children of each node by output (`''` is the default output). */
+  readonly outputs: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 
   constructor(
     readonly spec: Readonly<TopologySpec>,
     readonly subtopologies: readonly Subtopology[],
     /** Functions given in code for inline nodes (builder lambdas), by node name. */
     readonly inline: ReadonlyMap<string, unknown>,
+    /** Processor types the builder was given as definitions, by type. */
+    readonly definitions: ReadonlyMap<string, ProcessorTypeDefinition> = new Map(),
+    /** The application id given to `build()`, if any (names internal topics in descriptions). */
+    readonly applicationId?: string,
   ) {
     this.nodesByName = new Map(spec.nodes.map((n) => [n.name, n]));
     const children = new Map<string, string[]>(spec.nodes.map((n) => [n.name, []]));
-    for (const n of spec.nodes)
-      if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
+    const outputs = new Map<string, Map<string, string[]>>(
+      spec.nodes.map((n) => [n.name, new Map()]),
+    );
+    for (const n of spec.nodes) {
+      if (n.kind === 'source') continue;
+      for (const ref of n.parents) {
+        const { node, output = '' } = parseParent(ref);
+        children.get(node)!.push(n.name);
+        const byOutput = outputs.get(node)!;
+        (byOutput.get(output) ?? byOutput.set(output, []).get(output)!).push(n.name);
+      }
+    }
     this.children = children;
+    this.outputs = outputs;
   }
 
   store(name: string): StoreSpec | undefined {
@@ -61,6 +108,11 @@ export class BuiltTopology {
     return `${applicationId}-${store}-changelog`;
   }
 
+  /**
+   * Repartition topics (no config) and changelog topics of logged stores (cleanup policy
+   * `compact` for key-value stores, `compact,delete` for window stores), named as in the
+   * spec: prefix them with `topicName(applicationId, name, true)`.
+   */
   internalTopics(): InternalTopic[] {
     const out: InternalTopic[] = [];
     for (const sub of this.subtopologies) {
@@ -95,6 +147,12 @@ function checkNames(spec: TopologySpec): void {
   for (const n of spec.nodes) {
     if (!n.name)
       fail('NAME_MISSING', undefined, `a ${n.kind} has no name; give every node a unique name`);
+    if (n.name.includes(':'))
+      fail(
+        'NAME_INVALID',
+        n.name,
+        `node "${n.name}" has a ":" in its name; ":" separates a node from its named output in parents — rename the node`,
+      );
     if (seen.has(n.name))
       fail(
         'DUPLICATE_NAME',
@@ -145,7 +203,8 @@ function checkWiring(spec: TopologySpec): void {
         `${n.kind} "${n.name}" has no parent; connect it to a source or processor`,
       );
     }
-    for (const p of n.parents) {
+    for (const ref of n.parents) {
+      const p = parseParent(ref).node;
       if (!names.has(p))
         fail(
           'UNKNOWN_PARENT',
@@ -170,7 +229,8 @@ function order(spec: TopologySpec): string[] {
   );
   const children = new Map<string, string[]>(spec.nodes.map((n) => [n.name, []]));
   for (const n of spec.nodes)
-    if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
+    if (n.kind !== 'source')
+      for (const p of n.parents) children.get(parseParent(p).node)!.push(n.name);
   const queue = spec.nodes.filter((n) => indegree.get(n.name) === 0).map((n) => n.name);
   const out: string[] = [];
   while (queue.length) {
@@ -192,42 +252,89 @@ function order(spec: TopologySpec): string[] {
   return out;
 }
 
-function checkProcessors(spec: TopologySpec, catalog: ProcessorCatalog | undefined): TopologySpec {
-  const declared = new Map(spec.stores.map((s) => [s.name, s]));
-  const extraStores: StoreSpec[] = [];
-  const nodes = spec.nodes.map((n) => {
-    if (n.kind !== 'processor') return n;
-    const info = catalog?.get(n.type);
-    if (catalog && !info && !n.inline) {
+function typeOf(n: ProcessorSpec, catalog: ProcessorCatalog | undefined) {
+  const info = catalog?.get(n.type);
+  if (catalog && !info && !n.inline)
+    fail(
+      'UNKNOWN_PROCESSOR_TYPE',
+      n.name,
+      `processor "${n.name}" has unknown type "${n.type}"; known types: ${catalog.types().join(', ')} (or register yours with registerProcessor)`,
+    );
+  return info;
+}
+
+function validOptions(n: ProcessorSpec, info: ProcessorTypeInfo | undefined): Json {
+  if (!info) return n.options;
+  try {
+    return info.validate(n.options, n.name);
+  } catch (err) {
+    fail('BAD_OPTIONS', n.name, `processor "${n.name}" (${n.type}): ${(err as Error).message}`);
+  }
+}
+
+/** Adds the stores a type declares to the topology (when absent) and to the node's list. */
+function withDeclaredStores(
+  n: ProcessorSpec,
+  needed: StoreSpec[],
+  stores: Map<string, StoreSpec>,
+): string[] {
+  const names = [...n.stores];
+  for (const s of needed) {
+    const known = stores.get(s.name);
+    if (known && known.kind !== s.kind)
       fail(
-        'UNKNOWN_PROCESSOR_TYPE',
+        'STORE_KIND_MISMATCH',
         n.name,
-        `processor "${n.name}" has unknown type "${n.type}"; known types: ${catalog.types().join(', ')} (or register yours with registerProcessor)`,
+        `processor "${n.name}" (${n.type}) needs store "${s.name}" as a ${s.kind} store, but it is declared as ${known.kind}; change the store's kind or give the processor another store`,
       );
-    }
-    let options = n.options;
-    if (info) {
-      try {
-        options = info.validate(n.options, n.name);
-      } catch (err) {
-        fail('BAD_OPTIONS', n.name, `processor "${n.name}" (${n.type}): ${(err as Error).message}`);
-      }
-      for (const s of info.stores?.(options, n.name) ?? [])
-        if (!declared.has(s.name) && !extraStores.some((x) => x.name === s.name))
-          extraStores.push(s);
-    }
-    for (const s of n.stores) {
-      if (!declared.has(s) && !extraStores.some((x) => x.name === s)) {
-        fail(
-          'STORE_NOT_DECLARED',
-          n.name,
-          `processor "${n.name}" uses store "${s}" which is not declared; add it to the topology's stores`,
-        );
-      }
-    }
-    return { ...n, options } as ProcessorSpec;
+    if (!known) stores.set(s.name, s);
+    if (!names.includes(s.name)) names.push(s.name);
+  }
+  for (const s of names)
+    if (!stores.has(s))
+      fail(
+        'STORE_NOT_DECLARED',
+        n.name,
+        `processor "${n.name}" uses store "${s}" which is not declared; add it to the topology's stores`,
+      );
+  return names;
+}
+
+/** Checks types and options, and adds the stores types declare; returns the checked spec. */
+function checkProcessors(spec: TopologySpec, catalog: ProcessorCatalog | undefined): TopologySpec {
+  const stores = new Map(spec.stores.map((s) => [s.name, s]));
+  const outputs = new Map<string, readonly string[] | undefined>();
+  const nodes = spec.nodes.map((n): NodeSpec => {
+    if (n.kind !== 'processor') return n;
+    const info = typeOf(n, catalog);
+    const options = validOptions(n, info);
+    const names = withDeclaredStores(n, info?.stores?.(options, n.name) ?? [], stores);
+    outputs.set(n.name, info ? (info.outputs?.(options) ?? []) : undefined);
+    return { ...n, options, stores: names };
   });
-  return { ...spec, nodes, stores: [...spec.stores, ...extraStores] };
+  checkOutputs(nodes, outputs);
+  return { ...spec, nodes, stores: [...stores.values()] };
+}
+
+/** Every `parent:output` reference names an output the parent's type declares. */
+function checkOutputs(
+  nodes: NodeSpec[],
+  outputs: ReadonlyMap<string, readonly string[] | undefined>,
+): void {
+  for (const n of nodes) {
+    if (n.kind === 'source') continue;
+    for (const ref of n.parents) {
+      const { node, output } = parseParent(ref);
+      if (output === undefined) continue;
+      const known = outputs.get(node);
+      if (!outputs.has(node) || (known && !known.includes(output)))
+        fail(
+          'UNKNOWN_OUTPUT',
+          n.name,
+          `${n.kind} "${n.name}" reads output "${output}" of "${node}", which ${outputs.has(node) ? `has ${known!.length ? `outputs ${known!.join(', ')}` : 'no named outputs'}` : 'is not a processor'}; fix the parent reference`,
+        );
+    }
+  }
 }
 
 /** Connected components over parent edges; topics do not connect (they join sub-topologies). */
@@ -241,7 +348,8 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
     return root;
   };
   for (const n of spec.nodes)
-    if (n.kind !== 'source') for (const p of n.parents) parent.set(find(n.name), find(p));
+    if (n.kind !== 'source')
+      for (const p of n.parents) parent.set(find(n.name), find(parseParent(p).node));
   const groups = new Map<string, string[]>();
   for (const name of sorted)
     (groups.get(find(name)) ?? groups.set(find(name), []).get(find(name))!).push(name);
@@ -268,21 +376,30 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
         stores.add(s);
       }
     }
+    const sources = names
+      .map((x) => byName.get(x)!)
+      .filter((n): n is SourceSpec => n.kind === 'source');
     return {
       id,
       nodes: names,
-      sources: names.map((x) => byName.get(x)!).filter((n): n is SourceSpec => n.kind === 'source'),
+      sources,
+      sourceTopics: sources.flatMap((x) => x.topics),
       sinks: names.map((x) => byName.get(x)!).filter((n): n is SinkSpec => n.kind === 'sink'),
       stores: [...stores],
     };
   });
 }
 
-/** Validates and freezes `spec`. `catalog` checks processor types and options (default: the built-ins). */
-export function buildTopology(
-  spec: TopologySpec,
-  opts: { catalog?: ProcessorCatalog; inline?: ReadonlyMap<string, unknown> } = {},
-): BuiltTopology {
+/**
+ * Validates and freezes `spec`: every wiring error surfaces here as a `TopologyError`
+ * naming the node and the fix. Splits the topology into sub-topologies (ids 0, 1, 2… in
+ * spec order) joined by topics.
+ *
+ * ```ts
+ * const topology = buildTopology(loadTopologyFile('clicks.yaml'), { applicationId: 'clicks' });
+ * ```
+ */
+export function buildTopology(spec: TopologySpec, opts: BuildOptions = {}): BuiltTopology {
   if (spec.version !== 1)
     fail(
       'BAD_VERSION',
@@ -292,18 +409,28 @@ export function buildTopology(
   checkNames(spec);
   checkWiring(spec);
   const sorted = order(spec);
-  const checked = checkProcessors(spec, opts.catalog ?? getDefaultCatalog());
-  for (const n of checked.nodes) {
-    if (n.kind === 'processor' && n.inline && !opts.inline?.has(n.name)) {
+  const definitions = opts.definitions ?? new Map<string, ProcessorTypeDefinition>();
+  const catalog = overlayCatalog(definitions, opts.catalog ?? getDefaultCatalog());
+  const checked = checkProcessors(spec, catalog);
+  checkInline(checked, opts.inline);
+  const subs = split(checked, sorted);
+  return new BuiltTopology(
+    deepFreeze(checked),
+    subs,
+    opts.inline ?? new Map(),
+    definitions,
+    opts.applicationId,
+  );
+}
+
+function checkInline(spec: TopologySpec, inline: ReadonlyMap<string, unknown> | undefined): void {
+  for (const n of spec.nodes)
+    if (n.kind === 'processor' && n.inline && !inline?.has(n.name))
       fail(
         'INLINE_MISSING',
         n.name,
         `processor "${n.name}" is inline but no function was given for it; build it with the TypeScript builder or name a registered type`,
       );
-    }
-  }
-  const subs = split(checked, sorted);
-  return new BuiltTopology(deepFreeze(checked), subs, opts.inline ?? new Map());
 }
 
 function deepFreeze<T>(x: T): T {

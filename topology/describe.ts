@@ -4,13 +4,27 @@
  * (Graphviz compiled to WebAssembly: no external binary).
  */
 import { BuiltTopology } from './build.js';
-import type { NodeSpec } from './spec.js';
+import { parseParent, type NodeSpec } from './spec.js';
 
 const topicOf = (app: string | undefined, topic: string, internal?: boolean) =>
   internal ? (app ? BuiltTopology.topicName(app, topic, true) : `<app>-${topic}`) : topic;
 
-/** Kafka Streams' TopologyDescription layout; internal topics are named with `app` when given. */
-export function describe(t: BuiltTopology, app?: string): string {
+/**
+ * The topology as text, in the layout of Kafka Streams' `TopologyDescription`, followed by
+ * its internal topics. `app` (default: the id given to `build()`) names internal topics
+ * `<app>-<node>-repartition` and `<app>-<store>-changelog`; without one they read `<app>-…`.
+ *
+ * ```
+ * Topologies:
+ *    Sub-topology: 0
+ *     Source: clicks (topics: [clicks])
+ *       --> by-user
+ *     Processor: by-user (stores: [])
+ *       --> by-user-sink
+ *       <-- clicks
+ * ```
+ */
+export function describe(t: BuiltTopology, app: string | undefined = t.applicationId): string {
   const lines = ['Topologies:'];
   for (const sub of t.subtopologies) {
     lines.push(`   Sub-topology: ${sub.id}`);
@@ -25,7 +39,8 @@ export function describe(t: BuiltTopology, app?: string): string {
         lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
       if (n.kind === 'sink')
         lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
-      if (children.length) lines.push(`      --> ${children.join(', ')}`);
+      if (n.kind !== 'sink')
+        lines.push(`      --> ${children.length ? children.join(', ') : 'none'}`);
       if (n.kind !== 'source') lines.push(`      <-- ${n.parents.join(', ')}`);
     }
     lines.push('');
@@ -50,8 +65,18 @@ function label(n: NodeSpec): string {
   return n.name;
 }
 
-/** Mermaid flowchart: topics as stadiums (internal ones dashed), stores as cylinders. */
-export function toMermaid(t: BuiltTopology, app?: string): string {
+/** An edge label for a named output (`|late|` in Mermaid), empty for the default output. */
+function edge(ref: string): { from: string; output?: string } {
+  const p = parseParent(ref);
+  return { from: id(p.node), output: p.output };
+}
+
+/**
+ * Mermaid flowchart (`flowchart LR`): one subgraph per sub-topology, processors as boxes,
+ * sources and sinks as parallelograms, topics as stadiums (internal ones dashed, orange),
+ * stores as cylinders (green), named outputs as edge labels.
+ */
+export function toMermaid(t: BuiltTopology, app: string | undefined = t.applicationId): string {
   const out = ['flowchart LR'];
   const topics = new Map<string, boolean>();
   for (const sub of t.subtopologies) {
@@ -68,7 +93,11 @@ export function toMermaid(t: BuiltTopology, app?: string): string {
     out.push('  end');
   }
   for (const n of t.spec.nodes) {
-    if (n.kind !== 'source') for (const p of n.parents) out.push(`  ${id(p)} --> ${id(n.name)}`);
+    if (n.kind !== 'source')
+      for (const p of n.parents) {
+        const e = edge(p);
+        out.push(`  ${e.from} -->${e.output ? `|${e.output}|` : ''} ${id(n.name)}`);
+      }
     if (n.kind === 'source') {
       for (const topic of n.topics) {
         topics.set(topicOf(app, topic, n.internal), !!n.internal);
@@ -91,8 +120,12 @@ export function toMermaid(t: BuiltTopology, app?: string): string {
   return out.join('\n') + '\n';
 }
 
-/** Graphviz DOT: processors as boxes, topics as ovals (internal dashed), stores as cylinders. */
-export function toDot(t: BuiltTopology, app?: string): string {
+/**
+ * Graphviz DOT: one cluster per sub-topology, processors as rounded boxes, sources and
+ * sinks as arrows (`cds`), topics as ovals (internal ones dashed, orange), stores as
+ * cylinders (green, marked when changelogged), named outputs as edge labels.
+ */
+export function toDot(t: BuiltTopology, app: string | undefined = t.applicationId): string {
   const out = [
     'digraph topology {',
     '  rankdir=LR;',
@@ -115,7 +148,11 @@ export function toDot(t: BuiltTopology, app?: string): string {
     out.push('  }');
   }
   for (const n of t.spec.nodes) {
-    if (n.kind !== 'source') for (const p of n.parents) out.push(`  ${id(p)} -> ${id(n.name)};`);
+    if (n.kind !== 'source')
+      for (const p of n.parents) {
+        const e = edge(p);
+        out.push(`  ${e.from} -> ${id(n.name)}${e.output ? ` [label="${q(e.output)}"]` : ''};`);
+      }
     if (n.kind === 'source') {
       for (const topic of n.topics) {
         topics.set(topicOf(app, topic, n.internal), !!n.internal);
@@ -143,12 +180,21 @@ export function toDot(t: BuiltTopology, app?: string): string {
   return out.join('\n') + '\n';
 }
 
-export function toJson(t: BuiltTopology, app?: string): string {
+/**
+ * JSON: the spec plus its sub-topologies (ids, nodes, source topics, stores) and internal
+ * topics with their names and configs — what `/topology.json` serves.
+ */
+export function toJson(t: BuiltTopology, app: string | undefined = t.applicationId): string {
   return (
     JSON.stringify(
       {
         ...t.spec,
-        subtopologies: t.subtopologies.map((s) => ({ id: s.id, nodes: s.nodes, stores: s.stores })),
+        subtopologies: t.subtopologies.map((s) => ({
+          id: s.id,
+          nodes: s.nodes,
+          sourceTopics: s.sources.flatMap((x) => x.topics.map((y) => topicOf(app, y, x.internal))),
+          stores: s.stores,
+        })),
         internalTopics: t.internalTopics().map((i) => ({ ...i, name: topicOf(app, i.name, true) })),
       },
       null,
@@ -159,8 +205,14 @@ export function toJson(t: BuiltTopology, app?: string): string {
 
 let graphviz: Promise<{ dot(src: string, format?: string): string }> | undefined;
 
-/** SVG rendered by Graphviz compiled to WebAssembly (@hpcc-js/wasm-graphviz). */
-export async function toSvg(t: BuiltTopology, app?: string): Promise<string> {
+/**
+ * SVG of `toDot()`, laid out by Graphviz compiled to WebAssembly (@hpcc-js/wasm-graphviz),
+ * in-process: no `dot` binary needed. The first call loads the module (~1 s).
+ */
+export async function toSvg(
+  t: BuiltTopology,
+  app: string | undefined = t.applicationId,
+): Promise<string> {
   graphviz ??= import('@hpcc-js/wasm-graphviz').then((m) => m.Graphviz.load());
   return (await graphviz).dot(toDot(t, app), 'svg');
 }

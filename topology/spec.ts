@@ -21,6 +21,7 @@ export interface ProcessorSpec {
   name: string;
   /** A built-in or registered processor type, e.g. `map`, `count`, `vwap`. */
   type: string;
+  /** Parent references: a node name, or `node:output` for a named output of that node. */
   parents: string[];
   options: Json;
   /** Names of the stores this processor reads and writes. */
@@ -33,6 +34,7 @@ export interface SinkSpec {
   kind: 'sink';
   name: string;
   topic: string;
+  /** Parent references, as for processors (`node` or `node:output`). */
   parents: string[];
   keySerde: string;
   valueSerde: string;
@@ -60,4 +62,24 @@ export interface TopologySpec {
   name?: string;
   nodes: NodeSpec[];
   stores: StoreSpec[];
+}
+
+/** A parent reference split into the parent's name and (if any) its named output. */
+export interface ParentRef {
+  node: string;
+  output?: string;
+}
+
+/**
+ * Parses a parent reference: `"validate"` is the default output of `validate`,
+ * `"validate:invalid"` its named output `invalid`.
+ */
+export function parseParent(ref: string): ParentRef {
+  const i = ref.indexOf(':');
+  return i < 0 ? { node: ref } : { node: ref.slice(0, i), output: ref.slice(i + 1) };
+}
+
+/** The reference to `output` of `node` (the default output when `output` is undefined). */
+export function parentRef(node: string, output?: string): string {
+  return output === undefined ? node : `${node}:${output}`;
 }

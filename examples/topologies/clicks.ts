@@ -1,46 +1,22 @@
 /**
- * The same topology as clicks.yaml, written with the TypeScript builder. Both give the
- * same spec (see topology/topology.test.ts).
+ * The same topology as clicks.yaml, written with the TypeScript builder: both give the
+ * same spec (see topology/builder.test.ts). `groupByKey()` after the key-changing
+ * `select-key-field` inserts the repartition topic `<app>-by-user-repartition`.
  */
-import { TopologyBuilder } from '../../topology/index.js';
+import { TopologyBuilder, tumbling } from '../../topology/index.js';
 
-export function clicksTopology() {
+export function clicksTopology(): TopologyBuilder {
   const b = new TopologyBuilder('clicks-per-user');
-  b.addStore({
-    name: 'clicks-total',
-    kind: 'keyValue',
-    keySerde: 'string',
-    valueSerde: 'int64',
-    logged: true,
-    cache: true,
-  });
-  b.addStore({
-    name: 'clicks-minute',
-    kind: 'window',
-    keySerde: 'string',
-    valueSerde: 'json',
-    logged: true,
-    cache: true,
-    retentionMs: 70_000,
-    windowSizeMs: 60_000,
-  });
   const byUser = b
     .stream('clicks', { key: 'string', value: 'json' }, 'clicks')
-    .process('select-key-field', { name: 'by-user', options: { field: 'user' }, changesKey: true })
-    .repartition({ key: 'string', value: 'json' }, 'by-user');
+    .process('select-key-field', { name: 'by-user', options: { field: 'user' } }) // changes keys
+    .groupByKey({ keySerde: 'string', valueSerde: 'json' });
   byUser
-    .process('count', {
-      name: 'count-total',
-      options: { store: 'clicks-total' },
-      stores: ['clicks-total'],
-    })
+    .count({ name: 'count-total', store: 'clicks-total' })
     .to('clicks-per-user', { key: 'string', value: 'json' }, 'totals');
   byUser
-    .process('windowed-count', {
-      name: 'count-minute',
-      options: { store: 'clicks-minute', sizeMs: 60_000, graceMs: 10_000 },
-      stores: ['clicks-minute'],
-    })
+    .windowedBy(tumbling(60_000, 10_000))
+    .count({ name: 'count-minute', store: 'clicks-minute' })
     .to('clicks-per-user-minute', { key: 'string', value: 'json' }, 'per-minute');
   return b;
 }

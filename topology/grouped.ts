@@ -1,0 +1,180 @@
+/**
+ * Grouped and windowed streams of the builder: `groupByKey().count()/aggregate()` over a
+ * key-value store, and `groupByKey().windowedBy(tumbling(size, grace)).count()/aggregate()`
+ * over a window store. Each declares its store (changelogged and cached by default).
+ */
+import type { KStream, TopologyBuilder } from './builder.js';
+import type { StoreSpec } from './spec.js';
+
+/** Tumbling windows: `sizeMs` wide, epoch-aligned, accepting records up to `graceMs` late. */
+export interface TumblingWindow {
+  sizeMs: number;
+  graceMs: number;
+}
+
+/**
+ * Tumbling (non-overlapping, epoch-aligned) windows of `sizeMs` milliseconds; a window
+ * accepts records until stream time passes its end + `graceMs` (default 0), then emits
+ * its final result once.
+ *
+ * ```ts
+ * stream.groupByKey().windowedBy(tumbling(60_000, 10_000)).count();
+ * ```
+ */
+export const tumbling = (sizeMs: number, graceMs = 0): TumblingWindow => ({ sizeMs, graceMs });
+
+/** A windowed result: the window `[window_start, window_end)` (epoch ms) and its final aggregate. */
+export interface Windowed<A> {
+  window_start: number;
+  window_end: number;
+  value: A;
+}
+
+/** Options of `count()` and `aggregate()`. */
+export interface AggregateOptions {
+  /** Node name (default `count-<n>` / `aggregate-<n>`). */
+  name?: string;
+  /** Store name (default `<node>-store`). */
+  store?: string;
+  /** Serde of the aggregate in the store (default `int64` for counts, `json` otherwise). */
+  valueSerde?: string;
+  /** Keep a changelog topic `<app>-<store>-changelog` (default true). */
+  logged?: boolean;
+  /** Put a write cache in front of the store (default true). */
+  cache?: boolean;
+}
+
+type Fold<K, V, A> = (key: K, value: V, aggregate: A) => A;
+
+export class KGroupedStream<K, V> {
+  constructor(
+    private readonly b: TopologyBuilder,
+    private readonly stream: KStream<K, V>,
+    private readonly serdes: { keySerde: string; valueSerde: string },
+  ) {}
+
+  private kvStore(name: string, o: AggregateOptions, valueSerde: string): string {
+    const store = o.store ?? `${name}-store`;
+    this.b.addStore({
+      name: store,
+      kind: 'keyValue',
+      keySerde: this.serdes.keySerde,
+      valueSerde: o.valueSerde ?? valueSerde,
+      logged: o.logged ?? true,
+      cache: o.cache ?? true,
+    });
+    return store;
+  }
+
+  /** Counts records per key (null keys are skipped); emits each record's key with its new count. */
+  count(opts: AggregateOptions = {}): KStream<K, number> {
+    const name = this.b.nameFor('count', opts.name);
+    const store = this.kvStore(name, opts, 'int64');
+    return this.stream.process('count', {
+      name,
+      options: { store },
+      stores: [store],
+      serdes: { key: this.serdes.keySerde, value: 'int64' },
+    });
+  }
+
+  /**
+   * Folds records per key: `adder(key, value, current ?? init())`; emits the new aggregate.
+   *
+   * ```ts
+   * grouped.aggregate(() => 0, (_k, v: { amount: number }, sum) => sum + v.amount);
+   * ```
+   */
+  aggregate<A>(init: () => A, adder: Fold<K, V, A>, opts: AggregateOptions = {}): KStream<K, A> {
+    const name = this.b.nameFor('aggregate', opts.name);
+    const store = this.kvStore(name, opts, 'json');
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name,
+        type: 'aggregate',
+        parents: [this.stream.ref],
+        options: { store },
+        stores: [store],
+        inline: true,
+      },
+      { init, adder },
+    );
+    return this.b.streamOf<K, A>(name, {
+      key: this.serdes.keySerde,
+      value: opts.valueSerde ?? 'json',
+    });
+  }
+
+  /** Windows the grouped stream (tumbling windows; see `tumbling()`). */
+  windowedBy(window: TumblingWindow): TimeWindowedStream<K, V> {
+    return new TimeWindowedStream(this.b, this.stream, this.serdes, window);
+  }
+}
+
+export class TimeWindowedStream<K, V> {
+  constructor(
+    private readonly b: TopologyBuilder,
+    private readonly stream: KStream<K, V>,
+    private readonly serdes: { keySerde: string; valueSerde: string },
+    private readonly window: TumblingWindow,
+  ) {}
+
+  private windowStore(name: string, o: AggregateOptions): string {
+    const store: StoreSpec = {
+      name: o.store ?? `${name}-store`,
+      kind: 'window',
+      keySerde: this.serdes.keySerde,
+      valueSerde: o.valueSerde ?? 'json',
+      logged: o.logged ?? true,
+      cache: o.cache ?? true,
+      retentionMs: this.window.sizeMs + this.window.graceMs,
+      windowSizeMs: this.window.sizeMs,
+    };
+    this.b.addStore(store);
+    return store.name;
+  }
+
+  private options(store: string) {
+    return { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs };
+  }
+
+  /**
+   * Counts records per key and window; emits `{ window_start, window_end, value }` once per
+   * window when it closes. Records later than end + grace go to output `late` (or, with no
+   * child there, to the dead-letter topic with reason `late`).
+   */
+  count(opts: AggregateOptions = {}): KStream<K, Windowed<number>> {
+    const name = this.b.nameFor('windowed-count', opts.name);
+    const store = this.windowStore(name, opts);
+    return this.stream.process('windowed-count', {
+      name,
+      options: this.options(store),
+      stores: [store],
+      serdes: { key: this.serdes.keySerde, value: 'json' },
+    });
+  }
+
+  /** Folds records per key and window; emits each window's final aggregate once (as `count()`). */
+  aggregate<A>(
+    init: () => A,
+    adder: Fold<K, V, A>,
+    opts: AggregateOptions = {},
+  ): KStream<K, Windowed<A>> {
+    const name = this.b.nameFor('windowed-aggregate', opts.name);
+    const store = this.windowStore(name, opts);
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name,
+        type: 'windowed-aggregate',
+        parents: [this.stream.ref],
+        options: this.options(store),
+        stores: [store],
+        inline: true,
+      },
+      { init, adder },
+    );
+    return this.b.streamOf<K, Windowed<A>>(name, { key: this.serdes.keySerde, value: 'json' });
+  }
+}
