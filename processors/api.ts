@@ -40,10 +40,12 @@ export interface ProcessorMetrics {
 }
 
 /**
- * What a processor sees. `S` maps its declared store names to typed stores.
- * `forward()` sends a record to all children (or one named child) synchronously,
- * depth-first; if a descendant is asynchronous the engine awaits it before the
- * next input record, so a processor never needs to await `forward()`.
+ * What a processor sees. `S` maps its declared stores to typed stores (by role when the
+ * definition declares a record of roles, else by store name). `forward()` sends a record
+ * synchronously, depth-first, to the children on the default output — or, with `to`, to
+ * the children on that named output (or to the one child of that name); if a descendant
+ * is asynchronous the engine awaits it before the next input record, so a processor
+ * never needs to await `forward()`.
  */
 export interface ProcessorContext<KOut = unknown, VOut = unknown, S = Record<string, unknown>> {
   readonly applicationId: string;
@@ -52,7 +54,9 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown, S = Record<str
   readonly processorName: string;
   /** The processor's declared stores, by name. */
   readonly stores: S;
-  forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
+  forward(record: StreamRecord<KOut, VOut>, to?: string): void;
+  /** True when some child reads the named output `output` (so a forward there is not lost). */
+  connected(output: string): boolean;
   /** Timestamp, headers and origin of the record in hand. */
   recordMetadata(): RecordMetadata | undefined;
   /** Highest record timestamp seen by this task (epoch ms); -1 before the first record. */

@@ -1,48 +1,135 @@
 /**
  * Processor types by name: the built-ins and the ones users register. A definition
  * declares its options (a zod schema, so bad options fail at build with the option
- * named), the stores it needs, and how to create an instance.
+ * named), the stores it needs (typed, by role), its named outputs, and how to create an
+ * instance for a task.
  *
  * ```ts
- * registerProcessor({
- *   type: 'uppercase',
- *   description: 'Upper-cases string values',
- *   options: z.object({}).strict(),
- *   create: () => ({ init(ctx) { this.ctx = ctx }, process(r) { this.ctx.forward({ ...r, value: String(r.value).toUpperCase() }) } }),
- * });
+ * registerProcessor(
+ *   defineProcessor({
+ *     type: 'dedupe',
+ *     description: 'Drops records whose key was seen in the last retentionMs',
+ *     options: z.object({ retentionMs: z.number().int().positive().default(600_000) }).strict(),
+ *     stores: (o, node) => ({
+ *       seen: windowStoreSpec<string, number>({ name: `${node}-seen`, retentionMs: o.retentionMs }),
+ *     }),
+ *     outputs: ['duplicates'],
+ *     create: (o) => {
+ *       let ctx: ProcessorContext<string, unknown, { seen: WindowStore<string, number> }>;
+ *       return {
+ *         init: (c) => void (ctx = c),
+ *         process: (r) => {
+ *           if (ctx.stores.seen.fetch(r.key, r.timestamp) !== undefined) ctx.forward(r, 'duplicates');
+ *           else (ctx.stores.seen.put(r.key, 1, r.timestamp), ctx.forward(r));
+ *         },
+ *       };
+ *     },
+ *   }),
+ * );
  * ```
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { KeyValueStore, WindowStore } from '../state/api.js';
 import {
   setDefaultCatalog,
-  type Json,
+  typeInfo,
+  type DeclaredStores,
   type ProcessorCatalog,
+  type ProcessorTypeDefinition,
   type ProcessorTypeInfo,
   type StoreSpec,
 } from '../topology/index.js';
 import type { Processor } from './api.js';
 
-export interface ProcessorDefinition<O = any> {
+/** A store spec that remembers the typed store a processor gets for it. */
+export type StoreDecl<T> = StoreSpec & { readonly __store?: T };
+
+/** The typed stores a processor's context holds for declarations `D` (role → store). */
+export type StoresOf<D> =
+  D extends Record<string, StoreSpec>
+    ? { [R in keyof D]: D[R] extends StoreDecl<infer T> ? T : unknown }
+    : Record<string, unknown>;
+
+type StoreFields = Partial<Omit<StoreSpec, 'name' | 'kind'>> & { name: string };
+
+/**
+ * Declares a key-value store of `K` → `V` (defaults: string keys, json values, logged,
+ * cached). Use it in a definition's `stores` so the processor gets `KeyValueStore<K, V>`.
+ */
+export function keyValueStoreSpec<K, V>(s: StoreFields): StoreDecl<KeyValueStore<K, V>> {
+  return {
+    keySerde: 'string',
+    valueSerde: 'json',
+    logged: true,
+    cache: true,
+    ...s,
+    kind: 'keyValue',
+  };
+}
+
+/**
+ * Declares a window store of `K` → `V` (defaults as `keyValueStoreSpec`; `retentionMs` is
+ * how long windows are kept, default 1 day). The processor gets `WindowStore<K, V>`.
+ */
+export function windowStoreSpec<K, V>(s: StoreFields): StoreDecl<WindowStore<K, V>> {
+  return {
+    keySerde: 'string',
+    valueSerde: 'json',
+    logged: true,
+    cache: true,
+    ...s,
+    kind: 'window',
+  };
+}
+
+/**
+ * A processor type. `O` is its (parsed) options, `D` its store declarations. Register it
+ * with `registerProcessor`, or hand it to the builder's `process()` directly.
+ */
+export interface ProcessorDefinition<
+  O = any,
+  D extends DeclaredStores = any,
+> extends ProcessorTypeDefinition {
   type: string;
+  /** One line for `millrace processors` and error messages. */
   description: string;
+  /** The options schema; `build()` parses options with it (defaults applied). */
   options: z.ZodType<O>;
-  /** Stores the type needs (declared automatically when a topology file omits them). */
-  stores?(options: O, node: string): StoreSpec[];
+  /** Stores the type needs: a list (reached by store name) or a record of roles (typed). */
+  stores?(options: O, node: string): D;
+  /** Named outputs besides the default (`ctx.forward(record, 'late')`); may depend on options. */
+  outputs?: readonly string[] | ((options: O) => readonly string[]);
   /** True when the type changes record keys. */
   changesKey?: boolean;
   /** A new instance for one task. `inline` is the builder's function(s) for inline nodes. */
-  create(options: O, inline: any): Processor<any, any, any, any>;
+  create(options: O, inline: any): Processor<any, any, any, any, StoresOf<D>>;
 }
 
-function formatZod(err: z.ZodError): string {
-  return err.issues
-    .map((i) => `option ${i.path.join('.') || '(options)'}: ${i.message}`)
-    .join('; ');
+/**
+ * Identity, for type inference: `options` types `create`'s options, `stores` types
+ * `ctx.stores`.
+ */
+export function defineProcessor<O, D extends DeclaredStores = StoreSpec[]>(
+  def: ProcessorDefinition<O, D>,
+): ProcessorDefinition<O, D> {
+  return def;
+}
+
+/** Role → store name for a definition that declares its stores as a record (else empty). */
+export function storeRoles(
+  def: Pick<ProcessorTypeDefinition, 'stores'>,
+  options: unknown,
+  node: string,
+): Record<string, string> {
+  const d = def.stores?.(options, node);
+  if (!d || Array.isArray(d)) return {};
+  return Object.fromEntries(Object.entries(d).map(([role, s]) => [role, s.name]));
 }
 
 class Registry implements ProcessorCatalog {
   private readonly defs = new Map<string, ProcessorDefinition>();
 
+  /** Adds (or replaces) a type. */
   register(def: ProcessorDefinition): void {
     this.defs.set(def.type, def);
   }
@@ -53,19 +140,7 @@ class Registry implements ProcessorCatalog {
 
   get(type: string): ProcessorTypeInfo | undefined {
     const def = this.defs.get(type);
-    if (!def) return undefined;
-    return {
-      changesKey: def.changesKey,
-      validate: (options: Json) => {
-        const r = def.options.safeParse(options ?? {});
-        if (!r.success)
-          throw new Error(
-            `${formatZod(r.error)} — see \`millrace processors\` for the options of "${type}"`,
-          );
-        return r.data as Json;
-      },
-      stores: def.stores ? (options: Json, node: string) => def.stores!(options, node) : undefined,
-    };
+    return def && typeInfo(def);
   }
 
   types(): string[] {
@@ -81,6 +156,9 @@ class Registry implements ProcessorCatalog {
 export const processorRegistry = new Registry();
 setDefaultCatalog(processorRegistry);
 
-export function registerProcessor<O>(def: ProcessorDefinition<O>): void {
+/** Makes `def.type` usable by name in builders and topology files of this process. */
+export function registerProcessor<O, D extends DeclaredStores>(
+  def: ProcessorDefinition<O, D>,
+): void {
   processorRegistry.register(def as ProcessorDefinition);
 }

@@ -97,16 +97,16 @@ export const stateless: ProcessorDefinition[] = [
   {
     type: 'branch',
     description:
-      'Sends each record to the first branch whose predicate holds (children named <node>-<branch>)',
+      'Sends each record to the first branch whose predicate holds; each branch is a named output',
     options: z.object({ branches: z.array(z.string().min(1)).min(1) }).strict(),
+    outputs: (o: { branches: string[] }) => o.branches,
     create: (o: { branches: string[] }, preds: Array<Fn<StreamRecord, boolean>>) => {
       if (!Array.isArray(preds) || preds.length !== o.branches.length)
         throw new Error(
           'branch needs one predicate per branch: build it with the TypeScript builder',
         );
       return fnProcessor((r, c) => {
-        const i = preds.findIndex((p) => p(r));
-        if (i >= 0) c.forward(r, `${c.processorName}-${o.branches[i]}`);
+        for (let i = 0; i < preds.length; i++) if (preds[i]!(r)) return c.forward(r, o.branches[i]);
       });
     },
   },

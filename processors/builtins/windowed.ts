@@ -1,12 +1,14 @@
 /**
  * Tumbling-window aggregation (epoch-aligned): running aggregates in a window store,
- * each window's final result emitted once when stream time passes its end + grace,
- * records for a closed window dead-lettered with reason `late`.
+ * each window's final result emitted once when stream time passes its end + grace (a
+ * stream-time punctuation), records for a closed window sent to the `late` output — or,
+ * when nothing reads it, to the dead-letter topic with reason `late` — and counted.
  */
 import { z } from 'zod';
 import type { WindowStore } from '../../state/api.js';
 import type { Processor, ProcessorContext, ProcessorCounter, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
+import { OpenWindows } from './open-windows.js';
 
 export const windowOptions = z
   .object({
@@ -15,74 +17,80 @@ export const windowOptions = z
     graceMs: z.number().int().nonnegative().default(0),
   })
   .strict();
-type WindowOptions = z.infer<typeof windowOptions>;
+export type WindowOptions = z.infer<typeof windowOptions>;
+
+export interface Fold {
+  init: () => unknown;
+  adder: (key: unknown, value: unknown, aggregate: unknown) => unknown;
+}
+
+/** Start (epoch ms) of the `sizeMs` window holding `ts`, also for negative timestamps. */
+export const windowStart = (ts: number, sizeMs: number): number =>
+  ts - (((ts % sizeMs) + sizeMs) % sizeMs);
 
 export class WindowedAggregateProcessor implements Processor {
   private ctx!: ProcessorContext;
   private store!: WindowStore<unknown, unknown>;
   private late!: ProcessorCounter;
-  private readonly open = new Map<number, Map<string, unknown>>();
+  private emitted!: ProcessorCounter;
+  private readonly open = new OpenWindows();
+  private readonly span: number;
 
   constructor(
     private readonly o: WindowOptions,
-    private readonly fns: {
-      init: () => unknown;
-      adder: (k: unknown, v: unknown, a: unknown) => unknown;
-    },
-  ) {}
+    private readonly fold: Fold,
+  ) {
+    this.span = o.sizeMs + o.graceMs;
+  }
 
-  async init(ctx: ProcessorContext<unknown, unknown, Record<string, unknown>>) {
+  async init(ctx: ProcessorContext<unknown, unknown, Record<string, unknown>>): Promise<void> {
     this.ctx = ctx;
     this.store = ctx.stores[this.o.store] as WindowStore<unknown, unknown>;
     this.late = ctx.metrics.counter('late_records', 'Records later than window end + grace');
+    this.emitted = ctx.metrics.counter('window_emits', 'Final window results emitted');
+    // After a restore, the store holds the windows still open: index them again.
     for await (const w of this.store.fetchAll(0, Number.MAX_SAFE_INTEGER))
-      this.track(w.windowStart, w.key);
+      this.open.add(w.windowStart, w.key);
+    ctx.schedule(1, 'stream-time', (now) => this.closeUpTo(now));
   }
 
-  private track(start: number, key: unknown) {
-    (this.open.get(start) ?? this.open.set(start, new Map()).get(start)!).set(
-      JSON.stringify(key),
-      key,
+  process(r: StreamRecord): void {
+    if (r.key === null || r.key === undefined) return; // as Kafka Streams: null keys do not aggregate
+    const start = windowStart(r.timestamp, this.o.sizeMs);
+    if (start + this.span <= this.ctx.streamTime()) return this.onLate(r);
+    const current = this.store.fetch(r.key, start);
+    this.store.put(
+      r.key,
+      this.fold.adder(r.key, r.value, current === undefined ? this.fold.init() : current),
+      start,
     );
+    this.open.add(start, r.key);
   }
 
-  process(r: StreamRecord) {
-    if (r.key === null || r.key === undefined) return;
-    const start = r.timestamp - (((r.timestamp % this.o.sizeMs) + this.o.sizeMs) % this.o.sizeMs);
-    const now = Math.max(this.ctx.streamTime(), r.timestamp);
-    if (start + this.o.sizeMs + this.o.graceMs <= now) {
-      this.late.inc();
-      this.ctx.deadLetter(r, 'late');
-    } else {
-      this.store.put(
-        r.key,
-        this.fns.adder(r.key, r.value, this.store.fetch(r.key, start) ?? this.fns.init()),
-        start,
-      );
-      this.track(start, r.key);
-    }
-    this.emit(now);
+  private onLate(r: StreamRecord): void {
+    this.late.inc();
+    if (this.ctx.connected('late')) this.ctx.forward(r, 'late');
+    else this.ctx.deadLetter(r, 'late');
   }
 
-  private emit(now: number) {
-    const due = [...this.open.keys()]
-      .filter((s) => s + this.o.sizeMs + this.o.graceMs <= now)
-      .sort((a, b) => a - b);
-    for (const start of due) {
-      for (const [, key] of [...this.open.get(start)!].sort(([a], [b]) =>
-        a < b ? -1 : a > b ? 1 : 0,
-      )) {
-        const value = this.store.fetch(key, start);
-        if (value !== undefined)
-          this.ctx.forward({
-            key,
-            value: { window_start: start, window_end: start + this.o.sizeMs, value },
-            timestamp: start + this.o.sizeMs - 1,
-          });
-        this.store.put(key, undefined, start);
-      }
-      this.open.delete(start);
-    }
+  /** Emits and forgets every window whose end + grace is at or before `now`. */
+  private closeUpTo(now: number): void {
+    if (this.open.earliest() + this.span > now) return;
+    for (const { start, keys } of this.open.takeUpTo(now - this.span))
+      for (const key of keys) this.emit(key, start);
+  }
+
+  private emit(key: unknown, start: number): void {
+    const value = this.store.fetch(key, start);
+    if (value === undefined) return;
+    const end = start + this.o.sizeMs;
+    this.ctx.forward({
+      key,
+      value: { window_start: start, window_end: end, value },
+      timestamp: end - 1,
+    });
+    this.emitted.inc();
+    this.store.put(key, undefined, start);
   }
 }
 
@@ -99,27 +107,30 @@ const windowStore = (o: WindowOptions) => [
   },
 ];
 
-export const windowed: ProcessorDefinition[] = [
+export const windowed: ProcessorDefinition<WindowOptions>[] = [
   {
     type: 'windowed-count',
     description:
-      'Counts records per key and tumbling window; emits final counts when windows close',
+      'Counts records per key and tumbling window; emits final counts when windows close (output late: records past end + grace)',
     options: windowOptions,
     stores: windowStore,
-    create: (o: WindowOptions) =>
+    outputs: ['late'],
+    create: (o) =>
       new WindowedAggregateProcessor(o, { init: () => 0, adder: (_k, _v, a) => (a as number) + 1 }),
   },
   {
     type: 'windowed-aggregate',
     description:
-      'Folds records per key and tumbling window with init/adder; emits final aggregates when windows close',
+      'Folds records per key and tumbling window with init/adder; emits final aggregates when windows close (output late)',
     options: windowOptions,
-    create: (o: WindowOptions, fns) => {
-      if (!fns || typeof fns.adder !== 'function')
+    stores: windowStore,
+    outputs: ['late'],
+    create: (o, fold: Fold | undefined) => {
+      if (!fold || typeof fold.adder !== 'function')
         throw new Error(
           'windowed-aggregate needs init and adder functions: build it with the TypeScript builder',
         );
-      return new WindowedAggregateProcessor(o, fns);
+      return new WindowedAggregateProcessor(o, fold);
     },
   },
 ];

@@ -1,62 +1,84 @@
 /**
- * Creates a task's engine from a built topology: opens the sub-topology's stores (LevelDB
- * or memory) and wires processors from the registry. Shared by the Kafka runtime and the
- * test driver, so both run the same code.
+ * Creates a task's engine from a built topology: opens the sub-topology's stores through
+ * the state factory (LevelDB or memory) and wires processors from the topology's own
+ * definitions and the registry. Shared by the Kafka runtime and the test driver, so both
+ * run the same code.
  */
+import type { ProcessorMetrics } from '../../processors/api.js';
 import { processorRegistry } from '../../processors/index.js';
+import { storeRoles, type ProcessorDefinition } from '../../processors/registry.js';
 import {
   openKeyValueStore,
   openWindowStore,
   serdeByName,
   type Serde,
   type StateStore,
+  type StoreContext,
   type StoreMetrics,
 } from '../../state/index.js';
-import type { BuiltTopology } from '../../topology/index.js';
+import type { BuiltTopology, Subtopology } from '../../topology/index.js';
 import { parseTaskId } from '../assignment.js';
-import { StreamTaskEngine, type FailureAction } from './engine.js';
-import type { ProcessorMetrics } from '../../processors/api.js';
+import { MillraceError } from '../errors.js';
+import { StreamTaskEngine, type ProcessorFactory } from './engine.js';
+import type { FailureAction } from './types.js';
 
+/** Serde by name. */
 export type SerdeResolver = (name: string) => Serde<any>;
 
-/** Built-in serdes, then the extra ones given (e.g. Avro serdes from the registry). */
+/** Built-in serdes (`string`, `json`, `bytes`, `int64`, `float64`), then the extra ones given (e.g. Avro). */
 export function serdeResolver(extra: Record<string, Serde<any>> = {}): SerdeResolver {
   return (name) => extra[name] ?? serdeByName(name);
 }
 
 export interface CreateEngineOptions {
   applicationId: string;
+  /** `<subtopology>_<partition>`, e.g. `0_3`. */
   taskId: string;
   topology: BuiltTopology;
   serde: SerdeResolver;
+  /** Root of the state directory (LevelDB stores live under `<stateDir>/<app>/<task>/`). */
   stateDir: string;
   backend: 'leveldb' | 'memory';
   deadLetterTopic: string;
   deserializationErrorHandler: FailureAction;
   processingErrorHandler: FailureAction;
+  /** Wall clock (epoch ms); default `Date.now`. */
   now?: () => number;
   storeMetrics?: StoreMetrics;
   processorMetrics?: (processor: string) => ProcessorMetrics;
+  /** Most entries each store's write cache holds (default: the state layer's). */
   cacheMaxEntries?: number;
 }
 
-export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTaskEngine> {
-  const sub = o.topology.subtopologies[parseTaskId(o.taskId).subtopology];
-  if (!sub)
-    throw new Error(
-      `task ${o.taskId}: the topology has no sub-topology ${parseTaskId(o.taskId).subtopology}`,
-    );
-  const stores = new Map<string, StateStore>();
-  const holder: { engine?: StreamTaskEngine } = {};
-  const ctx = {
-    applicationId: o.applicationId,
-    taskId: o.taskId,
-    stateDir: o.stateDir,
-    backend: o.backend,
-    metrics: o.storeMetrics,
-    cacheMaxEntries: o.cacheMaxEntries,
-    currentTimestamp: () => holder.engine?.currentTimestamp() ?? Date.now(),
+/** The processor factory for `topology`: its own definitions first, then the registry. */
+export function processorFactory(topology: BuiltTopology): ProcessorFactory {
+  const def = (type: string, node: string): ProcessorDefinition => {
+    const d =
+      (topology.definitions.get(type) as ProcessorDefinition | undefined) ??
+      processorRegistry.definition(type);
+    if (!d)
+      throw new MillraceError(
+        `processor "${node}" has unknown type "${type}"; register it with registerProcessor before creating tasks`,
+        { code: 'UNKNOWN_PROCESSOR_TYPE', domain: 'user' },
+      );
+    return d;
   };
+  return {
+    create: (type, options, inline, node) => def(type, node).create(options, inline),
+    storeRoles: (type, options, node) => storeRoles(def(type, node), options, node),
+    outputs: (type, options) => {
+      const o = def(type, type).outputs;
+      return typeof o === 'function' ? o(options) : (o ?? []);
+    },
+  };
+}
+
+async function openStores(
+  o: CreateEngineOptions,
+  sub: Subtopology,
+  ctx: StoreContext,
+): Promise<Map<string, StateStore>> {
+  const stores = new Map<string, StateStore>();
   for (const name of sub.stores) {
     const spec = o.topology.store(name)!;
     const opts = {
@@ -70,33 +92,62 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
       segmentMs: spec.segmentMs,
       windowSizeMs: spec.windowSizeMs,
     };
-    stores.set(
-      name,
-      spec.kind === 'window'
-        ? await openWindowStore(opts, ctx)
-        : await openKeyValueStore(opts, ctx),
-    );
+    try {
+      stores.set(
+        name,
+        spec.kind === 'window'
+          ? await openWindowStore(opts, ctx)
+          : await openKeyValueStore(opts, ctx),
+      );
+    } catch (err) {
+      for (const s of stores.values()) await s.close().catch(() => {});
+      throw err;
+    }
   }
-  const engine = new StreamTaskEngine({
+  return stores;
+}
+
+/**
+ * Opens the stores of task `taskId`'s sub-topology and wires its processors. The
+ * processors' `init()` runs later, in `engine.init()`, after the runtime restored the
+ * stores.
+ */
+export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTaskEngine> {
+  const { subtopology } = parseTaskId(o.taskId);
+  const sub = o.topology.subtopologies[subtopology];
+  if (!sub)
+    throw new MillraceError(
+      `task ${o.taskId}: the topology has no sub-topology ${subtopology} (it has ${o.topology.subtopologies.length})`,
+      { code: 'UNKNOWN_SUBTOPOLOGY', domain: 'internal' },
+    );
+  const holder: { engine?: StreamTaskEngine } = {};
+  const stores = await openStores(o, sub, {
     applicationId: o.applicationId,
     taskId: o.taskId,
-    topology: o.topology,
-    subtopology: sub,
-    serde: o.serde,
-    stores,
-    deadLetterTopic: o.deadLetterTopic,
-    deserializationErrorHandler: o.deserializationErrorHandler,
-    processingErrorHandler: o.processingErrorHandler,
-    now: o.now,
-    metrics: o.processorMetrics,
-    processors: {
-      create: (type, options, inline, node) => {
-        const def = processorRegistry.definition(type);
-        if (!def) throw new Error(`processor "${node}" has unknown type "${type}"`);
-        return def.create(options, inline);
-      },
-    },
+    stateDir: o.stateDir,
+    backend: o.backend,
+    metrics: o.storeMetrics,
+    cacheMaxEntries: o.cacheMaxEntries,
+    currentTimestamp: () => holder.engine?.currentTimestamp() ?? Date.now(),
   });
-  holder.engine = engine;
-  return engine;
+  try {
+    holder.engine = new StreamTaskEngine({
+      applicationId: o.applicationId,
+      taskId: o.taskId,
+      topology: o.topology,
+      subtopology: sub,
+      serde: o.serde,
+      stores,
+      deadLetterTopic: o.deadLetterTopic,
+      deserializationErrorHandler: o.deserializationErrorHandler,
+      processingErrorHandler: o.processingErrorHandler,
+      now: o.now,
+      metrics: o.processorMetrics,
+      processors: processorFactory(o.topology),
+    });
+  } catch (err) {
+    for (const s of stores.values()) await s.close().catch(() => {});
+    throw err;
+  }
+  return holder.engine;
 }

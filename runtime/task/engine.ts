@@ -1,11 +1,23 @@
 /**
  * The task engine: one sub-topology's processors for one partition, with no Kafka in
- * sight. It deserializes raw records at the sources, routes them depth-first through
- * the processors, keeps stream time, fires punctuations, and collects serialized
- * outputs and dead letters for the runtime (or the test driver) to send at commit.
+ * sight. It deserializes raw records at the sources, routes them depth-first through the
+ * processors, keeps stream time, fires punctuations, and collects serialized outputs and
+ * dead letters for the runtime (or the test driver) to send at commit.
  *
- * The per-record path is synchronous when every processor is; a processor that returns
- * a promise is awaited before the next input record.
+ * The per-record path is synchronous when every processor is: `process()` returns
+ * `undefined`, and returns a promise only when a processor or punctuation returned one
+ * (the caller awaits it before the next record).
+ *
+ * The Kafka runtime drives it so:
+ * ```ts
+ * const engine = await createTaskEngine({ ... });   // or new StreamTaskEngine({ ... })
+ * // restore the stores from their changelogs (engine.stores), then:
+ * await engine.init();
+ * for (const r of polled) { const p = engine.process(r); if (p) await p; }
+ * await engine.punctuateWallClock(Date.now());      // now and then
+ * const batch = await engine.prepareCommit();       // send batch.records + changelogs, commit batch.offsets
+ * await engine.close();
+ * ```
  */
 import type {
   Cancellable,
@@ -18,69 +30,82 @@ import type {
   StreamRecord,
 } from '../../processors/api.js';
 import type { Serde, StateStore } from '../../state/api.js';
-import type { BuiltTopology, NodeSpec, Subtopology } from '../../topology/index.js';
-import { BuiltTopology as BT } from '../../topology/index.js';
+import type { BuiltTopology, Subtopology } from '../../topology/index.js';
+import { BuiltTopology as Topology } from '../../topology/index.js';
 import { MillraceError } from '../errors.js';
-import type { OutgoingRecord } from '../producers.js';
-import type { CommitBatch, RawRecord, TaskEngine, TaskStore } from '../task-port.js';
+import { deadLetterRecord } from './dead-letter.js';
+import { RecordProcessingError, type RecordFailureReason } from './errors.js';
+import { Punctuations, type Punctuation } from './punctuation.js';
+import type {
+  CommitBatch,
+  ConsumedOffset,
+  FailureAction,
+  OutputRecord,
+  RawRecord,
+  TaskEngine,
+  TaskStore,
+} from './types.js';
 
-export type FailureAction = 'continue' | 'fail' | 'dead-letter';
-
-/** Creates processor instances by type (the processor registry). */
+/** Creates processor instances by type (the processor registry, plus the topology's own definitions). */
 export interface ProcessorFactory {
   create(type: string, options: unknown, inline: unknown, node: string): Processor;
+  /** Role → store name, for types that declare their stores by role (`ctx.stores.<role>`). */
+  storeRoles?(type: string, options: unknown, node: string): Record<string, string>;
+  /** Named outputs the type declares (forwarding there reaches no one when nothing reads it). */
+  outputs?(type: string, options: unknown): readonly string[];
 }
 
+/** What a `StreamTaskEngine` is made of (see `createTaskEngine` for the usual way). */
 export interface EngineOptions {
   applicationId: string;
+  /** `<subtopology>_<partition>`, e.g. `1_3`. */
   taskId: string;
   topology: BuiltTopology;
   subtopology: Subtopology;
   processors: ProcessorFactory;
+  /** Serde by name (built-ins and e.g. Avro ones). */
   serde(name: string): Serde<any>;
   /** The task's open stores by name (opened by the caller: LevelDB or memory). */
   stores: ReadonlyMap<string, StateStore>;
   deadLetterTopic: string;
   deserializationErrorHandler: FailureAction;
   processingErrorHandler: FailureAction;
-  /** Wall clock (epoch ms); the test driver advances its own. */
+  /** Wall clock (epoch ms); default `Date.now`. The test driver advances its own. */
   now?: () => number;
   /** Metrics per processor; defaults to in-memory counters (see `counters`). */
   metrics?: (processor: string) => ProcessorMetrics;
 }
 
 interface Node {
-  spec: NodeSpec;
+  name: string;
+  kind: 'source' | 'processor' | 'sink';
+  /** Children on the default output. */
   children: Node[];
-  byName: Map<string, Node>;
+  /** Children on named outputs. */
+  outputs: Map<string, Node[]>;
   processor?: Processor;
-  ctx?: ProcessorContext;
   keySerde?: Serde<any>;
   valueSerde?: Serde<any>;
+  /** Sinks: the run-time topic name. */
   topic?: string;
 }
 
-interface Schedule {
-  interval: number;
-  next: number;
-  type: PunctuationType;
-  node: Node;
-  cb: (ts: number) => void | Promise<void>;
-  cancelled: boolean;
-}
+const NO_CHILDREN: Node[] = [];
 
 export class StreamTaskEngine implements TaskEngine {
   readonly taskId: string;
   readonly stores: TaskStore[];
-  /** In-memory metric counts: `processor/name` → value (used when no metrics were given). */
+  /** In-memory metric counts, `processor/name` → value (kept whether or not `metrics` was given). */
   readonly counters = new Map<string, number>();
   private readonly nodes = new Map<string, Node>();
   private readonly sourcesByTopic = new Map<string, Node>();
-  private outputs: OutgoingRecord[] = [];
+  private readonly punctuations = new Punctuations();
+  private readonly counterCache = new Map<string, ProcessorCounter>();
+  private readonly consumed = new Map<string, ConsumedOffset>();
+  private lastConsumed: ConsumedOffset | undefined;
+  private outputs: OutputRecord[] = [];
   private pending: Promise<unknown>[] = [];
-  private schedules: Schedule[] = [];
   private current: RawRecord | undefined;
-  private currentNode = '';
   private stream = -1;
   private timestamp = 0;
   private readonly now: () => number;
@@ -90,7 +115,7 @@ export class StreamTaskEngine implements TaskEngine {
     this.now = o.now ?? Date.now;
     this.stores = o.subtopology.stores.map((name) => ({
       name,
-      store: o.stores.get(name)!,
+      store: this.storeOrFail(name),
       ...(o.topology.store(name)!.logged
         ? { changelogTopic: o.topology.changelogTopic(o.applicationId, name) }
         : {}),
@@ -98,106 +123,144 @@ export class StreamTaskEngine implements TaskEngine {
     this.wire();
   }
 
-  /** Record timestamp in hand (for changelog records). */
+  private storeOrFail(name: string): StateStore {
+    const s = this.o.stores.get(name);
+    if (!s)
+      throw new MillraceError(
+        `task ${this.o.taskId}: store "${name}" of sub-topology ${this.o.subtopology.id} was not opened; open every store of subtopology.stores`,
+        { code: 'STORE_NOT_OPEN', domain: 'internal' },
+      );
+    return s;
+  }
+
+  /** Timestamp of the record in hand (stamped on changelog records). */
   currentTimestamp(): number {
     return this.timestamp;
   }
 
+  /** Highest record timestamp processed (epoch ms); -1 before the first record. */
   streamTime(): number {
     return this.stream;
   }
 
+  // --- wiring -------------------------------------------------------------------
+
   private wire(): void {
-    const { topology, subtopology, applicationId } = this.o;
-    for (const name of subtopology.nodes)
-      this.nodes.set(name, {
-        spec: topology.nodesByName.get(name)!,
-        children: [],
-        byName: new Map(),
-      });
+    const { topology, subtopology } = this.o;
+    for (const name of subtopology.nodes) {
+      const spec = topology.nodesByName.get(name)!;
+      this.nodes.set(name, { name, kind: spec.kind, children: NO_CHILDREN, outputs: new Map() });
+    }
     for (const node of this.nodes.values()) {
-      for (const c of topology.children.get(node.spec.name) ?? []) {
-        const child = this.nodes.get(c)!;
-        node.children.push(child);
-        node.byName.set(c, child);
+      for (const [output, names] of topology.outputs.get(node.name) ?? []) {
+        const children = names.map((c) => this.nodes.get(c)!);
+        if (output === '') node.children = children;
+        else node.outputs.set(output, children);
       }
-      const s = node.spec;
-      if (s.kind === 'source') {
-        node.keySerde = this.o.serde(s.keySerde);
-        node.valueSerde = this.o.serde(s.valueSerde);
-        for (const t of s.topics)
-          this.sourcesByTopic.set(BT.topicName(applicationId, t, s.internal), node);
-      } else if (s.kind === 'sink') {
-        node.keySerde = this.o.serde(s.keySerde);
-        node.valueSerde = this.o.serde(s.valueSerde);
-        node.topic = BT.topicName(applicationId, s.topic, s.internal);
-      } else {
-        node.processor = this.o.processors.create(
-          s.type,
-          s.options,
-          topology.inline.get(s.name),
-          s.name,
-        );
-        node.ctx = this.context(node);
-      }
+      this.wireNode(node);
     }
   }
 
+  private wireNode(node: Node): void {
+    const s = this.o.topology.nodesByName.get(node.name)!;
+    const app = this.o.applicationId;
+    if (s.kind === 'processor') {
+      for (const out of this.o.processors.outputs?.(s.type, s.options) ?? [])
+        if (!node.outputs.has(out)) node.outputs.set(out, NO_CHILDREN);
+      node.processor = this.o.processors.create(
+        s.type,
+        s.options,
+        this.o.topology.inline.get(s.name),
+        s.name,
+      );
+      return;
+    }
+    node.keySerde = this.o.serde(s.keySerde);
+    node.valueSerde = this.o.serde(s.valueSerde);
+    if (s.kind === 'sink') node.topic = Topology.topicName(app, s.topic, s.internal);
+    else
+      for (const t of s.topics)
+        this.sourcesByTopic.set(Topology.topicName(app, t, s.internal), node);
+  }
+
+  /** Runs the processors' `init()` in topological order (after the runtime restored the stores). */
   async init(): Promise<void> {
     for (const name of this.o.subtopology.nodes) {
       const node = this.nodes.get(name)!;
-      if (node.processor?.init) await node.processor.init(node.ctx!);
+      if (node.processor?.init) await node.processor.init(this.context(node));
     }
   }
 
-  private counter(processor: string, name: string): ProcessorCounter {
-    const key = `${processor}/${name}`;
-    return { inc: (by = 1) => void this.counters.set(key, (this.counters.get(key) ?? 0) + by) };
-  }
-
   private context(node: Node): ProcessorContext {
-    const stores: Record<string, unknown> = {};
-    for (const s of (node.spec as { stores: string[] }).stores) stores[s] = this.o.stores.get(s);
-    const metrics = this.o.metrics?.(node.spec.name) ?? {
-      counter: (name: string) => this.counter(node.spec.name, name),
-      observe: () => {},
+    const spec = this.o.topology.nodesByName.get(node.name) as {
+      stores: string[];
+      type: string;
+      options: unknown;
     };
+    const stores: Record<string, unknown> = {};
+    for (const s of spec.stores) stores[s] = this.o.stores.get(s);
+    const roles = this.o.processors.storeRoles?.(spec.type, spec.options, node.name) ?? {};
+    for (const [role, s] of Object.entries(roles)) stores[role] = this.o.stores.get(s);
+    const metrics = this.metricsFor(node.name);
     return {
       applicationId: this.o.applicationId,
       taskId: this.o.taskId,
-      processorName: node.spec.name,
+      processorName: node.name,
       stores,
-      forward: (record: StreamRecord, childName?: string) => this.forward(node, record, childName),
-      recordMetadata: (): RecordMetadata | undefined =>
-        this.current
-          ? {
-              topic: this.current.topic,
-              partition: this.current.partition,
-              offset: this.current.offset,
-            }
-          : undefined,
+      forward: (record: StreamRecord, to?: string) => this.forward(node, record, to),
+      connected: (output: string) => (node.outputs.get(output)?.length ?? 0) > 0,
+      recordMetadata: () => this.metadata(),
       streamTime: () => this.stream,
       currentSystemTime: () => this.now(),
-      schedule: (interval, type, cb) => this.schedule(node, interval, type, cb),
-      deadLetter: (record, reason, error) => this.deadLetter(node.spec.name, reason, error, record),
+      schedule: (interval, type, cb) => this.schedule(node.name, interval, type, cb),
+      deadLetter: (record, reason, error) => this.deadLetter(node.name, reason, error, record),
       metrics,
     };
   }
 
+  private metadata(): RecordMetadata | undefined {
+    const c = this.current;
+    return c && { topic: c.topic, partition: c.partition, offset: c.offset };
+  }
+
+  private metricsFor(processor: string): ProcessorMetrics {
+    const given = this.o.metrics?.(processor);
+    return {
+      counter: (name, help) => {
+        const mine = this.counter(processor, name);
+        const theirs = given?.counter(name, help);
+        return theirs ? { inc: (by = 1) => (mine.inc(by), theirs.inc(by)) } : mine;
+      },
+      observe: (name, help, value) => given?.observe(name, help, value),
+    };
+  }
+
+  private counter(processor: string, name: string): ProcessorCounter {
+    const key = `${processor}/${name}`;
+    let c = this.counterCache.get(key);
+    if (!c) {
+      c = { inc: (by = 1) => void this.counters.set(key, (this.counters.get(key) ?? 0) + by) };
+      this.counterCache.set(key, c);
+    }
+    return c;
+  }
+
   private schedule(
-    node: Node,
+    node: string,
     interval: number,
     type: PunctuationType,
-    cb: Schedule['cb'],
+    cb: Punctuation['callback'],
   ): Cancellable {
     const base = type === 'stream-time' ? Math.max(this.stream, 0) : this.now();
-    const s: Schedule = { interval, next: base + interval, type, node, cb, cancelled: false };
-    this.schedules.push(s);
-    return { cancel: () => void (s.cancelled = true) };
+    return this.punctuations.schedule(node, interval, type, base, cb);
   }
 
   // --- the record path ----------------------------------------------------------
 
+  /**
+   * Processes one consumed record through the sub-topology. Returns a promise only when
+   * something asynchronous ran; await it before the next record.
+   */
   process(raw: RawRecord): void | Promise<void> {
     const source = this.sourcesByTopic.get(raw.topic);
     if (!source)
@@ -208,173 +271,171 @@ export class StreamTaskEngine implements TaskEngine {
     this.current = raw;
     this.timestamp = raw.timestamp;
     if (raw.timestamp > this.stream) this.stream = raw.timestamp;
+    this.markConsumed(raw);
     let key: unknown;
     let value: unknown;
     try {
       key = raw.key === null ? null : source.keySerde!.deserialize(raw.key);
       value = raw.value === null ? null : source.valueSerde!.deserialize(raw.value);
     } catch (err) {
-      this.onFailure(
-        this.o.deserializationErrorHandler,
-        source.spec.name,
-        'deserialization_error',
-        err,
-      );
+      this.onFailure(this.o.deserializationErrorHandler, source.name, 'deserialization_error', err);
       return this.afterRecord();
     }
-    const headers = raw.headers as StreamRecord['headers'];
-    this.forward(source, { key, value, timestamp: raw.timestamp, headers });
+    const children = source.children;
+    const record: StreamRecord = {
+      key,
+      value,
+      timestamp: raw.timestamp,
+      headers: raw.headers as StreamRecord['headers'],
+    };
+    for (let i = 0; i < children.length; i++) this.deliver(children[i]!, record);
     return this.afterRecord();
   }
 
-  private afterRecord(): void | Promise<void> {
-    const due = this.schedules.length ? this.dueStreamTime() : undefined;
-    if (!this.pending.length && !due) return;
-    return this.settle(due);
+  private markConsumed(raw: RawRecord): void {
+    const last = this.lastConsumed;
+    if (last && last.topic === raw.topic && last.partition === raw.partition) {
+      last.offset = raw.offset + 1;
+      return;
+    }
+    const key = `${raw.topic}:${raw.partition}`;
+    let c = this.consumed.get(key);
+    if (!c) this.consumed.set(key, (c = { topic: raw.topic, partition: raw.partition, offset: 0 }));
+    c.offset = raw.offset + 1;
+    this.lastConsumed = c;
   }
 
-  private async settle(due?: Schedule[]): Promise<void> {
+  private afterRecord(): void | Promise<void> {
+    if (this.stream >= this.punctuations.nextStreamTime) {
+      if (this.pending.length)
+        return this.settle().then(() => this.punctuate('stream-time', this.stream));
+      return this.punctuate('stream-time', this.stream);
+    }
+    if (this.pending.length) return this.settle();
+  }
+
+  private async settle(): Promise<void> {
     while (this.pending.length) {
       const p = this.pending;
       this.pending = [];
       await Promise.all(p);
     }
-    if (due) await this.fire(due, this.stream);
   }
 
-  private forward(from: Node, record: StreamRecord, childName?: string): void {
-    if (childName !== undefined) {
-      const child = from.byName.get(childName);
-      if (!child)
-        throw new MillraceError(
-          `${from.spec.name} forwarded to "${childName}", which is not one of its children (${[...from.byName.keys()].join(', ')})`,
-          { code: 'UNKNOWN_CHILD', domain: 'user' },
-        );
-      this.deliver(child, record);
-      return;
-    }
-    const children = from.children;
+  private forward(from: Node, record: StreamRecord, to?: string): void {
+    const children = to === undefined ? from.children : this.named(from, to);
     for (let i = 0; i < children.length; i++) this.deliver(children[i]!, record);
   }
 
+  /** Children on output `to`, or the child named `to` (Kafka Streams' `To.child`). */
+  private named(from: Node, to: string): Node[] {
+    const out = from.outputs.get(to);
+    if (out) return out;
+    const child = from.children.find((c) => c.name === to);
+    if (child) return [child];
+    throw new MillraceError(
+      `${from.name} forwarded to "${to}", which is neither one of its outputs (${[...from.outputs.keys()].join(', ') || 'none'}) nor a child (${from.children.map((c) => c.name).join(', ') || 'none'}); declare the output in the processor's definition`,
+      { code: 'UNKNOWN_OUTPUT', domain: 'user' },
+    );
+  }
+
   private deliver(node: Node, record: StreamRecord): void {
-    if (node.spec.kind === 'sink') {
-      this.emit(node, record);
-      return;
-    }
-    const prev = this.currentNode;
-    this.currentNode = node.spec.name;
+    if (node.kind === 'sink') return this.emit(node, record);
     try {
       const r = node.processor!.process(record);
-      if (r)
-        this.pending.push(
-          r.catch((err: unknown) =>
-            this.onFailure(this.o.processingErrorHandler, node.spec.name, 'processing_error', err),
-          ),
-        );
+      if (r) this.pending.push(r.catch((err: unknown) => this.onProcessingError(node.name, err)));
     } catch (err) {
-      this.onFailure(this.o.processingErrorHandler, node.spec.name, 'processing_error', err);
-    } finally {
-      this.currentNode = prev;
+      this.onProcessingError(node.name, err);
     }
+  }
+
+  private onProcessingError(node: string, err: unknown): void {
+    if (err instanceof RecordProcessingError) throw err; // already handled where it happened
+    this.onFailure(this.o.processingErrorHandler, node, 'processing_error', err);
   }
 
   private emit(sink: Node, record: StreamRecord): void {
-    const key =
-      record.key === null || record.key === undefined ? null : sink.keySerde!.serialize(record.key);
-    const value =
-      record.value === null || record.value === undefined
-        ? null
-        : sink.valueSerde!.serialize(record.value);
+    const k = record.key;
+    const v = record.value;
     this.outputs.push({
       topic: sink.topic!,
-      key,
-      value,
+      key: k === null || k === undefined ? null : sink.keySerde!.serialize(k),
+      value: v === null || v === undefined ? null : sink.valueSerde!.serialize(v),
       timestamp: record.timestamp,
-      headers: record.headers as OutgoingRecord['headers'],
+      headers: record.headers as OutputRecord['headers'],
     });
   }
 
-  private onFailure(action: FailureAction, node: string, reason: string, err: unknown): void {
+  private onFailure(
+    action: FailureAction,
+    node: string,
+    reason: RecordFailureReason,
+    err: unknown,
+  ): void {
     const raw = this.current;
     if (action === 'fail') {
-      throw new MillraceError(
-        `${reason.replace('_', ' ')} in ${node} (task ${this.taskId}${raw ? `, ${raw.topic}[${raw.partition}]@${raw.offset}` : ''}): ${(err as Error)?.message ?? String(err)}`,
+      throw new RecordProcessingError(
+        reason,
         {
-          code: reason.toUpperCase(),
-          domain: 'user',
-          cause: err,
-          at: {
-            task: this.taskId,
-            processor: node,
-            topic: raw?.topic,
-            partition: raw?.partition,
-            offset: raw?.offset,
-          },
+          task: this.taskId,
+          processor: node,
+          topic: raw?.topic,
+          partition: raw?.partition,
+          offset: raw?.offset,
         },
+        err,
       );
     }
-    this.counter(
-      node,
-      action === 'continue' ? `${reason}_skipped` : `${reason}_dead_lettered`,
-    ).inc();
     if (action === 'dead-letter') this.deadLetter(node, reason, err);
+    else this.counter(node, `${reason}_skipped`).inc();
   }
 
-  /** Sends the raw input record in hand (original bytes) to the dead-letter topic with why. */
+  /** Sends the input record in hand (original bytes) to the dead-letter topic, with why. */
   private deadLetter(node: string, reason: string, error?: unknown, record?: StreamRecord): void {
-    const raw = this.current;
-    const headers: Record<string, string | Buffer> = {};
-    for (const [k, v] of Object.entries(raw?.headers ?? {})) if (v !== undefined) headers[k] = v;
-    headers['millrace.reason'] = reason;
-    headers['millrace.processor'] = node;
-    headers['millrace.task'] = this.taskId;
-    if (raw) {
-      headers['millrace.source.topic'] = raw.topic;
-      headers['millrace.source.partition'] = String(raw.partition);
-      headers['millrace.source.offset'] = String(raw.offset);
-    }
-    if (error !== undefined)
-      headers['millrace.error'] = String((error as Error)?.message ?? error).slice(0, 1000);
     this.counter(node, `dlq_${reason}`).inc();
-    this.outputs.push({
-      topic: this.o.deadLetterTopic,
-      key: raw?.key ?? null,
-      value: raw ? raw.value : record ? Buffer.from(JSON.stringify(record.value)) : null,
-      timestamp: raw?.timestamp ?? record?.timestamp ?? this.now(),
-      headers,
-    });
+    this.outputs.push(
+      deadLetterRecord({
+        topic: this.o.deadLetterTopic,
+        task: this.taskId,
+        processor: node,
+        reason,
+        error,
+        raw: this.current,
+        record,
+        now: this.now(),
+      }),
+    );
   }
 
   // --- punctuation --------------------------------------------------------------
 
-  private dueStreamTime(): Schedule[] | undefined {
-    let due: Schedule[] | undefined;
-    for (const s of this.schedules)
-      if (!s.cancelled && s.type === 'stream-time' && this.stream >= s.next) (due ??= []).push(s);
-    return due;
-  }
-
-  private async fire(due: Schedule[], ts: number): Promise<void> {
+  private punctuate(type: PunctuationType, now: number): void | Promise<void> {
+    const due = this.punctuations.takeDue(type, now);
+    if (!due) return;
     this.current = undefined;
-    for (const s of due) {
-      s.next = ts - ((ts - s.next) % s.interval) + s.interval;
-      const r = s.node.processor ? s.cb(ts) : undefined;
-      if (r) await r;
-      await this.settle();
+    for (const p of due) {
+      try {
+        const r = p.callback(now);
+        if (r) this.pending.push(r.catch((err: unknown) => this.onPunctuationError(p.node, err)));
+      } catch (err) {
+        this.onPunctuationError(p.node, err);
+      }
     }
-    this.schedules = this.schedules.filter((s) => !s.cancelled);
+    if (this.pending.length) return this.settle();
   }
 
+  private onPunctuationError(node: string, err: unknown): void {
+    if (err instanceof RecordProcessingError) throw err;
+    this.onFailure(this.o.processingErrorHandler, node, 'punctuation_error', err);
+  }
+
+  /** Fires the wall-clock punctuations due at `now` (epoch ms). */
   punctuateWallClock(now: number): void | Promise<void> {
-    const due = this.schedules.filter(
-      (s) => !s.cancelled && s.type === 'wall-clock' && now >= s.next,
-    );
-    if (due.length) return this.fire(due, now);
+    return this.punctuate('wall-clock', now);
   }
 
   /** Takes the records produced so far without flushing stores (the test driver reads them at once). */
-  takeOutputs(): OutgoingRecord[] {
+  takeOutputs(): OutputRecord[] {
     const out = this.outputs;
     this.outputs = [];
     return out;
@@ -382,6 +443,11 @@ export class StreamTaskEngine implements TaskEngine {
 
   // --- commit -------------------------------------------------------------------
 
+  /**
+   * Prepares a commit: waits for pending work, flushes every store, and hands over the
+   * records produced, the changelog records per logged store and the consumed offsets
+   * since the last call. The runtime sends them together (one transaction under EOS).
+   */
   async prepareCommit(): Promise<CommitBatch> {
     await this.settle();
     const changelogs: CommitBatch['changelogs'] = [];
@@ -391,11 +457,14 @@ export class StreamTaskEngine implements TaskEngine {
       if (s.changelogTopic && records.length)
         changelogs.push({ store: s.name, topic: s.changelogTopic, records });
     }
-    const records = this.outputs;
-    this.outputs = [];
-    return { records, changelogs };
+    const records = this.takeOutputs();
+    const offsets = [...this.consumed.values()].map((c) => ({ ...c }));
+    this.consumed.clear();
+    this.lastConsumed = undefined;
+    return { records, changelogs, offsets };
   }
 
+  /** Closes processors, then stores (without committing); errors of one do not stop the others. */
   async close(): Promise<void> {
     for (const node of this.nodes.values()) {
       try {

@@ -1,14 +1,18 @@
 /**
  * The topology test driver (like Kafka Streams' TopologyTestDriver): runs a built topology
- * in-process, no broker, with the same engine, stores and punctuation code as the real
- * runtime. Pipe records into input topics, advance the wall clock, read output and
- * dead-letter topics, and look into stores.
+ * in-process, no broker, with the same engine, stores and punctuation code as the Kafka
+ * runtime — one task per sub-topology (partition 0). Pipe records into input topics,
+ * advance the wall clock, read output and dead-letter topics, and look into stores.
+ * Records written to a repartition topic are fed to the sub-topology reading it at once.
  *
  * ```ts
- * const driver = await TopologyTestDriver.create(topology);
- * const words = driver.input('words', { key: 'string', value: 'string' });
- * await words.pipe('a', 'hello', { timestamp: 1000 });
- * driver.output('counts', { key: 'string', value: 'int64' }).readAll(); // [{ key: 'hello', value: 1, … }]
+ * import { TopologyTestDriver } from 'millrace/testing';
+ *
+ * const driver = await TopologyTestDriver.create(topology);       // in-memory stores
+ * const words = driver.input('words');                             // serdes of the source reading it
+ * await words.pipe('hello', 'hello', { timestamp: 1_000 });
+ * driver.output('counts').readAll();      // [{ key: 'hello', value: 1, timestamp: 1000, headers: {} }]
+ * driver.keyValueStore('count-store').get('hello');                // 1
  * await driver.close();
  * ```
  */
@@ -17,24 +21,34 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Headers } from '../../processors/api.js';
 import type { KeyValueStore, Serde, WindowStore } from '../../state/api.js';
-import { BuiltTopology, type BuiltTopology as Built } from '../../topology/index.js';
-import type { OutgoingRecord } from '../producers.js';
+import { BuiltTopology } from '../../topology/index.js';
 import { createTaskEngine, serdeResolver, type SerdeResolver } from '../task/create.js';
-import type { StreamTaskEngine, FailureAction } from '../task/engine.js';
+import type { StreamTaskEngine } from '../task/engine.js';
+import type { FailureAction, OutputRecord } from '../task/types.js';
+import { TopicNames } from './topics.js';
 
+/** Options of `TopologyTestDriver.create`. */
 export interface DriverOptions {
+  /** Application id (names internal topics); default: the id given to `build()`, else `test-app`. */
   applicationId?: string;
-  /** Store backend: `memory` (default) or `leveldb` in a temporary directory. */
+  /** Store backend: `memory` (default) or `leveldb` in a temporary directory removed by `close()`. */
   backend?: 'memory' | 'leveldb';
   /** Wall clock at start (epoch ms). Default 0. */
   wallClockStart?: number;
+  /** Default `<app>-dlq`. */
   deadLetterTopic?: string;
+  /** Default `dead-letter`. */
   deserializationErrorHandler?: FailureAction;
+  /** Default `dead-letter`. */
   processingErrorHandler?: FailureAction;
   /** Extra serdes by name (e.g. Avro ones). */
   serdes?: Record<string, Serde<any>>;
 }
 
+/** Serde names, as the builder writes them (`{ key, value }`) or as Kafka does (`{ keySerde, valueSerde }`). */
+export type SerdeNames = { key: string; value: string } | { keySerde: string; valueSerde: string };
+
+/** A record read from an output topic, deserialized. Header values as strings. */
 export interface TestRecord<K = any, V = any> {
   key: K;
   value: V;
@@ -42,27 +56,58 @@ export interface TestRecord<K = any, V = any> {
   headers: Record<string, string>;
 }
 
+/** A dead letter: the original bytes and the headers saying why (`millrace.reason`, …). */
+export interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+/** Where `pipe()` puts a record. */
+export interface PipeOptions {
+  /** Record timestamp (epoch ms); default: the driver's wall clock. */
+  timestamp?: number;
+  headers?: Headers;
+}
+
+/** An input topic handle (`driver.input(topic)`). */
+export interface TestInputTopic<K, V> {
+  /** Serializes and processes one record (and everything it causes downstream). */
+  pipe(key: K | null, value: V | null, opts?: PipeOptions): Promise<void>;
+  /** Pipes several records in order. */
+  pipeAll(records: Array<{ key: K | null; value: V | null } & PipeOptions>): Promise<void>;
+}
+
+/** An output topic handle (`driver.output(topic)`). */
+export interface TestOutputTopic<K, V> {
+  /** The records written since the last read, deserialized (and forgets them). */
+  readAll(): Array<TestRecord<K, V>>;
+  /** `readAll()` as `[key, value]` pairs. */
+  readKeyValues(): Array<[K, V]>;
+  isEmpty(): boolean;
+}
+
+const done = Promise.resolve();
+
 export class TopologyTestDriver {
-  private wallClock: number;
-  private readonly topics = new Map<string, OutgoingRecord[]>();
+  private readonly written = new Map<string, OutputRecord[]>();
   private readonly offsets = new Map<string, number>();
-  private readonly readPositions = new Map<string, number>();
+  private readonly watched = new Set<string>();
 
   private constructor(
-    readonly topology: Built,
+    readonly topology: BuiltTopology,
     readonly applicationId: string,
     private readonly engines: StreamTaskEngine[],
     private readonly serde: SerdeResolver,
-    private readonly dlqTopic: string,
-    private readonly stateDir: string | undefined,
-    wallClockStart: number,
+    private readonly names: TopicNames,
     private readonly clock: { now: number },
-  ) {
-    this.wallClock = wallClockStart;
-  }
+    private readonly stateDir: string | undefined,
+  ) {}
 
-  static async create(topology: Built, o: DriverOptions = {}): Promise<TopologyTestDriver> {
-    const applicationId = o.applicationId ?? 'test-app';
+  /** Opens every sub-topology's task (stores in memory unless `backend: 'leveldb'`) and runs `init()`. */
+  static async create(topology: BuiltTopology, o: DriverOptions = {}): Promise<TopologyTestDriver> {
+    const applicationId = o.applicationId ?? topology.applicationId ?? 'test-app';
     const serde = serdeResolver(o.serdes);
     const stateDir =
       o.backend === 'leveldb'
@@ -71,232 +116,254 @@ export class TopologyTestDriver {
     const clock = { now: o.wallClockStart ?? 0 };
     const dlq = o.deadLetterTopic ?? `${applicationId}-dlq`;
     const engines: StreamTaskEngine[] = [];
-    for (const sub of topology.subtopologies) {
-      const engine = await createTaskEngine({
-        applicationId,
-        taskId: `${sub.id}_0`,
-        topology,
-        serde,
-        stateDir: stateDir ?? os.tmpdir(),
-        backend: o.backend ?? 'memory',
-        deadLetterTopic: dlq,
-        deserializationErrorHandler: o.deserializationErrorHandler ?? 'dead-letter',
-        processingErrorHandler: o.processingErrorHandler ?? 'dead-letter',
-        now: () => clock.now,
-      });
-      await engine.init();
-      engines.push(engine);
-    }
-    return new TopologyTestDriver(
-      topology,
-      applicationId,
-      engines,
-      serde,
-      dlq,
-      stateDir,
-      clock.now,
-      clock,
-    );
-  }
-
-  private readonly engineByTopic = new Map<string, StreamTaskEngine | undefined>();
-
-  private engineFor(topic: string): StreamTaskEngine | undefined {
-    if (this.engineByTopic.has(topic)) return this.engineByTopic.get(topic);
-    const e = this.findEngine(topic);
-    this.engineByTopic.set(topic, e);
-    return e;
-  }
-
-  private findEngine(topic: string): StreamTaskEngine | undefined {
-    for (const sub of this.topology.subtopologies) {
-      for (const src of sub.sources) {
-        if (
-          src.topics.some(
-            (t) => BuiltTopology.topicName(this.applicationId, t, src.internal) === topic,
-          )
-        )
-          return this.engines[sub.id];
+    try {
+      for (const sub of topology.subtopologies) {
+        const engine = await createTaskEngine({
+          applicationId,
+          taskId: `${sub.id}_0`,
+          topology,
+          serde,
+          stateDir: stateDir ?? os.tmpdir(),
+          backend: o.backend ?? 'memory',
+          deadLetterTopic: dlq,
+          deserializationErrorHandler: o.deserializationErrorHandler ?? 'dead-letter',
+          processingErrorHandler: o.processingErrorHandler ?? 'dead-letter',
+          now: () => clock.now,
+        });
+        engines.push(engine);
+        await engine.init();
       }
+    } catch (err) {
+      for (const e of engines) await e.close();
+      if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+      throw err;
     }
-    return undefined;
+    const names = new TopicNames(topology, applicationId, dlq);
+    return new TopologyTestDriver(topology, applicationId, engines, serde, names, clock, stateDir);
   }
 
-  /** A handle to pipe records into `topic` (serialized with the named serdes, as a producer would). */
-  input<K = any, V = any>(topic: string, serdes: { key: string; value: string }) {
-    const ks = this.serde(serdes.key);
-    const vs = this.serde(serdes.value);
+  /** The driver's wall clock (epoch ms). */
+  get wallClock(): number {
+    return this.clock.now;
+  }
+
+  /**
+   * A handle to pipe records into `topic`, serialized as a producer would. Serdes default
+   * to those of the source reading `topic`.
+   */
+  input<K = any, V = any>(topic: string, serdes?: SerdeNames): TestInputTopic<K, V> {
+    const { key, value } = this.serdesFor(topic, serdes, this.names.sourceSerdes(topic));
+    const pipe = (k: K | null, v: V | null, opts: PipeOptions = {}) =>
+      this.pipeRaw(
+        topic,
+        k === null ? null : key.serialize(k),
+        v === null ? null : value.serialize(v),
+        opts,
+      );
     return {
-      pipe: (
-        key: K | null,
-        value: V | null,
-        opts: { timestamp?: number; headers?: Headers } = {},
-      ) =>
-        this.pipeRaw(
-          topic,
-          key === null ? null : ks.serialize(key),
-          value === null ? null : vs.serialize(value),
-          opts,
-        ),
+      pipe,
+      pipeAll: async (records) => {
+        for (const r of records) await pipe(r.key, r.value, r);
+      },
     };
   }
 
-  /** Pipes raw bytes (e.g. to test what happens to an undecodable record). */
+  private serdesFor(
+    topic: string,
+    given: SerdeNames | undefined,
+    fallback: { key: string; value: string } | undefined,
+  ): { key: Serde<any>; value: Serde<any> } {
+    const names = given
+      ? 'keySerde' in given
+        ? { key: given.keySerde, value: given.valueSerde }
+        : given
+      : fallback;
+    if (!names)
+      throw new Error(
+        `no node of this topology uses topic "${topic}"; pass its serdes: { key: 'string', value: 'json' }`,
+      );
+    return { key: this.serde(names.key), value: this.serde(names.value) };
+  }
+
+  /** Pipes raw bytes into `topic` (e.g. to test what happens to an undecodable record). */
   pipeRaw(
     topic: string,
     key: Buffer | null,
     value: Buffer | null,
-    opts: { timestamp?: number; headers?: Headers } = {},
+    opts: PipeOptions = {},
   ): Promise<void> {
     const engine = this.engineFor(topic);
-    if (!engine) return Promise.reject(new Error(`no source of this topology reads "${topic}"`));
-    const offset = this.offsets.get(topic) ?? 0;
-    this.offsets.set(topic, offset + 1);
+    if (!engine)
+      return Promise.reject(
+        new Error(
+          `no source of this topology reads "${topic}"; it reads ${this.names.inputTopics().join(', ')}`,
+        ),
+      );
     try {
-      const r = engine.process({
+      const r = this.feed(engine, {
         topic,
-        partition: 0,
-        offset,
         key,
         value,
-        timestamp: opts.timestamp ?? this.wallClock,
-        headers: (opts.headers ?? {}) as Record<string, Buffer | string>,
+        timestamp: opts.timestamp ?? this.clock.now,
+        headers: (opts.headers ?? {}) as Record<string, string | Buffer>,
       });
-      if (r) return r.then(() => this.route(engine));
-      return this.route(engine);
+      return r ?? done;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private static readonly done = Promise.resolve();
-
-  /** Collects an engine's outputs; records for repartition topics are processed downstream at once. */
-  private route(engine: StreamTaskEngine): Promise<void> {
-    const outputs = engine.takeOutputs();
-    let needsAsync = false;
-    for (const rec of outputs) {
-      (this.topics.get(rec.topic) ?? this.topics.set(rec.topic, []).get(rec.topic)!).push(rec);
-      if (this.engineFor(rec.topic)) needsAsync = true;
-    }
-    return needsAsync ? this.routeDownstream(outputs) : TopologyTestDriver.done;
+  private engineFor(topic: string): StreamTaskEngine | undefined {
+    const sub = this.names.subtopologyReading(topic);
+    return sub === undefined ? undefined : this.engines[sub];
   }
 
-  private async routeDownstream(outputs: OutgoingRecord[]): Promise<void> {
-    for (const rec of outputs) {
+  private nextOffset(topic: string): number {
+    const offset = this.offsets.get(topic) ?? 0;
+    this.offsets.set(topic, offset + 1);
+    return offset;
+  }
+
+  /** Processes one record in `engine`, then routes what it produced (synchronously when possible). */
+  private feed(engine: StreamTaskEngine, rec: OutputRecord): void | Promise<void> {
+    const r = engine.process({
+      topic: rec.topic,
+      partition: 0,
+      offset: this.nextOffset(rec.topic),
+      key: rec.key,
+      value: rec.value,
+      timestamp: rec.timestamp,
+      headers: rec.headers ?? {},
+    });
+    if (r) return r.then(() => this.route(engine.takeOutputs(), 0));
+    return this.route(engine.takeOutputs(), 0);
+  }
+
+  /** Keeps output records for reading; feeds repartition records to the sub-topology reading them. */
+  private route(records: OutputRecord[], from: number): void | Promise<void> {
+    for (let i = from; i < records.length; i++) {
+      const rec = records[i]!;
       const downstream = this.engineFor(rec.topic);
-      if (downstream) {
-        const offset = this.offsets.get(rec.topic) ?? 0;
-        this.offsets.set(rec.topic, offset + 1);
-        const r = downstream.process({
-          topic: rec.topic,
-          partition: 0,
-          offset,
-          key: rec.key,
-          value: rec.value,
-          timestamp: rec.timestamp,
-          headers: rec.headers ?? {},
-        });
-        if (r) await r;
-        await this.route(downstream);
-      }
+      // Repartition records are kept only when watched: nobody else reads them, and a long
+      // test (or the benchmark) would hold every one of them.
+      if (!downstream || !this.names.isInternal(rec.topic) || this.watched.has(rec.topic))
+        this.keep(rec);
+      if (!downstream) continue;
+      const r = this.feed(downstream, rec);
+      if (r) return r.then(() => this.route(records, i + 1));
     }
   }
 
-  /** Moves the wall clock forward and fires the wall-clock punctuations that came due. */
+  private keep(rec: OutputRecord): void {
+    const list = this.written.get(rec.topic);
+    if (list) list.push(rec);
+    else this.written.set(rec.topic, [rec]);
+  }
+
+  /** Moves the wall clock forward by `ms` and fires the wall-clock punctuations that came due. */
   async advanceWallClock(ms: number): Promise<void> {
-    this.wallClock += ms;
-    this.clock.now = this.wallClock;
+    this.clock.now += ms;
     for (const e of this.engines) {
-      const r = e.punctuateWallClock(this.wallClock);
+      const r = e.punctuateWallClock(this.clock.now);
       if (r) await r;
-      await this.route(e);
+      await this.route(e.takeOutputs(), 0);
     }
   }
 
-  /** Reads `topic` with the named serdes; `readAll()` returns what arrived since the last read. */
-  output<K = any, V = any>(topic: string, serdes: { key: string; value: string }) {
-    const ks = this.serde(serdes.key);
-    const vs = this.serde(serdes.value);
+  /**
+   * A handle to read `topic` (an output, or a repartition topic — watched from now on).
+   * Serdes default to those of the sink writing `topic`.
+   */
+  output<K = any, V = any>(topic: string, serdes?: SerdeNames): TestOutputTopic<K, V> {
+    const { key, value } = this.serdesFor(topic, serdes, this.names.sinkSerdes(topic));
+    this.watched.add(topic);
+    const readAll = () => this.take(topic).map((r) => toTest<K, V>(r, key, value));
     return {
-      readAll: (): Array<TestRecord<K, V>> => this.read(topic).map((r) => toTest(r, ks, vs)),
-      isEmpty: () => (this.topics.get(topic)?.length ?? 0) <= (this.readPositions.get(topic) ?? 0),
+      readAll,
+      readKeyValues: () => readAll().map((r) => [r.key, r.value]),
+      isEmpty: () => (this.written.get(topic)?.length ?? 0) === 0,
     };
   }
 
-  private read(topic: string): OutgoingRecord[] {
-    const all = this.topics.get(topic) ?? [];
-    const from = this.readPositions.get(topic) ?? 0;
-    this.readPositions.set(topic, all.length);
-    return all.slice(from);
+  private take(topic: string): OutputRecord[] {
+    const all = this.written.get(topic) ?? [];
+    this.written.delete(topic);
+    return all;
   }
 
-  /** Dead letters since the last read: original bytes and the reason headers. */
-  deadLetters(): Array<{
-    key: Buffer | null;
-    value: Buffer | null;
-    headers: Record<string, string>;
-  }> {
-    return this.read(this.dlqTopic).map((r) => ({
+  /** Dead letters since the last read: original bytes and the headers saying why. */
+  deadLetters(): DeadLetter[] {
+    return this.take(this.names.deadLetterTopic).map((r) => ({
       key: r.key,
       value: r.value,
+      timestamp: r.timestamp,
       headers: headerStrings(r.headers),
     }));
   }
 
+  /** The key-value store `name` (reads are synchronous; writes flush at `commit()`). */
   keyValueStore<K = any, V = any>(name: string): KeyValueStore<K, V> {
-    return this.store(name) as KeyValueStore<K, V>;
+    return this.store(name, 'keyValue') as KeyValueStore<K, V>;
   }
 
+  /** The window store `name`. */
   windowStore<K = any, V = any>(name: string): WindowStore<K, V> {
-    return this.store(name) as WindowStore<K, V>;
+    return this.store(name, 'window') as WindowStore<K, V>;
   }
 
-  private store(name: string): unknown {
+  private store(name: string, kind: 'keyValue' | 'window'): unknown {
     for (const e of this.engines) {
       const s = e.stores.find((x) => x.name === name);
+      if (s && s.store.kind !== kind)
+        throw new Error(`store "${name}" is a ${s.store.kind} store; use the matching accessor`);
       if (s) return s.store;
     }
-    throw new Error(`no store "${name}" in this topology`);
+    const known = this.engines.flatMap((e) => e.stores.map((s) => s.name));
+    throw new Error(`no store "${name}" in this topology; it has ${known.join(', ') || 'none'}`);
   }
 
-  /** Counter values raised by processors (`processor/name` → value). */
+  /** A processor's counter (`processor/name`, e.g. `late_records`), summed over tasks. */
   metric(processor: string, name: string): number {
     let n = 0;
     for (const e of this.engines) n += e.counters.get(`${processor}/${name}`) ?? 0;
     return n;
   }
 
-  /** Flushes stores as a runtime commit does; returns the changelog records per store. */
+  /** Stream time of sub-topology `id`'s task (epoch ms; -1 before its first record). */
+  streamTime(id = 0): number {
+    return this.engines[id]?.streamTime() ?? -1;
+  }
+
+  /** Flushes stores as a runtime commit does; returns how many changelog records each store wrote. */
   async commit(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const e of this.engines) {
       const batch = await e.prepareCommit();
-      for (const r of batch.records)
-        (this.topics.get(r.topic) ?? this.topics.set(r.topic, []).get(r.topic)!).push(r);
+      await this.route(batch.records, 0);
       for (const c of batch.changelogs)
         out.set(c.store, (out.get(c.store) ?? 0) + c.records.length);
     }
     return out;
   }
 
+  /** Closes processors and stores; removes the LevelDB directory. */
   async close(): Promise<void> {
     for (const e of this.engines) await e.close();
     if (this.stateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
 
-function headerStrings(h: OutgoingRecord['headers']): Record<string, string> {
+function headerStrings(h: OutputRecord['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) out[k] = String(v);
   return out;
 }
 
-function toTest(r: OutgoingRecord, ks: Serde<any>, vs: Serde<any>): TestRecord {
+function toTest<K, V>(r: OutputRecord, ks: Serde<any>, vs: Serde<any>): TestRecord<K, V> {
   return {
     key: r.key === null ? null : ks.deserialize(r.key),
     value: r.value === null ? null : vs.deserialize(r.value),
     timestamp: r.timestamp,
     headers: headerStrings(r.headers),
-  };
+  } as TestRecord<K, V>;
 }

@@ -1,0 +1,71 @@
+/**
+ * The records and batches that cross the task engine's boundary. No Kafka types here:
+ * the Kafka runtime converts its client's messages to `RawRecord` and sends what
+ * `prepareCommit()` returns; the test driver does the same in memory.
+ */
+import type { ChangelogRecord, StateStore } from '../../state/api.js';
+
+/** A consumed record, bytes as they came off the wire. `timestamp` is epoch ms. */
+export interface RawRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: Record<string, Buffer | string | undefined>;
+}
+
+/** A record to produce: an output, a repartition record or a dead letter, serialized. */
+export interface OutputRecord {
+  topic: string;
+  /** Explicit partition; absent means the producer's partitioner picks it by key. */
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers?: Record<string, string | Buffer>;
+}
+
+/** The next offset to consume of one input partition (Kafka's committed-offset convention). */
+export interface ConsumedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** A store of one task, with the changelog topic it is logged to (if logged). */
+export interface TaskStore {
+  name: string;
+  changelogTopic?: string;
+  store: StateStore;
+}
+
+/** One task's results since the last commit, for the runtime to send in one go. */
+export interface CommitBatch {
+  /** Output, repartition and dead-letter records, serialized, in production order. */
+  records: OutputRecord[];
+  /** Changelog records per logged store (after the stores were flushed). */
+  changelogs: Array<{ store: string; topic: string; records: ChangelogRecord[] }>;
+  /** Next offset to consume per input partition processed since the last commit. */
+  offsets: ConsumedOffset[];
+}
+
+/**
+ * What to do with a record that could not be deserialized or whose processing threw:
+ * `continue` counts and skips it, `fail` throws a `RecordProcessingError` (the task
+ * stops), `dead-letter` sends the original bytes to the dead-letter topic with headers
+ * saying why, and counts it.
+ */
+export type FailureAction = 'continue' | 'fail' | 'dead-letter';
+
+/** The engine as the runtime drives it (see `StreamTaskEngine`). */
+export interface TaskEngine {
+  readonly taskId: string;
+  readonly stores: readonly TaskStore[];
+  init(): Promise<void>;
+  process(record: RawRecord): void | Promise<void>;
+  punctuateWallClock(now: number): void | Promise<void>;
+  prepareCommit(): Promise<CommitBatch>;
+  close(): Promise<void>;
+}
