@@ -84,8 +84,7 @@ describe('built topologies on the runtime', () => {
         'latin1',
       );
       const lastByKey = new Map(changelog.map((r) => [r.key!, Buffer.from(r.value!, 'latin1')]));
-      for (const [k, n] of expected)
-        expect(Number(lastByKey.get(k)!.readBigInt64BE(0))).toBe(n);
+      for (const [k, n] of expected) expect(Number(lastByKey.get(k)!.readBigInt64BE(0))).toBe(n);
       expect(new Set(changelog.map((r) => r.key)).size).toBe(expected.size);
     } finally {
       await streams.close();
