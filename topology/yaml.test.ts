@@ -8,6 +8,9 @@ describe('topology files', () => {
       /processor "p" has no type/,
     );
     expect(() => parseTopology('name: x')).toThrow(/needs a "nodes:" list/);
+    expect(() => parseTopology('nodes: [ { source: in ')).toThrow(
+      /not valid YAML: .*line 1.*; fix the line it names/,
+    );
     expect(() => parseTopology('nodes:\n  - { topic: t }')).toThrow(
       /node #1 is neither a source, a processor, a sink nor a repartition/,
     );

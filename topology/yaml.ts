@@ -152,7 +152,15 @@ function store(raw: Raw): StoreSpec {
  * `buildTopology(spec)`. Throws a `TopologyError` naming the node for malformed nodes.
  */
 export function parseTopology(text: string): TopologySpec {
-  const raw = parse(text) as Raw;
+  let raw: Raw;
+  try {
+    raw = parse(text) as Raw;
+  } catch (err) {
+    throw new TopologyError(
+      'YAML_SYNTAX',
+      `the topology file is not valid YAML: ${(err as Error).message.split('\n')[0]}; fix the line it names`,
+    );
+  }
   if (!raw || typeof raw !== 'object' || !Array.isArray(raw.nodes)) {
     throw new TopologyError(
       'NO_NODES',

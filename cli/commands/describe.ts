@@ -1,6 +1,6 @@
 import { describe } from '../../topology/index.js';
 import { parseArgs } from '../args.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { loadTopology } from '../load.js';
 import type { Command } from '../command.js';
 
@@ -11,7 +11,11 @@ export const describeCommand: Command = {
   usage: 'millrace describe <topology.yaml | app folder> [--app-id ID]',
   async run(argv) {
     const a = parseArgs(argv, { values: ['app-id'] });
-    if (a.flags.help || a.positionals.length !== 1) return this.help();
+    if (a.flags.help) return this.help();
+    if (a.positionals.length !== 1)
+      throw new UsageError(
+        `${a.positionals.length ? 'one topology at a time' : 'which topology?'} — usage: ${this.usage}`,
+      );
     const { topology, name, app } = await loadTopology(a.positionals[0]!);
     process.stdout.write(
       describe(topology, (a.flags['app-id'] as string | undefined) ?? app?.applicationId ?? name),

@@ -37,7 +37,11 @@ export const diagramCommand: Command = {
     'millrace diagram <topology.yaml | app folder> --format mermaid|dot|svg|png|json [--out FILE] [--app-id ID]',
   async run(argv) {
     const a = parseArgs(argv, { values: ['format', 'out', 'app-id'] });
-    if (a.flags.help || a.positionals.length !== 1) return this.help();
+    if (a.flags.help) return this.help();
+    if (a.positionals.length !== 1)
+      throw new UsageError(
+        `${a.positionals.length ? 'one topology at a time' : 'which topology?'} — usage: ${this.usage}`,
+      );
     const format = (a.flags.format as string | undefined) ?? 'mermaid';
     if (!(FORMATS as readonly string[]).includes(format))
       throw new UsageError(`--format ${format} is not one of ${FORMATS.join(', ')}`);
