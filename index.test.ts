@@ -20,5 +20,10 @@ describe('the package entry points', () => {
     await driver.close();
     expect(typeof m.StreamsApp).toBe('function');
     expect(m.processorRegistry.types()).toContain('vwap');
+    expect(typeof m.defineProcessor).toBe('function');
+    expect(m.DLQ_HEADERS.reason).toBe('millrace.reason');
+    expect(
+      new m.RecordProcessingError('processing_error', { task: '0_0', processor: 'p' }, 'x').code,
+    ).toBe('PROCESSING_ERROR');
   });
 });

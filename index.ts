@@ -9,7 +9,12 @@ export * from './topology/index.js';
 export {
   processorRegistry,
   registerProcessor,
+  defineProcessor,
+  keyValueStoreSpec,
+  windowStoreSpec,
   type ProcessorDefinition,
+  type StoreDecl,
+  type StoresOf,
 } from './processors/registry.js';
 export type {
   Processor,
@@ -20,8 +25,15 @@ export type {
   PunctuationType,
   Cancellable,
   ProcessorMetrics,
+  ProcessorCounter,
   ProcessingFailureAction,
 } from './processors/api.js';
+export {
+  RecordProcessingError,
+  DLQ_HEADERS,
+  type FailureAction,
+  type RecordFailureReason,
+} from './runtime/task/index.js';
 export type {
   KeyValueStore,
   WindowStore,
