@@ -109,7 +109,9 @@ nodes:
   - { processor: dd, type: test-dedupe, parents: [in], options: { retentionMs: -1 } }
 `),
       ),
-    ).toThrow(/processor "dd" \(test-dedupe\): option retentionMs: .*see `millrace processors`/);
+    ).toThrow(
+      /processor "dd" \(test-dedupe\): option retentionMs: .* — "test-dedupe" takes retentionMs$/,
+    );
   });
 
   it('declare stores with defaults', () => {

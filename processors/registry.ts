@@ -91,7 +91,7 @@ export interface ProcessorDefinition<
   D extends DeclaredStores = any,
 > extends ProcessorTypeDefinition {
   type: string;
-  /** One line for `millrace processors` and error messages. */
+  /** One line saying what the type does (for listings and error messages). */
   description: string;
   /** The options schema; `build()` parses options with it (defaults applied). */
   options: z.ZodType<O>;

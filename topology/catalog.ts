@@ -74,6 +74,12 @@ function formatIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: stri
     .join('; ');
 }
 
+/** The option names of an object schema (zod's `shape`), for error messages; '' if unknown. */
+function optionNames(schema: OptionsSchema): string {
+  const shape = (schema as { shape?: unknown }).shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape).join(', ') || 'no options' : '';
+}
+
 /** How `build()` checks nodes of the type `def` defines. */
 export function typeInfo(def: ProcessorTypeDefinition): ProcessorTypeInfo {
   const outputs = def.outputs;
@@ -83,8 +89,9 @@ export function typeInfo(def: ProcessorTypeDefinition): ProcessorTypeInfo {
       if (!def.options) return options ?? {};
       const r = def.options.safeParse(options ?? {});
       if (r.success) return r.data as Json;
+      const names = optionNames(def.options);
       throw new Error(
-        `${formatIssues(r.error.issues)} — see \`millrace processors\` for the options of "${def.type}"`,
+        `${formatIssues(r.error.issues)}${names ? ` — "${def.type}" takes ${names}` : ''}`,
       );
     },
     stores: def.stores ? (options, node) => declaredStores(def, options, node) : undefined,
