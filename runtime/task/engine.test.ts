@@ -187,6 +187,35 @@ describe('the task engine', () => {
     );
   });
 
+  it('raises counters in the metrics the runtime gives, as well as in memory', async () => {
+    const seen: string[] = [];
+    const b = new TopologyBuilder();
+    b.stream('in', { key: 'string', value: 'json' }).to('out');
+    engine = await createTaskEngine({
+      applicationId: 'app',
+      taskId: '0_0',
+      topology: b.build(),
+      serde: serdeResolver(),
+      stateDir: os.tmpdir(),
+      backend: 'memory',
+      deadLetterTopic: 'dlq',
+      deserializationErrorHandler: 'dead-letter',
+      processingErrorHandler: 'dead-letter',
+      processorMetrics: (p) => ({
+        counter: (name) => ({ inc: (by = 1) => void seen.push(`${p}/${name}+${by}`) }),
+        observe: () => {},
+      }),
+    });
+    await engine.init();
+    engine.process(raw('in', 0, 0, 'k', '{bad'));
+    engine.process(raw('in', 0, 1, 'k', '{bad'));
+    expect(seen).toEqual([
+      'source-1/dlq_deserialization_error+1',
+      'source-1/dlq_deserialization_error+1',
+    ]);
+    expect(engine.counters.get('source-1/dlq_deserialization_error')).toBe(2);
+  });
+
   it('refuses records of a topic none of its sources reads', async () => {
     const e = await open(counting());
     expect(() => e.process(raw('other', 0, 0, 'k', 'v'))).toThrow(/none of its sources reads/);

@@ -101,6 +101,7 @@ export class StreamTaskEngine implements TaskEngine {
   private readonly sourcesByTopic = new Map<string, Node>();
   private readonly punctuations = new Punctuations();
   private readonly counterCache = new Map<string, ProcessorCounter>();
+  private readonly givenMetrics = new Map<string, ProcessorMetrics>();
   private readonly consumed = new Map<string, ConsumedOffset>();
   private lastConsumed: ConsumedOffset | undefined;
   private outputs: OutputRecord[] = [];
@@ -224,22 +225,28 @@ export class StreamTaskEngine implements TaskEngine {
   }
 
   private metricsFor(processor: string): ProcessorMetrics {
-    const given = this.o.metrics?.(processor);
     return {
-      counter: (name, help) => {
-        const mine = this.counter(processor, name);
-        const theirs = given?.counter(name, help);
-        return theirs ? { inc: (by = 1) => (mine.inc(by), theirs.inc(by)) } : mine;
-      },
-      observe: (name, help, value) => given?.observe(name, help, value),
+      counter: (name, help) => this.counter(processor, name, help),
+      observe: (name, help, value) => this.given(processor)?.observe(name, help, value),
     };
   }
 
-  private counter(processor: string, name: string): ProcessorCounter {
+  /** The runtime's metrics of `processor` (prom-client), if it gave any; asked once per processor. */
+  private given(processor: string): ProcessorMetrics | undefined {
+    if (!this.o.metrics) return undefined;
+    let m = this.givenMetrics.get(processor);
+    if (!m) this.givenMetrics.set(processor, (m = this.o.metrics(processor)));
+    return m;
+  }
+
+  /** A counter kept in `counters` and, when the runtime gave metrics, in its registry too. */
+  private counter(processor: string, name: string, help = name): ProcessorCounter {
     const key = `${processor}/${name}`;
     let c = this.counterCache.get(key);
     if (!c) {
-      c = { inc: (by = 1) => void this.counters.set(key, (this.counters.get(key) ?? 0) + by) };
+      const theirs = this.given(processor)?.counter(name, help);
+      const mine = (by = 1) => void this.counters.set(key, (this.counters.get(key) ?? 0) + by);
+      c = { inc: theirs ? (by = 1) => (mine(by), theirs.inc(by)) : mine };
       this.counterCache.set(key, c);
     }
     return c;
@@ -387,12 +394,17 @@ export class StreamTaskEngine implements TaskEngine {
       );
     }
     if (action === 'dead-letter') this.deadLetter(node, reason, err);
-    else this.counter(node, `${reason}_skipped`).inc();
+    else
+      this.counter(
+        node,
+        `${reason}_skipped`,
+        `Records skipped after a ${reason.replace('_', ' ')}`,
+      ).inc();
   }
 
   /** Sends the input record in hand (original bytes) to the dead-letter topic, with why. */
   private deadLetter(node: string, reason: string, error?: unknown, record?: StreamRecord): void {
-    this.counter(node, `dlq_${reason}`).inc();
+    this.counter(node, `dlq_${reason}`, `Records sent to the dead-letter topic (${reason})`).inc();
     this.outputs.push(
       deadLetterRecord({
         topic: this.o.deadLetterTopic,
