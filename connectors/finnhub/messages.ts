@@ -1,61 +1,99 @@
 /**
- * Finnhub WebSocket frames → trade messages per symbol (what goes to trades.raw). A frame
- * may mix symbols; it is split so each Kafka record holds one symbol's trades. Frames that
- * are not JSON or not a known type are returned as rejects with a reason (→ finnhub.dlq).
+ * Finnhub WebSocket frames → what they mean. A `trade` frame may mix symbols: it is split
+ * into one `TradeMessage` per symbol (first-seen order, entries in frame order), so each
+ * Kafka record holds one symbol's trades. Frames that are not JSON, not an object, of an
+ * unknown type or with a malformed trade entry are rejects with a reason (→ finnhub.dlq):
+ * a frame is taken whole or not at all.
  */
-import type { FinnhubTrade } from './synthetic.js';
+import type { FinnhubTrade, RejectReason, TradeMessage } from './types.js';
 
-export interface TradeMessage {
-  type: 'trade';
-  data: FinnhubTrade[];
-  ingest_timestamp: number;
-}
+export type { FinnhubTrade, TradeMessage } from './types.js';
 
+/** What one frame is. */
 export type Parsed =
   | { kind: 'trades'; messages: TradeMessage[] }
   | { kind: 'ping' }
   | { kind: 'error'; message: string }
-  | { kind: 'reject'; reason: string };
+  | { kind: 'reject'; reason: RejectReason; detail: string };
 
-export function parseFrame(text: string, ingestTimestamp: number): Parsed {
-  let m: any;
+/**
+ * Reads one frame (text or bytes) received at `ingestTimestamp` (epoch ms).
+ *
+ * @example
+ *   parseFrame('{"type":"trade","data":[{"s":"AAPL","p":1,"t":5,"v":2},{"s":"MSFT","p":3,"t":5,"v":1}]}', 9)
+ *   // { kind: 'trades', messages: [AAPL message, MSFT message] }
+ */
+export function parseFrame(frame: string | Buffer, ingestTimestamp: number): Parsed {
+  let m: unknown;
   try {
-    m = JSON.parse(text);
-  } catch {
-    return { kind: 'reject', reason: 'not_json' };
+    m = JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'));
+  } catch (err) {
+    return reject('not_json', (err as Error).message);
   }
-  if (!m || typeof m !== 'object') return { kind: 'reject', reason: 'not_an_object' };
-  if (m.type === 'ping') return { kind: 'ping' };
-  if (m.type === 'error') return { kind: 'error', message: String(m.msg ?? '') };
-  if (m.type !== 'trade')
-    return { kind: 'reject', reason: `unknown_type_${String(m.type).slice(0, 40)}` };
-  if (!Array.isArray(m.data)) return { kind: 'reject', reason: 'trade_without_data' };
-  const bySymbol = new Map<string, FinnhubTrade[]>();
-  for (const d of m.data as any[]) {
-    if (
-      !d ||
-      typeof d.s !== 'string' ||
-      typeof d.p !== 'number' ||
-      typeof d.t !== 'number' ||
-      typeof d.v !== 'number'
-    ) {
-      return { kind: 'reject', reason: 'trade_entry_shape' };
-    }
-    const entry: FinnhubTrade = {
-      s: d.s,
-      p: d.p,
-      t: Math.trunc(d.t),
-      v: d.v,
-      c: Array.isArray(d.c) ? d.c.map(String) : null,
-    };
-    (bySymbol.get(d.s) ?? bySymbol.set(d.s, []).get(d.s)!).push(entry);
+  if (!m || typeof m !== 'object' || Array.isArray(m))
+    return reject('not_an_object', `a JSON ${Array.isArray(m) ? 'array' : typeof m}`);
+  const msg = m as { type?: unknown; data?: unknown; msg?: unknown };
+  if (msg.type === 'ping') return { kind: 'ping' };
+  if (msg.type === 'error') return { kind: 'error', message: String(msg.msg ?? '') };
+  if (msg.type !== 'trade')
+    return reject('unknown_type', `type ${JSON.stringify(msg.type ?? null)?.slice(0, 60)}`);
+  return parseTrades(msg.data, ingestTimestamp);
+}
+
+function parseTrades(data: unknown, ingestTimestamp: number): Parsed {
+  if (!Array.isArray(data) || data.length === 0)
+    return reject('trade_without_data', Array.isArray(data) ? 'data is empty' : 'no data array');
+  const trades: FinnhubTrade[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const entry = toTrade(data[i]);
+    if (typeof entry === 'string') return reject('trade_entry_shape', `data[${i}]${entry}`);
+    trades[i] = entry;
   }
+  return { kind: 'trades', messages: splitBySymbol(trades, ingestTimestamp) };
+}
+
+/** The trade in `d`, or what is wrong with it (`.p is not a number`). */
+function toTrade(d: unknown): FinnhubTrade | string {
+  if (!d || typeof d !== 'object') return ' is not an object';
+  const e = d as Record<string, unknown>;
+  if (typeof e.s !== 'string' || e.s === '') return '.s is not a symbol';
+  for (const f of ['p', 't', 'v'] as const)
+    if (typeof e[f] !== 'number') return `.${f} is not a number`;
+  const c = e.c;
+  if (c !== undefined && c !== null && !(Array.isArray(c) && c.every(isScalar)))
+    return '.c is not a list of conditions';
   return {
-    kind: 'trades',
-    messages: [...bySymbol.values()].map((data) => ({
-      type: 'trade',
-      data,
-      ingest_timestamp: ingestTimestamp,
-    })),
+    s: e.s,
+    p: e.p as number,
+    t: Math.trunc(e.t as number),
+    v: e.v as number,
+    c: Array.isArray(c) ? c.map(String) : null,
   };
+}
+
+const isScalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';
+
+/**
+ * Groups trades by symbol, one message per symbol in first-seen order.
+ *
+ * @example splitBySymbol([aapl1, msft1, aapl2], 9) // [{data:[aapl1, aapl2]}, {data:[msft1]}]
+ */
+export function splitBySymbol(trades: FinnhubTrade[], ingestTimestamp: number): TradeMessage[] {
+  if (trades.every((t) => t.s === trades[0]!.s))
+    return [{ type: 'trade', data: trades, ingest_timestamp: ingestTimestamp }];
+  const bySymbol = new Map<string, FinnhubTrade[]>();
+  for (const t of trades) {
+    const list = bySymbol.get(t.s);
+    if (list) list.push(t);
+    else bySymbol.set(t.s, [t]);
+  }
+  return [...bySymbol.values()].map((data) => ({
+    type: 'trade',
+    data,
+    ingest_timestamp: ingestTimestamp,
+  }));
+}
+
+function reject(reason: RejectReason, detail: string): Parsed {
+  return { kind: 'reject', reason, detail };
 }

@@ -1,0 +1,96 @@
+/**
+ * The synthetic feed as a `TradeSource`: paced to event time (`rate` trades/s of wall
+ * time) or as fast as the sink takes it, until a frame count, a duration or the signal.
+ *
+ * @example
+ *   const source = new SyntheticSource({ sink, feed: { symbols: 50, rate: 2000, seed: 7 } });
+ *   await source.run(AbortSignal.timeout(10_000));
+ */
+import { FrameDispatcher } from './dispatch.js';
+import { silentLogger, type IngestLogger } from './log.js';
+import { splitBySymbol, type Parsed } from './messages.js';
+import { noopMetrics, type IngestMetrics } from './metrics.js';
+import type { TradeSink } from './sink.js';
+import type { SourceSummary, TradeSource } from './source.js';
+import {
+  frameText,
+  syntheticBatches,
+  syntheticOptions,
+  type SyntheticBatch,
+  type SyntheticOptions,
+} from './synthetic.js';
+import { sleep, yieldToEventLoop } from './timing.js';
+
+export interface SyntheticSourceOptions {
+  sink: TradeSink;
+  /** Feed settings (symbols, rate in trades/s, seed, startMs, shares…); defaults in `defaultSynthetic`. */
+  feed?: Partial<SyntheticOptions>;
+  /** `realtime` (default): frames leave when the wall clock reaches their event time. `max`: as fast as the sink accepts. */
+  pace?: 'realtime' | 'max';
+  /**
+   * true: `ingest_timestamp` is each frame's event time, and event time starts at
+   * `feed.startMs` (default 2026-01-05T14:30Z): the same options give the same records.
+   * false (default): the wall clock, and event time starts now unless `feed.startMs` is set.
+   */
+  deterministic?: boolean;
+  /** Stop after this many frames. Default: no limit. */
+  maxFrames?: number;
+  /** Stop after this long of wall time, ms. Default: no limit. */
+  durationMs?: number;
+  /** `batches` (default) hands trades over without JSON; `frames` renders and parses each frame like the WebSocket path. */
+  path?: 'batches' | 'frames';
+  metrics?: IngestMetrics;
+  logger?: IngestLogger;
+  /** Wall clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+export class SyntheticSource implements TradeSource {
+  readonly name = 'synthetic';
+  private readonly dispatcher: FrameDispatcher;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SyntheticSourceOptions) {
+    this.now = o.now ?? Date.now;
+    this.dispatcher = new FrameDispatcher({
+      sink: o.sink,
+      source: 'synthetic',
+      metrics: o.metrics ?? noopMetrics,
+      logger: o.logger ?? silentLogger,
+    });
+  }
+
+  /** What was read so far. */
+  get summary(): SourceSummary {
+    return this.dispatcher.summary;
+  }
+
+  async run(signal?: AbortSignal): Promise<SourceSummary> {
+    const wallStart = this.now();
+    const feed = syntheticOptions({
+      ...this.o.feed,
+      startMs: this.o.feed?.startMs ?? (this.o.deterministic ? undefined : wallStart),
+    });
+    const maxFrames = this.o.maxFrames ?? Infinity;
+    const endAt = wallStart + (this.o.durationMs ?? Infinity);
+    let n = 0;
+    for (const batch of syntheticBatches(feed)) {
+      if (n >= maxFrames || signal?.aborted || this.now() >= endAt) break;
+      if (this.o.pace !== 'max')
+        await sleep(batch.at - feed.startMs - (this.now() - wallStart), signal);
+      else if (n % 512 === 0) await yieldToEventLoop();
+      if (signal?.aborted) break;
+      n++;
+      await this.deliver(batch, this.o.deterministic ? batch.at : this.now());
+    }
+    return this.summary;
+  }
+
+  private deliver(batch: SyntheticBatch, ingestTs: number): Promise<unknown> {
+    if (batch.kind === 'malformed') return this.dispatcher.dispatch(batch.text, ingestTs);
+    if (this.o.path === 'frames')
+      return this.dispatcher.dispatch(frameText(batch.trades), ingestTs);
+    const parsed: Parsed = { kind: 'trades', messages: splitBySymbol(batch.trades, ingestTs) };
+    return this.dispatcher.deliver(parsed, '', ingestTs);
+  }
+}
