@@ -328,6 +328,14 @@ async function ingest(s: IngestSettings): Promise<number> {
   const logger = jsonLogger({ level: s.logLevel, base: { component: 'ingest' } });
   const metrics = new CountingMetrics();
   const producer = await prepare(s, metrics, logger);
+  const start = s.source === 'synthetic' ? s.synthetic.startMs : undefined;
+  if (start !== undefined && Date.now() - start > 6 * 86_400_000)
+    logger.warn(
+      'event time starts more than 6 days ago: the pipeline stamps its outputs (trades.clean, ' +
+        'vwap.1m, window changelogs) with event time, and Kafka deletes records older than a ' +
+        "topic's retention.ms (7 days by default) within minutes; use a recent --start or raise retention.ms",
+      { start: new Date(start).toISOString() },
+    );
   const source = buildSource(s, producer, metrics, logger);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;

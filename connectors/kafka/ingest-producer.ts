@@ -70,6 +70,8 @@ export interface IngestProducerOptions {
   metrics?: IngestMetrics;
   /** Structured logger. Default: silent. */
   logger?: IngestLogger;
+  /** Wall clock for the records' Kafka timestamps, epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** Counters of an `IngestProducer`. */
@@ -128,7 +130,9 @@ const HEADER = {
 } as const;
 
 export class IngestProducer implements TradeSink {
-  private readonly o: Required<Omit<IngestProducerOptions, 'serialize' | 'metrics' | 'logger'>>;
+  private readonly o: Required<
+    Omit<IngestProducerOptions, 'serialize' | 'metrics' | 'logger' | 'now'>
+  >;
   private readonly metrics: IngestMetrics;
   private readonly log: IngestLogger;
   private pending: Entry[] = [];
@@ -143,6 +147,7 @@ export class IngestProducer implements TradeSink {
   private closing = false;
   private idle: Array<() => void> = [];
   private lastSlowLog = 0;
+  private readonly now: () => number;
   private readonly s: IngestProducerStats = {
     accepted: 0,
     deadLetters: 0,
@@ -160,6 +165,7 @@ export class IngestProducer implements TradeSink {
     private readonly sender: BatchSender,
     private readonly opts: IngestProducerOptions,
   ) {
+    this.now = opts.now ?? Date.now;
     this.o = {
       rawTopic: opts.rawTopic ?? 'trades.raw',
       dlqTopic: opts.dlqTopic ?? 'finnhub.dlq',
@@ -191,7 +197,10 @@ export class IngestProducer implements TradeSink {
       topic: this.o.rawTopic,
       key: message.data[0]?.s ?? null,
       value: this.opts.serialize(message),
-      timestamp: message.ingest_timestamp,
+      // The record's Kafka timestamp is when it was ingested, by the wall clock: event time
+      // lives in the payload. A replayed or deterministic feed stamped with its (old) event
+      // time would be deleted by the broker's retention minutes after it was written.
+      timestamp: this.now(),
     });
   }
 
@@ -202,7 +211,7 @@ export class IngestProducer implements TradeSink {
       topic: this.o.dlqTopic,
       key: null,
       value: letter.bytes,
-      timestamp: letter.timestamp,
+      timestamp: this.now(),
       headers: {
         [HEADER.reason]: letter.reason,
         [HEADER.source]: letter.source,

@@ -26,7 +26,9 @@ process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
 const APP_ID = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
 const FRAMES = 20_000;
 const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js');
-const START = 1_767_623_400_000;
+// Event time starts half an hour ago, on a minute: outputs carry event time, and Kafka
+// deletes records older than a topic's retention (7 days) within minutes of writing them.
+const START = Math.floor((Date.now() - 30 * 60_000) / 60_000) * 60_000;
 let kafka: Kafka;
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-pipeline-'));
 
