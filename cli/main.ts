@@ -7,10 +7,19 @@ import { describeCommand } from './commands/describe.js';
 import { diagramCommand } from './commands/diagram.js';
 import { runCommand } from './commands/run.js';
 import { ingestCommand } from './commands/ingest.js';
+import { statusCommand } from './commands/status.js';
+import { resetCommand } from './commands/reset.js';
 import type { Command } from './command.js';
 import { EXIT, exitCodeFor } from './errors.js';
 
-export const commands: Command[] = [runCommand, ingestCommand, describeCommand, diagramCommand];
+export const commands: Command[] = [
+  runCommand,
+  ingestCommand,
+  describeCommand,
+  diagramCommand,
+  statusCommand,
+  resetCommand,
+];
 
 export function register(cmd: Command): void {
   commands.push(cmd);

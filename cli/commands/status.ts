@@ -1,0 +1,86 @@
+import { appTopics, fetchStatus, withAdmin, type AppStatus } from '../../runtime/admin/index.js';
+import { resolveTarget, TARGET_FLAGS, TARGET_HELP } from '../app-target.js';
+import { parseArgs } from '../args.js';
+import { EXIT, UsageError } from '../errors.js';
+import { table } from '../table.js';
+import type { Command } from '../command.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary:
+    "Show an app's consumer group: members, which member runs which task, committed offsets and lag",
+  usage: 'millrace status <app folder | topology.yaml> [--app-id ID] [--brokers H:P,…] [--json]',
+  async run(argv) {
+    const a = parseArgs(argv, { values: TARGET_FLAGS, booleans: ['json'] });
+    if (a.flags.help) return this.help();
+    if (a.positionals.length !== 1)
+      throw new UsageError(
+        `${a.positionals.length ? 'one app at a time' : 'which app?'} — usage: ${this.usage}`,
+      );
+    const t = await resolveTarget(a.positionals[0]!, a.flags);
+    const app = appTopics(t.topology, t.applicationId);
+    const status = await withAdmin(t.brokers, `${t.applicationId}-status`, (admin) =>
+      fetchStatus(admin, app),
+    );
+    process.stdout.write(
+      a.flags.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status),
+    );
+    return EXIT.ok;
+  },
+  help() {
+    process.stdout.write(
+      `${this.usage}\n\n${this.summary}.\n\n` +
+        TARGET_HELP +
+        `  --json             print the status as JSON (members, tasks with owners, partitions, totalLag)\n` +
+        `Lag is end offset − committed offset per source partition (end − log start when nothing is committed).\n` +
+        `Exit codes: 0 ok, 2 bad arguments, 3 Kafka unreachable.\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
+const NO_MEMBERS: Record<string, string> = {
+  Empty: 'no instance is running',
+  Dead: 'the group has no committed offsets: the app never committed, or its offsets expired',
+};
+
+/** The status as text: a header, the members and their tasks, then one row per source partition. */
+export function formatStatus(s: AppStatus): string {
+  const out: string[] = [];
+  const n = s.members.length;
+  out.push(
+    `application ${s.applicationId}: group ${s.groupState}, ${n ? `${n} member${n > 1 ? 's' : ''}` : 'no members'}` +
+      (s.protocol && n ? ` (protocol ${s.protocol})` : '') +
+      '\n',
+  );
+  if (!n)
+    out.push(`no active members: ${NO_MEMBERS[s.groupState] ?? 'the group is between states'}\n`);
+  if (s.missingTopics.length) out.push(`input topic(s) missing: ${s.missingTopics.join(', ')}\n`);
+  if (n)
+    out.push(
+      '\n' +
+        table(
+          ['MEMBER', 'CLIENT', 'HOST', 'TASKS'],
+          s.members.map((m) => [m.memberId, m.clientId, m.host, m.tasks.join(',') || '(none)']),
+        ),
+    );
+  const client = new Map(s.members.map((m) => [m.memberId, m.clientId]));
+  if (s.partitions.length)
+    out.push(
+      '\n' +
+        table(
+          ['TOPIC', 'PARTITION', 'TASK', 'OWNER', 'COMMITTED', 'END', 'LAG'],
+          s.partitions.map((p) => [
+            p.topic,
+            p.partition,
+            p.task,
+            p.owner === null ? '-' : (client.get(p.owner) ?? p.owner),
+            p.committed ?? '-',
+            p.end,
+            p.lag,
+          ]),
+        ),
+    );
+  out.push(`\ntotal lag: ${s.totalLag}\n`);
+  return out.join('');
+}

@@ -1,0 +1,12 @@
+/** Operations on an application from outside it: `status` and `reset` (see cli/commands/). */
+export { appTopics, looksInternal, type AppTopics, type TopologyLike } from './app-topics.js';
+export { withAdmin, unreachable } from './connect.js';
+export { buildStatus, fetchStatus, type AppStatus, type PartitionStatus } from './status.js';
+export {
+  applyReset,
+  appStateDir,
+  fetchResetPlan,
+  planReset,
+  type ResetPlan,
+  type ResetTarget,
+} from './reset.js';
