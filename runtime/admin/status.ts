@@ -145,7 +145,13 @@ export function decodeMembers(group: GroupDescription): GroupMember[] {
     } catch {
       assignment = {}; // not a consumer-protocol assignment; shown without tasks
     }
-    return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment };
+    // Kafka reports the host as `/1.2.3.4`.
+    return {
+      memberId: m.memberId,
+      clientId: m.clientId,
+      host: m.clientHost.replace(/^\//, ''),
+      assignment,
+    };
   });
 }
 
