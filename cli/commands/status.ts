@@ -32,7 +32,8 @@ export const statusCommand: Command = {
       `${this.usage}\n\n${this.summary}.\n\n` +
         TARGET_HELP +
         `  --json             print the status as JSON (members, tasks with owners, partitions, totalLag)\n` +
-        `Lag is end offset − committed offset per source partition (end − log start when nothing is committed).\n` +
+        `Lag is end offset − committed offset per source partition (end − log start when nothing is committed);\n` +
+        `under exactly_once, transaction markers in repartition topics show as a few offsets of lag.\n` +
         `Exit codes: 0 ok, 2 bad arguments, 3 Kafka unreachable.\n`,
     );
     return EXIT.ok;
