@@ -194,48 +194,60 @@ describe('millrace status and reset on a running app', () => {
     const a = startInstance('ops-a');
     const b = startInstance('ops-b');
     await Promise.all([a, b].map((c) => c.waitFor((l) => l.event === 'started')));
-    const firstCounts = new Map([...perUser(sent)].map(([u, n]) => [u, upTo(n)]));
-    const out = valuesByKey(await readCounts(firstCounts));
-    for (const [u, s] of firstCounts) expect(out.get(u)).toEqual(s);
+    try {
+      const firstCounts = new Map([...perUser(sent)].map(([u, n]) => [u, upTo(n)]));
+      const out = valuesByKey(await readCounts(firstCounts));
+      for (const [u, s] of firstCounts) expect(out.get(u)).toEqual(s);
 
-    const produced = perPartition(sent);
-    const s = await statusUntil(
-      (x) =>
-        x.groupState === 'Stable' &&
-        x.members.length === 2 &&
-        x.partitions
-          .filter((p) => p.topic === input)
-          .every((p) => p.committed === produced[p.partition]),
-    );
-    const all = [0, 1].flatMap((sub) => upTo(PARTITIONS).map((p) => `${sub}_${Number(p) - 1}`));
-    expect(s.tasks.map((t) => t.task).sort()).toEqual([...all].sort());
-    for (const t of s.tasks) expect(t.owners).toHaveLength(1);
-    expect(s.members.flatMap((m) => m.tasks).sort()).toEqual([...all].sort());
-    for (const m of s.members) expect(m.tasks.length).toBe(PARTITIONS); // balanced: 8 tasks, 2 members
-    for (const p of s.partitions) {
-      const owner = s.tasks.find((t) => t.task === p.task)!.owners[0];
-      expect(p.owner).toBe(owner);
+      const produced = perPartition(sent);
+      const s = await statusUntil(
+        (x) =>
+          x.groupState === 'Stable' &&
+          x.members.length === 2 &&
+          x.partitions
+            .filter((p) => p.topic === input)
+            .every((p) => p.committed === produced[p.partition]),
+      );
+      const all = [0, 1].flatMap((sub) => upTo(PARTITIONS).map((p) => `${sub}_${Number(p) - 1}`));
+      expect(s.tasks.map((t) => t.task).sort()).toEqual([...all].sort());
+      for (const t of s.tasks) expect(t.owners).toHaveLength(1);
+      expect(s.members.flatMap((m) => m.tasks).sort()).toEqual([...all].sort());
+      for (const m of s.members) expect(m.tasks.length).toBe(PARTITIONS); // balanced: 8 tasks, 2 members
+      for (const p of s.partitions) {
+        const owner = s.tasks.find((t) => t.task === p.task)!.owners[0];
+        expect(p.owner).toBe(owner);
+      }
+      const inputRows = s.partitions.filter((p) => p.topic === input);
+      expect(inputRows.map((p) => p.end)).toEqual(produced);
+      expect(inputRows.map((p) => p.lag)).toEqual([0, 0, 0, 0]);
+      expect(s.partitions.filter((p) => p.topic === repartition)).toHaveLength(PARTITIONS);
+
+      const text = await millrace(['status', ...target()]);
+      expect(text.code).toBe(0);
+      for (const m of s.members) expect(text.stdout).toContain(m.clientId);
+      expect(text.stdout).toMatch(/group Stable, 2 members/);
+      expect(text.stdout).toMatch(/total lag: \d+/);
+
+      // Reset refuses while instances run, naming them and the fix.
+      const refused = await millrace(['reset', ...target(), '--state-dir', stateDir]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/2 active member/);
+      for (const m of s.members) expect(refused.stderr).toContain(m.memberId);
+      expect(refused.stderr).toMatch(/stop every instance/);
+      const refusedDry = await millrace([
+        'reset',
+        ...target(),
+        '--state-dir',
+        stateDir,
+        '--dry-run',
+      ]);
+      expect(refusedDry.code).toBe(2);
+      expect(refusedDry.stderr).toMatch(/2 active member/);
+      expect(fs.existsSync(path.join(stateDir, app))).toBe(true);
+    } finally {
+      // Stopped even when an assertion fails, so the later tests see an empty group.
+      for (const c of [a, b]) c.signal('SIGTERM');
     }
-    const inputRows = s.partitions.filter((p) => p.topic === input);
-    expect(inputRows.map((p) => p.end)).toEqual(produced);
-    expect(inputRows.map((p) => p.lag)).toEqual([0, 0, 0, 0]);
-    expect(s.partitions.filter((p) => p.topic === repartition)).toHaveLength(PARTITIONS);
-
-    const text = await millrace(['status', ...target()]);
-    expect(text.code).toBe(0);
-    for (const m of s.members) expect(text.stdout).toContain(m.clientId);
-    expect(text.stdout).toMatch(/group Stable, 2 members/);
-    expect(text.stdout).toMatch(/total lag: \d+/);
-
-    // Reset refuses while instances run, naming them and the fix.
-    const refused = await millrace(['reset', ...target(), '--state-dir', stateDir]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/2 active member/);
-    for (const m of s.members) expect(refused.stderr).toContain(m.memberId);
-    expect(refused.stderr).toMatch(/stop every instance/);
-    expect(fs.existsSync(path.join(stateDir, app))).toBe(true);
-
-    for (const c of [a, b]) c.signal('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
   });
