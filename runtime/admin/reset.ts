@@ -122,6 +122,14 @@ async function targetOffsets(
   }));
 }
 
+/** The group's members; throws (naming them) when there are any. */
+async function requireNoMembers(admin: Admin, applicationId: string): Promise<GroupMember[]> {
+  const { groups } = await admin.describeGroups([applicationId]);
+  const members = groups[0] ? decodeMembers(groups[0]) : [];
+  if (members.length) throw activeMembersError(applicationId, members);
+  return members;
+}
+
 /** Reads what `planReset` needs from the cluster and the state dir, and plans. */
 export async function fetchResetPlan(
   admin: Admin,
@@ -129,9 +137,7 @@ export async function fetchResetPlan(
   target: ResetTarget,
   stateDir: string,
 ): Promise<ResetPlan> {
-  const { groups } = await admin.describeGroups([app.applicationId]);
-  const members = groups[0] ? decodeMembers(groups[0]) : [];
-  if (members.length) throw activeMembersError(app.applicationId, members);
+  const members = await requireNoMembers(admin, app.applicationId);
   const existingTopics = await admin.listTopics();
   const inputs = app.inputTopics.filter((t) => existingTopics.includes(t));
   const targets = new Map<string, Array<{ partition: number; offset: number }>>();
@@ -173,6 +179,8 @@ export async function applyReset(
       );
     }
   }
+  // An instance may have started since the plan was made: never delete under a running app.
+  await requireNoMembers(admin, plan.applicationId);
   if (plan.deleteTopics.length) {
     progress(`deleting ${plan.deleteTopics.length} internal topic(s)`);
     await admin.deleteTopics({ topics: plan.deleteTopics });

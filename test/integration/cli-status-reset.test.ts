@@ -149,6 +149,17 @@ async function committedOffsets(topic: string): Promise<number[]> {
   }
 }
 
+/** Topics the group has committed offsets for. */
+async function groupTopics(): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchOffsets({ groupId: app })).map((t) => t.topic).sort();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function topics(): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -291,6 +302,8 @@ describe('millrace status and reset on a running app', () => {
     expect(r.stdout).toContain('deleted 2 internal topic(s)');
     expect(await committedOffsets(input)).toEqual([0, 0, 0, 0]);
     expect(await topics()).toEqual(before.filter((t) => t !== changelog && t !== repartition));
+    // The group keeps no offsets of the deleted repartition topic (Kafka drops them with it).
+    expect(await groupTopics()).toEqual([input]);
     expect(fs.existsSync(path.join(stateDir, app))).toBe(false);
     expect(fs.existsSync(stateDir)).toBe(true); // only the app's own directory goes
 
