@@ -6,7 +6,10 @@
  *
  * The window store holds the running aggregates (and is changelogged); an in-memory
  * index of open windows, rebuilt from the store at init, finds the windows to close
- * without a range scan per record.
+ * without a range scan per record. The clock (the newest trade time seen) is kept in the
+ * same store under the empty symbol, which `validate` never lets through: a task that
+ * moves or restarts resumes with the clock it had, so a trade that was late before a
+ * crash is late after it too, and a window emitted once is never opened again.
  */
 import type { WindowStore } from '../../state/api.js';
 import type {
@@ -40,6 +43,23 @@ export interface VwapAggregate {
   closeTs: number;
   high: number;
   low: number;
+}
+
+/** The store key of the clock marker: no trade has an empty symbol. */
+const CLOCK_KEY = '';
+
+function clockMarker(clock: number): VwapAggregate {
+  return {
+    sumPriceVolume: 0,
+    volume: 0,
+    count: 0,
+    open: 0,
+    openTs: clock,
+    close: 0,
+    closeTs: clock,
+    high: 0,
+    low: 0,
+  };
 }
 
 export function addTrade(agg: VwapAggregate | undefined, t: Trade): VwapAggregate {
@@ -101,6 +121,8 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
   private readonly open = new Map<number, Set<string>>();
   /** Stream time, possibly advanced by wall-clock idleness. */
   private clock = -1;
+  /** Window start under which the clock marker is stored (-1: none yet). */
+  private clockStart = -1;
   private lastRecordWall = 0;
   private idleTimer?: Cancellable;
 
@@ -111,8 +133,12 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
     this.windows = ctx.stores[this.opts.store] as WindowStore<string, VwapAggregate>;
     this.late = ctx.metrics.counter('late_records', 'Trades later than window end + grace');
     this.emits = ctx.metrics.counter('window_emits', 'Final window results emitted');
-    for await (const w of this.windows.fetchAll(0, Number.MAX_SAFE_INTEGER))
-      this.track(w.windowStart, w.key);
+    for await (const w of this.windows.fetchAll(0, Number.MAX_SAFE_INTEGER)) {
+      if (w.key === CLOCK_KEY) {
+        this.clock = Math.max(this.clock, w.value.closeTs);
+        this.clockStart = w.windowStart;
+      } else this.track(w.windowStart, w.key);
+    }
     this.lastRecordWall = ctx.currentSystemTime();
     if (this.opts.idleCloseMs !== undefined) {
       this.idleTimer = ctx.schedule(Math.min(1000, this.opts.idleCloseMs), 'wall-clock', (now) =>
@@ -138,7 +164,7 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
     this.lastRecordWall = this.ctx.currentSystemTime();
     // Event time: the newest trade time this task has seen (not the Kafka record time of
     // the raw message, which is the ingest time and would make a replay entirely late).
-    this.clock = Math.max(this.clock, t.trade_timestamp);
+    if (t.trade_timestamp > this.clock) this.advanceClock(t.trade_timestamp);
     const start = this.windowStart(t.trade_timestamp);
     if (this.closes(start) <= this.clock) {
       this.late.inc();
@@ -148,6 +174,16 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
       this.track(start, t.symbol);
     }
     this.emitClosed();
+  }
+
+  /** Moves the clock and records it in the store (the write cache keeps one marker per commit). */
+  private advanceClock(clock: number): void {
+    this.clock = clock;
+    const start = this.windowStart(clock);
+    if (this.clockStart >= 0 && start !== this.clockStart)
+      this.windows.put(CLOCK_KEY, undefined, this.clockStart);
+    this.clockStart = start;
+    this.windows.put(CLOCK_KEY, clockMarker(clock), start);
   }
 
   /** Emits and forgets every window whose end + grace is at or before the clock. */
@@ -175,7 +211,7 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
     if (this.opts.idleCloseMs === undefined || idle < this.opts.idleCloseMs || this.clock < 0)
       return;
     // A quiet partition: let stream time move with the wall clock so its windows close.
-    this.clock += idle;
+    this.advanceClock(this.clock + idle);
     this.lastRecordWall = now;
     this.emitClosed();
   }
