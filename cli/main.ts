@@ -7,6 +7,8 @@ import { describeCommand } from './commands/describe.js';
 import { diagramCommand } from './commands/diagram.js';
 import { runCommand } from './commands/run.js';
 import { ingestCommand } from './commands/ingest.js';
+import { sinkCommand } from './commands/sink.js';
+import { demoCommand } from './commands/demo.js';
 import { statusCommand } from './commands/status.js';
 import { resetCommand } from './commands/reset.js';
 import type { Command } from './command.js';
@@ -15,6 +17,8 @@ import { EXIT, exitCodeFor } from './errors.js';
 export const commands: Command[] = [
   runCommand,
   ingestCommand,
+  sinkCommand,
+  demoCommand,
   describeCommand,
   diagramCommand,
   statusCommand,

@@ -46,10 +46,14 @@ export interface SinkRunnerOptions {
   /** Flush at least this often while rows are buffered (default 500 ms). */
   maxDelayMs?: number;
   log: Logger;
+  /** Called after each batch is committed in the warehouse. */
   onBatch?: (info: {
     rows: number;
     tables: Record<string, number>;
+    /** The rows written, by table. */
+    batches: Array<{ table: string; rows: Record<string, unknown>[] }>;
     seconds: number;
+    /** Kafka timestamps of the records consumed. */
     oldestTimestamps: number[];
   }) => void;
 }
@@ -179,14 +183,12 @@ export class SinkRunner {
     for (const { table, row } of this.buffer)
       (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
     const t0 = performance.now();
-    await this.opts.target.writeBatch(
-      this.opts.sinkId,
-      [...byTable].map(([table, rows]) => ({ table, rows })),
-      new Map(this.offsets),
-    );
+    const batches = [...byTable].map(([table, rows]) => ({ table, rows }));
+    await this.opts.target.writeBatch(this.opts.sinkId, batches, new Map(this.offsets));
     this.opts.onBatch?.({
       rows: this.buffer.length,
       tables: Object.fromEntries([...byTable].map(([t, r]) => [t, r.length])),
+      batches,
       seconds: (performance.now() - t0) / 1000,
       oldestTimestamps: this.timestamps,
     });

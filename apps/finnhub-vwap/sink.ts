@@ -1,0 +1,135 @@
+/**
+ * The pipeline's warehouse sink: `trades.clean` → table `trades`, `vwap.1m` → table
+ * `vwap_1m`, each batch of rows written with the source offsets it came from in one
+ * warehouse transaction (runtime/sink-runner.ts). DuckDB is the default; Snowflake when
+ * `SNOWFLAKE_ACCOUNT` is set (in the environment or `.env`) or asked for.
+ *
+ * @example
+ *   const sink = await startPipelineSink({ brokers: ['127.0.0.1:9092'], registryUrl, log });
+ *   // … later
+ *   await sink.stop();
+ */
+import { createKafka } from '../../connectors/kafka/client.js';
+import { DuckDbSink } from '../../connectors/duckdb/index.js';
+import { SnowflakeSink } from '../../connectors/snowflake/index.js';
+import type { WarehouseSink } from '../../connectors/warehouse/index.js';
+import type { DedupeKey } from '../../connectors/warehouse/tables.js';
+import type { Logger } from '../../runtime/log.js';
+import { SinkRunner, type RowMapper } from '../../runtime/sink-runner.js';
+import type { Trade, VwapWindow } from '../../processors/market/trade.js';
+import { SERDES, TOPICS, serdes } from './app.js';
+
+export type WarehouseKind = 'duckdb' | 'snowflake';
+
+export interface PipelineSinkOptions {
+  brokers: string[];
+  registryUrl: string;
+  /** Default: `snowflake` when `SNOWFLAKE_ACCOUNT` is set in `env`, else `duckdb`. */
+  warehouse?: WarehouseKind;
+  /** DuckDB file; default `data/millrace.duckdb`. */
+  duckdbPath?: string;
+  /** Consumer group and key of the offsets in `millrace_offsets`; default `finnhub-vwap-sink`. */
+  sinkId?: string;
+  /** Must equal the processing app's dedupe key (the `trades` primary key); default `symbol+timestamp`. */
+  dedupeKey?: DedupeKey;
+  /** Where `SNOWFLAKE_*` come from; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+  /** Flush thresholds (rows, ms); defaults 5 000 rows or 500 ms. */
+  maxRows?: number;
+  maxDelayMs?: number;
+  onBatch?: (info: SinkBatchInfo) => void;
+}
+
+export interface SinkBatchInfo {
+  rows: number;
+  tables: Record<string, number>;
+  seconds: number;
+  /** `trade_timestamp` and `ingest_timestamp` of the trades written (epoch ms). */
+  tradeTimestamps: number[];
+  ingestTimestamps: number[];
+}
+
+export interface RunningPipelineSink {
+  readonly sinkId: string;
+  readonly warehouse: WarehouseSink;
+  stop(): Promise<void>;
+}
+
+export function warehouseFor(o: PipelineSinkOptions): WarehouseSink {
+  const env = o.env ?? process.env;
+  const kind = o.warehouse ?? (env.SNOWFLAKE_ACCOUNT ? 'snowflake' : 'duckdb');
+  const dedupeKey = o.dedupeKey ?? 'symbol+timestamp';
+  if (kind === 'snowflake')
+    return new SnowflakeSink({
+      env,
+      options: { dedupeKey },
+      log: { warn: (m, f) => o.log.warn(m, f), info: (m, f) => o.log.info(m, f), debug: () => {} },
+    });
+  return new DuckDbSink({ path: o.duckdbPath ?? 'data/millrace.duckdb', dedupeKey });
+}
+
+/** Turns records of the two topics into rows (Avro decoded through the registry). */
+export async function pipelineRowMapper(registryUrl: string): Promise<RowMapper> {
+  const s = await serdes(registryUrl);
+  const trade = s[SERDES.trade];
+  const vwap = s[SERDES.vwap];
+  return async (r) => {
+    if (r.value === null) return undefined;
+    const serde = r.topic === TOPICS.clean ? trade : vwap;
+    const id = serde.missingSchemaId(r.value);
+    if (id !== undefined) await serde.ensureSchema(id);
+    if (r.topic === TOPICS.clean) {
+      const t = serde.deserialize(r.value) as Trade;
+      return { table: 'trades', row: { ...t } };
+    }
+    const w = serde.deserialize(r.value) as VwapWindow;
+    return { table: 'vwap_1m', row: { ...w } };
+  };
+}
+
+/** Opens the warehouse (creating its tables), then consumes until `stop()`. */
+export async function startPipelineSink(
+  o: PipelineSinkOptions,
+  onFatal: (err: unknown) => void,
+): Promise<RunningPipelineSink> {
+  const sinkId = o.sinkId ?? 'finnhub-vwap-sink';
+  const warehouse = warehouseFor(o);
+  await warehouse.open();
+  await warehouse.ensureSchema();
+  const map = await pipelineRowMapper(o.registryUrl);
+  const kafka = createKafka({ brokers: o.brokers, clientId: sinkId });
+  const runner = new SinkRunner(kafka, {
+    sinkId,
+    topics: [TOPICS.clean, TOPICS.vwap],
+    target: warehouse,
+    map,
+    maxRows: o.maxRows,
+    maxDelayMs: o.maxDelayMs,
+    log: o.log,
+    onBatch: (b) => {
+      const trades = b.batches.find((x) => x.table === 'trades')?.rows ?? [];
+      o.onBatch?.({
+        rows: b.rows,
+        tables: b.tables,
+        seconds: b.seconds,
+        tradeTimestamps: trades.map((r) => Number(r.trade_timestamp)),
+        ingestTimestamps: trades.map((r) => Number(r.ingest_timestamp)),
+      });
+    },
+  });
+  try {
+    await runner.start(onFatal);
+  } catch (err) {
+    await warehouse.close().catch(() => {});
+    throw err;
+  }
+  return {
+    sinkId,
+    warehouse,
+    async stop() {
+      await runner.stop();
+      await warehouse.close();
+    },
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * `millrace demo` (`npm run demo`): the whole pipeline on this machine. Starts the local
+ * Kafka and schema registry if they are not up, then, each as its own process: the
+ * ingest (Finnhub when FINNHUB_TOKEN is set, else the synthetic market — first a
+ * three-minute backfill at full speed so windows close at once, then live), two
+ * processing instances of apps/finnhub-vwap, and the DuckDB sink. Shows a live table of
+ * the latest VWAP per symbol with rates and lag. Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { environment } from '../../connectors/finnhub/env-file.js';
+import { tailTopics } from '../../connectors/kafka/tail.js';
+import { endpoints, loadConfig } from '../../deploy/local/config.js';
+import { down, up } from '../../deploy/local/infra.js';
+import { appTopics, fetchStatus, withAdmin } from '../../runtime/admin/index.js';
+import type { VwapWindow } from '../../processors/market/trade.js';
+import { SERDES, TOPICS, serdes, topology } from '../../apps/finnhub-vwap/app.js';
+import { parseArgs } from '../args.js';
+import { EXIT, UsageError } from '../errors.js';
+import type { Command } from '../command.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const APP_ID = 'finnhub-vwap';
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  lastLine: string;
+}
+
+function start(name: string, args: string[], env: NodeJS.ProcessEnv, logs: string[]): Proc {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'bin/millrace.js'), ...args],
+    {
+      cwd: process.cwd(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const p: Proc = {
+    name,
+    child,
+    lastLine: '',
+    exited: new Promise((r) => child.once('exit', (code) => r(code))),
+  };
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      p.lastLine = line;
+      if (/"level":"(error|warn)"|"event":"failed"/i.test(line)) {
+        logs.push(`${name}: ${line.slice(0, 300)}`);
+        if (logs.length > 5) logs.shift();
+      }
+    }
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return p;
+}
+
+const num = (v: unknown, name: string, dflt: number) => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} ${String(v)}: give a positive number`);
+  return n;
+};
+
+async function metric(url: string, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text();
+    let sum = 0;
+    for (const line of text.split('\n'))
+      if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    return sum;
+  } catch {
+    return NaN;
+  }
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary:
+    'Run the whole pipeline locally (ingest, 2 instances, DuckDB sink) with a live VWAP table',
+  usage: 'millrace demo [--rate TRADES_PER_S] [--symbols N] [--duckdb FILE] [--keep-infra]',
+  async run(argv) {
+    const a = parseArgs(argv, { values: ['rate', 'symbols', 'duckdb'], booleans: ['keep-infra'] });
+    if (a.flags.help || a.positionals.length) return this.help();
+    const rate = num(a.flags.rate, 'rate', 500);
+    const symbols = num(a.flags.symbols, 'symbols', 50);
+    const duckdb = String(a.flags.duckdb ?? path.join('data', 'millrace.duckdb'));
+    const dotenv = environment();
+    const live = Boolean(dotenv.FINNHUB_TOKEN);
+    const tty = process.stdout.isTTY;
+    const note = (s: string) => process.stdout.write(`demo: ${s}\n`);
+
+    const cfg = loadConfig();
+    note('starting the local Kafka and schema registry if they are not running…');
+    const started = await up({ services: ['kafka', 'registry'], progress: (l) => note(l) }, cfg);
+    const ep = endpoints(cfg);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      MILLRACE_BOOTSTRAP_SERVERS: ep.kafkaBrokers.join(','),
+      MILLRACE_REGISTRY_URL: ep.registryUrl,
+    };
+    const logs: string[] = [];
+    const procs: Proc[] = [];
+    let stopping = false;
+
+    const stopAll = async () => {
+      for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+      const killer = setTimeout(() => procs.forEach((p) => p.child.kill('SIGKILL')), 15_000);
+      await Promise.all(procs.map((p) => p.exited));
+      clearTimeout(killer);
+      if (started.length && !a.flags['keep-infra']) {
+        note(`stopping what the demo started: ${started.map((s) => s.name).join(', ')}`);
+        await down(started, cfg);
+      }
+    };
+
+    // Ingest: a three-minute synthetic backfill first, so windows close right away.
+    const now = Date.now();
+    if (!live) {
+      const backfillStart = Math.floor((now - 180_000) / 60_000) * 60_000;
+      const frames = Math.ceil(((now - backfillStart) * rate) / 1000 / 1.9);
+      note(`backfilling ${Math.round((now - backfillStart) / 1000)} s of synthetic trades…`);
+      const bf = start(
+        'backfill',
+        [
+          'ingest',
+          '--source',
+          'synthetic',
+          '--symbols',
+          String(symbols),
+          '--rate',
+          String(rate),
+          '--start',
+          String(backfillStart),
+          '--count',
+          String(frames),
+          '--max-speed',
+          '--seed',
+          '1',
+          '--quiet',
+        ],
+        env,
+        logs,
+      );
+      procs.push(bf);
+      if ((await bf.exited) !== 0) {
+        note(`the backfill failed: ${bf.lastLine}`);
+        await stopAll();
+        return EXIT.external;
+      }
+    }
+    const ingest = start(
+      'ingest',
+      live
+        ? ['ingest', '--source', 'finnhub', '--quiet']
+        : [
+            'ingest',
+            '--source',
+            'synthetic',
+            '--symbols',
+            String(symbols),
+            '--rate',
+            String(rate),
+            '--seed',
+            '2',
+            '--quiet',
+          ],
+      env,
+      logs,
+    );
+    const runs = [1, 2].map((i) =>
+      start(
+        `instance-${i}`,
+        [
+          'run',
+          'apps/finnhub-vwap',
+          '--app-id',
+          APP_ID,
+          '--metrics-port',
+          String(9463 + i),
+          '--state-dir',
+          path.join('.millrace', `demo-${i}`),
+        ],
+        env,
+        logs,
+      ),
+    );
+    const sink = start('sink', ['sink', '--duckdb', duckdb, '--metrics-port', '9466'], env, logs);
+    procs.push(ingest, ...runs, sink);
+
+    const latest = new Map<string, VwapWindow>();
+    let windows = 0;
+    const s = await serdes(ep.registryUrl);
+    const stopTail = await tailTopics({
+      brokers: ep.kafkaBrokers,
+      topics: [TOPICS.vwap],
+      clientId: 'millrace-demo',
+      onRecord: (r) => {
+        if (!r.value) return;
+        const w = s[SERDES.vwap].deserialize(r.value) as VwapWindow;
+        windows++;
+        const prev = latest.get(w.symbol);
+        if (!prev || prev.window_start <= w.window_start) latest.set(w.symbol, w);
+      },
+    });
+    const app = appTopics(topology(), APP_ID);
+    let lastCommitted = 0;
+    let lastAt = Date.now();
+    let rows = 0;
+
+    const draw = async () => {
+      const st = await withAdmin(ep.kafkaBrokers, 'millrace-demo', (admin) =>
+        fetchStatus(admin, app),
+      ).catch(() => undefined);
+      const committed = st?.partitions.reduce((n, p) => n + (p.committed ?? 0), 0) ?? lastCommitted;
+      const t = Date.now();
+      const msgsPerS = ((committed - lastCommitted) * 1000) / Math.max(1, t - lastAt);
+      lastCommitted = committed;
+      lastAt = t;
+      const written = await metric(
+        'http://127.0.0.1:9466/metrics',
+        'millrace_sink_rows_written_total',
+      );
+      const wrate = Number.isNaN(written) ? 0 : ((written - rows) * 1000) / 2000;
+      if (!Number.isNaN(written)) rows = written;
+      const out: string[] = [];
+      out.push(
+        `millrace demo — ${live ? 'Finnhub live' : `synthetic, ${symbols} symbols at ${rate} trades/s`} · ` +
+          `2 instances (${st?.members.length ?? '?'} in the group, ${st?.groupState ?? '?'}) · DuckDB ${duckdb}`,
+      );
+      out.push(
+        `input ${Math.round(msgsPerS)} msg/s · lag ${st?.totalLag ?? '?'} · sink ${Math.round(wrate)} rows/s, ${rows} rows written · ${windows} windows emitted`,
+      );
+      out.push('');
+      out.push(
+        'symbol'.padEnd(18) +
+          'window (UTC)'.padEnd(14) +
+          'vwap'.padStart(12) +
+          'volume'.padStart(12) +
+          'trades'.padStart(8) +
+          'open'.padStart(11) +
+          'high'.padStart(11) +
+          'low'.padStart(11) +
+          'close'.padStart(11),
+      );
+      const sorted = [...latest.values()].sort(
+        (x, y) => y.volume * (y.vwap ?? 0) - x.volume * (x.vwap ?? 0),
+      );
+      const max = tty ? Math.max(5, (process.stdout.rows ?? 30) - 8) : 15;
+      for (const w of sorted.slice(0, max)) {
+        const f = (n: number | null) =>
+          n === null ? '—' : n >= 1000 ? n.toFixed(2) : n.toFixed(4);
+        out.push(
+          w.symbol.slice(0, 17).padEnd(18) +
+            new Date(w.window_start).toISOString().slice(11, 16).padEnd(14) +
+            f(w.vwap).padStart(12) +
+            w.volume.toFixed(2).padStart(12) +
+            String(w.trade_count).padStart(8) +
+            f(w.open).padStart(11) +
+            f(w.high).padStart(11) +
+            f(w.low).padStart(11) +
+            f(w.close).padStart(11),
+        );
+      }
+      if (!sorted.length)
+        out.push('(waiting for the first window to close: end of the minute + 10 s grace)');
+      if (logs.length) out.push('', ...logs.slice(-3));
+      out.push('', 'Ctrl-C stops everything the demo started.');
+      if (tty) process.stdout.write(`\x1b[H\x1b[2J${out.join('\n')}\n`);
+      else process.stdout.write(`${out.slice(0, 2).join(' | ')}\n`);
+    };
+
+    return new Promise<number>((resolve) => {
+      const timer = setInterval(() => void draw(), 2000);
+      const finish = async (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(timer);
+        note('stopping…');
+        await stopTail();
+        await stopAll();
+        note('stopped');
+        resolve(code);
+      };
+      process.once('SIGINT', () => void finish(EXIT.ok));
+      process.once('SIGTERM', () => void finish(EXIT.ok));
+      for (const p of procs.slice(1))
+        void p.exited.then((code) => {
+          if (!stopping) {
+            note(`${p.name} exited (${code}): ${p.lastLine.slice(0, 300)}`);
+            void finish(EXIT.internal);
+          }
+        });
+    });
+  },
+  help() {
+    process.stdout.write(
+      `${this.usage}\n\n${this.summary}.\n\n` +
+        `Starts the local Kafka and schema registry when absent (and stops them on exit unless --keep-infra), then,\n` +
+        `each as its own process: the ingest (Finnhub with FINNHUB_TOKEN in the environment or ./.env; otherwise the\n` +
+        `synthetic market, three minutes backfilled first so windows close at once), two processing instances\n` +
+        `(metrics on 9464 and 9465), and the DuckDB sink (metrics on 9466).\n\n` +
+        `  --rate N        synthetic trades per second (default 500)\n` +
+        `  --symbols N     synthetic symbols (default 50)\n` +
+        `  --duckdb FILE   the warehouse file (default data/millrace.duckdb; open it with the DuckDB CLI afterwards)\n` +
+        `  --keep-infra    leave the Kafka and registry the demo started running\n`,
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,218 @@
+/**
+ * The flagship under crashes, every part its own process on the real broker and
+ * registry: two `millrace run apps/finnhub-vwap` instances (exactly-once) and the DuckDB
+ * sink (`millrace sink`). Input arrives in two ingests; while the second flows, one
+ * instance is SIGKILLed and restarted on its state directory, and the sink kills itself
+ * right after a warehouse commit (before anything else) and is started again.
+ *
+ * The DuckDB tables must equal what the test computes from the input topic itself
+ * (test/support/pipeline-oracle.ts): each (symbol, trade_timestamp) once with the same
+ * row, each closed window's vwap/volume/count/OHLC equal within 1e-9 relative; trades.dlq
+ * must hold exactly the rule breakers and the late trades.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createKafka } from '../../connectors/kafka/client.js';
+import { DuckDbSink } from '../../connectors/duckdb/index.js';
+import type { RawTradeMessage, Trade, VwapWindow } from '../../processors/market/trade.js';
+import { deleteTopicsWithPrefix, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
+import { closeTo, expectedOutputs } from '../support/pipeline-oracle.js';
+import { startChild, stopAll, type Child } from '../support/processes.js';
+
+const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
+process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
+const APP_ID = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
+const SINK_ID = `${APP_ID}-sink`;
+const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js');
+// Event time: recent (outputs carry it, and Kafka deletes records older than retention).
+const START = Math.floor((Date.now() - 40 * 60_000) / 60_000) * 60_000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-crash-'));
+const duckdbPath = path.join(dir, 'warehouse.duckdb');
+let kafka: Kafka;
+
+beforeAll(() => {
+  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-pipeline-crash' });
+});
+afterAll(async () => {
+  await stopAll();
+  await deleteTopicsWithPrefix(kafka, PREFIX);
+  await deleteTopicsWithPrefix(kafka, APP_ID);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function readAll(topic: string, n: number): Promise<ReadRecord[]> {
+  return readUntil(kafka, topic, (got) => got.length >= n, 120_000, 'base64').then(async (got) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    return got;
+  });
+}
+
+async function endCount(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchTopicOffsets(topic);
+    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('finnhub-vwap under crashes, as processes', () => {
+  it('instance SIGKILLed mid-stream and sink killed after a commit: DuckDB equals the independent computation', async () => {
+    const env = {
+      MILLRACE_BOOTSTRAP_SERVERS: inject('kafkaBrokers').join(','),
+      MILLRACE_REGISTRY_URL: inject('registryUrl'),
+      MILLRACE_TOPIC_PREFIX: PREFIX,
+    };
+    const ingest = (seed: number, start: number, frames: number) =>
+      startChild(
+        `ingest-${seed}`,
+        'bin/millrace.js',
+        [
+          'ingest',
+          '--count',
+          String(frames),
+          '--rate',
+          '200',
+          '--max-speed',
+          '--seed',
+          String(seed),
+          '--start',
+          String(start),
+          '--partitions',
+          '4',
+          '--quiet',
+        ],
+        env,
+      );
+    const instance = (name: string) =>
+      startChild(
+        name,
+        'bin/millrace.js',
+        [
+          'run',
+          'apps/finnhub-vwap',
+          '--app-id',
+          APP_ID,
+          '--metrics-port',
+          '0',
+          '--state-dir',
+          path.join(dir, name.replace(/\d+$/, '')),
+        ],
+        env,
+      );
+    const sink = (name: string, fault: Record<string, string> = {}) =>
+      startChild(
+        name,
+        'bin/millrace.js',
+        ['sink', '--duckdb', duckdbPath, '--sink-id', SINK_ID, '--metrics-port', '0'],
+        { ...env, ...fault },
+      );
+
+    // First part of the input, then the fleet, then the second part while one instance dies.
+    expect(await ingest(21, START, 12_000).exited).toBe(0);
+    const s1 = sink('sink-1', { MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS: '3' });
+    const a = instance('a');
+    const b = instance('b');
+    await Promise.all([a, b].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
+    const second = ingest(22, START + 8 * 60_000, 12_000);
+    await new Promise((r) => setTimeout(r, 1200));
+    b.signal('SIGKILL');
+    await b.exited;
+    const b2 = instance('b2');
+    expect(await second.exited).toBe(0);
+    await b2.waitFor((l) => l.event === 'started', 90_000);
+
+    // The sink died right after its third warehouse commit; a new one resumes from the
+    // offsets stored with the rows.
+    expect(await s1.exited).toBeNull(); // killed by a signal
+    // (it prints a batch line after the commit; the third commit's line never came)
+    expect(s1.lines.filter((l) => l.event === 'batch')).toHaveLength(2);
+    const s2 = sink('sink-2');
+    await s2.waitFor((l) => l.event === 'started', 60_000);
+
+    // The oracle, from the input topic as it is.
+    const s = await serdes(inject('registryUrl'));
+    const rawRecords = await readAll(TOPICS.raw, await endCount(TOPICS.raw));
+    const expected = expectedOutputs(
+      TOPICS.raw,
+      rawRecords.map((r) => ({
+        partition: r.partition,
+        offset: r.offset,
+        message: s[SERDES.raw].deserialize(Buffer.from(r.value!, 'base64')) as RawTradeMessage,
+      })),
+    );
+    expect(expected.trades.length).toBeGreaterThan(20_000);
+    expect(expected.windows.length).toBeGreaterThan(80);
+    expect(expected.deadLetters.some((d) => d.startsWith('late|'))).toBe(true);
+    expect(expected.duplicates).toBeGreaterThan(0);
+
+    // Kafka outputs (read_committed): exactly once each.
+    const clean = (await readAll(TOPICS.clean, expected.trades.length)).map(
+      (r) => s[SERDES.trade].deserialize(Buffer.from(r.value!, 'base64')) as Trade,
+    );
+    expect(clean.length).toBe(expected.trades.length);
+    const vwap = (await readAll(TOPICS.vwap, expected.windows.length)).map(
+      (r) => s[SERDES.vwap].deserialize(Buffer.from(r.value!, 'base64')) as VwapWindow,
+    );
+    expect(vwap.length).toBe(expected.windows.length);
+    const dlq = await readAll(TOPICS.dlq, expected.deadLetters.length);
+    const dl = dlq.map(
+      (r) =>
+        `${r.headers['millrace.reason']}|${r.headers['millrace.source.partition']}|${r.headers['millrace.source.offset']}`,
+    );
+    expect(dl.sort()).toEqual([...expected.deadLetters].sort());
+
+    // Let the sink drain: quiet for 3 s after the last batch, then stop it (it flushes).
+    await quiet(s2, 3000, 90_000);
+    s2.signal('SIGTERM');
+    expect(await s2.exited).toBe(0);
+    for (const c of [a, b2]) c.signal('SIGTERM');
+    await Promise.all([a.exited, b2.exited]);
+
+    const db = new DuckDbSink({ path: duckdbPath });
+    await db.open();
+    try {
+      const trades = await db.readRows('trades');
+      const byKey = new Map(expected.trades.map((t) => [`${t.symbol}|${t.trade_timestamp}`, t]));
+      expect(trades.length).toBe(byKey.size);
+      for (const row of trades) {
+        const want = byKey.get(`${row.symbol}|${row.trade_timestamp}`);
+        expect(want, `unexpected row ${row.symbol} ${row.trade_timestamp}`).toBeDefined();
+        expect(row).toEqual({ ...want });
+      }
+      const windows = await db.readRows('vwap_1m');
+      const wanted = new Map(expected.windows.map((w) => [`${w.symbol}|${w.window_start}`, w]));
+      expect(windows.length).toBe(wanted.size);
+      for (const row of windows) {
+        const w = wanted.get(`${row.symbol}|${row.window_start}`)!;
+        expect(w, `unexpected window ${row.symbol} ${row.window_start}`).toBeDefined();
+        expect(row.window_end).toBe(w.window_end);
+        expect(row.trade_count).toBe(w.trade_count);
+        for (const f of ['vwap', 'volume', 'open', 'high', 'low', 'close'] as const)
+          expect(closeTo(row[f] as number | null, w[f]), `${w.symbol} ${w.window_start} ${f}`).toBe(
+            true,
+          );
+      }
+    } finally {
+      await db.close();
+    }
+  }, 600_000);
+});
+
+/** Resolves once `c` printed no `batch` line for `ms`. */
+async function quiet(c: Child, ms: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = [...c.lines].reverse().find((l) => l.event === 'batch' || l.event === 'started');
+    const at = last ? Date.parse(String(last.time)) : 0;
+    if (Date.now() - at >= ms) return;
+    if (Date.now() > deadline) throw new Error(`${c.name} never went quiet`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
