@@ -60,14 +60,26 @@ export class RegistryClient {
 
   /** Registers `schema` (Avro JSON text) under `subject`; returns its id (existing id if already there). */
   async register(subject: string, schema: string): Promise<number> {
-    try {
-      const { id } = await this.lib.register(
-        { type: SchemaType.AVRO, schema },
-        { subject, compatibility: COMPATIBILITY[this.compatibility] },
-      );
-      return id;
-    } catch (err) {
-      throw this.classify(err, subject, 'register');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { id } = await this.lib.register(
+          { type: SchemaType.AVRO, schema },
+          { subject, compatibility: COMPATIBILITY[this.compatibility] },
+        );
+        return id;
+      } catch (err) {
+        // Two processes registering a new subject at once (an instance and the sink at
+        // start-up): Apicurio creates the artifact for one and answers the other 409
+        // "already exists", or the other reads the subject's compatibility before the
+        // first has set it ("does not match the configuration"). Asked again a moment
+        // later, the registry has both and returns the schema's id.
+        const msg = String((err as Error)?.message ?? err);
+        if (attempt < 5 && /already exists|does not match the configuration/i.test(msg)) {
+          await new Promise((r) => setTimeout(r, 150 * attempt));
+          continue;
+        }
+        throw this.classify(err, subject, 'register');
+      }
     }
   }
 

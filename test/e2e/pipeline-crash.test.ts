@@ -17,11 +17,15 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { DuckDbSink } from '../../connectors/duckdb/index.js';
-import type { RawTradeMessage, Trade, VwapWindow } from '../../processors/market/trade.js';
-import { deleteTopicsWithPrefix, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
-import { closeTo, expectedOutputs } from '../support/pipeline-oracle.js';
-import { startChild, stopAll, type Child } from '../support/processes.js';
+import type { Trade, VwapWindow } from '../../processors/market/trade.js';
+import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
+import {
+  expectWarehouseEquals,
+  oracleFromInput,
+  quiet,
+  readAll as readAllOf,
+} from '../support/pipeline-e2e.js';
+import { startChild, stopAll } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -34,6 +38,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-crash-'));
 const duckdbPath = path.join(dir, 'warehouse.duckdb');
 let kafka: Kafka;
 
+const readAll = (topic: string, n: number) => readAllOf(kafka, topic, n);
+
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-pipeline-crash' });
 });
@@ -43,24 +49,6 @@ afterAll(async () => {
   await deleteTopicsWithPrefix(kafka, APP_ID);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function readAll(topic: string, n: number): Promise<ReadRecord[]> {
-  return readUntil(kafka, topic, (got) => got.length >= n, 120_000, 'base64').then(async (got) => {
-    await new Promise((r) => setTimeout(r, 1000));
-    return got;
-  });
-}
-
-async function endCount(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topic);
-    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe('finnhub-vwap under crashes, as processes', () => {
   it('instance SIGKILLed mid-stream and sink killed after a commit: DuckDB equals the independent computation', async () => {
@@ -138,15 +126,7 @@ describe('finnhub-vwap under crashes, as processes', () => {
 
     // The oracle, from the input topic as it is.
     const s = await serdes(inject('registryUrl'));
-    const rawRecords = await readAll(TOPICS.raw, await endCount(TOPICS.raw));
-    const expected = expectedOutputs(
-      TOPICS.raw,
-      rawRecords.map((r) => ({
-        partition: r.partition,
-        offset: r.offset,
-        message: s[SERDES.raw].deserialize(Buffer.from(r.value!, 'base64')) as RawTradeMessage,
-      })),
-    );
+    const expected = await oracleFromInput(kafka, TOPICS.raw, s[SERDES.raw]);
     expect(expected.trades.length).toBeGreaterThan(20_000);
     expect(expected.windows.length).toBeGreaterThan(80);
     expect(expected.deadLetters.some((d) => d.startsWith('late|'))).toBe(true);
@@ -175,44 +155,6 @@ describe('finnhub-vwap under crashes, as processes', () => {
     for (const c of [a, b2]) c.signal('SIGTERM');
     await Promise.all([a.exited, b2.exited]);
 
-    const db = new DuckDbSink({ path: duckdbPath });
-    await db.open();
-    try {
-      const trades = await db.readRows('trades');
-      const byKey = new Map(expected.trades.map((t) => [`${t.symbol}|${t.trade_timestamp}`, t]));
-      expect(trades.length).toBe(byKey.size);
-      for (const row of trades) {
-        const want = byKey.get(`${row.symbol}|${row.trade_timestamp}`);
-        expect(want, `unexpected row ${row.symbol} ${row.trade_timestamp}`).toBeDefined();
-        expect(row).toEqual({ ...want });
-      }
-      const windows = await db.readRows('vwap_1m');
-      const wanted = new Map(expected.windows.map((w) => [`${w.symbol}|${w.window_start}`, w]));
-      expect(windows.length).toBe(wanted.size);
-      for (const row of windows) {
-        const w = wanted.get(`${row.symbol}|${row.window_start}`)!;
-        expect(w, `unexpected window ${row.symbol} ${row.window_start}`).toBeDefined();
-        expect(row.window_end).toBe(w.window_end);
-        expect(row.trade_count).toBe(w.trade_count);
-        for (const f of ['vwap', 'volume', 'open', 'high', 'low', 'close'] as const)
-          expect(closeTo(row[f] as number | null, w[f]), `${w.symbol} ${w.window_start} ${f}`).toBe(
-            true,
-          );
-      }
-    } finally {
-      await db.close();
-    }
+    await expectWarehouseEquals(duckdbPath, expected);
   }, 600_000);
 });
-
-/** Resolves once `c` printed no `batch` line for `ms`. */
-async function quiet(c: Child, ms: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const last = [...c.lines].reverse().find((l) => l.event === 'batch' || l.event === 'started');
-    const at = last ? Date.parse(String(last.time)) : 0;
-    if (Date.now() - at >= ms) return;
-    if (Date.now() > deadline) throw new Error(`${c.name} never went quiet`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

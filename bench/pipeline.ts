@@ -1,0 +1,323 @@
+/**
+ * `npm run bench:pipeline`: the flagship end to end on the real broker and registry,
+ * every part its own process as a user runs it (`millrace ingest`, `millrace run
+ * apps/finnhub-vwap` — one instance, exactly-once —, `millrace sink` into a DuckDB file).
+ *
+ *   - throughput: BENCH_TRADES synthetic trades (50 symbols) preloaded into trades.raw;
+ *     measured from the instance's start to the last `trades` row committed in DuckDB,
+ *     and, separately, to the last raw message processed. Peak RSS (VmHWM) of the
+ *     processing instance.
+ *   - latency: the synthetic market live at BENCH_LATENCY_RATE trades/s (default 10 000)
+ *     for BENCH_LATENCY_SECONDS; p50/p99 from the trade's ingest (produce) time to its
+ *     row committed in DuckDB, from the sink's `millrace_e2e_latency_seconds` histogram
+ *     (bucket bounds: 0.01 0.05 0.1 0.25 0.5 1 2 5 10 … s, interpolated linearly).
+ *
+ * Starts the local stack if it is not running (and stops only what it started).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { endpoints, loadConfig } from '../deploy/local/config.js';
+import { down, up } from '../deploy/local/infra.js';
+import { createKafka } from '../connectors/kafka/client.js';
+import { deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
+import { startChild, type Child } from '../test/support/processes.js';
+import { writeResults, type BenchCase } from './lib/results.js';
+
+const TRADES = Number(process.env.BENCH_TRADES ?? 400_000);
+const LAT_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
+const LAT_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 60);
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-pipeline-'));
+const log = (m: string) => process.stderr.write(`[bench:pipeline] ${m}\n`);
+
+async function scrape(url: string): Promise<string> {
+  return (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+}
+
+function sumOf(text: string, name: string, filter = ''): number {
+  let n = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(name) && line.includes(filter))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  return n;
+}
+
+/** Quantile from a Prometheus histogram's cumulative buckets (linear within a bucket). */
+function histogramQuantile(text: string, name: string, filter: string, q: number): number | null {
+  const buckets: Array<[number, number]> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket`) || !line.includes(filter)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (!le) continue;
+    buckets.push([
+      le === '+Inf' ? Infinity : Number(le),
+      Number(line.slice(line.lastIndexOf(' ') + 1)),
+    ]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (!total) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) {
+      if (le === Infinity) return prevLe;
+      const within = count - prevCount;
+      return prevLe + (within ? ((rank - prevCount) / within) * (le - prevLe) : 0);
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return null;
+}
+
+function peakRssMib(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function until(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const metricsUrl = (c: Child) => String(c.lines.find((l) => l.event === 'started')?.metrics ?? '');
+
+async function throughputCase(env: Record<string, string>, prefix: string): Promise<BenchCase> {
+  const frames = Math.ceil(TRADES / 1.94);
+  const start = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+  log(`preloading about ${TRADES} trades (${frames} frames) into ${prefix}trades.raw`);
+  const ingest = startChild(
+    'ingest',
+    'bin/millrace.js',
+    [
+      'ingest',
+      '--count',
+      String(frames),
+      '--rate',
+      '1000',
+      '--max-speed',
+      '--seed',
+      '7',
+      '--start',
+      String(start),
+      '--partitions',
+      '8',
+      '--quiet',
+    ],
+    env,
+  );
+  if ((await ingest.exited) !== 0) throw new Error(`ingest failed: ${ingest.stderr.join('')}`);
+  const done = ingest.lines.find((l) => l.event === 'ingest_done')!;
+  const trades = Number(done.trades);
+  const messages = Number(done.trade_messages_produced);
+  log(`preloaded ${trades} trades in ${messages} messages`);
+
+  const t0 = performance.now();
+  const run = startChild(
+    'run',
+    'bin/millrace.js',
+    [
+      'run',
+      'apps/finnhub-vwap',
+      '--app-id',
+      `${prefix}bench`.replace(/\./g, '-'),
+      '--metrics-port',
+      '0',
+      '--state-dir',
+      path.join(root, 'state'),
+    ],
+    env,
+  );
+  const sink = startChild(
+    'sink',
+    'bin/millrace.js',
+    [
+      'sink',
+      '--duckdb',
+      path.join(root, 'bench.duckdb'),
+      '--sink-id',
+      `${prefix}sink`,
+      '--metrics-port',
+      '0',
+    ],
+    env,
+  );
+  await Promise.all([run, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
+  let processedAt = 0;
+  await until(
+    async () => {
+      const n = sumOf(await scrape(metricsUrl(run)), 'millrace_records_processed_total');
+      if (n >= messages && !processedAt) processedAt = performance.now();
+      return n >= messages;
+    },
+    'the instance to process every raw message',
+    600_000,
+  );
+  // trades.clean holds what survives validate + dedupe; the instance counts what it dropped.
+  const runText = await scrape(metricsUrl(run));
+  let lastRows = -1;
+  let stableSince = performance.now();
+  let rowsAt = 0;
+  await until(
+    async () => {
+      const rows = sumOf(
+        await scrape(metricsUrl(sink)),
+        'millrace_sink_rows_written_total',
+        'table="trades"',
+      );
+      if (rows !== lastRows) {
+        lastRows = rows;
+        rowsAt = performance.now();
+        stableSince = performance.now();
+      }
+      return rows > 0 && performance.now() - stableSince > 3000;
+    },
+    'the sink to write every row',
+    600_000,
+  );
+  const runRss = peakRssMib(run.pid);
+  const sinkRss = peakRssMib(sink.pid);
+  run.signal('SIGTERM');
+  sink.signal('SIGTERM');
+  await Promise.all([run.exited, sink.exited]);
+  const seconds = (rowsAt - t0) / 1000;
+  const processSeconds = (processedAt - t0) / 1000;
+  return {
+    case: 'pipeline throughput: trades.raw → DuckDB (1 instance, exactly_once)',
+    guarantee: 'exactly_once',
+    records: trades,
+    seconds: Math.round(seconds * 1000) / 1000,
+    records_per_s: Math.round(trades / seconds),
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: runRss,
+    processing_only_trades_per_s: Math.round(trades / processSeconds),
+    trades_rows_written: lastRows,
+    dlq_records: sumOf(runText, 'millrace_dlq_records_total'),
+    sink_peak_rss_mib: sinkRss,
+    note: 'seconds from the instance start (includes start-up, join, restore of empty state) to the last trades row committed in DuckDB',
+  };
+}
+
+async function latencyCase(env: Record<string, string>, prefix: string): Promise<BenchCase> {
+  const run = startChild(
+    'run-live',
+    'bin/millrace.js',
+    [
+      'run',
+      'apps/finnhub-vwap',
+      '--app-id',
+      `${prefix}live`.replace(/\./g, '-'),
+      '--metrics-port',
+      '0',
+      '--state-dir',
+      path.join(root, 'state-live'),
+    ],
+    env,
+  );
+  const sink = startChild(
+    'sink-live',
+    'bin/millrace.js',
+    [
+      'sink',
+      '--duckdb',
+      path.join(root, 'live.duckdb'),
+      '--sink-id',
+      `${prefix}sink-live`,
+      '--metrics-port',
+      '0',
+    ],
+    env,
+  );
+  await Promise.all([run, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
+  log(`live synthetic market at ${LAT_RATE} trades/s for ${LAT_SECONDS} s`);
+  const ingest = startChild(
+    'ingest-live',
+    'bin/millrace.js',
+    [
+      'ingest',
+      '--rate',
+      String(LAT_RATE),
+      '--seed',
+      '8',
+      '--duration',
+      `${LAT_SECONDS}s`,
+      '--partitions',
+      '8',
+      '--quiet',
+    ],
+    env,
+  );
+  if ((await ingest.exited) !== 0) throw new Error(`ingest failed: ${ingest.stderr.join('')}`);
+  const done = ingest.lines.find((l) => l.event === 'ingest_done')!;
+  await new Promise((r) => setTimeout(r, 5000));
+  const text = await scrape(metricsUrl(sink));
+  const f = 'from="ingest"';
+  const p50 = histogramQuantile(text, 'millrace_e2e_latency_seconds', f, 0.5);
+  const p99 = histogramQuantile(text, 'millrace_e2e_latency_seconds', f, 0.99);
+  const runRss = peakRssMib(run.pid);
+  run.signal('SIGTERM');
+  sink.signal('SIGTERM');
+  await Promise.all([run.exited, sink.exited]);
+  return {
+    case: `pipeline latency at ${LAT_RATE} trades/s: ingest produce → row committed in DuckDB`,
+    guarantee: 'exactly_once',
+    records: Number(done.trades),
+    seconds: Number(done.seconds),
+    records_per_s: Number(done.trades_per_s),
+    p50_ms: p50 === null ? null : Math.round(p50 * 1000),
+    p99_ms: p99 === null ? null : Math.round(p99 * 1000),
+    rss_mib: runRss,
+    rows_observed: sumOf(text, 'millrace_e2e_latency_seconds_count', f),
+    note: 'quantiles interpolated within the histogram buckets 0.01 0.05 0.1 0.25 0.5 1 2 5 10 s',
+  };
+}
+
+const cfg = loadConfig();
+const started = await up({ services: ['kafka', 'registry'] }, cfg);
+const ep = endpoints(cfg);
+const prefix = `bench-${randomUUID().slice(0, 6)}.`;
+const env = {
+  MILLRACE_BOOTSTRAP_SERVERS: ep.kafkaBrokers.join(','),
+  MILLRACE_REGISTRY_URL: ep.registryUrl,
+  MILLRACE_TOPIC_PREFIX: prefix,
+};
+const kafka = createKafka({ brokers: ep.kafkaBrokers, clientId: 'bench-pipeline' });
+const results: BenchCase[] = [];
+try {
+  for (const c of [throughputCase, latencyCase]) {
+    if (
+      process.env.BENCH_CASES &&
+      !process.env.BENCH_CASES.split(',').some((w) => c.name.includes(w))
+    )
+      continue;
+    const r = await c(env, prefix);
+    log(`${r.case}: ${JSON.stringify(r)}`);
+    results.push(r);
+  }
+} finally {
+  await deleteTopicsWithPrefix(kafka, prefix).catch(() => {});
+  await deleteTopicsWithPrefix(kafka, prefix.replace(/\./g, '-')).catch(() => {});
+  fs.rmSync(root, { recursive: true, force: true });
+  if (started.length) await down(started, cfg);
+}
+if (!process.env.BENCH_CASES) {
+  const file = writeResults(
+    'pipeline',
+    'npm run bench:pipeline',
+    results,
+    `${TRADES} synthetic trades (50 symbols) for throughput; live at ${LAT_RATE}/s for ${LAT_SECONDS} s for latency. ` +
+      'Targets (issue 6): ≥ 30k trades/s into DuckDB with exactly-once, p99 ≤ 2 s at 10k/s, processing instance peak RSS ≤ 300 MiB.',
+  );
+  log(`wrote ${file}`);
+}

@@ -1,0 +1,90 @@
+/**
+ * Shared steps of the flagship's e2e tests: read topics, compute the oracle from the
+ * input topic, wait for the sink to drain, and compare the DuckDB tables with the oracle.
+ */
+import type { Kafka } from 'kafkajs';
+import { expect } from 'vitest';
+import { DuckDbSink } from '../../connectors/duckdb/index.js';
+import type { RawTradeMessage } from '../../processors/market/trade.js';
+import { readUntil, type ReadRecord } from './kafka-helpers.js';
+import { closeTo, expectedOutputs, type Expected } from './pipeline-oracle.js';
+import type { Child } from './processes.js';
+
+export async function readAll(kafka: Kafka, topic: string, n: number): Promise<ReadRecord[]> {
+  const got = await readUntil(kafka, topic, (r) => r.length >= n, 120_000, 'base64');
+  await new Promise((r) => setTimeout(r, 1000));
+  return got;
+}
+
+export async function endCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchTopicOffsets(topic);
+    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+type Serde = { deserialize(b: Buffer): unknown };
+
+/** The oracle from `trades.raw` as it is (every record, partition and offset order). */
+export async function oracleFromInput(
+  kafka: Kafka,
+  rawTopic: string,
+  raw: Serde,
+): Promise<Expected> {
+  const records = await readAll(kafka, rawTopic, await endCount(kafka, rawTopic));
+  return expectedOutputs(
+    rawTopic,
+    records.map((r) => ({
+      partition: r.partition,
+      offset: r.offset,
+      message: raw.deserialize(Buffer.from(r.value!, 'base64')) as RawTradeMessage,
+    })),
+  );
+}
+
+/** Resolves once `c` printed no `batch` line for `ms`. */
+export async function quiet(c: Child, ms: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = [...c.lines].reverse().find((l) => l.event === 'batch' || l.event === 'started');
+    const at = last ? Date.parse(String(last.time)) : 0;
+    if (Date.now() - at >= ms) return;
+    if (Date.now() > deadline) throw new Error(`${c.name} never went quiet`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The DuckDB tables equal the oracle: every trade row, every window within 1e-9. */
+export async function expectWarehouseEquals(duckdbPath: string, expected: Expected) {
+  const db = new DuckDbSink({ path: duckdbPath });
+  await db.open();
+  try {
+    const trades = await db.readRows('trades');
+    const byKey = new Map(expected.trades.map((t) => [`${t.symbol}|${t.trade_timestamp}`, t]));
+    expect(trades.length).toBe(byKey.size);
+    for (const row of trades) {
+      const want = byKey.get(`${row.symbol}|${row.trade_timestamp}`);
+      expect(want, `unexpected row ${row.symbol} ${row.trade_timestamp}`).toBeDefined();
+      expect(row).toEqual({ ...want });
+    }
+    const windows = await db.readRows('vwap_1m');
+    const wanted = new Map(expected.windows.map((w) => [`${w.symbol}|${w.window_start}`, w]));
+    expect(windows.length).toBe(wanted.size);
+    for (const row of windows) {
+      const w = wanted.get(`${row.symbol}|${row.window_start}`)!;
+      expect(w, `unexpected window ${row.symbol} ${row.window_start}`).toBeDefined();
+      expect(row.window_end).toBe(w.window_end);
+      expect(row.trade_count).toBe(w.trade_count);
+      for (const f of ['vwap', 'volume', 'open', 'high', 'low', 'close'] as const)
+        expect(closeTo(row[f] as number | null, w[f]), `${w.symbol} ${w.window_start} ${f}`).toBe(
+          true,
+        );
+    }
+  } finally {
+    await db.close();
+  }
+}
