@@ -1,42 +1,43 @@
 /**
  * Binds a running instance to the metrics registry and the HTTP views: task-level
- * processing counts, commits (count, duration, aborts), restores, rebalances (count and
- * time from revoke to running), and a live status for `/topology.json`.
+ * consumed/processed counts, commits (count, duration, aborts), restores (records,
+ * remaining, rate), rebalances (count and time from revoke to running), processors'
+ * own counters, and — read at each scrape — records produced per topic, consumer lag
+ * and task states; plus a live status for `/topology.json`.
  */
+import type { ProcessorMetrics } from '../processors/api.js';
 import type { ThreadObserver } from '../runtime/stream-thread.js';
 import type { StreamsApp } from '../runtime/app.js';
+import type { PartitionLag } from '../runtime/lag.js';
 import { toSvg, type BuiltTopology } from '../topology/index.js';
 import type { Metrics } from './metrics.js';
-import type { InstanceStatus, InstanceView } from './server.js';
+import type { InstanceStatus, InstanceView, TaskStatus } from './server.js';
 
 export function observerFor(metrics: Metrics, app: () => string): ThreadObserver {
+  const consumed = metrics.counter('millrace_records_consumed_total');
   const processed = metrics.counter('millrace_records_processed_total');
   const commits = metrics.counter('millrace_commits_total');
   const commitSeconds = metrics.histogram('millrace_commit_duration_seconds');
   const aborted = metrics.counter('millrace_transactions_aborted_total');
-  const restored = metrics.counter('millrace_restore_records_total');
-  const remaining = metrics.gauge('millrace_restore_remaining_records');
   const rebalances = metrics.counter('millrace_rebalances_total');
   const rebalanceSeconds = metrics.histogram('millrace_rebalance_duration_seconds');
-  const lastRestored = new Map<string, number>();
+  const onRestore = restoreRecorder(metrics, app);
   let rebalanceStart = 0;
   return {
-    onProcessed: (task, n) => processed.inc({ app: app(), task, processor: '(task)' }, n),
+    onProcessed: (task, n) => {
+      consumed.inc({ app: app(), task }, n);
+      processed.inc({ app: app(), task }, n);
+    },
     onCommit: (task, seconds, ok) => {
       commits.inc({ app: app(), task, result: ok ? 'ok' : 'failed' });
       if (ok) commitSeconds.observe({ app: app() }, seconds);
       else aborted.inc({ app: app(), task });
     },
-    onRestore: (task, store, n, left) => {
-      const key = `${task}/${store}`;
-      restored.inc({ app: app(), task, store }, n - (lastRestored.get(key) ?? 0));
-      lastRestored.set(key, n);
-      remaining.set({ app: app(), task, store }, left);
-    },
+    onRestore,
     onRebalance: (phase) => {
       if (phase === 'start') {
         rebalances.inc({ app: app() });
-        rebalanceStart = performance.now();
+        rebalanceStart ||= performance.now();
       } else if (rebalanceStart) {
         rebalanceSeconds.observe({ app: app() }, (performance.now() - rebalanceStart) / 1000);
         rebalanceStart = 0;
@@ -45,53 +46,171 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   };
 }
 
-/** What `/readyz`, `/topology` and `/topology.json` show for `app`. */
+/** Restore progress: records (the hook reports running totals), remaining, and the rate once done. */
+function restoreRecorder(metrics: Metrics, app: () => string): ThreadObserver['onRestore'] {
+  const restored = metrics.counter('millrace_restore_records_total');
+  const remaining = metrics.gauge('millrace_restore_remaining_records');
+  const rate = metrics.gauge('millrace_restore_rate_records_per_second');
+  const progress = new Map<string, { reported: number; startedAt: number }>();
+  return (task, store, n, left) => {
+    const key = `${task}/${store}`;
+    let p = progress.get(key);
+    if (!p || n < p.reported)
+      progress.set(key, (p = { reported: 0, startedAt: performance.now() }));
+    restored.inc({ app: app(), task, store }, n - p.reported);
+    p.reported = n;
+    remaining.set({ app: app(), task, store }, left);
+    if (left === 0) {
+      const seconds = (performance.now() - p.startedAt) / 1000;
+      if (seconds > 0) rate.set({ app: app() }, n / seconds);
+      progress.delete(key);
+    }
+  };
+}
+
+/**
+ * Where processors' counters go (give it to `StreamsApp` as the adapter's
+ * `processorMetrics`): the known names to their own metrics, the rest to
+ * `millrace_processor_events_total`. Counter names come from code, so labels stay bounded.
+ */
+export function processorMetricsFor(
+  metrics: Metrics,
+  app: () => string,
+): (taskId: string, processor: string) => ProcessorMetrics {
+  const events = metrics.counter('millrace_processor_events_total');
+  const named = {
+    duplicates_dropped: metrics.counter('millrace_duplicates_dropped_total'),
+    late_records: metrics.counter('millrace_late_records_total'),
+    window_emits: metrics.counter('millrace_window_emits_total'),
+  } as const;
+  const dlq = metrics.counter('millrace_dlq_records_total');
+  return (_task, processor) => ({
+    counter: (name) => {
+      if (name in named) {
+        const c = named[name as keyof typeof named];
+        return { inc: (by = 1) => c.inc({ app: app(), processor }, by) };
+      }
+      if (name.startsWith('dlq_')) {
+        const reason = name.slice(4);
+        return { inc: (by = 1) => dlq.inc({ app: app(), reason }, by) };
+      }
+      return { inc: (by = 1) => events.inc({ app: app(), processor, event: name }, by) };
+    },
+    observe: () => {},
+  });
+}
+
+/** Polls the instance's consumer lag at most once per `everyMs`; reads never wait for the broker. */
+class LagPoller {
+  private last: PartitionLag[] = [];
+  private at = 0;
+  private inFlight?: Promise<void>;
+
+  constructor(
+    private readonly app: StreamsApp,
+    private readonly everyMs = 1000,
+  ) {}
+
+  /** The latest lag; starts a refresh when it is older than `everyMs`. */
+  get current(): PartitionLag[] {
+    void this.refresh();
+    return this.last;
+  }
+
+  refresh(): Promise<void> {
+    if (this.inFlight || Date.now() - this.at < this.everyMs)
+      return this.inFlight ?? Promise.resolve();
+    this.inFlight = this.app
+      .consumerLag()
+      .then((lag) => void ((this.last = lag), (this.at = Date.now())))
+      .catch(() => void (this.at = Date.now()))
+      .finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+}
+
+/** What `/readyz`, `/topology` and `/topology.json` show for `app`; also feeds the pulled metrics. */
 export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metrics): InstanceView {
   let svg: Promise<string> | undefined;
+  const lag = new LagPoller(app);
   const rates = new Map<string, { at: number; processed: number; rate: number }>();
-  const tasksGauge = metrics.gauge('millrace_tasks');
+  const rateOf = (id: string, processed: number, now: number) => {
+    const prev = rates.get(id);
+    if (prev && now - prev.at < 1000) return prev.rate;
+    const rate = prev ? ((processed - prev.processed) * 1000) / (now - prev.at) : 0;
+    rates.set(id, { at: now, processed, rate });
+    return rate;
+  };
+  metrics.onScrape(async () => {
+    await lag.refresh();
+    pullMetrics(app, metrics, lag.current);
+  });
   return {
     applicationId: app.config.applicationId,
     notReadyReason: () => app.notReadyReason(),
     topologySvg: () => (svg ??= toSvg(topology, app.config.applicationId).catch(() => '')),
     status: (): InstanceStatus => {
       const now = Date.now();
-      const layout = app.taskLayout;
-      const tasks = [...app.tasks.values()].map((t) => {
-        const prev = rates.get(t.id);
-        const rate =
-          prev && now - prev.at >= 1000
-            ? ((t.stats.processed - prev.processed) * 1000) / (now - prev.at)
-            : (prev?.rate ?? 0);
-        if (!prev || now - prev.at >= 1000)
-          rates.set(t.id, { at: now, processed: t.stats.processed, rate });
-        const [sub, part] = t.id.split('_').map(Number) as [number, number];
-        const partitions = (layout?.sourcesBySubtopology.get(sub) ?? []).map((topic) => ({
+      const lagOf = new Map(lag.current.map((l) => [`${l.topic}:${l.partition}`, l.lag]));
+      const tasks = [...app.tasks.values()].map((t): TaskStatus => {
+        const sub = Number(t.id.split('_')[0]);
+        const partitions = (app.taskLayout?.sourcesBySubtopology.get(sub) ?? []).map((topic) => ({
           topic,
-          partition: part,
-          lag: null,
+          partition: t.partition,
+          lag: lagOf.get(`${topic}:${t.partition}`) ?? null,
         }));
         return {
           id: t.id,
           state: t.state,
           partitions,
           processed: t.stats.processed,
-          ratePerSecond: rate,
+          ratePerSecond: rateOf(t.id, t.stats.processed, now),
           restored: t.stats.restored,
           restoreRemaining: t.stats.restoreRemaining,
+          commits: t.stats.commits,
         };
       });
-      tasksGauge.reset();
-      for (const t of tasks) tasksGauge.inc({ app: app.config.applicationId, state: t.state });
       return {
         applicationId: app.config.applicationId,
         instanceId: app.instanceId,
         state: app.state,
         guarantee: app.config.processingGuarantee,
-        tasks,
+        tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
         topology: topology.toJSON(),
         updatedAt: new Date(now).toISOString(),
       };
     },
   };
+}
+
+/** Copies what the runtime keeps as plain numbers into the registry (at scrape time). */
+function pullMetrics(app: StreamsApp, metrics: Metrics, lag: readonly PartitionLag[]): void {
+  const id = app.config.applicationId;
+  const tasks = metrics.gauge('millrace_tasks');
+  tasks.reset();
+  for (const t of app.tasks.values()) tasks.inc({ app: id, state: t.state });
+  const lagGauge = metrics.gauge('millrace_consumer_lag_records');
+  lagGauge.reset();
+  for (const l of lag)
+    lagGauge.set({ app: id, topic: l.topic, partition: String(l.partition) }, l.lag);
+  syncProduced(app, metrics);
+}
+
+/**
+ * Records produced per task and topic, kept by each task as running totals: the counter
+ * is raised by the growth since the last scrape (a task object that is new — moved
+ * away and back — starts from zero again).
+ */
+const seenProduced = new WeakMap<object, Map<string, number>>();
+function syncProduced(app: StreamsApp, metrics: Metrics): void {
+  const produced = metrics.counter('millrace_records_produced_total');
+  for (const t of app.tasks.values()) {
+    let seen = seenProduced.get(t);
+    if (!seen) seenProduced.set(t, (seen = new Map()));
+    for (const [topic, n] of t.stats.produced) {
+      const delta = n - (seen.get(topic) ?? 0);
+      if (delta > 0) produced.inc({ app: app.config.applicationId, task: t.id, topic }, delta);
+      seen.set(topic, n);
+    }
+  }
 }

@@ -13,6 +13,8 @@ export interface MetricDef {
   help: string;
   labels: readonly string[];
   buckets?: number[];
+  /** Set when nothing fills the metric yet: what it waits for (shown in the README's table). */
+  pending?: string;
 }
 
 const LATENCY_BUCKETS = [
@@ -25,19 +27,19 @@ export const METRICS = [
   {
     name: 'millrace_records_consumed_total',
     kind: 'counter',
-    help: 'Records consumed from source topics',
-    labels: ['app', 'task', 'topic', 'partition'],
+    help: "Records consumed from the task's source partitions",
+    labels: ['app', 'task'],
   },
   {
     name: 'millrace_records_processed_total',
     kind: 'counter',
-    help: 'Records processed, per task and processor',
-    labels: ['app', 'task', 'processor'],
+    help: 'Records processed through the sub-topology, per task',
+    labels: ['app', 'task'],
   },
   {
     name: 'millrace_records_produced_total',
     kind: 'counter',
-    help: 'Records produced to output, repartition and changelog topics',
+    help: 'Records committed to output, repartition, changelog and dead-letter topics',
     labels: ['app', 'task', 'topic'],
   },
   {
@@ -46,11 +48,12 @@ export const METRICS = [
     help: 'Time to process one record in a processor (sampled)',
     labels: ['app', 'processor'],
     buckets: LATENCY_BUCKETS,
+    pending: 'a sampled timer around each processor call in the task engine',
   },
   {
     name: 'millrace_consumer_lag_records',
     kind: 'gauge',
-    help: 'Records between the consumed position and the end of the partition',
+    help: "Records between the group's committed offset and the end of the partition (polled at most once a second)",
     labels: ['app', 'topic', 'partition'],
   },
   {
@@ -100,7 +103,7 @@ export const METRICS = [
   {
     name: 'millrace_restore_rate_records_per_second',
     kind: 'gauge',
-    help: 'Restore rate over the last restore',
+    help: 'Restore rate of the last store restore that finished',
     labels: ['app'],
   },
   {
@@ -108,18 +111,21 @@ export const METRICS = [
     kind: 'gauge',
     help: 'Approximate entries per store',
     labels: ['app', 'task', 'store'],
+    pending: 'an entry count from the state layer (it counts keys in the background at flush)',
   },
   {
     name: 'millrace_store_bytes',
     kind: 'gauge',
     help: 'Approximate bytes on disk per store',
     labels: ['app', 'task', 'store'],
+    pending: 'a size from the state layer (LevelDB approximateSize)',
   },
   {
     name: 'millrace_cache_hit_ratio',
     kind: 'gauge',
     help: 'Share of store reads served by the write cache',
     labels: ['app', 'store'],
+    pending: 'StoreMetrics without per-operation timing (today giving one times every get/put)',
   },
   {
     name: 'millrace_dlq_records_total',
@@ -136,8 +142,8 @@ export const METRICS = [
   {
     name: 'millrace_duplicates_dropped_total',
     kind: 'counter',
-    help: 'Records dropped as duplicates, by dedupe key',
-    labels: ['app', 'key'],
+    help: 'Records dropped as duplicates (the processor names its dedupe key)',
+    labels: ['app', 'processor'],
   },
   {
     name: 'millrace_window_emits_total',
@@ -146,17 +152,25 @@ export const METRICS = [
     labels: ['app', 'processor'],
   },
   {
+    name: 'millrace_processor_events_total',
+    kind: 'counter',
+    help: 'Other counters processors raise (e.g. invalid_trades, processing_error_skipped)',
+    labels: ['app', 'processor', 'event'],
+  },
+  {
     name: 'millrace_sink_batch_rows',
     kind: 'histogram',
     help: 'Rows per warehouse batch',
     labels: ['sink', 'table'],
     buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+    pending: 'a metrics hook in runtime/sink-runner.ts',
   },
   {
     name: 'millrace_sink_rows_written_total',
     kind: 'counter',
     help: 'Rows written (upserted) to the warehouse',
     labels: ['sink', 'table'],
+    pending: 'a metrics hook in runtime/sink-runner.ts',
   },
   {
     name: 'millrace_sink_transaction_duration_seconds',
@@ -164,12 +178,14 @@ export const METRICS = [
     help: 'Warehouse transaction time per batch',
     labels: ['sink'],
     buckets: LATENCY_BUCKETS,
+    pending: 'a metrics hook in runtime/sink-runner.ts',
   },
   {
     name: 'millrace_sink_errors_total',
     kind: 'counter',
     help: 'Warehouse errors, by kind',
     labels: ['sink', 'kind'],
+    pending: 'a metrics hook in runtime/sink-runner.ts',
   },
   {
     name: 'millrace_e2e_latency_seconds',
@@ -177,24 +193,49 @@ export const METRICS = [
     help: 'From a timestamp (trade or ingest) to the row committed in the sink',
     labels: ['sink', 'from'],
     buckets: E2E_BUCKETS,
+    pending: 'a metrics hook in runtime/sink-runner.ts',
   },
   {
     name: 'millrace_ingest_messages_total',
     kind: 'counter',
     help: 'WebSocket messages received, by type',
     labels: ['source', 'type'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
   },
   {
     name: 'millrace_ingest_reconnects_total',
     kind: 'counter',
     help: 'WebSocket reconnects',
     labels: ['source'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
   },
   {
     name: 'millrace_ingest_backpressure_waits_total',
     kind: 'counter',
     help: 'Times the source waited because Kafka was slow',
     labels: ['source'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
+  },
+  {
+    name: 'millrace_ingest_trades_total',
+    kind: 'counter',
+    help: 'Trades read from the source',
+    labels: ['source'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
+  },
+  {
+    name: 'millrace_ingest_dead_letters_total',
+    kind: 'counter',
+    help: 'Frames sent to the ingest dead-letter topic, by reason',
+    labels: ['source', 'reason'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
+  },
+  {
+    name: 'millrace_ingest_records_produced_total',
+    kind: 'counter',
+    help: 'Records acknowledged by Kafka (acks=all), by topic',
+    labels: ['source', 'topic'],
+    pending: '`millrace ingest` passing ingestMetricsFor() to its sources',
   },
   {
     name: 'millrace_tasks',
@@ -210,6 +251,7 @@ export type MetricName = (typeof METRICS)[number]['name'];
 export class Metrics {
   readonly registry: Registry;
   private readonly byName = new Map<string, Counter | Gauge | Histogram>();
+  private readonly scrapeHooks: Array<() => Promise<void> | void> = [];
 
   constructor(opts: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
     this.registry = new client.Registry();
@@ -243,16 +285,22 @@ export class Metrics {
     return this.byName.get(name) as Histogram;
   }
 
-  text(): Promise<string> {
+  /** Runs `hook` before every scrape (to copy values that are read, not pushed: lag, task states). */
+  onScrape(hook: () => Promise<void> | void): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  async text(): Promise<string> {
+    await Promise.all(this.scrapeHooks.map(async (h) => h()));
     return this.registry.metrics();
   }
 }
 
 /** The README's metrics table, generated from the catalogue. */
 export function metricsTableMarkdown(): string {
-  const rows = (METRICS as readonly MetricDef[]).map(
-    (m) =>
-      `| \`${m.name}\` | ${m.kind} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${m.help} |`,
-  );
+  const rows = (METRICS as readonly MetricDef[]).map((m) => {
+    const what = m.pending ? `${m.help}. _Not filled yet: needs ${m.pending}._` : m.help;
+    return `| \`${m.name}\` | ${m.kind} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${what} |`;
+  });
   return ['| metric | type | labels | what |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -28,14 +28,12 @@ function view(ready: string | null): InstanceView {
 describe('observability server', () => {
   it('serves metrics with unit-suffixed millrace_* names and Node process metrics', async () => {
     const metrics = new Metrics({ defaultLabels: { instance: 'i-1' } });
-    metrics
-      .counter('millrace_records_processed_total')
-      .inc({ app: 'app-1', task: '0_1', processor: 'count' }, 3);
+    metrics.counter('millrace_records_processed_total').inc({ app: 'app-1', task: '0_1' }, 3);
     server = await startServer(metrics, view(null), { port: 0 });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toContain(
-      'millrace_records_processed_total{app="app-1",task="0_1",processor="count",instance="i-1"} 3',
+      'millrace_records_processed_total{app="app-1",task="0_1",instance="i-1"} 3',
     );
     expect(text).toContain('millrace_node_process_cpu_seconds_total');
     for (const m of METRICS) {

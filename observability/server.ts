@@ -27,6 +27,8 @@ export interface TaskStatus {
   ratePerSecond: number;
   restored: number;
   restoreRemaining: number;
+  /** Commits of this task since it was created here. */
+  commits: number;
 }
 
 export interface InstanceStatus {

@@ -22,7 +22,7 @@ th{background:#f3f5f9} td.num{text-align:right;font-variant-numeric:tabular-nums
 <h1>millrace · <span id="app">${escapeHtml(applicationId)}</span></h1>
 <div class="sub"><span id="instance"></span> · state <b id="state">…</b> · guarantee <span id="guarantee"></span> · updated <span id="updated"></span></div>
 <div class="topology" id="topology">${svg || '<p>(no diagram)</p>'}</div>
-<table id="tasks"><thead><tr><th>task</th><th>state</th><th>partitions</th><th>lag</th><th>processed</th><th>records/s</th><th>restored</th><th>restore remaining</th></tr></thead><tbody></tbody></table>
+<table id="tasks"><thead><tr><th>task</th><th>state</th><th>partitions</th><th>lag</th><th>processed</th><th>records/s</th><th>commits</th><th>restored</th><th>restore remaining</th></tr></thead><tbody></tbody></table>
 <script>
 async function refresh() {
   try {
@@ -35,11 +35,14 @@ async function refresh() {
     body.replaceChildren(...s.tasks.map((t) => {
       const tr = document.createElement('tr');
       tr.dataset.task = t.id;
-      const lag = t.partitions.reduce((n, p) => n + (p.lag ?? 0), 0);
-      const cells = [t.id, t.state, t.partitions.map((p) => p.topic + '[' + p.partition + ']').join(', '), lag, t.processed, t.ratePerSecond.toFixed(1), t.restored, t.restoreRemaining];
+      const known = t.partitions.filter((p) => p.lag !== null);
+      const lag = known.length ? known.reduce((n, p) => n + p.lag, 0) : '—';
+      const cells = [t.id, t.state, t.partitions.map((p) => p.topic + '[' + p.partition + ']').join(', '), lag, t.processed, t.ratePerSecond.toFixed(1), t.commits, t.restored, t.restoreRemaining];
+      const names = ['task', 'state', 'partitions', 'lag', 'processed', 'rate', 'commits', 'restored', 'restore-remaining'];
       cells.forEach((v, i) => {
         const td = document.createElement('td');
         td.textContent = String(v);
+        td.dataset.col = names[i];
         if (i >= 3) td.className = 'num';
         if (i === 1) td.className = t.state === 'running' ? 'state-running' : t.state === 'restoring' ? 'state-restoring' : 'state-other';
         tr.appendChild(td);

@@ -21,9 +21,10 @@ import {
 } from './config.js';
 import { StreamsError } from './errors.js';
 import type { TaskLayout } from './kafka-assignor.js';
+import { committedLag, type PartitionLag } from './lag.js';
 import { createLogger, type Logger } from './log.js';
 import { StreamThread, type ThreadObserver } from './stream-thread.js';
-import type { CheckpointIO } from './stream-task.js';
+import type { CheckpointIO, StreamTask } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
 import {
   checkCopartitioned,
@@ -92,8 +93,8 @@ export class StreamsApp {
     return this.stateValue;
   }
 
-  get tasks() {
-    return this.thread?.tasks ?? new Map();
+  get tasks(): ReadonlyMap<string, StreamTask> {
+    return this.thread?.tasks ?? new Map<string, StreamTask>();
   }
 
   /** Called once if the instance fails (it is then stopped). */
@@ -210,6 +211,22 @@ export class StreamsApp {
     if (restoring.length)
       return `restoring ${restoring.map((t) => `${t.id} (${t.stats.restoreRemaining} records left)`).join(', ')}`;
     return null;
+  }
+
+  /**
+   * Lag of every source partition of the tasks this instance owns: end of the log minus
+   * the group's committed offset (asks the broker; call it at most about once a second).
+   */
+  async consumerLag(): Promise<PartitionLag[]> {
+    const layout = this.layout;
+    if (!layout || !this.admin || this.stateValue !== 'running') return [];
+    const parts = [...this.tasks.values()].flatMap((t) => {
+      const sub = Number(t.id.split('_')[0]);
+      return (layout.sourcesBySubtopology.get(sub) ?? [])
+        .filter((topic) => t.partition < layout.partitionCount(topic))
+        .map((topic) => ({ topic, partition: t.partition }));
+    });
+    return committedLag(this.admin, this.config.applicationId, parts);
   }
 
   get lastFailure(): unknown {

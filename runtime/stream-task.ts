@@ -32,6 +32,8 @@ export interface TaskStats {
   lastCommitMs: number;
   restored: number;
   restoreRemaining: number;
+  /** Records committed to each topic (outputs, repartition, changelogs, dead letters) since the task was created. */
+  produced: Map<string, number>;
 }
 
 export class StreamTask {
@@ -42,6 +44,7 @@ export class StreamTask {
     lastCommitMs: 0,
     restored: 0,
     restoreRemaining: 0,
+    produced: new Map(),
   };
   /** Next offset to consume per `topic:partition` since the last commit. */
   private readonly consumed = new Map<string, OffsetToCommit>();
@@ -119,6 +122,7 @@ export class StreamTask {
     this.consumed.clear();
     this.uncommitted = false;
     this.stats.commits++;
+    countByTopic(records, this.stats.produced);
     this.stats.lastCommitMs = performance.now() - t0;
   }
 
@@ -141,4 +145,20 @@ export class StreamTask {
     if (exactlyOnce) await this.checkpoint.wipe();
     this.state = 'closed';
   }
+}
+
+/** Adds each record to its topic's count (records come in runs of one topic). */
+function countByTopic(records: readonly OutgoingRecord[], into: Map<string, number>): void {
+  let topic: string | undefined;
+  let run = 0;
+  for (const r of records) {
+    if (r.topic === topic) {
+      run++;
+      continue;
+    }
+    if (topic !== undefined) into.set(topic, (into.get(topic) ?? 0) + run);
+    topic = r.topic;
+    run = 1;
+  }
+  if (topic !== undefined) into.set(topic, (into.get(topic) ?? 0) + run);
 }

@@ -10,6 +10,7 @@ import {
   writeCheckpoint,
   type Serde,
 } from '../state/index.js';
+import type { ProcessorMetrics } from '../processors/api.js';
 import { BuiltTopology } from '../topology/index.js';
 import type { AppTopology } from './app.js';
 import { createTaskEngine, serdeResolver } from './task/create.js';
@@ -17,6 +18,8 @@ import { createTaskEngine, serdeResolver } from './task/create.js';
 export interface AdapterOptions {
   /** Serdes by name beyond the built-ins (e.g. Avro ones from the registry). */
   serdes?: Record<string, Serde<any>>;
+  /** Where processors' counters (duplicates dropped, late records, dead letters …) go, per task. */
+  processorMetrics?: (taskId: string, processor: string) => ProcessorMetrics;
 }
 
 export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {}): AppTopology {
@@ -52,6 +55,9 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         deadLetterTopic: config.deadLetterTopic,
         deserializationErrorHandler: config.deserializationErrorHandler,
         processingErrorHandler: config.processingErrorHandler,
+        ...(opts.processorMetrics
+          ? { processorMetrics: (p: string) => opts.processorMetrics!(taskId, p) }
+          : {}),
       }),
     checkpoint: (taskId, { config }) => {
       const dir = taskDir(config.stateDir, config.applicationId, taskId);

@@ -1,0 +1,219 @@
+/**
+ * A real Prometheus scrapes a real `millrace run` instance (word count, exactly-once, two
+ * partitions, records flowing from a feeder) every second. Through Prometheus's HTTP
+ * API the test checks what an operator would query: the target is up, the processing
+ * rate is positive while records flow, the counters equal what the test produced, the
+ * commit histogram is well formed and agrees with the commit counter, lag drains to
+ * zero, and Node's process metrics are there.
+ *
+ * Needs the `prometheus` binary (`bash deploy/local/ensure-tools.sh`, or
+ * `apt-get install -y prometheus`); without it the test fails and says so, unless
+ * MILLRACE_SKIP_PROMETHEUS=1 opts out.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  freePort,
+  startObservedInstance,
+  type ObservedInstance,
+} from '../support/observed-instance.js';
+import { findExecutable, installHint } from '../support/tools.js';
+
+const binary = findExecutable('prometheus');
+const optedOut = process.env.MILLRACE_SKIP_PROMETHEUS === '1';
+
+let instance: ObservedInstance | undefined;
+let prometheus: ChildProcess | undefined;
+let promUrl = '';
+let promLog = '';
+let dataDir = '';
+
+async function startPrometheus(target: string): Promise<void> {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-prometheus-'));
+  const config = path.join(dataDir, 'prometheus.yml');
+  fs.writeFileSync(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: millrace',
+      '    scrape_interval: 1s',
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  promUrl = `http://127.0.0.1:${port}`;
+  prometheus = spawn(
+    binary!,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dataDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const keep = (b: Buffer) => (promLog = (promLog + b.toString()).slice(-4000));
+  prometheus.stdout!.on('data', keep);
+  prometheus.stderr!.on('data', keep);
+  await eventually('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30_000);
+}
+
+async function stopPrometheus(): Promise<void> {
+  const p = prometheus;
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((resolve) => p.once('exit', resolve));
+  process.kill(p.pid!, 'SIGTERM');
+  const killer = setTimeout(() => p.exitCode === null && process.kill(p.pid!, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** Polls `check` until it returns true (errors count as false); fails with the last state. */
+async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `${what}: not reached in ${timeoutMs} ms (last error: ${String(last)}); prometheus log: ${promLog}`,
+  );
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+/** An instant query through Prometheus's HTTP API. */
+async function query(expr: string): Promise<Sample[]> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
+  return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+}
+
+/** The single value of `expr` (NaN when the result is empty). */
+async function scalar(expr: string): Promise<number> {
+  const r = await query(expr);
+  return r.length === 1 ? r[0]!.value : NaN;
+}
+
+(optedOut && !binary ? describe.skip : describe)('metrics scraped by a real Prometheus', () => {
+  const app = () => `app="${instance!.run}"`;
+
+  beforeAll(async () => {
+    if (!binary)
+      throw new Error(installHint('prometheus', 'prometheus', 'MILLRACE_SKIP_PROMETHEUS'));
+    instance = await startObservedInstance(inject('kafkaBrokers'), { prefix: 'it-prom' });
+    instance.feeder.resume(20, 100); // ~200 records/s
+    await startPrometheus(`127.0.0.1:${instance.port}`);
+  });
+
+  afterAll(async () => {
+    await stopPrometheus();
+    await instance?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('finds the instance as an up target', async () => {
+    await eventually('target up', async () => {
+      const res = await fetch(`${promUrl}/api/v1/targets?state=active`);
+      const body = (await res.json()) as {
+        data: { activeTargets: Array<{ health: string; scrapeUrl: string; lastError: string }> };
+      };
+      const t = body.data.activeTargets[0];
+      return t?.health === 'up' && t.scrapeUrl === `${instance!.url}/metrics`;
+    });
+    expect(await scalar('up{job="millrace"}')).toBe(1);
+  });
+
+  it('sees records processed at a positive rate while they flow', async () => {
+    let rate = 0;
+    await eventually('positive processing rate', async () => {
+      rate = await scalar(`sum(rate(millrace_records_processed_total{${app()}}[5s]))`);
+      return rate > 0;
+    });
+    // The feeder sends about 200 records/s; a rate far above that would be double counting.
+    expect(rate).toBeLessThan(1000);
+    const byTask = await query(`millrace_records_processed_total{${app()}}`);
+    expect(byTask.map((s) => s.metric.task).sort()).toEqual(['0_0', '0_1']);
+  });
+
+  it('counts exactly what the test produced, and the lag drains to zero', async () => {
+    const total = await instance!.feeder.pause();
+    expect(total).toBeGreaterThan(0);
+    await eventually(
+      `processed = ${total}`,
+      async () => (await scalar(`sum(millrace_records_processed_total{${app()}})`)) === total,
+    );
+    expect(await scalar(`sum(millrace_records_consumed_total{${app()}})`)).toBe(total);
+    // Count emits one output record per input record; the changelog gets at most as many.
+    await eventually(
+      `produced to ${instance!.output} = ${total}`,
+      async () =>
+        (await scalar(
+          `sum(millrace_records_produced_total{${app()},topic="${instance!.output}"})`,
+        )) === total,
+    );
+    const changelog = await scalar(
+      `sum(millrace_records_produced_total{${app()},topic="${instance!.run}-counts-changelog"})`,
+    );
+    expect(changelog).toBeGreaterThanOrEqual(10); // at least each of the 10 keys once
+    expect(changelog).toBeLessThanOrEqual(total);
+    await eventually('lag 0 on both partitions', async () => {
+      const lag = await query(`millrace_consumer_lag_records{${app()},topic="${instance!.input}"}`);
+      return lag.length === 2 && lag.every((s) => s.value === 0);
+    });
+    expect(await scalar(`sum(millrace_tasks{${app()},state="running"})`)).toBe(2);
+  });
+
+  it('has commit counts that agree with a well-formed commit-duration histogram', async () => {
+    // Both come from the same scrape, so they agree exactly.
+    const commits = await scalar(`sum(millrace_commits_total{${app()},result="ok"})`);
+    const count = await scalar(`sum(millrace_commit_duration_seconds_count{${app()}})`);
+    expect(commits).toBeGreaterThan(0);
+    expect(count).toBe(commits);
+    expect(await query(`millrace_transactions_aborted_total{${app()}} > 0`)).toEqual([]);
+    const buckets = (await query(`millrace_commit_duration_seconds_bucket{${app()}}`))
+      .map((s) => ({ le: s.metric.le === '+Inf' ? Infinity : Number(s.metric.le), n: s.value }))
+      .sort((a, b) => a.le - b.le);
+    expect(buckets.length).toBeGreaterThan(5);
+    for (let i = 1; i < buckets.length; i++)
+      expect(buckets[i]!.n).toBeGreaterThanOrEqual(buckets[i - 1]!.n);
+    expect(buckets.at(-1)).toEqual({ le: Infinity, n: count });
+    const p99 = await scalar(
+      `histogram_quantile(0.99, sum by (le) (millrace_commit_duration_seconds_bucket{${app()}}))`,
+    );
+    expect(p99).toBeGreaterThan(0);
+    expect(p99).toBeLessThan(10);
+  });
+
+  it("exports Node's process metrics", async () => {
+    const rss = await scalar('millrace_node_process_resident_memory_bytes{job="millrace"}');
+    expect(rss).toBeGreaterThan(20 * 2 ** 20);
+    expect(rss).toBeLessThan(4 * 2 ** 30);
+    expect(
+      await scalar('millrace_node_nodejs_heap_size_used_bytes{job="millrace"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      await scalar('rate(millrace_node_process_cpu_seconds_total{job="millrace"}[10s])'),
+    ).toBeGreaterThan(0);
+  });
+});
