@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (DOM types for the callbacks that run in the page.)
 /**
  * The `/topology` status page of a real `millrace run` instance (word count, two
  * partitions, records flowing), opened in a real browser: Debian's Chromium driven by
@@ -31,7 +33,10 @@ async function taskTable(): Promise<Record<string, Record<string, string>>> {
       rows.map((tr) => [
         (tr as HTMLElement).dataset.task!,
         Object.fromEntries(
-          [...tr.querySelectorAll('td')].map((td) => [td.dataset.col!, td.textContent ?? '']),
+          Array.from(tr.querySelectorAll('td')).map((td) => [
+            td.dataset.col!,
+            td.textContent ?? '',
+          ]),
         ),
       ]),
     ),
@@ -73,7 +78,7 @@ const processedOnPage = async () =>
   it("lists the instance's tasks with partitions, state, lag and rates", async () => {
     await page.waitForFunction(
       () =>
-        [...document.querySelectorAll('#tasks tbody td[data-col="state"]')].filter(
+        Array.from(document.querySelectorAll('#tasks tbody td[data-col="state"]')).filter(
           (td) => td.textContent === 'running',
         ).length === 2,
       undefined,
@@ -81,7 +86,7 @@ const processedOnPage = async () =>
     );
     await page.waitForFunction(
       () =>
-        [...document.querySelectorAll('#tasks tbody td[data-col="rate"]')].some(
+        Array.from(document.querySelectorAll('#tasks tbody td[data-col="rate"]')).some(
           (td) => Number(td.textContent) > 0,
         ),
       undefined,
@@ -105,7 +110,7 @@ const processedOnPage = async () =>
     const before = await processedOnPage();
     await page.waitForFunction(
       (n) =>
-        [...document.querySelectorAll('#tasks tbody td[data-col="processed"]')].reduce(
+        Array.from(document.querySelectorAll('#tasks tbody td[data-col="processed"]')).reduce(
           (sum, td) => sum + Number(td.textContent),
           0,
         ) > n,
@@ -119,7 +124,7 @@ const processedOnPage = async () =>
     const total = await instance!.feeder.pause();
     await page.waitForFunction(
       (n) =>
-        [...document.querySelectorAll('#tasks tbody td[data-col="processed"]')].reduce(
+        Array.from(document.querySelectorAll('#tasks tbody td[data-col="processed"]')).reduce(
           (sum, td) => sum + Number(td.textContent),
           0,
         ) === n,
@@ -132,7 +137,7 @@ const processedOnPage = async () =>
   it('saves a screenshot', async () => {
     await page.waitForFunction(
       () =>
-        [...document.querySelectorAll('#tasks tbody td[data-col="rate"]')].some(
+        Array.from(document.querySelectorAll('#tasks tbody td[data-col="rate"]')).some(
           (td) => Number(td.textContent) > 0,
         ),
       undefined,
