@@ -9,6 +9,7 @@ import type { ProcessorMetrics } from '../processors/api.js';
 import type { ThreadObserver } from '../runtime/stream-thread.js';
 import type { StreamsApp } from '../runtime/app.js';
 import type { PartitionLag } from '../runtime/lag.js';
+import type { StoreMetrics } from '../state/index.js';
 import { toSvg, type BuiltTopology } from '../topology/index.js';
 import type { Metrics } from './metrics.js';
 import type { InstanceStatus, InstanceView, TaskStatus } from './server.js';
@@ -84,6 +85,7 @@ export function processorMetricsFor(
     window_emits: metrics.counter('millrace_window_emits_total'),
   } as const;
   const dlq = metrics.counter('millrace_dlq_records_total');
+  const latency = metrics.histogram('millrace_process_latency_seconds');
   return (_task, processor) => ({
     counter: (name) => {
       if (name in named) {
@@ -96,8 +98,35 @@ export function processorMetricsFor(
       }
       return { inc: (by = 1) => events.inc({ app: app(), processor, event: name }, by) };
     },
-    observe: () => {},
+    observe: (name, _help, value) => {
+      if (name === 'process_latency_seconds') latency.observe({ app: app(), processor }, value);
+    },
   });
+}
+
+/**
+ * Where stores report (give it as the adapter's `storeMetrics`): the cache hit ratio per
+ * store over every task of this instance since start. Operation timings are not asked
+ * for, so the record path pays nothing for this; cache counts arrive once per flush.
+ */
+export function storeMetricsFor(
+  metrics: Metrics,
+  app: () => string,
+): (taskId: string) => StoreMetrics {
+  const ratio = metrics.gauge('millrace_cache_hit_ratio');
+  const totals = new Map<string, { hits: number; misses: number }>();
+  const add = (store: string, hits: number, misses: number) => {
+    let t = totals.get(store);
+    if (!t) totals.set(store, (t = { hits: 0, misses: 0 }));
+    t.hits += hits;
+    t.misses += misses;
+    if (t.hits + t.misses > 0) ratio.set({ app: app(), store }, t.hits / (t.hits + t.misses));
+  };
+  const bound: StoreMetrics = {
+    cacheAccess: (store, hit) => add(store, hit ? 1 : 0, hit ? 0 : 1),
+    cacheAccesses: add,
+  };
+  return () => bound;
 }
 
 /** Polls the instance's consumer lag at most once per `everyMs`; reads never wait for the broker. */
@@ -194,6 +223,24 @@ function pullMetrics(app: StreamsApp, metrics: Metrics, lag: readonly PartitionL
   for (const l of lag)
     lagGauge.set({ app: id, topic: l.topic, partition: String(l.partition) }, l.lag);
   syncProduced(app, metrics);
+  storeEntries(app, metrics);
+}
+
+/** Key-value stores' entry estimates (window stores give none). Never walks a store. */
+function storeEntries(app: StreamsApp, metrics: Metrics): void {
+  const entries = metrics.gauge('millrace_store_entries');
+  entries.reset();
+  for (const t of app.tasks.values()) {
+    if (t.state === 'closed') continue;
+    for (const s of t.engine.stores) {
+      const store = s.store as { approximateNumEntries?: () => number };
+      if (typeof store.approximateNumEntries !== 'function') continue;
+      entries.set(
+        { app: app.config.applicationId, task: t.id, store: s.name },
+        store.approximateNumEntries(),
+      );
+    }
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   wipeTaskState,
   writeCheckpoint,
   type Serde,
+  type StoreMetrics,
 } from '../state/index.js';
 import type { ProcessorMetrics } from '../processors/api.js';
 import { BuiltTopology } from '../topology/index.js';
@@ -20,6 +21,8 @@ export interface AdapterOptions {
   serdes?: Record<string, Serde<any>>;
   /** Where processors' counters (duplicates dropped, late records, dead letters …) go, per task. */
   processorMetrics?: (taskId: string, processor: string) => ProcessorMetrics;
+  /** Where each task's stores report (cache hits and misses; operation timings if asked for). */
+  storeMetrics?: (taskId: string) => StoreMetrics;
 }
 
 export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {}): AppTopology {
@@ -58,6 +61,7 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         ...(opts.processorMetrics
           ? { processorMetrics: (p: string) => opts.processorMetrics!(taskId, p) }
           : {}),
+        ...(opts.storeMetrics ? { storeMetrics: opts.storeMetrics(taskId) } : {}),
       }),
     checkpoint: (taskId, { config }) => {
       const dir = taskDir(config.stateDir, config.applicationId, taskId);

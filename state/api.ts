@@ -115,9 +115,10 @@ export interface WindowStore<K, V> extends ReadOnlyWindowStore<K, V> {
 export interface StoreMetrics {
   /**
    * Called once per operation with its duration in seconds; `op` is get, put, delete,
-   * range, flush, restore. get/put/delete are on the record path: keep this cheap.
+   * range, flush, restore. get/put/delete are on the record path: keep this cheap. Leave
+   * it out to skip timing altogether (the cache counts are still reported).
    */
-  operation(store: string, op: string, seconds: number): void;
+  operation?(store: string, op: string, seconds: number): void;
   /** One cache read, hit or miss. Called at flush for each access since the last flush. */
   cacheAccess(store: string, hit: boolean): void;
   /** Cache reads since the last flush, in one call; used instead of cacheAccess when given. */

@@ -204,4 +204,21 @@ describe.each(['memory', 'leveldb'] as const)('write cache on %s', (backend) => 
     expect([hits, misses]).toEqual([2, 1]);
     await s.close();
   });
+
+  it('reports cache hits and misses without timing operations when operation is left out', async () => {
+    let hits = 0;
+    let misses = 0;
+    const s = await open(true, {
+      metrics: {
+        cacheAccess: () => expect.fail('cacheAccesses is given'),
+        cacheAccesses: (_store, h, m) => ((hits += h), (misses += m)),
+      },
+    });
+    s.get('a'); // miss
+    s.put('a', 1);
+    s.get('a'); // hit
+    await s.flush();
+    expect([hits, misses]).toEqual([1, 1]);
+    await s.close();
+  });
 });

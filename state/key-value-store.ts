@@ -32,16 +32,16 @@ export class MeteredKeyValueStore<K, V> extends MeteredStore implements KeyValue
   }
 
   get(key: K): V | undefined {
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     const v = this.layer.get(this.keyBytes(key));
-    if (this.metrics) this.timed('get', t0);
+    if (this.timing) this.timed('get', t0);
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
 
   put(key: K, value: V): void {
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     this.layer.put(this.keyBytes(key), this.valueSerde.serialize(value), this.stack.timestamp());
-    if (this.metrics) this.timed('put', t0);
+    if (this.timing) this.timed('put', t0);
   }
 
   putIfAbsent(key: K, value: V): V | undefined {
@@ -52,9 +52,9 @@ export class MeteredKeyValueStore<K, V> extends MeteredStore implements KeyValue
 
   delete(key: K): V | undefined {
     const old = this.get(key);
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     this.layer.put(this.keyBytes(key), null, this.stack.timestamp());
-    if (this.metrics) this.timed('delete', t0);
+    if (this.timing) this.timed('delete', t0);
     return old;
   }
 
@@ -70,10 +70,10 @@ export class MeteredKeyValueStore<K, V> extends MeteredStore implements KeyValue
   }
 
   private async *typed(r: ScanRange): AsyncIterable<KeyValue<K, V>> {
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     for await (const [k, v] of this.layer.scan(r))
       yield { key: this.keySerde.deserialize(k), value: this.valueSerde.deserialize(v) };
-    if (this.metrics) this.timed('range', t0);
+    if (this.timing) this.timed('range', t0);
   }
 
   /**

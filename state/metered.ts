@@ -29,6 +29,8 @@ export abstract class MeteredStore implements LocalStateStore {
   abstract readonly kind: StoreKind;
   protected readonly layer: WriteLayer;
   protected readonly metrics: StoreMetrics | undefined;
+  /** True when the metrics want operation timings (each costs two clock reads). */
+  protected readonly timing: boolean;
   private closed = false;
 
   constructor(
@@ -37,11 +39,12 @@ export abstract class MeteredStore implements LocalStateStore {
   ) {
     this.layer = stack.layer;
     this.metrics = stack.metrics;
+    this.timing = !!stack.metrics?.operation;
   }
 
   /** Reports one operation's duration (from `t0`, a performance.now() reading). */
   protected timed(op: string, t0: number): void {
-    this.metrics!.operation(this.name, op, (performance.now() - t0) / 1000);
+    this.metrics!.operation!(this.name, op, (performance.now() - t0) / 1000);
   }
 
   async flush(): Promise<void> {
@@ -49,7 +52,7 @@ export abstract class MeteredStore implements LocalStateStore {
     const t0 = performance.now();
     await this.layer.flush();
     if (!this.metrics) return;
-    this.timed('flush', t0);
+    if (this.timing) this.timed('flush', t0);
     this.reportCache();
   }
 
@@ -84,7 +87,7 @@ export abstract class MeteredStore implements LocalStateStore {
     const t0 = performance.now();
     this.layer.clear();
     await this.stack.logging.restore(records);
-    if (this.metrics) this.timed('restore', t0);
+    if (this.timing) this.timed('restore', t0);
   }
 
   discardUncommitted(): void {

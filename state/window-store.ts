@@ -50,33 +50,33 @@ export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStor
 
   fetch(key: K, windowStart: number): V | undefined {
     if (windowStart < this.segments.expiredBefore) return undefined;
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     const v = this.layer.get(this.windowKey(key, windowStart));
-    if (this.metrics) this.timed('get', t0);
+    if (this.timing) this.timed('get', t0);
     return v === undefined ? undefined : this.valueSerde.deserialize(v);
   }
 
   put(key: K, value: V | undefined, windowStart: number): void {
     // A write to an expired window is dropped, as in Kafka Streams: it could never be read.
     if (windowStart < this.segments.expiredBefore) return;
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     this.layer.put(
       this.windowKey(key, windowStart),
       value === undefined ? null : this.valueSerde.serialize(value),
       this.stack.timestamp(),
     );
-    if (this.metrics) this.timed(value === undefined ? 'delete' : 'put', t0);
+    if (this.timing) this.timed(value === undefined ? 'delete' : 'put', t0);
   }
 
   async *fetchRange(key: K, timeFrom: number, timeTo: number): AsyncIterable<WindowedValue<V>> {
     const lo = Math.max(timeFrom, this.segments.expiredBefore);
     if (lo > timeTo) return;
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     const k = this.keySerde.serialize(key);
     const range = { gte: encodeWindowKey(k, lo), lte: encodeWindowKey(k, timeTo) };
     for await (const [wk, v] of this.layer.scan(range))
       yield { windowStart: windowStartOf(wk), value: this.valueSerde.deserialize(v) };
-    if (this.metrics) this.timed('range', t0);
+    if (this.timing) this.timed('range', t0);
   }
 
   /**
@@ -86,12 +86,12 @@ export class MeteredWindowStore<K, V> extends MeteredStore implements WindowStor
   async *fetchAll(timeFrom: number, timeTo: number): AsyncIterable<WindowedKeyValue<K, V>> {
     const lo = Math.max(timeFrom, this.segments.expiredBefore);
     if (lo > timeTo) return;
-    const t0 = this.metrics ? performance.now() : 0;
+    const t0 = this.timing ? performance.now() : 0;
     const dirty = this.unflushedBySegment(lo, timeTo);
     const segments = new Set([...this.segments.segmentsBetween(lo, timeTo), ...dirty.keys()]);
     for (const s of [...segments].sort((a, b) => a - b))
       yield* await this.readSegment(s, lo, timeTo, dirty.get(s) ?? []);
-    if (this.metrics) this.timed('range', t0);
+    if (this.timing) this.timed('range', t0);
   }
 
   /** Writes not yet sent down with window starts in [lo, hi], by segment (copied: scans see a snapshot). */

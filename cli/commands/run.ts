@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { Metrics } from '../../observability/metrics.js';
-import { observerFor, processorMetricsFor, viewFor } from '../../observability/instrument.js';
+import {
+  observerFor,
+  processorMetricsFor,
+  storeMetricsFor,
+  viewFor,
+} from '../../observability/instrument.js';
 import { startServer } from '../../observability/server.js';
 import { StreamsApp } from '../../runtime/app.js';
 import type { StreamsConfigInput } from '../../runtime/config.js';
@@ -66,7 +71,11 @@ export const runCommand: Command = {
       topology,
       config,
       observerFor(metrics, () => appId),
-      { serdes, processorMetrics: processorMetricsFor(metrics, () => appId) },
+      {
+        serdes,
+        processorMetrics: processorMetricsFor(metrics, () => appId),
+        storeMetrics: storeMetricsFor(metrics, () => appId),
+      },
     );
     appId = app.config.applicationId;
     const server = await startServer(metrics, viewFor(app, topology, metrics), {

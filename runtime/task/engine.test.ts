@@ -216,6 +216,37 @@ describe('the task engine', () => {
     expect(engine.counters.get('source-1/dlq_deserialization_error')).toBe(2);
   });
 
+  it('times one record in 64 per processor into the metrics the runtime gives', async () => {
+    const timed: Array<[string, string, number]> = [];
+    const b = new TopologyBuilder();
+    b.stream('in', { key: 'string', value: 'string' })
+      .mapValues((v: string) => v.toUpperCase(), 'upper')
+      .to('out');
+    engine = await createTaskEngine({
+      applicationId: 'app',
+      taskId: '0_0',
+      topology: b.build(),
+      serde: serdeResolver(),
+      stateDir: os.tmpdir(),
+      backend: 'memory',
+      deadLetterTopic: 'dlq',
+      deserializationErrorHandler: 'dead-letter',
+      processingErrorHandler: 'dead-letter',
+      processorMetrics: (p) => ({
+        counter: () => ({ inc: () => {} }),
+        observe: (name, _help, v) => void timed.push([p, name, v]),
+      }),
+    });
+    await engine.init();
+    for (let i = 0; i < 128; i++) engine.process(raw('in', 0, i, 'k', 'v'));
+    expect(timed.map(([p, name]) => `${p}/${name}`)).toEqual([
+      'upper/process_latency_seconds',
+      'upper/process_latency_seconds',
+    ]);
+    for (const [, , v] of timed) expect(v).toBeGreaterThanOrEqual(0);
+    expect(engine.takeOutputs()).toHaveLength(128);
+  });
+
   it('refuses records of a topic none of its sources reads', async () => {
     const e = await open(counting());
     expect(() => e.process(raw('other', 0, 0, 'k', 'v'))).toThrow(/none of its sources reads/);

@@ -184,6 +184,34 @@ async function scalar(expr: string): Promise<number> {
     expect(await scalar(`sum(millrace_tasks{${app()},state="running"})`)).toBe(2);
   });
 
+  it('times one record in 64 per processor, and reports store entries and cache hits', async () => {
+    // The flow is stopped (previous test): one timed call of `count` per 64 records per task.
+    const perTask = await query(`millrace_records_processed_total{${app()}}`);
+    const expected = perTask.reduce((n, s) => n + Math.floor(s.value / 64), 0);
+    expect(expected).toBeGreaterThan(0);
+    await eventually(
+      `${expected} timed calls`,
+      async () =>
+        (await scalar(
+          `sum(millrace_process_latency_seconds_count{${app()},processor="count"})`,
+        )) === expected,
+    );
+    const mean = await scalar(
+      `sum(millrace_process_latency_seconds_sum{${app()}}) / sum(millrace_process_latency_seconds_count{${app()}})`,
+    );
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(0.1);
+    // Ten keys (w0…w9) counted across the two tasks' LevelDB stores.
+    await eventually(
+      'ten entries in the counts stores',
+      async () => (await scalar(`sum(millrace_store_entries{${app()},store="counts"})`)) === 10,
+    );
+    // Each key misses the cache once, then every read of it hits.
+    const ratio = await scalar(`millrace_cache_hit_ratio{${app()},store="counts"}`);
+    expect(ratio).toBeGreaterThan(0.9);
+    expect(ratio).toBeLessThanOrEqual(1);
+  });
+
   it('has commit counts that agree with a well-formed commit-duration histogram', async () => {
     // Both come from the same scrape, so they agree exactly.
     const commits = await scalar(`sum(millrace_commits_total{${app()},result="ok"})`);
