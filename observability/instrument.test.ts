@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { IngestMetrics } from '../connectors/finnhub/metrics.js';
 import { ingestMetricsFor } from './ingest.js';
-import { processorMetricsFor } from './instrument.js';
+import { observerFor, processorMetricsFor, storeMetricsFor } from './instrument.js';
 import { Metrics, METRICS, metricsTableMarkdown } from './metrics.js';
 import { readmeTable, tableCells, withMetricsTable } from './metrics-doc.js';
 
@@ -58,6 +58,52 @@ describe('metric bindings', () => {
       sample(text, 'millrace_ingest_records_produced_total{source="finnhub",topic="trades.raw"}'),
     ).toBe('7');
     expect(sample(text, 'millrace_ingest_backpressure_waits_total{source="finnhub"}')).toBe('1');
+  });
+
+  it('records commits, aborts, restores and the time from revoke to running', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const o = observerFor(metrics, () => 'a');
+    o.onProcessed!('0_1', 5);
+    o.onCommit!('0_1', 0.02, true);
+    o.onCommit!('0_1', 0.5, false);
+    o.onRestore!('0_1', 'counts', 100, 50);
+    o.onRestore!('0_1', 'counts', 150, 0);
+    o.onRebalance!('start', ['0_1']);
+    o.onRebalance!('start', ['0_1']); // a second revoke before running: still one span
+    await new Promise((r) => setTimeout(r, 20));
+    o.onRebalance!('end', ['0_1']);
+    o.onRebalance!('end', ['0_1']); // no span open: not observed
+    const text = await metrics.text();
+    expect(sample(text, 'millrace_records_consumed_total{app="a",task="0_1"}')).toBe('5');
+    expect(sample(text, 'millrace_commits_total{app="a",task="0_1",result="ok"}')).toBe('1');
+    expect(sample(text, 'millrace_commits_total{app="a",task="0_1",result="failed"}')).toBe('1');
+    expect(sample(text, 'millrace_commit_duration_seconds_count{app="a"}')).toBe('1');
+    expect(sample(text, 'millrace_transactions_aborted_total{app="a",task="0_1"}')).toBe('1');
+    expect(sample(text, 'millrace_restore_records_total{app="a",task="0_1",store="counts"}')).toBe(
+      '150',
+    );
+    expect(
+      sample(text, 'millrace_restore_remaining_records{app="a",task="0_1",store="counts"}'),
+    ).toBe('0');
+    expect(
+      Number(sample(text, 'millrace_restore_rate_records_per_second{app="a"}')),
+    ).toBeGreaterThan(0);
+    expect(sample(text, 'millrace_rebalances_total{app="a"}')).toBe('2');
+    expect(sample(text, 'millrace_rebalance_duration_seconds_count{app="a"}')).toBe('1');
+    expect(
+      Number(sample(text, 'millrace_rebalance_duration_seconds_sum{app="a"}')),
+    ).toBeGreaterThan(0.015);
+  });
+
+  it('turns cache counts into a hit ratio per store across tasks', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const forTask = storeMetricsFor(metrics, () => 'a');
+    expect(forTask('0_0').operation).toBeUndefined(); // no per-operation timing
+    forTask('0_0').cacheAccesses!('counts', 3, 1);
+    forTask('0_1').cacheAccesses!('counts', 5, 1);
+    expect(sample(await metrics.text(), 'millrace_cache_hit_ratio{app="a",store="counts"}')).toBe(
+      '0.8',
+    );
   });
 
   it('runs scrape hooks before every scrape', async () => {
