@@ -1,15 +1,16 @@
 /**
- * Consumer lag from the broker's view: for each source partition, the end of the log
- * minus the group's committed offset. Polled (at most once a second per caller), not
- * on the record path. Under exactly-once, a transactional source (a repartition topic)
- * ends with a commit marker, so its lag settles at 1, not 0, when caught up.
+ * Consumer lag of a running instance's own partitions, for its metrics and status page:
+ * the same measure as `millrace status` (end of the log minus the group's committed
+ * offset, or minus the log start when nothing is committed). Polled, never on the record
+ * path. Under exactly-once a caught-up transactional source (a repartition topic) shows
+ * 1, its commit marker.
  */
 import type { Admin } from 'kafkajs';
+import { fetchOffsets } from './admin/status.js';
 
 export interface PartitionLag {
   topic: string;
   partition: number;
-  /** End offset (high watermark) minus committed offset; the whole log when nothing is committed. */
   lag: number;
 }
 
@@ -20,16 +21,9 @@ export async function committedLag(
 ): Promise<PartitionLag[]> {
   const topics = [...new Set(parts.map((p) => p.topic))];
   if (!topics.length) return [];
-  const committed = new Map<string, number>();
-  for (const t of await admin.fetchOffsets({ groupId, topics }))
-    for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, Number(p.offset));
-  const ends = new Map<string, { low: number; high: number }>();
-  for (const topic of topics)
-    for (const p of await admin.fetchTopicOffsets(topic))
-      ends.set(`${topic}:${p.partition}`, { low: Number(p.low), high: Number(p.high) });
+  const offsets = await fetchOffsets(admin, groupId, topics);
   return parts.map(({ topic, partition }) => {
-    const end = ends.get(`${topic}:${partition}`) ?? { low: 0, high: 0 };
-    const c = committed.get(`${topic}:${partition}`) ?? -1;
-    return { topic, partition, lag: Math.max(0, end.high - (c >= 0 ? c : end.low)) };
+    const o = offsets.get(topic)?.find((p) => p.partition === partition);
+    return { topic, partition, lag: o ? Math.max(0, o.high - (o.committed ?? o.low)) : 0 };
   });
 }
