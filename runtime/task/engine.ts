@@ -284,7 +284,6 @@ export class StreamTaskEngine implements TaskEngine {
     this.timestamp = raw.timestamp;
     if (raw.timestamp > this.stream) this.stream = raw.timestamp;
     this.markConsumed(raw);
-    this.sampling = this.o.metrics !== undefined && ++this.sampleTick % LATENCY_SAMPLE === 0;
     let key: unknown;
     let value: unknown;
     try {
@@ -294,6 +293,7 @@ export class StreamTaskEngine implements TaskEngine {
       this.onFailure(this.o.deserializationErrorHandler, source.name, 'deserialization_error', err);
       return this.afterRecord();
     }
+    this.sampling = this.o.metrics !== undefined && ++this.sampleTick % LATENCY_SAMPLE === 0;
     const children = source.children;
     const record: StreamRecord = {
       key,

@@ -54,7 +54,8 @@ const processedOnPage = async () =>
     browser = await chromium.launch({
       executablePath: executable,
       // Chromium's sandbox refuses to run as root (CI runs as root).
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+      // Small /dev/shm in containers crashes tabs; use /tmp instead.
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
     });
     page = await browser.newPage({ viewport: { width: 1100, height: 440 } });
     await page.goto(`${instance.url}/topology`);

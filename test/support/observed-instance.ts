@@ -44,7 +44,7 @@ function topologyYaml(run: string): string {
 stores:
   - { name: counts, kind: keyValue, keySerde: string, valueSerde: int64 }
 nodes:
-  - { source: words, topics: [${run}-words], keySerde: string, valueSerde: string }
+  - { source: words, topics: [${run}-words], keySerde: string, valueSerde: json }
   - { processor: count, type: count, parents: [words], options: { store: counts }, stores: [counts] }
   - { sink: out, topic: ${run}-counts, parents: [count], keySerde: string, valueSerde: json }
 `;
@@ -106,9 +106,14 @@ export async function startObservedInstance(
   };
 }
 
-/** Sends `perTick` records every `tickMs` (keys w0…w9) while running; counts acknowledged ones. */
+/**
+ * Sends `perTick` JSON records every `tickMs` (keys w0…w9) while running; counts
+ * acknowledged ones. `poison(n)` sends records that are not JSON (they go to the
+ * dead-letter topic `<run>-dlq`).
+ */
 export class Feeder {
   acked = 0;
+  poisoned = 0;
   private timer?: NodeJS.Timeout;
   private sending = Promise.resolve();
 
@@ -138,10 +143,24 @@ export class Feeder {
       acks: -1,
       messages: Array.from({ length: n }, (_, i) => ({
         key: `w${(base + i) % 10}`,
-        value: `v${base + i}`,
+        value: JSON.stringify(`v${base + i}`),
       })),
     });
     this.acked += n;
+  }
+
+  /** Sends `n` records whose value is not JSON (counted in `acked` and `poisoned`). */
+  async poison(n: number): Promise<void> {
+    this.sending = this.sending.then(async () => {
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: Array.from({ length: n }, (_, i) => ({ key: `w${i % 10}`, value: '{not json' })),
+      });
+      this.acked += n;
+      this.poisoned += n;
+    });
+    await this.sending;
   }
 
   /** Stops the flow; resolves when every record sent so far is acknowledged. */
