@@ -66,8 +66,10 @@ describe('metric bindings', () => {
     o.onProcessed!('0_1', 5);
     o.onCommit!('0_1', 0.02, true);
     o.onCommit!('0_1', 0.5, false);
-    o.onRestore!('0_1', 'counts', 100, 50);
-    o.onRestore!('0_1', 'counts', 150, 0);
+    o.onRestore!('0_1', 'counts', 100, 90);
+    await new Promise((r) => setTimeout(r, 5));
+    o.onRestore!('0_1', 'other', 150, 40); // task totals: 50 of them for `other`
+    o.onRestore!('0_2', 'counts', 10, 2); // ends with the rebalance (markers left)
     o.onRebalance!('start', ['0_1']);
     o.onRebalance!('start', ['0_1']); // a second revoke before running: still one span
     await new Promise((r) => setTimeout(r, 20));
@@ -80,11 +82,13 @@ describe('metric bindings', () => {
     expect(sample(text, 'millrace_commit_duration_seconds_count{app="a"}')).toBe('1');
     expect(sample(text, 'millrace_transactions_aborted_total{app="a",task="0_1"}')).toBe('1');
     expect(sample(text, 'millrace_restore_records_total{app="a",task="0_1",store="counts"}')).toBe(
-      '150',
+      '100',
     );
-    expect(
-      sample(text, 'millrace_restore_remaining_records{app="a",task="0_1",store="counts"}'),
-    ).toBe('0');
+    expect(sample(text, 'millrace_restore_records_total{app="a",task="0_1",store="other"}')).toBe(
+      '50',
+    );
+    expect(sample(text, 'millrace_restore_remaining_records{app="a",task="0_1"}')).toBe('0');
+    expect(sample(text, 'millrace_restore_remaining_records{app="a",task="0_2"}')).toBe('0');
     expect(
       Number(sample(text, 'millrace_restore_rate_records_per_second{app="a"}')),
     ).toBeGreaterThan(0);

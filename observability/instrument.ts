@@ -22,7 +22,7 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   const aborted = metrics.counter('millrace_transactions_aborted_total');
   const rebalances = metrics.counter('millrace_rebalances_total');
   const rebalanceSeconds = metrics.histogram('millrace_rebalance_duration_seconds');
-  const onRestore = restoreRecorder(metrics, app);
+  const restores = restoreRecorder(metrics, app);
   let rebalanceStart = 0;
   return {
     onProcessed: (task, n) => {
@@ -34,8 +34,9 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
       if (ok) commitSeconds.observe({ app: app() }, seconds);
       else aborted.inc({ app: app(), task });
     },
-    onRestore,
+    onRestore: restores.onRestore,
     onRebalance: (phase) => {
+      if (phase === 'end') restores.finishAll();
       if (phase === 'start') {
         rebalances.inc({ app: app() });
         rebalanceStart ||= performance.now();
@@ -47,25 +48,43 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   };
 }
 
-/** Restore progress: records (the hook reports running totals), remaining, and the rate once done. */
-function restoreRecorder(metrics: Metrics, app: () => string): ThreadObserver['onRestore'] {
+/**
+ * Restore progress. The hook reports the task's running totals (restored, remaining) after
+ * each batch of one store, so the growth since the task's previous report is that store's
+ * batch. A restore ends when the task has nothing left or when the rebalance ends (every
+ * task running): under exactly-once the remaining count, taken from changelog offsets,
+ * still holds the transaction markers then. The rate is from the first batch to the last.
+ */
+function restoreRecorder(metrics: Metrics, app: () => string) {
   const restored = metrics.counter('millrace_restore_records_total');
   const remaining = metrics.gauge('millrace_restore_remaining_records');
   const rate = metrics.gauge('millrace_restore_rate_records_per_second');
-  const progress = new Map<string, { reported: number; startedAt: number }>();
-  return (task, store, n, left) => {
-    const key = `${task}/${store}`;
-    let p = progress.get(key);
-    if (!p || n < p.reported)
-      progress.set(key, (p = { reported: 0, startedAt: performance.now() }));
-    restored.inc({ app: app(), task, store }, n - p.reported);
-    p.reported = n;
-    remaining.set({ app: app(), task, store }, left);
-    if (left === 0) {
-      const seconds = (performance.now() - p.startedAt) / 1000;
-      if (seconds > 0) rate.set({ app: app() }, n / seconds);
-      progress.delete(key);
-    }
+  const progress = new Map<
+    string,
+    { reported: number; first: number; firstAt: number; lastAt: number }
+  >();
+  const finish = (task: string) => {
+    const p = progress.get(task);
+    if (!p) return;
+    progress.delete(task);
+    remaining.set({ app: app(), task }, 0);
+    const seconds = (p.lastAt - p.firstAt) / 1000;
+    if (seconds > 0) rate.set({ app: app() }, (p.reported - p.first) / seconds);
+  };
+  return {
+    onRestore: (task: string, store: string, n: number, left: number) => {
+      const now = performance.now();
+      let p = progress.get(task);
+      if (!p || n < p.reported)
+        progress.set(task, (p = { reported: 0, first: n, firstAt: now, lastAt: now }));
+      restored.inc({ app: app(), task, store }, n - p.reported);
+      p.reported = n;
+      p.lastAt = now;
+      remaining.set({ app: app(), task }, left);
+      if (left === 0) finish(task);
+    },
+    /** Every task is running: whatever was restoring is done. */
+    finishAll: () => [...progress.keys()].forEach(finish),
   };
 }
 
@@ -195,7 +214,8 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
           processed: t.stats.processed,
           ratePerSecond: rateOf(t.id, t.stats.processed, now),
           restored: t.stats.restored,
-          restoreRemaining: t.stats.restoreRemaining,
+          // Running means restored (under exactly-once the offset-based count keeps the markers).
+          restoreRemaining: t.state === 'running' ? 0 : t.stats.restoreRemaining,
           commits: t.stats.commits,
         };
       });

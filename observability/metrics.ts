@@ -96,13 +96,13 @@ export const METRICS = [
   {
     name: 'millrace_restore_remaining_records',
     kind: 'gauge',
-    help: 'Changelog records still to restore',
-    labels: ['app', 'task', 'store'],
+    help: 'Changelog records the task still has to restore (0 once it runs)',
+    labels: ['app', 'task'],
   },
   {
     name: 'millrace_restore_rate_records_per_second',
     kind: 'gauge',
-    help: 'Restore rate of the last store restore that finished',
+    help: 'Restore rate of the task restore that finished last (first batch to last)',
     labels: ['app'],
   },
   {

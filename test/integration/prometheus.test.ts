@@ -30,8 +30,10 @@ let prometheus: ChildProcess | undefined;
 let promUrl = '';
 let promLog = '';
 let dataDir = '';
+/** The second member's metrics port, known to Prometheus from the start (down until it joins). */
+let secondPort = 0;
 
-async function startPrometheus(target: string): Promise<void> {
+async function startPrometheus(targets: string[]): Promise<void> {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-prometheus-'));
   const config = path.join(dataDir, 'prometheus.yml');
   fs.writeFileSync(
@@ -43,7 +45,7 @@ async function startPrometheus(target: string): Promise<void> {
       'scrape_configs:',
       '  - job_name: millrace',
       '    scrape_interval: 1s',
-      `    static_configs: [{ targets: ['${target}'] }]`,
+      `    static_configs: [{ targets: [${targets.map((t) => `'${t}'`).join(', ')}] }]`,
       '',
     ].join('\n'),
   );
@@ -117,13 +119,16 @@ async function scalar(expr: string): Promise<number> {
 
 (optedOut && !binary ? describe.skip : describe)('metrics scraped by a real Prometheus', () => {
   const app = () => `app="${instance!.run}"`;
+  const first = () => `instance="127.0.0.1:${instance!.port}"`;
+  const second = () => `instance="127.0.0.1:${secondPort}"`;
 
   beforeAll(async () => {
     if (!binary)
       throw new Error(installHint('prometheus', 'prometheus', 'MILLRACE_SKIP_PROMETHEUS'));
     instance = await startObservedInstance(inject('kafkaBrokers'), { prefix: 'it-prom' });
     instance.feeder.resume(20, 100); // ~200 records/s
-    await startPrometheus(`127.0.0.1:${instance.port}`);
+    secondPort = await freePort();
+    await startPrometheus([`127.0.0.1:${instance.port}`, `127.0.0.1:${secondPort}`]);
   });
 
   afterAll(async () => {
@@ -138,10 +143,13 @@ async function scalar(expr: string): Promise<number> {
       const body = (await res.json()) as {
         data: { activeTargets: Array<{ health: string; scrapeUrl: string; lastError: string }> };
       };
-      const t = body.data.activeTargets[0];
-      return t?.health === 'up' && t.scrapeUrl === `${instance!.url}/metrics`;
+      const health = (port: number) =>
+        body.data.activeTargets.find((a) => a.scrapeUrl === `http://127.0.0.1:${port}/metrics`)
+          ?.health;
+      return health(instance!.port) === 'up' && health(secondPort) === 'down';
     });
-    expect(await scalar('up{job="millrace"}')).toBe(1);
+    expect(await scalar(`up{job="millrace",${first()}}`)).toBe(1);
+    expect(await scalar(`up{job="millrace",${second()}}`)).toBe(0); // joins later
   });
 
   it('sees records processed at a positive rate while they flow', async () => {
@@ -243,14 +251,58 @@ async function scalar(expr: string): Promise<number> {
   });
 
   it("exports Node's process metrics", async () => {
-    const rss = await scalar('millrace_node_process_resident_memory_bytes{job="millrace"}');
+    const rss = await scalar(
+      `millrace_node_process_resident_memory_bytes{job="millrace",${first()}}`,
+    );
     expect(rss).toBeGreaterThan(20 * 2 ** 20);
     expect(rss).toBeLessThan(4 * 2 ** 30);
     expect(
-      await scalar('millrace_node_nodejs_heap_size_used_bytes{job="millrace"}'),
+      await scalar(`millrace_node_nodejs_heap_size_used_bytes{job="millrace",${first()}}`),
     ).toBeGreaterThan(0);
     expect(
-      await scalar('rate(millrace_node_process_cpu_seconds_total{job="millrace"}[10s])'),
+      await scalar(`rate(millrace_node_process_cpu_seconds_total{job="millrace",${first()}}[10s])`),
     ).toBeGreaterThan(0);
+  });
+
+  it('sees a second member join: the rebalance timed from revoke to running, the moved task restored', async () => {
+    instance!.feeder.resume(20, 100);
+    await instance!.addMember(secondPort);
+    await eventually(
+      'one running task on each member',
+      async () => {
+        const r = await query(`millrace_tasks{${app()},state="running"}`);
+        return r.length === 2 && r.every((x) => x.value === 1);
+      },
+      60_000,
+    );
+    await eventually(
+      'a rebalance timed on the first member',
+      async () =>
+        (await scalar(`millrace_rebalance_duration_seconds_count{${app()},${first()}}`)) >= 1,
+    );
+    expect(await scalar(`millrace_rebalances_total{${app()},${first()}}`)).toBeGreaterThanOrEqual(
+      1,
+    );
+    const mean = await scalar(
+      `millrace_rebalance_duration_seconds_sum{${app()},${first()}} / millrace_rebalance_duration_seconds_count{${app()},${first()}}`,
+    );
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(60);
+    // The new member has its own state directory: the task it took restored from the changelog.
+    await eventually(
+      'restore finished on the second member',
+      async () =>
+        (await scalar(`sum(millrace_restore_records_total{${app()},${second()}})`)) > 0 &&
+        (await scalar(`sum(millrace_restore_remaining_records{${app()},${second()}})`)) === 0,
+    );
+    await eventually(
+      'both members processing',
+      async () =>
+        (
+          await query(
+            `sum by (instance) (rate(millrace_records_processed_total{${app()}}[3s])) > 0`,
+          )
+        ).length === 2,
+    );
   });
 });

@@ -26,7 +26,12 @@ export interface ObservedInstance {
   child: Child;
   feeder: Feeder;
   kafka: Kafka;
-  /** SIGTERM (SIGKILL after 15 s), then deletes the topics and the state directory. */
+  /**
+   * Starts one more member of the same app (its own state directory) with its metrics
+   * server on `metricsPort` (0: any); resolves with its base URL once it has started.
+   */
+  addMember(metricsPort?: number): Promise<{ url: string; child: Child }>;
+  /** SIGTERM to every member (SIGKILL after 15 s), then deletes the topics and the state. */
   stop(): Promise<void>;
 }
 
@@ -66,28 +71,34 @@ export async function startObservedInstance(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-`));
   const file = path.join(dir, 'topology.yaml');
   fs.writeFileSync(file, topologyYaml(run));
-  const child = startChild(run, 'bin/millrace.js', [
-    'run',
-    file,
-    '--app-id',
-    run,
-    '--brokers',
-    brokers.join(','),
-    '--guarantee',
-    opts.guarantee ?? 'exactly_once',
-    '--state-dir',
-    path.join(dir, 'state'),
-    '--metrics-port',
-    '0',
-  ]);
-  const started = await child.waitFor((l) => l.event === 'started', 90_000);
-  const url = new URL(String(started.metrics)).origin;
+  const members: Child[] = [];
+  const startMember = async (metricsPort: number) => {
+    const n = members.length;
+    const child = startChild(`${run}#${n}`, 'bin/millrace.js', [
+      'run',
+      file,
+      '--app-id',
+      run,
+      '--brokers',
+      brokers.join(','),
+      '--guarantee',
+      opts.guarantee ?? 'exactly_once',
+      '--state-dir',
+      path.join(dir, `state-${n}`),
+      '--metrics-port',
+      String(metricsPort),
+    ]);
+    members.push(child);
+    const started = await child.waitFor((l) => l.event === 'started', 90_000);
+    return { url: new URL(String(started.metrics)).origin, child };
+  };
+  const { url, child } = await startMember(0);
   const feeder = await Feeder.start(kafka, input);
   const stop = async () => {
     await feeder.stop();
-    child.signal('SIGTERM');
-    const killer = setTimeout(() => child.signal('SIGKILL'), 15_000);
-    await child.exited;
+    for (const m of members) m.signal('SIGTERM');
+    const killer = setTimeout(() => members.forEach((m) => m.signal('SIGKILL')), 15_000);
+    await Promise.all(members.map((m) => m.exited));
     clearTimeout(killer);
     await deleteTopicsWithPrefix(kafka, run);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -102,6 +113,7 @@ export async function startObservedInstance(
     child,
     feeder,
     kafka,
+    addMember: (metricsPort = 0) => startMember(metricsPort),
     stop,
   };
 }
