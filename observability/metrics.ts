@@ -114,9 +114,8 @@ export const METRICS = [
   {
     name: 'millrace_store_bytes',
     kind: 'gauge',
-    help: 'Approximate bytes on disk per store',
+    help: 'Bytes on disk per LevelDB store (the files in its directory, read at scrape)',
     labels: ['app', 'task', 'store'],
-    pending: 'a size from the state layer (LevelDB approximateSize)',
   },
   {
     name: 'millrace_cache_hit_ratio',

@@ -4,8 +4,8 @@ import {
   observerFor,
   processorMetricsFor,
   storeMetricsFor,
-  viewFor,
 } from '../../observability/instrument.js';
+import { viewFor } from '../../observability/view.js';
 import { startServer } from '../../observability/server.js';
 import { StreamsApp } from '../../runtime/app.js';
 import type { StreamsConfigInput } from '../../runtime/config.js';

@@ -201,7 +201,7 @@ async function scalar(expr: string): Promise<number> {
     expect(await scalar(`sum(millrace_tasks{${app()},state="running"})`)).toBe(2);
   });
 
-  it('times one record in 64 per processor, and reports store entries and cache hits', async () => {
+  it('times one record in 64 per processor, and reports store entries, bytes and cache hits', async () => {
     // The flow is stopped (previous test): one timed call of `count` per 64 decoded records
     // per task (the three undecodable ones reach no processor, so up to 3 fewer).
     const perTask = await query(`millrace_records_processed_total{${app()}}`);
@@ -223,6 +223,10 @@ async function scalar(expr: string): Promise<number> {
       'ten entries in the counts stores',
       async () => (await scalar(`sum(millrace_store_entries{${app()},store="counts"})`)) === 10,
     );
+    // Both tasks' LevelDB directories hold files (log, manifest, tables).
+    const bytes = await query(`millrace_store_bytes{${app()},store="counts"}`);
+    expect(bytes.map((b) => b.metric.task).sort()).toEqual(['0_0', '0_1']);
+    for (const b of bytes) expect(b.value).toBeGreaterThan(0);
     // Each key misses the cache once, then every read of it hits.
     const ratio = await scalar(`millrace_cache_hit_ratio{${app()},store="counts"}`);
     expect(ratio).toBeGreaterThan(0.9);
