@@ -70,4 +70,29 @@ describe('deployment files', () => {
       }
     }
   });
+
+  it('groups dashboard panels only by labels their metrics carry', () => {
+    const dash = JSON.parse(
+      fs.readFileSync(path.join(here, 'grafana/dashboards/millrace.json'), 'utf8'),
+    ) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const labels = new Map<string, readonly string[]>(METRICS.map((m) => [m.name, m.labels]));
+    const base = (n: string) => n.replace(/_(bucket|sum|count)$/, '');
+    // Added by Prometheus (job, instance) or by histograms (le).
+    const always = ['job', 'instance', 'le'];
+    for (const p of dash.panels) {
+      for (const t of p.targets) {
+        // Each `sum by (…) (expr)` is checked against the metrics inside the expr.
+        for (const m of t.expr.matchAll(/by \(([^)]*)\) \(([^]*?)\)\s*(?:\)|or|$)/g)) {
+          const metrics = (m[2]!.match(/millrace_[a-z0-9_]+/g) ?? []).map(base);
+          for (const label of m[1]!.split(',').map((l) => l.trim())) {
+            if (always.includes(label)) continue;
+            for (const metric of metrics)
+              expect(labels.get(metric) ?? [], `${p.title}: ${metric} by ${label}`).toContain(
+                label,
+              );
+          }
+        }
+      }
+    }
+  });
 });

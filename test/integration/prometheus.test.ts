@@ -10,7 +10,7 @@
  * `apt-get install -y prometheus`); without it the test fails and says so, unless
  * MILLRACE_SKIP_PROMETHEUS=1 opts out.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,15 @@ async function scalar(expr: string): Promise<number> {
     await stopPrometheus();
     await instance?.stop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("accepts the shipped deploy/prometheus/prometheus.yml (promtool's config check)", () => {
+    const promtool = findExecutable('promtool');
+    expect(promtool, 'promtool comes with the prometheus package').toBeDefined();
+    const r = spawnSync(promtool!, ['check', 'config', 'deploy/prometheus/prometheus.yml'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it('finds the instance as an up target', async () => {
