@@ -10,6 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOPICS } from '../../apps/finnhub-vwap/app.js';
+import { Metrics } from '../../observability/metrics.js';
+import { ingestMetricsFor, type IngestMetricsBinding } from '../../observability/ingest.js';
+import { startServer, type InstanceView } from '../../observability/server.js';
 import {
   CountingMetrics,
   environment,
@@ -45,6 +48,8 @@ interface IngestSettings {
   durationMs: number | undefined;
   logLevel: LogLevel;
   quiet: boolean;
+  /** /metrics (and /healthz) for Prometheus; off unless a port is given. */
+  metricsPort: number | undefined;
   finnhub: FinnhubConfig;
   synthetic: {
     symbols: number;
@@ -72,6 +77,7 @@ const VALUES = [
   'brokers',
   'registry',
   'log-level',
+  'metrics-port',
 ];
 const BOOLEANS = ['max-speed', 'deterministic', 'json-frames', 'quiet'];
 
@@ -86,6 +92,13 @@ function positive(v: string | true | undefined, flag: string, fallback: number):
 function integer(v: string | true | undefined, flag: string, fallback: number): number {
   const n = positive(v, flag, fallback);
   if (!Number.isInteger(n)) throw new UsageError(`--${flag} ${String(v)} is not a whole number`);
+  return n;
+}
+
+function portNumber(v: string | true | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--metrics-port ${String(v)}: give a port 1-65535, or 0 for a free one`);
   return n;
 }
 
@@ -165,6 +178,10 @@ function settings(a: Parsed): IngestSettings {
     durationMs: duration(f.duration),
     logLevel: logLevel(f['log-level']),
     quiet: f.quiet === true,
+    metricsPort:
+      f['metrics-port'] !== undefined || env.MILLRACE_INGEST_METRICS_PORT !== undefined
+        ? portNumber(f['metrics-port'] ?? env.MILLRACE_INGEST_METRICS_PORT)
+        : undefined,
     finnhub,
     synthetic: {
       symbols: symbolsIsCount ? integer(f.symbols, 'symbols', 50) : 50,
@@ -200,6 +217,54 @@ function buildSource(
     path: y.jsonFrames ? 'frames' : 'batches',
     maxFrames: y.count,
   });
+}
+
+/** Counts for the summary line and, through `binding`, for Prometheus. */
+class PromCountingMetrics extends CountingMetrics {
+  constructor(private readonly binding: IngestMetricsBinding) {
+    super();
+  }
+  override messageReceived(kind: Parameters<CountingMetrics['messageReceived']>[0]): void {
+    super.messageReceived(kind);
+    this.binding.messageReceived(kind);
+  }
+  override tradesReceived(count: number): void {
+    super.tradesReceived(count);
+    this.binding.tradesReceived(count);
+  }
+  override reconnect(): void {
+    super.reconnect();
+    this.binding.reconnect();
+  }
+  override deadLettered(reason: string): void {
+    super.deadLettered(reason);
+    this.binding.deadLettered(reason);
+  }
+  override produced(topic: string, count: number): void {
+    super.produced(topic, count);
+    this.binding.produced(topic, count);
+  }
+  override backpressureWait(ms: number): void {
+    super.backpressureWait(ms);
+    this.binding.backpressureWait(ms);
+  }
+}
+
+function ingestView(source: string): InstanceView {
+  return {
+    applicationId: `ingest-${source}`,
+    notReadyReason: () => null,
+    topologySvg: async () => '',
+    status: () => ({
+      applicationId: `ingest-${source}`,
+      instanceId: String(process.pid),
+      state: 'running',
+      guarantee: 'idempotent producer',
+      tasks: [],
+      topology: null,
+      updatedAt: new Date().toISOString(),
+    }),
+  };
 }
 
 /** Kafka could not be reached or refused the admin requests (exit code 3). */
@@ -326,8 +391,17 @@ function report(
 
 async function ingest(s: IngestSettings): Promise<number> {
   const logger = jsonLogger({ level: s.logLevel, base: { component: 'ingest' } });
-  const metrics = new CountingMetrics();
-  const producer = await prepare(s, metrics, logger);
+  const prom = new Metrics();
+  const metrics = new PromCountingMetrics(ingestMetricsFor(prom, s.source));
+  const server =
+    s.metricsPort === undefined
+      ? undefined
+      : await startServer(prom, ingestView(s.source), { port: s.metricsPort });
+  if (server) logger.info('metrics', { url: `${server.url}/metrics` });
+  const producer = await prepare(s, metrics, logger).catch(async (err: unknown) => {
+    await server?.close();
+    throw err;
+  });
   const start = s.source === 'synthetic' ? s.synthetic.startMs : undefined;
   if (start !== undefined && Date.now() - start > 6 * 86_400_000)
     logger.warn(
@@ -351,6 +425,7 @@ async function ingest(s: IngestSettings): Promise<number> {
   } finally {
     stop.dispose();
     stopCounter();
+    await server?.close();
   }
   report(s, summary, metrics, seconds());
   return EXIT.ok;
@@ -363,7 +438,7 @@ export const ingestCommand: Command = {
   usage:
     'millrace ingest [--source finnhub|synthetic|replay] [--symbols N|LIST] [--rate TRADES_PER_S|max] [--seed S] ' +
     '[--start EPOCH_MS|ISO | --deterministic] [--count FRAMES] [--max-speed] [--json-frames] [--file F.jsonl --speed X|max] ' +
-    '[--duration 30s] [--partitions 8] [--brokers H:P,…] [--registry URL] [--log-level warn] [--quiet]',
+    '[--duration 30s] [--partitions 8] [--brokers H:P,…] [--registry URL] [--log-level warn] [--metrics-port N] [--quiet]',
   async run(argv) {
     const a = parseArgs(argv, { values: VALUES, booleans: BOOLEANS });
     if (a.flags.help) return this.help();
@@ -387,6 +462,8 @@ export const ingestCommand: Command = {
         `${TOPICS.raw}-value) and unreadable frames to ${TOPICS.finnhubDlq} (original bytes, millrace.reason header),\n` +
         `with an idempotent producer (acks=all) and a bounded queue: a slow Kafka slows the source, never fills memory.\n` +
         `Creates ${TOPICS.raw}, ${TOPICS.finnhubDlq} and the pipeline's topics if absent (--partitions, default 8).\n` +
+        `--metrics-port N (or MILLRACE_INGEST_METRICS_PORT) serves /metrics on 127.0.0.1 (0: a free port): messages,\n` +
+        `trades, reconnects, dead letters, produced records and backpressure waits (millrace_ingest_*).\n` +
         `Stops after --duration, or on SIGINT/SIGTERM after flushing (a second signal exits at once).\n` +
         `Environment: MILLRACE_BOOTSTRAP_SERVERS, MILLRACE_REGISTRY_URL, MILLRACE_LOG_LEVEL, MILLRACE_TOPIC_PREFIX, FINNHUB_*.\n`,
     );
