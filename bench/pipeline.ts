@@ -286,14 +286,10 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
 const cfg = loadConfig();
 const started = await up({ services: ['kafka', 'registry'] }, cfg);
 const ep = endpoints(cfg);
-const prefix = `bench-${randomUUID().slice(0, 6)}.`;
-const env = {
-  MILLRACE_BOOTSTRAP_SERVERS: ep.kafkaBrokers.join(','),
-  MILLRACE_REGISTRY_URL: ep.registryUrl,
-  MILLRACE_TOPIC_PREFIX: prefix,
-};
+const runId = `bench-${randomUUID().slice(0, 6)}`;
 const kafka = createKafka({ brokers: ep.kafkaBrokers, clientId: 'bench-pipeline' });
 const results: BenchCase[] = [];
+const prefixes: string[] = [];
 try {
   for (const c of [throughputCase, latencyCase]) {
     if (
@@ -301,13 +297,23 @@ try {
       !process.env.BENCH_CASES.split(',').some((w) => c.name.includes(w))
     )
       continue;
+    // Each case its own topics: the latency histogram must not see the other case's rows.
+    const prefix = `${runId}-${c.name.replace(/Case$/, '')}.`;
+    prefixes.push(prefix);
+    const env = {
+      MILLRACE_BOOTSTRAP_SERVERS: ep.kafkaBrokers.join(','),
+      MILLRACE_REGISTRY_URL: ep.registryUrl,
+      MILLRACE_TOPIC_PREFIX: prefix,
+    };
     const r = await c(env, prefix);
     log(`${r.case}: ${JSON.stringify(r)}`);
     results.push(r);
   }
 } finally {
-  await deleteTopicsWithPrefix(kafka, prefix).catch(() => {});
-  await deleteTopicsWithPrefix(kafka, prefix.replace(/\./g, '-')).catch(() => {});
+  for (const prefix of prefixes) {
+    await deleteTopicsWithPrefix(kafka, prefix).catch(() => {});
+    await deleteTopicsWithPrefix(kafka, prefix.replace(/\./g, '-')).catch(() => {});
+  }
   fs.rmSync(root, { recursive: true, force: true });
   if (started.length) await down(started, cfg);
 }
