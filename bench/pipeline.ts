@@ -92,7 +92,11 @@ async function until(cond: () => Promise<boolean>, what: string, timeoutMs: numb
 
 const metricsUrl = (c: Child) => String(c.lines.find((l) => l.event === 'started')?.metrics ?? '');
 
-async function throughputCase(env: Record<string, string>, prefix: string): Promise<BenchCase> {
+async function throughput(
+  instances: number,
+  env: Record<string, string>,
+  prefix: string,
+): Promise<BenchCase> {
   const frames = Math.ceil(TRADES / 1.94);
   const start = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
   log(`preloading about ${TRADES} trades (${frames} frames) into ${prefix}trades.raw`);
@@ -123,20 +127,22 @@ async function throughputCase(env: Record<string, string>, prefix: string): Prom
   log(`preloaded ${trades} trades in ${messages} messages`);
 
   const t0 = performance.now();
-  const run = startChild(
-    'run',
-    'bin/millrace.js',
-    [
-      'run',
-      'apps/finnhub-vwap',
-      '--app-id',
-      `${prefix}bench`.replace(/\./g, '-'),
-      '--metrics-port',
-      '0',
-      '--state-dir',
-      path.join(root, 'state'),
-    ],
-    env,
+  const runs = Array.from({ length: instances }, (_, i) =>
+    startChild(
+      `run-${i}`,
+      'bin/millrace.js',
+      [
+        'run',
+        'apps/finnhub-vwap',
+        '--app-id',
+        `${prefix}bench`.replace(/\./g, '-'),
+        '--metrics-port',
+        '0',
+        '--state-dir',
+        path.join(root, `state-${i}`),
+      ],
+      env,
+    ),
   );
   const sink = startChild(
     'sink',
@@ -152,11 +158,17 @@ async function throughputCase(env: Record<string, string>, prefix: string): Prom
     ],
     env,
   );
-  await Promise.all([run, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
+  await Promise.all([...runs, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
+  const processed = async () => {
+    let n = 0;
+    for (const r of runs)
+      n += sumOf(await scrape(metricsUrl(r)), 'millrace_records_processed_total');
+    return n;
+  };
   let processedAt = 0;
   await until(
     async () => {
-      const n = sumOf(await scrape(metricsUrl(run)), 'millrace_records_processed_total');
+      const n = await processed();
       if (n >= messages && !processedAt) processedAt = performance.now();
       return n >= messages;
     },
@@ -164,7 +176,9 @@ async function throughputCase(env: Record<string, string>, prefix: string): Prom
     600_000,
   );
   // trades.clean holds what survives validate + dedupe; the instance counts what it dropped.
-  const runText = await scrape(metricsUrl(run));
+  let dlqRecords = 0;
+  for (const r of runs)
+    dlqRecords += sumOf(await scrape(metricsUrl(r)), 'millrace_dlq_records_total');
   let lastRows = -1;
   let stableSince = performance.now();
   let rowsAt = 0;
@@ -185,15 +199,15 @@ async function throughputCase(env: Record<string, string>, prefix: string): Prom
     'the sink to write every row',
     600_000,
   );
-  const runRss = peakRssMib(run.pid);
+  const runRss = Math.max(...runs.map((r) => peakRssMib(r.pid) ?? 0));
   const sinkRss = peakRssMib(sink.pid);
-  run.signal('SIGTERM');
+  for (const r of runs) r.signal('SIGTERM');
   sink.signal('SIGTERM');
-  await Promise.all([run.exited, sink.exited]);
+  await Promise.all([...runs.map((r) => r.exited), sink.exited]);
   const seconds = (rowsAt - t0) / 1000;
   const processSeconds = (processedAt - t0) / 1000;
   return {
-    case: 'pipeline throughput: trades.raw → DuckDB (1 instance, exactly_once)',
+    case: `pipeline throughput: trades.raw → DuckDB (${instances} instance${instances > 1 ? 's' : ''}, exactly_once)`,
     guarantee: 'exactly_once',
     records: trades,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -203,7 +217,8 @@ async function throughputCase(env: Record<string, string>, prefix: string): Prom
     rss_mib: runRss,
     processing_only_trades_per_s: Math.round(trades / processSeconds),
     trades_rows_written: lastRows,
-    dlq_records: sumOf(runText, 'millrace_dlq_records_total'),
+    dlq_records: dlqRecords,
+    instances,
     sink_peak_rss_mib: sinkRss,
     note: 'seconds from the instance start (includes start-up, join, restore of empty state) to the last trades row committed in DuckDB',
   };
@@ -291,21 +306,26 @@ const kafka = createKafka({ brokers: ep.kafkaBrokers, clientId: 'bench-pipeline'
 const results: BenchCase[] = [];
 const prefixes: string[] = [];
 try {
-  for (const c of [throughputCase, latencyCase]) {
+  const cases = [
+    { name: 'throughput-1', run: (e: Record<string, string>, p: string) => throughput(1, e, p) },
+    { name: 'throughput-2', run: (e: Record<string, string>, p: string) => throughput(2, e, p) },
+    { name: 'latency', run: latencyCase },
+  ];
+  for (const c of cases) {
     if (
       process.env.BENCH_CASES &&
       !process.env.BENCH_CASES.split(',').some((w) => c.name.includes(w))
     )
       continue;
     // Each case its own topics: the latency histogram must not see the other case's rows.
-    const prefix = `${runId}-${c.name.replace(/Case$/, '')}.`;
+    const prefix = `${runId}-${c.name}.`;
     prefixes.push(prefix);
     const env = {
       MILLRACE_BOOTSTRAP_SERVERS: ep.kafkaBrokers.join(','),
       MILLRACE_REGISTRY_URL: ep.registryUrl,
       MILLRACE_TOPIC_PREFIX: prefix,
     };
-    const r = await c(env, prefix);
+    const r = await c.run(env, prefix);
     log(`${r.case}: ${JSON.stringify(r)}`);
     results.push(r);
   }
