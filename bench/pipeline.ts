@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { createKafka } from '../connectors/kafka/client.js';
-import { deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
+import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import { startChild, type Child } from '../test/support/processes.js';
 import { writeResults, type BenchCase } from './lib/results.js';
 
@@ -225,6 +225,14 @@ async function throughput(
 }
 
 async function latencyCase(env: Record<string, string>, prefix: string): Promise<BenchCase> {
+  // The instance starts before the live ingest: the topics must exist first.
+  await createTopics(
+    createKafka({ brokers: env.MILLRACE_BOOTSTRAP_SERVERS!.split(','), clientId: 'bench-topics' }),
+    ['trades.raw', 'finnhub.dlq', 'trades.clean', 'vwap.1m', 'trades.dlq'].map((t) => ({
+      topic: `${prefix}${t}`,
+      partitions: 8,
+    })),
+  );
   const run = startChild(
     'run-live',
     'bin/millrace.js',
