@@ -50,6 +50,15 @@ class Lock {
 export class StreamThread {
   readonly tasks = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
+  /**
+   * Next offset to process per `topic:partition` of a running task. kafkajs may hand over
+   * records this task already processed: a batch fetched before a rebalance and delivered
+   * after the task was recreated and seeked, or, for a task kept across a rebalance, a
+   * refetch from the group's committed offset (kafkajs resolves offsets afresh on every
+   * join, and under exactly-once the committed offset trails what the open transaction
+   * holds). Records below the position are dropped, so none is processed twice.
+   */
+  private readonly positions = new Map<string, number>();
   private consumer!: Consumer;
   private shared?: SharedProducer;
   private readonly lock = new Lock();
@@ -338,6 +347,7 @@ export class StreamThread {
         offset = low?.low ?? '0';
       }
       this.consumer.seek({ topic, partition, offset });
+      this.positions.set(`${topic}:${partition}`, Number(offset));
     }
     task.state = 'running';
     this.consumer.resume(groupByTopic(parts));
@@ -345,8 +355,10 @@ export class StreamThread {
 
   private async closeTask(task: StreamTask, clean: boolean): Promise<void> {
     this.tasks.delete(task.id);
-    for (const tp of this.partitionsOf(task.id))
+    for (const tp of this.partitionsOf(task.id)) {
       this.byPartition.delete(`${tp.topic}:${tp.partition}`);
+      this.positions.delete(`${tp.topic}:${tp.partition}`);
+    }
     if (clean) {
       try {
         await task.closeClean();
@@ -374,7 +386,28 @@ export class StreamThread {
     if (!task || task.state !== 'running' || !batch.messages.length) return;
     await this.lock.run(async () => {
       if (!isRunning() || isStale() || task.state !== 'running') return;
-      const records: RawRecord[] = batch.messages.map((m) => ({
+      const key = `${batch.topic}:${batch.partition}`;
+      const position = this.positions.get(key) ?? -1;
+      const fresh = batch.messages.filter((m) => Number(m.offset) >= position);
+      if (fresh.length < batch.messages.length)
+        this.log.debug('dropped records already processed', {
+          task: task.id,
+          topic: batch.topic,
+          partition: batch.partition,
+          from: batch.firstOffset(),
+          position,
+          dropped: batch.messages.length - fresh.length,
+        });
+      if (!fresh.length) {
+        // kafkajs is behind this task: move its fetch position to ours.
+        this.consumer.seek({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: String(position),
+        });
+        return;
+      }
+      const records: RawRecord[] = fresh.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
         offset: Number(m.offset),
@@ -384,6 +417,7 @@ export class StreamThread {
         headers: (m.headers ?? {}) as RawRecord['headers'],
       }));
       await task.process(records);
+      this.positions.set(key, records[records.length - 1]!.offset + 1);
       resolveOffset(batch.lastOffset());
       this.observer.onProcessed?.(task.id, records.length);
       if (Date.now() - this.lastCommit >= this.config.commitInterval) await this.commitAll();
