@@ -40,6 +40,12 @@ export const streamsConfigSchema = z
     stateDir: z.string().min(1).default('.millrace/state'),
     /** `leveldb` (default) or `memory` (state lives only in the changelog; restored on every start). */
     storeBackend: z.enum(['leveldb', 'memory']).default('leveldb'),
+    /**
+     * Most entries each store's write cache keeps (dirty and clean). The cache absorbs
+     * repeated writes between commits and serves hot reads; what it holds stays in memory
+     * (JS heap and Buffers), per store per task.
+     */
+    cacheMaxEntries: z.number().int().positive().default(10_000),
     /** Records buffered per partition before the partition is paused (backpressure). */
     maxBufferedRecords: z.number().int().positive().default(2000),
     sessionTimeout: duration('sessionTimeout').default(10_000),
@@ -78,6 +84,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['stateDir', String],
   ['storeBackend', String],
   ['maxBufferedRecords', Number],
+  ['cacheMaxEntries', Number],
   ['sessionTimeout', String],
   ['deadLetterTopic', String],
   ['replicationFactor', Number],

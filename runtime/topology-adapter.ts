@@ -55,6 +55,7 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         serde,
         stateDir: config.stateDir,
         backend: config.storeBackend,
+        cacheMaxEntries: config.cacheMaxEntries,
         deadLetterTopic: config.deadLetterTopic,
         deserializationErrorHandler: config.deserializationErrorHandler,
         processingErrorHandler: config.processingErrorHandler,
