@@ -117,6 +117,8 @@ async function throughputCase(
   return r;
 }
 
+let rebalance: BenchCase | undefined;
+
 async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> {
   const input = `${run}-restore-in`;
   const appId = `${run}-restore`;
@@ -166,6 +168,52 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
     }, 5);
   });
   const total = [...second.tasks.values()].reduce((n, t) => n + t.stats.restored, 0);
+  // Scale out onto that state: a third instance joins; the tasks it is given move with
+  // their state (its directory is empty, so it restores them from the changelogs). Timed
+  // from its start to every task of the group running again.
+  const joinAt = performance.now();
+  const third = new StreamsApp(build(), {
+    applicationId: appId,
+    bootstrapServers: brokers,
+    processingGuarantee: 'at_least_once',
+    stateDir: path.join(root, `${appId}-c`),
+  });
+  await third.start();
+  let running = 0;
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      const mine = [...third.tasks.values()];
+      const theirs = [...second.tasks.values()];
+      const all = [...mine, ...theirs];
+      if (
+        mine.length > 0 &&
+        all.length === 8 &&
+        new Set(all.map((t) => t.id)).size === 8 &&
+        all.every((t) => t.state === 'running')
+      ) {
+        running = performance.now();
+        clearInterval(poll);
+        resolve();
+      }
+    }, 5);
+  });
+  const moved = [...third.tasks.values()];
+  const movedRecords = moved.reduce((n, t) => n + t.stats.restored, 0);
+  rebalance = {
+    case: `rebalance onto a new instance with ${RESTORE_N} records of state: start → all 8 tasks running`,
+    guarantee: 'at_least_once',
+    records: movedRecords,
+    seconds: round((running - joinAt) / 1000),
+    records_per_s: Math.round(movedRecords / ((running - joinAt) / 1000)),
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: rssMib(),
+    tasks_moved: moved.length,
+  };
+  log(
+    `rebalance: ${moved.length} tasks moved with ${movedRecords} records; all running after ${rebalance.seconds}s`,
+  );
+  await third.close();
   await second.close();
   const seconds = (done - restoreStart) / 1000;
   const r: BenchCase = {
@@ -270,6 +318,7 @@ try {
     for (const g of ['at_least_once', 'exactly_once'] as const)
       results.push(await throughputCase(kafka, brokers, input, kind, g));
   results.push(await restoreCase(kafka, brokers));
+  if (rebalance) results.push(rebalance);
   const eos = results.find((r) => r.case.startsWith('count') && r.guarantee === 'exactly_once')!;
   results.push(await latencyCase(kafka, brokers, Math.round(eos.records_per_s! / 2)));
   const file = writeResults(
