@@ -11,6 +11,7 @@ import { StreamsApp } from '../../runtime/app.js';
 import type { StreamsConfigInput } from '../../runtime/config.js';
 import { closeOnSignals } from '../../runtime/signals.js';
 import { parseArgs } from '../args.js';
+import { withRestoreProgress } from '../progress.js';
 import { EXIT } from '../errors.js';
 import { loadTopology } from '../load.js';
 import type { Command } from '../command.js';
@@ -70,7 +71,7 @@ export const runCommand: Command = {
     const app = new StreamsApp(
       topology,
       config,
-      observerFor(metrics, () => appId),
+      withRestoreProgress(observerFor(metrics, () => appId)),
       {
         serdes,
         processorMetrics: processorMetricsFor(metrics, () => appId),
