@@ -5,26 +5,15 @@
  * zombie that lost the task. Under at-least-once one idempotent producer serves all tasks
  * and offsets are committed through the consumer after the sends are acknowledged.
  */
+import type { ConsumedOffset, OutputRecord } from './task/types.js';
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import { MillraceError, TaskMigratedError } from './errors.js';
 
-/** A record to produce (outputs, changelog records, dead letters). */
-export interface OutgoingRecord {
-  topic: string;
-  /** Explicit partition (changelogs); otherwise the Java-compatible default partitioner picks it. */
-  partition?: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: number;
-  headers?: Record<string, string | Buffer>;
-}
+/** A record to produce (outputs, changelog records with an explicit partition, dead letters). */
+export type OutgoingRecord = OutputRecord;
 
 /** Next offset to consume, per input partition (Kafka's committed-offset convention). */
-export interface OffsetToCommit {
-  topic: string;
-  partition: number;
-  offset: number;
-}
+export type OffsetToCommit = ConsumedOffset;
 
 /** Offset of the last record written per `topic:partition`, for checkpoints. */
 export type WrittenOffsets = Map<string, number>;

@@ -8,6 +8,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from './log.js';
+import type { RawRecord } from './task/types.js';
 
 /** What a warehouse offers a sink (implemented by connectors/duckdb and connectors/snowflake). */
 export interface SinkTarget {
@@ -22,14 +23,9 @@ export interface SinkTarget {
 }
 
 /** Turns one consumed record into a row of a table (or `undefined` to skip it). */
-export type RowMapper = (record: {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: number;
-}) =>
+export type RowMapper = (
+  record: Omit<RawRecord, 'headers'>,
+) =>
   | { table: string; row: Record<string, unknown> }
   | undefined
   | Promise<{ table: string; row: Record<string, unknown> } | undefined>;

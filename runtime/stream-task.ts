@@ -46,8 +46,6 @@ export class StreamTask {
     restoreRemaining: 0,
     produced: new Map(),
   };
-  /** Next offset to consume per `topic:partition` since the last commit. */
-  private readonly consumed = new Map<string, OffsetToCommit>();
   /** Next changelog offset per store (for the checkpoint). */
   readonly changelogPositions = new Map<string, number>();
   private uncommitted = false;
@@ -75,17 +73,10 @@ export class StreamTask {
     for (const r of records) {
       const pending = this.engine.process(r);
       if (pending) await pending;
-      this.markConsumed(r.topic, r.partition, r.offset + 1);
     }
     this.stats.processed += records.length;
-  }
-
-  markConsumed(topic: string, partition: number, nextOffset: number): void {
-    const key = `${topic}:${partition}`;
-    const prev = this.consumed.get(key);
-    if (prev) prev.offset = nextOffset;
-    else this.consumed.set(key, { topic, partition, offset: nextOffset });
-    this.uncommitted = true;
+    // The engine tracks the next offset to consume per input partition (batch.offsets).
+    if (records.length) this.uncommitted = true;
   }
 
   async punctuate(now: number): Promise<void> {
@@ -110,16 +101,15 @@ export class StreamTask {
           timestamp: r.timestamp,
         });
     }
-    if (!records.length && !this.consumed.size) {
+    if (!records.length && !batch.offsets.length) {
       this.uncommitted = false;
       return;
     }
-    const written = await this.committer.commit(records, [...this.consumed.values()]);
+    const written = await this.committer.commit(records, batch.offsets);
     for (const c of batch.changelogs) {
       const last = written.get(`${c.topic}:${this.partition}`);
       if (last !== undefined) this.changelogPositions.set(c.store, last + 1);
     }
-    this.consumed.clear();
     this.uncommitted = false;
     this.stats.commits++;
     countByTopic(records, this.stats.produced);

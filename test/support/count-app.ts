@@ -71,6 +71,8 @@ class CountStore implements StateStore {
 class CountEngine implements TaskEngine {
   readonly stores: TaskStore[];
   private out: OutgoingRecord[] = [];
+  /** Next offset to consume per `topic:partition` since the last commit. */
+  private consumed = new Map<string, { topic: string; partition: number; offset: number }>();
 
   constructor(
     readonly taskId: string,
@@ -85,6 +87,11 @@ class CountEngine implements TaskEngine {
   async init(): Promise<void> {}
 
   process(r: RawRecord): void {
+    this.consumed.set(`${r.topic}:${r.partition}`, {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset + 1,
+    });
     if (!r.key || r.value?.toString() === 'poison') {
       this.out.push({
         topic: this.dlq,
@@ -114,8 +121,11 @@ class CountEngine implements TaskEngine {
     await this.store.flush();
     const records = this.out;
     this.out = [];
+    const offsets = [...this.consumed.values()];
+    this.consumed = new Map();
     return {
       records,
+      offsets,
       changelogs: [
         {
           store: this.store.name,
