@@ -24,6 +24,7 @@ import { createKafka } from '../connectors/kafka/client.js';
 import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import { startChild, type Child } from '../test/support/processes.js';
 import { writeResults, type BenchCase } from './lib/results.js';
+import { sumSamples } from '../observability/metrics.js';
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 400_000);
 const LAT_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
@@ -33,14 +34,6 @@ const log = (m: string) => process.stderr.write(`[bench:pipeline] ${m}\n`);
 
 async function scrape(url: string): Promise<string> {
   return (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
-}
-
-function sumOf(text: string, name: string, filter = ''): number {
-  let n = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(name) && line.includes(filter))
-      n += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-  return n;
 }
 
 /** Quantile from a Prometheus histogram's cumulative buckets (linear within a bucket). */
@@ -91,6 +84,32 @@ async function until(cond: () => Promise<boolean>, what: string, timeoutMs: numb
 }
 
 const metricsUrl = (c: Child) => String(c.lines.find((l) => l.event === 'started')?.metrics ?? '');
+
+/**
+ * Waits until the sink's `trades` rows stop changing for 3 s; returns the count and when
+ * it last changed (performance.now()).
+ */
+async function sinkSettled(sink: Child, what: string): Promise<{ rows: number; at: number }> {
+  let rows = -1;
+  let at = performance.now();
+  await until(
+    async () => {
+      const n = sumSamples(
+        await scrape(metricsUrl(sink)),
+        'millrace_sink_rows_written_total',
+        'table="trades"',
+      );
+      if (n !== rows) {
+        rows = n;
+        at = performance.now();
+      }
+      return n > 0 && performance.now() - at > 3000;
+    },
+    what,
+    600_000,
+  );
+  return { rows, at };
+}
 
 async function throughput(
   instances: number,
@@ -162,7 +181,7 @@ async function throughput(
   const processed = async () => {
     let n = 0;
     for (const r of runs)
-      n += sumOf(await scrape(metricsUrl(r)), 'millrace_records_processed_total');
+      n += sumSamples(await scrape(metricsUrl(r)), 'millrace_records_processed_total');
     return n;
   };
   let processedAt = 0;
@@ -178,27 +197,8 @@ async function throughput(
   // trades.clean holds what survives validate + dedupe; the instance counts what it dropped.
   let dlqRecords = 0;
   for (const r of runs)
-    dlqRecords += sumOf(await scrape(metricsUrl(r)), 'millrace_dlq_records_total');
-  let lastRows = -1;
-  let stableSince = performance.now();
-  let rowsAt = 0;
-  await until(
-    async () => {
-      const rows = sumOf(
-        await scrape(metricsUrl(sink)),
-        'millrace_sink_rows_written_total',
-        'table="trades"',
-      );
-      if (rows !== lastRows) {
-        lastRows = rows;
-        rowsAt = performance.now();
-        stableSince = performance.now();
-      }
-      return rows > 0 && performance.now() - stableSince > 3000;
-    },
-    'the sink to write every row',
-    600_000,
-  );
+    dlqRecords += sumSamples(await scrape(metricsUrl(r)), 'millrace_dlq_records_total');
+  const { rows: lastRows, at: rowsAt } = await sinkSettled(sink, 'the sink to write every row');
   const runRss = Math.max(...runs.map((r) => peakRssMib(r.pid) ?? 0));
   const sinkRss = peakRssMib(sink.pid);
   for (const r of runs) r.signal('SIGTERM');
@@ -286,24 +286,7 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
   const fedAt = performance.now();
   // Wait for the pipeline to drain (rows stable for 3 s): quantiles over only the rows
   // written by the end of the feed would hide a backlog.
-  let lastRows = -1;
-  let changedAt = performance.now();
-  await until(
-    async () => {
-      const rows = sumOf(
-        await scrape(metricsUrl(sink)),
-        'millrace_sink_rows_written_total',
-        'table="trades"',
-      );
-      if (rows !== lastRows) {
-        lastRows = rows;
-        changedAt = performance.now();
-      }
-      return rows > 0 && performance.now() - changedAt > 3000;
-    },
-    'the live pipeline to drain',
-    600_000,
-  );
+  const { at: changedAt } = await sinkSettled(sink, 'the live pipeline to drain');
   const drainSeconds = Math.max(0, (changedAt - fedAt) / 1000);
   const text = await scrape(metricsUrl(sink));
   const f = 'from="ingest"';
@@ -322,7 +305,7 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
     p50_ms: p50 === null ? null : Math.round(p50 * 1000),
     p99_ms: p99 === null ? null : Math.round(p99 * 1000),
     rss_mib: runRss,
-    rows_observed: sumOf(text, 'millrace_e2e_latency_seconds_count', f),
+    rows_observed: sumSamples(text, 'millrace_e2e_latency_seconds_count', f),
     drain_seconds_after_feed: Math.round(drainSeconds * 10) / 10,
     note: 'quantiles interpolated within the histogram buckets 0.01 0.05 0.1 0.25 0.5 1 2 5 10 s',
   };

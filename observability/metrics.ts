@@ -300,3 +300,15 @@ export function metricsTableMarkdown(): string {
   });
   return ['| metric | type | labels | what |', '|---|---|---|---|', ...rows].join('\n');
 }
+
+/**
+ * The sum of the samples of `name` in Prometheus text whose labels contain `filter`
+ * (for scripts that read another process's /metrics: the demo, the benchmarks).
+ */
+export function sumSamples(text: string, name: string, filter = ''): number {
+  let n = 0;
+  for (const line of text.split('\n'))
+    if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(filter))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  return n;
+}

@@ -41,6 +41,31 @@ export interface InstanceStatus {
   updatedAt: string;
 }
 
+/**
+ * The view of a process that runs no tasks (the ingest, the sink): a name, what it
+ * guarantees, and why it is not ready (null when it is).
+ */
+export function processView(
+  name: string,
+  guarantee: string,
+  notReady: () => string | null = () => null,
+): InstanceView {
+  return {
+    applicationId: name,
+    notReadyReason: notReady,
+    topologySvg: async () => '',
+    status: () => ({
+      applicationId: name,
+      instanceId: String(process.pid),
+      state: notReady() === null ? 'running' : 'starting',
+      guarantee,
+      tasks: [],
+      topology: null,
+      updatedAt: new Date().toISOString(),
+    }),
+  };
+}
+
 export interface ServerOptions {
   port: number;
   /** Default 127.0.0.1; `0.0.0.0` exposes it (the `--expose` flag). */

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment } from '../../connectors/finnhub/env-file.js';
+import { sumSamples } from '../../observability/metrics.js';
 import { tailTopics } from '../../connectors/kafka/tail.js';
 import { endpoints, loadConfig } from '../../deploy/local/config.js';
 import { down, up } from '../../deploy/local/infra.js';
@@ -71,11 +72,7 @@ const num = (v: unknown, name: string, dflt: number) => {
 
 async function metric(url: string, name: string): Promise<number> {
   try {
-    const text = await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text();
-    let sum = 0;
-    for (const line of text.split('\n'))
-      if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-    return sum;
+    return sumSamples(await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text(), name);
   } catch {
     return NaN;
   }

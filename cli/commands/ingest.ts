@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { TOPICS } from '../../apps/finnhub-vwap/app.js';
 import { Metrics } from '../../observability/metrics.js';
 import { ingestMetricsFor, type IngestMetricsBinding } from '../../observability/ingest.js';
-import { startServer, type InstanceView } from '../../observability/server.js';
+import { processView, startServer } from '../../observability/server.js';
 import {
   CountingMetrics,
   environment,
@@ -250,23 +250,6 @@ class PromCountingMetrics extends CountingMetrics {
   }
 }
 
-function ingestView(source: string): InstanceView {
-  return {
-    applicationId: `ingest-${source}`,
-    notReadyReason: () => null,
-    topologySvg: async () => '',
-    status: () => ({
-      applicationId: `ingest-${source}`,
-      instanceId: String(process.pid),
-      state: 'running',
-      guarantee: 'idempotent producer',
-      tasks: [],
-      topology: null,
-      updatedAt: new Date().toISOString(),
-    }),
-  };
-}
-
 /** Kafka could not be reached or refused the admin requests (exit code 3). */
 class KafkaUnreachable extends Error {
   readonly domain = 'external' as const;
@@ -396,7 +379,9 @@ async function ingest(s: IngestSettings): Promise<number> {
   const server =
     s.metricsPort === undefined
       ? undefined
-      : await startServer(prom, ingestView(s.source), { port: s.metricsPort });
+      : await startServer(prom, processView(`ingest-${s.source}`, 'idempotent producer'), {
+          port: s.metricsPort,
+        });
   if (server) logger.info('metrics', { url: `${server.url}/metrics` });
   const producer = await prepare(s, metrics, logger).catch(async (err: unknown) => {
     await server?.close();

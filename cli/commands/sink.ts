@@ -6,7 +6,7 @@
  */
 import { environment } from '../../connectors/finnhub/env-file.js';
 import { Metrics } from '../../observability/metrics.js';
-import { startServer, type InstanceView } from '../../observability/server.js';
+import { processView, startServer } from '../../observability/server.js';
 import { createLogger, type LogLevel } from '../../runtime/log.js';
 import { startPipelineSink, type WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
 import { parseArgs } from '../args.js';
@@ -71,20 +71,11 @@ export const sinkCommand: Command = {
     let ready = false;
     let failure: string | null = null;
 
-    const view: InstanceView = {
-      applicationId: sinkId,
-      notReadyReason: () => failure ?? (ready ? null : 'connecting to the warehouse and Kafka'),
-      topologySvg: async () => '',
-      status: () => ({
-        applicationId: sinkId,
-        instanceId: String(process.pid),
-        state: failure ? 'failed' : ready ? 'running' : 'starting',
-        guarantee: 'warehouse offsets',
-        tasks: [],
-        topology: null,
-        updatedAt: new Date().toISOString(),
-      }),
-    };
+    const view = processView(
+      sinkId,
+      'warehouse offsets',
+      () => failure ?? (ready ? null : 'connecting to the warehouse and Kafka'),
+    );
     const server = await startServer(metrics, view, {
       port: Number(a.flags['metrics-port'] ?? env.MILLRACE_SINK_METRICS_PORT ?? 9465),
       host: (a.flags['metrics-host'] as string | undefined) ?? '127.0.0.1',

@@ -22,10 +22,11 @@ import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import {
   expectWarehouseEquals,
   oracleFromInput,
+  pipelineProcesses,
   quiet,
   readAll as readAllOf,
 } from '../support/pipeline-e2e.js';
-import { startChild, stopAll } from '../support/processes.js';
+import { stopAll } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -52,55 +53,22 @@ afterAll(async () => {
 
 describe('finnhub-vwap under crashes, as processes', () => {
   it('instance SIGKILLed mid-stream and sink killed after a commit: DuckDB equals the independent computation', async () => {
-    const env = {
-      MILLRACE_BOOTSTRAP_SERVERS: inject('kafkaBrokers').join(','),
-      MILLRACE_REGISTRY_URL: inject('registryUrl'),
-      MILLRACE_TOPIC_PREFIX: PREFIX,
-    };
-    const ingest = (seed: number, start: number, frames: number) =>
-      startChild(
-        `ingest-${seed}`,
-        'bin/millrace.js',
-        [
-          'ingest',
-          '--count',
-          String(frames),
-          '--rate',
-          '200',
-          '--max-speed',
-          '--seed',
-          String(seed),
-          '--start',
-          String(start),
-          '--partitions',
-          '4',
-          '--quiet',
-        ],
-        env,
-      );
-    const instance = (name: string) =>
-      startChild(
-        name,
-        'bin/millrace.js',
-        [
-          'run',
-          'apps/finnhub-vwap',
-          '--app-id',
-          APP_ID,
-          '--metrics-port',
-          '0',
-          '--state-dir',
-          path.join(dir, name.replace(/\d+$/, '')),
-        ],
-        env,
-      );
+    const {
+      ingest,
+      instance: start,
+      sink: startSink,
+    } = pipelineProcesses({
+      brokers: inject('kafkaBrokers'),
+      registryUrl: inject('registryUrl'),
+      prefix: PREFIX,
+      appId: APP_ID,
+      dir,
+      partitions: 4,
+    });
+    // b2 restarts on b's state directory.
+    const instance = (name: string) => start(name, name.replace(/\d+$/, ''));
     const sink = (name: string, fault: Record<string, string> = {}) =>
-      startChild(
-        name,
-        'bin/millrace.js',
-        ['sink', '--duckdb', duckdbPath, '--sink-id', SINK_ID, '--metrics-port', '0'],
-        { ...env, ...fault },
-      );
+      startSink(name, duckdbPath, SINK_ID, fault);
 
     // First part of the input, then the fleet, then the second part while one instance dies.
     expect(await ingest(21, START, 12_000).exited).toBe(0);

@@ -16,8 +16,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import type { Trade } from '../../processors/market/trade.js';
 import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
-import { expectWarehouseEquals, oracleFromInput, quiet, readAll } from '../support/pipeline-e2e.js';
-import { startChild, stopAll, type Child } from '../support/processes.js';
+import {
+  expectWarehouseEquals,
+  oracleFromInput,
+  pipelineProcesses,
+  quiet,
+  readAll,
+} from '../support/pipeline-e2e.js';
+import { stopAll, type Child } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -48,48 +54,18 @@ interface Status {
 
 describe('finnhub-vwap scaled out while data flows', () => {
   it('1 → 2 → 3 instances, then one stopped: each task on one instance at every stable point, warehouse exact', async () => {
-    const env = {
-      MILLRACE_BOOTSTRAP_SERVERS: inject('kafkaBrokers').join(','),
-      MILLRACE_REGISTRY_URL: inject('registryUrl'),
-      MILLRACE_TOPIC_PREFIX: PREFIX,
-    };
+    const p = pipelineProcesses({
+      brokers: inject('kafkaBrokers'),
+      registryUrl: inject('registryUrl'),
+      prefix: PREFIX,
+      appId: APP_ID,
+      dir,
+      partitions: PARTITIONS,
+    });
+    const env = p.env;
     const ingest = (seed: number, minute: number) =>
-      startChild(
-        `ingest-${seed}`,
-        'bin/millrace.js',
-        [
-          'ingest',
-          '--count',
-          '6000',
-          '--rate',
-          '100',
-          '--max-speed',
-          '--seed',
-          String(seed),
-          '--start',
-          String(START + minute * 60_000),
-          '--partitions',
-          String(PARTITIONS),
-          '--quiet',
-        ],
-        env,
-      );
-    const instance = (name: string) =>
-      startChild(
-        name,
-        'bin/millrace.js',
-        [
-          'run',
-          'apps/finnhub-vwap',
-          '--app-id',
-          APP_ID,
-          '--metrics-port',
-          '0',
-          '--state-dir',
-          path.join(dir, name),
-        ],
-        env,
-      );
+      p.ingest(seed, START + minute * 60_000, 6000, 100);
+    const instance = (name: string) => p.instance(name);
     const status = async (): Promise<Status> => {
       const { stdout } = await run(
         process.execPath,
@@ -136,12 +112,7 @@ describe('finnhub-vwap scaled out while data flows', () => {
     };
 
     expect(await ingest(31, 0).exited).toBe(0);
-    const sink = startChild(
-      'sink',
-      'bin/millrace.js',
-      ['sink', '--duckdb', duckdbPath, '--sink-id', `${APP_ID}-sink`, '--metrics-port', '0'],
-      env,
-    );
+    const sink = p.sink('sink', duckdbPath, `${APP_ID}-sink`);
     const a = instance('a');
     await a.waitFor((l) => l.event === 'started', 90_000);
     await stableWith(1, [a]);

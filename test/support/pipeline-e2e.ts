@@ -8,7 +8,8 @@ import { DuckDbSink } from '../../connectors/duckdb/index.js';
 import type { RawTradeMessage } from '../../processors/market/trade.js';
 import { readUntil, type ReadRecord } from './kafka-helpers.js';
 import { closeTo, expectedOutputs, type Expected } from './pipeline-oracle.js';
-import type { Child } from './processes.js';
+import path from 'node:path';
+import { startChild, type Child } from './processes.js';
 
 export async function readAll(kafka: Kafka, topic: string, n: number): Promise<ReadRecord[]> {
   const got = await readUntil(kafka, topic, (r) => r.length >= n, 120_000, 'base64');
@@ -87,4 +88,71 @@ export async function expectWarehouseEquals(duckdbPath: string, expected: Expect
   } finally {
     await db.close();
   }
+}
+
+/** The pipeline's commands as processes, on the run's brokers, registry and topic prefix. */
+export function pipelineProcesses(o: {
+  brokers: string[];
+  registryUrl: string;
+  prefix: string;
+  appId: string;
+  /** Parent of the instances' state directories. */
+  dir: string;
+  partitions: number;
+}) {
+  const env = {
+    MILLRACE_BOOTSTRAP_SERVERS: o.brokers.join(','),
+    MILLRACE_REGISTRY_URL: o.registryUrl,
+    MILLRACE_TOPIC_PREFIX: o.prefix,
+  };
+  return {
+    env,
+    /** A deterministic synthetic feed: `frames` frames at `rate` trades/s of event time from `start`. */
+    ingest: (seed: number, start: number, frames: number, rate = 200): Child =>
+      startChild(
+        `ingest-${seed}`,
+        'bin/millrace.js',
+        [
+          'ingest',
+          '--count',
+          String(frames),
+          '--rate',
+          String(rate),
+          '--max-speed',
+          '--seed',
+          String(seed),
+          '--start',
+          String(start),
+          '--partitions',
+          String(o.partitions),
+          '--quiet',
+        ],
+        env,
+      ),
+    /** One `millrace run apps/finnhub-vwap` instance with state in `<dir>/<stateName>`. */
+    instance: (name: string, stateName = name): Child =>
+      startChild(
+        name,
+        'bin/millrace.js',
+        [
+          'run',
+          'apps/finnhub-vwap',
+          '--app-id',
+          o.appId,
+          '--metrics-port',
+          '0',
+          '--state-dir',
+          path.join(o.dir, stateName),
+        ],
+        env,
+      ),
+    /** `millrace sink` into `duckdbPath`. */
+    sink: (name: string, duckdbPath: string, sinkId: string, extra: Record<string, string> = {}) =>
+      startChild(
+        name,
+        'bin/millrace.js',
+        ['sink', '--duckdb', duckdbPath, '--sink-id', sinkId, '--metrics-port', '0'],
+        { ...env, ...extra },
+      ),
+  };
 }
