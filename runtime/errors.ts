@@ -64,3 +64,28 @@ export class TaskMigratedError extends MillraceError {
     );
   }
 }
+
+/**
+ * At-least-once: the task's records were written but its offset commit failed (typically
+ * a rebalance in progress). Nothing is lost: the offsets are committed with the next
+ * commit, or the records are processed again by whoever owns the task next.
+ */
+export class OffsetsNotCommittedError extends MillraceError {
+  constructor(
+    task: string,
+    /** Last offset written per `topic:partition`. */
+    readonly written: Map<string, number>,
+    cause?: unknown,
+  ) {
+    super(
+      `task ${task}: records written, offset commit failed; it is retried with the next commit`,
+      {
+        code: 'OFFSETS_NOT_COMMITTED',
+        domain: 'external',
+        retriable: true,
+        cause,
+        at: { task },
+      },
+    );
+  }
+}

@@ -3,6 +3,7 @@
  * punctuation) and how its commits leave (a transaction of its own under exactly-once,
  * the shared producer plus a consumer offset commit under at-least-once).
  */
+import { OffsetsNotCommittedError } from './errors.js';
 import type { OffsetToCommit, OutgoingRecord, WrittenOffsets } from './producers.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
 
@@ -22,7 +23,7 @@ export interface CheckpointIO {
   read(): Promise<Map<string, number> | undefined>;
   write(offsets: Map<string, number>): Promise<void>;
   remove(): Promise<void>;
-  /** Delete the task's local state (under exactly-once, after an unclean stop). */
+  /** Delete the task's local state (after an unclean stop, under either guarantee). */
   wipe(): Promise<void>;
 }
 
@@ -49,6 +50,13 @@ export class StreamTask {
   /** Next changelog offset per store (for the checkpoint). */
   readonly changelogPositions = new Map<string, number>();
   private uncommitted = false;
+  /**
+   * What a failed commit could not write or commit, carried into the next commit: the
+   * engine drained these records already, so dropping them would lose them (at-least-once
+   * goes on after a failed commit; exactly-once closes the task instead).
+   */
+  private unsent: OutgoingRecord[] = [];
+  private uncommittedOffsets: OffsetToCommit[] = [];
   /** The checkpoint the task started from (changelog offset per store), if any. */
   restoredFrom: Map<string, number> | undefined;
   /** Stores restored and processors initialised: ready to resume. */
@@ -90,7 +98,12 @@ export class StreamTask {
     if (!this.uncommitted || this.state !== 'running') return;
     const t0 = performance.now();
     const batch = await this.engine.prepareCommit();
-    const records: OutgoingRecord[] = batch.records;
+    // Outputs before changelogs: if the process dies between two chunks of the send, the
+    // restored state is behind the outputs (a replay repeats outputs) and never ahead of
+    // them (which would skip outputs).
+    const records: OutgoingRecord[] = this.unsent.length
+      ? [...this.unsent, ...batch.records]
+      : batch.records;
     for (const c of batch.changelogs) {
       for (const r of c.records)
         records.push({
@@ -101,19 +114,37 @@ export class StreamTask {
           timestamp: r.timestamp,
         });
     }
-    if (!records.length && !batch.offsets.length) {
+    const offsets = latestPerPartition(this.uncommittedOffsets, batch.offsets);
+    if (!records.length && !offsets.length) {
       this.uncommitted = false;
       return;
     }
-    const written = await this.committer.commit(records, batch.offsets);
-    for (const c of batch.changelogs) {
-      const last = written.get(`${c.topic}:${this.partition}`);
-      if (last !== undefined) this.changelogPositions.set(c.store, last + 1);
+    let written: WrittenOffsets;
+    try {
+      written = await this.committer.commit(records, offsets);
+    } catch (err) {
+      if (err instanceof OffsetsNotCommittedError) {
+        this.unsent = [];
+        this.advanceChangelogPositions(err.written);
+      } else this.unsent = records;
+      this.uncommittedOffsets = offsets;
+      throw err;
     }
+    this.unsent = [];
+    this.uncommittedOffsets = [];
+    this.advanceChangelogPositions(written);
     this.uncommitted = false;
     this.stats.commits++;
     countByTopic(records, this.stats.produced);
     this.stats.lastCommitMs = performance.now() - t0;
+  }
+
+  private advanceChangelogPositions(written: WrittenOffsets): void {
+    for (const s of this.engine.stores) {
+      if (!s.changelogTopic) continue;
+      const last = written.get(`${s.changelogTopic}:${this.partition}`);
+      if (last !== undefined) this.changelogPositions.set(s.name, last + 1);
+    }
   }
 
   /** Commit, record the checkpoint and close: the task can resume here without restoring. */
@@ -126,15 +157,27 @@ export class StreamTask {
   }
 
   /**
-   * Close without committing (fenced, or failed). Under exactly-once local state may hold
-   * writes whose transaction never committed: it is wiped and rebuilt from the changelog.
+   * Close without committing (fenced, or failed). Local state may hold writes that never
+   * reached the changelog (an aborted transaction, or a send that failed): it is wiped, and
+   * rebuilt from the changelog by whoever runs the task next.
    */
-  async closeDirty(exactlyOnce: boolean): Promise<void> {
+  async closeDirty(): Promise<void> {
     await this.engine.close().catch(() => {});
     await this.committer.close();
-    if (exactlyOnce) await this.checkpoint.wipe();
+    await this.checkpoint.wipe();
     this.state = 'closed';
   }
+}
+
+/** The offsets of `b`, plus those of `a` for partitions `b` does not mention. */
+function latestPerPartition(
+  a: readonly OffsetToCommit[],
+  b: readonly OffsetToCommit[],
+): OffsetToCommit[] {
+  if (!a.length) return [...b];
+  const m = new Map<string, OffsetToCommit>();
+  for (const o of [...a, ...b]) m.set(`${o.topic}:${o.partition}`, o);
+  return [...m.values()];
 }
 
 /** Adds each record to its topic's count (records come in runs of one topic). */

@@ -10,7 +10,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { StreamsConfig } from './config.js';
-import { MillraceError, TaskMigratedError } from './errors.js';
+import { MillraceError, OffsetsNotCommittedError, TaskMigratedError } from './errors.js';
 import { taskAssignor, tasksFromAssignment, type TaskLayout } from './kafka-assignor.js';
 import type { Logger } from './log.js';
 import {
@@ -234,13 +234,14 @@ export class StreamThread {
     const committer = await this.committerFor(id);
     const checkpointIO = this.factory.checkpoint(id);
     const checkpoint = await checkpointIO.read();
-    if (this.exactlyOnce) {
-      // Under exactly-once a checkpoint is valid once: it is removed while the task runs,
-      // so after a crash there is none, and state that may hold writes of a transaction
-      // that never committed is wiped before the stores open.
-      if (checkpoint) await checkpointIO.remove();
-      else await checkpointIO.wipe();
-    }
+    // A checkpoint is valid once: it is removed while the task runs, so after a crash there
+    // is none, and local state that may be ahead of the changelog is wiped before the
+    // stores open. Under exactly-once such state may hold writes of a transaction that
+    // never committed; under at-least-once, writes whose outputs and changelog records were
+    // never sent (the stores are written before the send). Either way the task restores
+    // what the changelog holds, so its state never runs ahead of its outputs.
+    if (checkpoint) await checkpointIO.remove();
+    else await checkpointIO.wipe();
     const engine = await this.factory.createEngine(id);
     const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, checkpointIO);
     task.restoredFrom = checkpoint;
@@ -266,13 +267,17 @@ export class StreamThread {
       commit: async (records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]) => {
         const written = await shared.send(records);
         if (offsets.length) {
-          await this.consumer.commitOffsets(
-            offsets.map((o) => ({
-              topic: o.topic,
-              partition: o.partition,
-              offset: String(o.offset),
-            })),
-          );
+          await this.consumer
+            .commitOffsets(
+              offsets.map((o) => ({
+                topic: o.topic,
+                partition: o.partition,
+                offset: String(o.offset),
+              })),
+            )
+            .catch((err: unknown) => {
+              throw new OffsetsNotCommittedError(id, written, err);
+            });
         }
         return written;
       },
@@ -370,7 +375,7 @@ export class StreamThread {
         });
       }
     }
-    await task.closeDirty(this.exactlyOnce);
+    await task.closeDirty();
   }
 
   // --- processing -----------------------------------------------------------------
@@ -460,7 +465,9 @@ export class StreamThread {
     }
     if (!this.exactlyOnce) {
       // At-least-once: a failed offset commit (e.g. during a rebalance) only means replay.
-      this.log.warn('commit failed; records since the last commit will be processed again', {
+      // The task keeps what it could not write or commit and retries it with its next
+      // commit; if it moves first, the new owner processes those records again.
+      this.log.warn('commit failed; retried with the next commit', {
         task: task.id,
         error: err,
       });

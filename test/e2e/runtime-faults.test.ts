@@ -209,6 +209,24 @@ describe('runtime under faults (separate processes)', () => {
     },
   );
 
+  it.each(['exactly_once', 'at_least_once'] as const)(
+    'a crash after the stores were written and before the commit was sent leaves state consistent with the outputs (%s)',
+    async (guarantee) => {
+      const s = await setup(`torn-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`, guarantee);
+      const dir = path.join(root, `torn-${guarantee}`);
+      // The first commit with records dies between the local store write and the send:
+      // the restarted instance must not count from the local state, which is ahead.
+      const a = s.worker('a', dir, { KILL_AT_FLUSH: '1' });
+      await a.waitFor((l) => l.event === 'tasks' && (l.tasks as string[]).length === 8);
+      await s.feed(2000);
+      await a.exited;
+      const a2 = s.worker('a2', dir);
+      await a2.waitFor((l) => l.event === 'tasks' && (l.tasks as string[]).length === 8);
+      await s.feed(1000);
+      await verify(s, guarantee === 'exactly_once');
+    },
+  );
+
   it('rebuilds a deleted state directory from the changelog (exactly-once)', async () => {
     const s = await setup('wipe', 'exactly_once');
     const dir = path.join(root, 'wipe-a');
@@ -225,9 +243,6 @@ describe('runtime under faults (separate processes)', () => {
     await verify(s, true);
   });
 
-  // KNOWN DEFECT, skipped so CI reflects everything else: in about 1 run in 5 the output
-  // held a repeated range of counts for a key after the zombie woke (an exactly-once
-  // violation in this scenario). Not yet diagnosed; see issue 5's note. Re-enable when fixed.
   it('fences a zombie: an instance stopped past its session timeout cannot commit when it wakes (exactly-once)', async () => {
     const s = await setup('zombie', 'exactly_once');
     // A commits rarely, so it holds uncommitted work when it is stopped: when it wakes it

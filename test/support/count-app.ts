@@ -119,6 +119,7 @@ class CountEngine implements TaskEngine {
 
   async prepareCommit(): Promise<CommitBatch> {
     await this.store.flush();
+    if (this.out.length) dieAfterStoreWrite();
     const records = this.out;
     this.out = [];
     const offsets = [...this.consumed.values()];
@@ -137,6 +138,17 @@ class CountEngine implements TaskEngine {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Fault injection for the crash tests: with KILL_AT_FLUSH=n the process SIGKILLs itself
+ * in its n-th commit that carries records, after the store wrote its new counts locally
+ * and before anything was sent: local state is then ahead of the changelog and the outputs.
+ */
+let flushesWithRecords = 0;
+function dieAfterStoreWrite(): void {
+  const n = Number(process.env.KILL_AT_FLUSH ?? 0);
+  if (n > 0 && ++flushesWithRecords === n) process.kill(process.pid, 'SIGKILL');
 }
 
 export function countTopology(input: string, output: string, stateDir: string): AppTopology {
