@@ -46,8 +46,15 @@ export const streamsConfigSchema = z
      * (JS heap and Buffers), per store per task.
      */
     cacheMaxEntries: z.number().int().positive().default(10_000),
-    /** Records buffered per partition before the partition is paused (backpressure). */
-    maxBufferedRecords: z.number().int().positive().default(2000),
+    /**
+     * Records a task may process before it commits, even if the commit interval has not
+     * passed. A task's outputs wait for its commit (and can keep the fetched input buffers
+     * alive), so this bounds the memory a fast input can fill between two commits (checked
+     * after each fetched batch: a commit holds at most this plus one batch). Input
+     * is bounded by the consumer's fetch sizes: a task processes one fetched batch at a
+     * time and the next fetch waits for it.
+     */
+    maxBufferedRecords: z.number().int().positive().default(5000),
     sessionTimeout: duration('sessionTimeout').default(10_000),
     heartbeatInterval: duration('heartbeatInterval').default(1000),
     rebalanceTimeout: duration('rebalanceTimeout').default(30_000),

@@ -50,6 +50,7 @@ export class StreamTask {
   /** Next changelog offset per store (for the checkpoint). */
   readonly changelogPositions = new Map<string, number>();
   private uncommitted = false;
+  private sinceCommit = 0;
   /**
    * What a failed commit could not write or commit, carried into the next commit: the
    * engine drained these records already, so dropping them would lose them (at-least-once
@@ -76,6 +77,11 @@ export class StreamTask {
     return this.uncommitted;
   }
 
+  /** Records processed since the last successful commit (their outputs wait for it). */
+  get uncommittedRecords(): number {
+    return this.sinceCommit;
+  }
+
   /** Processes consumed records in order; awaits only when a processor was asynchronous. */
   async process(records: readonly RawRecord[]): Promise<void> {
     for (const r of records) {
@@ -83,6 +89,7 @@ export class StreamTask {
       if (pending) await pending;
     }
     this.stats.processed += records.length;
+    this.sinceCommit += records.length;
     // The engine tracks the next offset to consume per input partition (batch.offsets).
     if (records.length) this.uncommitted = true;
   }
@@ -117,6 +124,7 @@ export class StreamTask {
     const offsets = latestPerPartition(this.uncommittedOffsets, batch.offsets);
     if (!records.length && !offsets.length) {
       this.uncommitted = false;
+      this.sinceCommit = 0;
       return;
     }
     let written: WrittenOffsets;
@@ -134,6 +142,7 @@ export class StreamTask {
     this.uncommittedOffsets = [];
     this.advanceChangelogPositions(written);
     this.uncommitted = false;
+    this.sinceCommit = 0;
     this.stats.commits++;
     countByTopic(records, this.stats.produced);
     this.stats.lastCommitMs = performance.now() - t0;

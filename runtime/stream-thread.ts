@@ -426,6 +426,11 @@ export class StreamThread {
       resolveOffset(batch.lastOffset());
       this.observer.onProcessed?.(task.id, records.length);
       if (Date.now() - this.lastCommit >= this.config.commitInterval) await this.commitAll();
+      // A task that processed many records since its last commit commits now: its outputs
+      // (which may hold on to the fetched input buffers) are kept until the commit, and the
+      // commit interval alone would let that grow with the input rate.
+      else if (task.uncommittedRecords >= this.config.maxBufferedRecords)
+        await this.commitTasks([task]);
     });
     await heartbeat().catch(() => {});
   }
@@ -436,7 +441,11 @@ export class StreamThread {
    */
   private async commitAll(): Promise<void> {
     this.lastCommit = Date.now();
-    const running = [...this.tasks.values()].filter((t) => t.state === 'running');
+    await this.commitTasks([...this.tasks.values()]);
+  }
+
+  private async commitTasks(tasks: StreamTask[]): Promise<void> {
+    const running = tasks.filter((t) => t.state === 'running');
     const outcomes = await Promise.allSettled(
       running.map(async (task) => {
         const t0 = performance.now();

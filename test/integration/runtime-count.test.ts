@@ -84,3 +84,34 @@ describe.each(['at_least_once', 'exactly_once'] as const)('count-by-key, %s', (g
     }
   });
 });
+
+describe('maxBufferedRecords', () => {
+  it('commits a task early when it has processed that many records, long before the interval', async () => {
+    const app = `${run}-early`;
+    const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
+    await createTopics(kafka, [
+      { topic: inTopic, partitions: 1 },
+      { topic: outTopic, partitions: 1 },
+    ]);
+    await produce(kafka, inTopic, input(3000, 10));
+    const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once',
+      // Without the early commit nothing would be visible (read_committed) for 10 minutes.
+      commitInterval: '10m',
+      maxBufferedRecords: 500,
+      stateDir,
+    });
+    await streams.start();
+    try {
+      // The check runs after each fetched batch, so a commit holds at most the threshold
+      // plus one batch.
+      const out = await readUntil(kafka, outTopic, (got) => got.length >= 3000, 30_000);
+      expect(out.length).toBe(3000);
+      expect(streams.tasks.get('0_0')!.stats.commits).toBeGreaterThanOrEqual(1);
+    } finally {
+      await streams.close();
+    }
+  });
+});
