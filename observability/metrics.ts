@@ -77,13 +77,13 @@ export const METRICS = [
   {
     name: 'millrace_rebalances_total',
     kind: 'counter',
-    help: 'Consumer-group rebalances seen by this instance',
+    help: 'Consumer-group rebalances seen by this instance, its first join included',
     labels: ['app'],
   },
   {
     name: 'millrace_rebalance_duration_seconds',
     kind: 'histogram',
-    help: 'Time from a rebalance starting (revoke) to all tasks running',
+    help: 'Time from a rebalance starting (revoke, or the first join) to all tasks running',
     labels: ['app'],
     buckets: E2E_BUCKETS,
   },

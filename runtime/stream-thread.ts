@@ -120,6 +120,9 @@ export class StreamThread {
     await this.consumer.connect();
     const topics = [...new Set([...this.layout.sourcesBySubtopology.values()].flat())];
     await this.consumer.subscribe({ topics, fromBeginning: true });
+    // kafkajs announces no rebalance for the first join: it starts here, and like every
+    // later one it ends when all assigned tasks run (counted and timed the same way).
+    this.observer.onRebalance?.('start', []);
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
