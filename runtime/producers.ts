@@ -100,11 +100,15 @@ async function sendChunked(
 }
 
 function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
-  const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+  const byTopic = new Map<
+    string,
+    Array<{ partition: number; offset: string; metadata: string | null }>
+  >();
   for (const o of offsets) {
     let list = byTopic.get(o.topic);
     if (!list) byTopic.set(o.topic, (list = []));
-    list.push({ partition: o.partition, offset: String(o.offset) });
+    // kafkajs passes `metadata` through to TxnOffsetCommit as is.
+    list.push({ partition: o.partition, offset: String(o.offset), metadata: o.metadata ?? null });
   }
   return {
     consumerGroupId: groupId,

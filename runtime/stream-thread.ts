@@ -22,6 +22,7 @@ import {
 import { endOffsets, restoreChangelogs, type RestoreTarget } from './restore.js';
 import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
 import { parseTaskId } from './assignment.js';
+import { decodeOffsetMetadata } from './offset-metadata.js';
 import { withRetries } from './retry.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
 
@@ -276,6 +277,7 @@ export class StreamThread {
                 topic: o.topic,
                 partition: o.partition,
                 offset: String(o.offset),
+                metadata: o.metadata ?? null,
               })),
             )
             .catch((err: unknown) => {
@@ -343,10 +345,13 @@ export class StreamThread {
     const parts = this.partitionsOf(task.id);
     const topics = [...new Set(parts.map((p) => p.topic))];
     const committed = await this.admin.fetchOffsets({ groupId: this.config.applicationId, topics });
+    let streamTime: number | undefined;
     for (const { topic, partition } of parts) {
       const c = committed
         .find((t) => t.topic === topic)
         ?.partitions.find((p) => p.partition === partition);
+      const t = decodeOffsetMetadata(c?.metadata);
+      if (t !== undefined) streamTime = Math.max(streamTime ?? -1, t);
       let offset = c && Number(c.offset) >= 0 ? c.offset : undefined;
       if (offset === undefined) {
         const low = (await this.admin.fetchTopicOffsets(topic)).find(
@@ -357,6 +362,9 @@ export class StreamThread {
       this.consumer.seek({ topic, partition, offset });
       this.positions.set(`${topic}:${partition}`, Number(offset));
     }
+    // The stream time committed with the offsets (the task's clock when its state was
+    // committed), so windows closed before a move or a crash stay closed.
+    if (streamTime !== undefined) task.engine.resumeStreamTime?.(streamTime);
     task.state = 'running';
     this.consumer.resume(groupByTopic(parts));
   }

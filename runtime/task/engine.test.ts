@@ -1,3 +1,4 @@
+import { encodeOffsetMetadata } from '../offset-metadata.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,6 +70,16 @@ function around(create: () => object, outputs?: string[]): BuiltTopology {
 }
 
 describe('the task engine', () => {
+  it('resumes the stream time committed with its offsets, and never moves it back', async () => {
+    const e = await open(counting());
+    e.resumeStreamTime(1000);
+    expect(e.streamTime()).toBe(1000);
+    e.process(raw('in', 0, 5, 'a', 'x'));
+    expect(e.streamTime()).toBe(1000);
+    e.resumeStreamTime(10);
+    expect(e.streamTime()).toBe(1000);
+  });
+
   it('processes synchronously and hands over outputs, changelogs and consumed offsets at commit', async () => {
     const e = await open(counting());
     expect(e.process(raw('in', 3, 10, 'a', 'x'))).toBeUndefined();
@@ -89,7 +100,10 @@ describe('the task engine', () => {
     expect(batch.changelogs.map((c) => [c.store, c.topic, c.records.length])).toEqual([
       ['c-store', 'app-c-store-changelog', 2],
     ]);
-    expect(batch.offsets).toEqual([{ topic: 'in', partition: 3, offset: 13 }]);
+    // The stream time travels with the offsets (committed in their metadata).
+    expect(batch.offsets).toEqual([
+      { topic: 'in', partition: 3, offset: 13, metadata: encodeOffsetMetadata(12) },
+    ]);
     expect(e.streamTime()).toBe(12);
     const empty = await e.prepareCommit();
     expect(empty).toEqual({ records: [], changelogs: [], offsets: [] });

@@ -33,6 +33,7 @@ import type { Serde, StateStore } from '../../state/api.js';
 import type { BuiltTopology, Subtopology } from '../../topology/index.js';
 import { BuiltTopology as Topology } from '../../topology/index.js';
 import { MillraceError } from '../errors.js';
+import { encodeOffsetMetadata } from '../offset-metadata.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { RecordProcessingError, type RecordFailureReason } from './errors.js';
 import { Punctuations, type Punctuation } from './punctuation.js';
@@ -147,6 +148,11 @@ export class StreamTaskEngine implements TaskEngine {
   /** Highest record timestamp processed (epoch ms); -1 before the first record. */
   streamTime(): number {
     return this.stream;
+  }
+
+  /** The stream time committed with the task's offsets, before it processes again. */
+  resumeStreamTime(streamTime: number): void {
+    if (streamTime > this.stream) this.stream = streamTime;
   }
 
   // --- wiring -------------------------------------------------------------------
@@ -495,7 +501,8 @@ export class StreamTaskEngine implements TaskEngine {
         changelogs.push({ store: s.name, topic: s.changelogTopic, records });
     }
     const records = this.takeOutputs();
-    const offsets = [...this.consumed.values()].map((c) => ({ ...c }));
+    const metadata = encodeOffsetMetadata(this.stream);
+    const offsets = [...this.consumed.values()].map((c) => ({ ...c, metadata }));
     this.consumed.clear();
     this.lastConsumed = undefined;
     return { records, changelogs, offsets };

@@ -32,6 +32,8 @@ export interface ConsumedOffset {
   topic: string;
   partition: number;
   offset: number;
+  /** Committed with the offset: the task's stream time (see runtime/offset-metadata.ts). */
+  metadata?: string | null;
 }
 
 /** A store of one task, with the changelog topic it is logged to (if logged). */
@@ -67,5 +69,7 @@ export interface TaskEngine {
   process(record: RawRecord): void | Promise<void>;
   punctuateWallClock(now: number): void | Promise<void>;
   prepareCommit(): Promise<CommitBatch>;
+  /** Starts the task's stream time at the one committed with its offsets (never moves it back). */
+  resumeStreamTime?(streamTime: number): void;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
-import { TopologyBuilder } from '../../topology/index.js';
+import { TopologyBuilder, tumbling } from '../../topology/index.js';
 import {
   createTopics,
   deleteTopicsWithPrefix,
@@ -186,6 +186,62 @@ describe('built topologies on the runtime', () => {
       });
     } finally {
       await streams.close();
+    }
+  });
+
+  it('a task that moves resumes the stream time committed with its offsets: a window closed before is not reopened', async () => {
+    const app = `${run}-clock`;
+    const [input, output] = [`${app}-in`, `${app}-out`];
+    await createTopics(kafka, [
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const build = () => {
+      const b = new TopologyBuilder();
+      b.stream(input, { key: 'string', value: 'string' })
+        .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+        .windowedBy(tumbling(10_000))
+        .count({ name: 'w' })
+        .to(output, { key: 'string', value: 'json' });
+      return b.build();
+    };
+    const instance = (dir: string) =>
+      new StreamsApp(build(), {
+        applicationId: app,
+        bootstrapServers: inject('kafkaBrokers'),
+        processingGuarantee: 'exactly_once',
+        stateDir: path.join(stateDir, dir),
+      });
+    // Recent event times (the broker's retention deletes old ones), aligned to the window.
+    const base = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+    const at = (ms: number, value: string) => ({ key: 'k', value, timestamp: base + ms });
+    await produce(kafka, input, [at(1000, 'a'), at(2000, 'b'), at(15_000, 'c')]);
+    const first = instance('a');
+    await first.start();
+    try {
+      await readUntil(kafka, output, (got) => got.length >= 1);
+    } finally {
+      await first.close();
+    }
+    // Late for the window [base, base+10s), which closed at stream time base+15s; then a
+    // record that closes the next window. The task resumes on another instance (its own,
+    // empty state directory): only the committed stream time can tell that 'd' is late.
+    await produce(kafka, input, [at(3000, 'd'), at(25_000, 'e')]);
+    const second = instance('b');
+    await second.start();
+    try {
+      const out = await readUntil(kafka, output, (got) => got.length >= 2);
+      const windows = out.map(
+        (r) => JSON.parse(r.value!) as { window_start: number; value: number },
+      );
+      expect(windows.slice(0, 2)).toEqual([
+        { window_start: base, window_end: base + 10_000, value: 2 },
+        { window_start: base + 10_000, window_end: base + 20_000, value: 1 },
+      ]);
+      const dlq = await readUntil(kafka, `${app}-dlq`, (got) => got.length >= 1);
+      expect(dlq.map((r) => [r.value, r.headers['millrace.reason']])).toEqual([['d', 'late']]);
+    } finally {
+      await second.close();
     }
   });
 });
