@@ -10,8 +10,6 @@
  *   await sink.stop();
  */
 import { createKafka } from '../../connectors/kafka/client.js';
-import { DuckDbSink } from '../../connectors/duckdb/index.js';
-import { SnowflakeSink } from '../../connectors/snowflake/index.js';
 import type { WarehouseSink } from '../../connectors/warehouse/index.js';
 import type { DedupeKey } from '../../connectors/warehouse/tables.js';
 import type { Logger } from '../../runtime/log.js';
@@ -56,16 +54,24 @@ export interface RunningPipelineSink {
   stop(): Promise<void>;
 }
 
-export function warehouseFor(o: PipelineSinkOptions): WarehouseSink {
+/**
+ * The warehouse of `o`. Each driver is loaded only when it is the one chosen: snowflake-sdk
+ * pulls in the AWS SDK (and its Node-version warning), DuckDB a native module, and neither
+ * should weigh on `millrace --help` or on a sink that uses the other.
+ */
+export async function warehouseFor(o: PipelineSinkOptions): Promise<WarehouseSink> {
   const env = o.env ?? process.env;
   const kind = o.warehouse ?? (env.SNOWFLAKE_ACCOUNT ? 'snowflake' : 'duckdb');
   const dedupeKey = o.dedupeKey ?? 'symbol+timestamp';
-  if (kind === 'snowflake')
+  if (kind === 'snowflake') {
+    const { SnowflakeSink } = await import('../../connectors/snowflake/index.js');
     return new SnowflakeSink({
       env,
       options: { dedupeKey },
       log: { warn: (m, f) => o.log.warn(m, f), info: (m, f) => o.log.info(m, f), debug: () => {} },
     });
+  }
+  const { DuckDbSink } = await import('../../connectors/duckdb/index.js');
   return new DuckDbSink({ path: o.duckdbPath ?? 'data/millrace.duckdb', dedupeKey });
 }
 
@@ -94,7 +100,7 @@ export async function startPipelineSink(
   onFatal: (err: unknown) => void,
 ): Promise<RunningPipelineSink> {
   const sinkId = o.sinkId ?? 'finnhub-vwap-sink';
-  const warehouse = warehouseFor(o);
+  const warehouse = await warehouseFor(o);
   await warehouse.open();
   await warehouse.ensureSchema();
   const map = await pipelineRowMapper(o.registryUrl);
