@@ -30,6 +30,7 @@ import {
   checkCopartitioned,
   ensureInternalTopics,
   partitionCounts,
+  requireOutputs,
   requireSources,
   type InternalTopicSpec,
 } from './topics.js';
@@ -152,11 +153,10 @@ export class StreamsApp {
     const app = this.config.applicationId;
     const subs = this.topology.subtopologies(app);
     const external = [...new Set(subs.flatMap((s) => s.sources))];
-    const counts = await partitionCounts(this.admin, [
-      ...external,
-      ...this.topology.outputTopics(app),
-    ]);
+    const outputs = this.topology.outputTopics(app);
+    const counts = await partitionCounts(this.admin, [...external, ...outputs]);
     requireSources(external, counts);
+    requireOutputs(outputs, counts);
     const partitionsBySub = new Map<number, number>();
     for (const s of subs)
       if (s.sources.length) partitionsBySub.set(s.id, checkCopartitioned(s.id, s.sources, counts));

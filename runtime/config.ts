@@ -55,6 +55,12 @@ export const streamsConfigSchema = z
      * time and the next fetch waits for it.
      */
     maxBufferedRecords: z.number().int().positive().default(5000),
+    /**
+     * How long the at-least-once commits of a task may keep failing (each already retried
+     * by the client) before the instance stops with the cause, as a producer's delivery
+     * timeout does in Kafka Streams. Under exactly-once a failed commit stops it at once.
+     */
+    commitFailureTimeout: duration('commitFailureTimeout').default(120_000),
     sessionTimeout: duration('sessionTimeout').default(10_000),
     heartbeatInterval: duration('heartbeatInterval').default(1000),
     rebalanceTimeout: duration('rebalanceTimeout').default(30_000),
@@ -92,6 +98,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['storeBackend', String],
   ['maxBufferedRecords', Number],
   ['cacheMaxEntries', Number],
+  ['commitFailureTimeout', String],
   ['sessionTimeout', String],
   ['deadLetterTopic', String],
   ['replicationFactor', Number],

@@ -57,6 +57,8 @@ export class StreamTask {
    * goes on after a failed commit; exactly-once closes the task instead).
    */
   private unsent: OutgoingRecord[] = [];
+  /** When the task's commits started failing (Date.now()); undefined while they succeed. */
+  commitFailingSince: number | undefined;
   private uncommittedOffsets: OffsetToCommit[] = [];
   /** The checkpoint the task started from (changelog offset per store), if any. */
   restoredFrom: Map<string, number> | undefined;
@@ -131,6 +133,7 @@ export class StreamTask {
     try {
       written = await this.committer.commit(records, offsets);
     } catch (err) {
+      this.commitFailingSince ??= Date.now();
       if (err instanceof OffsetsNotCommittedError) {
         this.unsent = [];
         this.advanceChangelogPositions(err.written);
@@ -140,6 +143,7 @@ export class StreamTask {
     }
     this.unsent = [];
     this.uncommittedOffsets = [];
+    this.commitFailingSince = undefined;
     this.advanceChangelogPositions(written);
     this.uncommitted = false;
     this.sinceCommit = 0;

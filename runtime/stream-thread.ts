@@ -484,14 +484,23 @@ export class StreamThread {
       return;
     }
     if (!this.exactlyOnce) {
-      // At-least-once: a failed offset commit (e.g. during a rebalance) only means replay.
-      // The task keeps what it could not write or commit and retries it with its next
-      // commit; if it moves first, the new owner processes those records again.
-      this.log.warn('commit failed; retried with the next commit', {
-        task: task.id,
-        error: err,
-      });
-      return;
+      // At-least-once: the task keeps what it could not write or commit and retries it
+      // with its next commit; if it moves first, the new owner processes those records
+      // again. Commits that keep failing (a topic deleted, the cluster gone) stop the
+      // instance, as a producer's delivery timeout does in Kafka Streams, rather than
+      // letting it run on without progress.
+      const failing = Date.now() - (task.commitFailingSince ?? Date.now());
+      if (failing < this.config.commitFailureTimeout) {
+        this.log.warn('commit failed; retried with the next commit', {
+          task: task.id,
+          error: err,
+        });
+        return;
+      }
+      throw new MillraceError(
+        `commits of task ${task.id} have failed for ${Math.round(failing / 1000)} s: ${err instanceof Error ? err.message : String(err)}`,
+        { code: 'COMMIT_FAILED', domain: 'external', cause: err, at: { task: task.id } },
+      );
     }
     this.log.error('commit failed; closing the task, its state is rebuilt from the changelog', {
       task: task.id,

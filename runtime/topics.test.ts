@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamsError } from './errors.js';
-import { checkCopartitioned, requireSources } from './topics.js';
+import { checkCopartitioned, requireOutputs, requireSources } from './topics.js';
 
 describe('start-up topic checks', () => {
   it('accepts co-partitioned sources and returns their partition count', () => {
@@ -36,5 +36,12 @@ describe('start-up topic checks', () => {
     expect(() => requireSources(['a', 'b', 'c'], new Map([['b', 1]]))).toThrow(
       /source topic\(s\) a, c do not exist; create them first/,
     );
+  });
+
+  it('lists every missing output topic and how to create it', () => {
+    expect(() => requireOutputs(['out', 'late'], new Map([['out', 4]]))).toThrow(
+      /output topic\(s\) late do not exist; create them first/,
+    );
+    expect(() => requireOutputs(['out'], new Map([['out', 4]]))).not.toThrow();
   });
 });

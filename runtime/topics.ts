@@ -40,6 +40,22 @@ export function requireSources(sources: string[], counts: Map<string, number>): 
 }
 
 /**
+ * Fails with one message listing every output topic (a sink's, not internal) that does not
+ * exist: records sent there would be refused by a broker that does not create topics, and
+ * every commit would fail until the topic appears.
+ */
+export function requireOutputs(outputs: string[], counts: Map<string, number>): void {
+  const missing = outputs.filter((t) => !counts.has(t));
+  if (missing.length) {
+    throw new StreamsError(
+      `output topic(s) ${missing.join(', ')} do not exist; create them first (for example with the admin client or ` +
+        '`kafka-topics.sh --create --topic <name> --partitions <n>`), then start the app again',
+      { code: 'OUTPUT_TOPIC_MISSING', domain: 'user' },
+    );
+  }
+}
+
+/**
  * Sources read by one sub-topology are joined partition by partition, so they must have
  * the same number of partitions. Returns the sub-topology's partition count.
  */

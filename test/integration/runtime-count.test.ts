@@ -115,3 +115,54 @@ describe('maxBufferedRecords', () => {
     }
   });
 });
+
+describe('output topics', () => {
+  it('refuses to start when an output topic does not exist, naming it and the fix', async () => {
+    const app = `${run}-noout`;
+    await createTopics(kafka, [{ topic: `${app}-in`, partitions: 2 }]);
+    const streams = new StreamsApp(countTopology(`${app}-in`, `${app}-out`, stateDir), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      stateDir,
+    });
+    await expect(streams.start()).rejects.toThrow(
+      `output topic(s) ${app}-out do not exist; create them first`,
+    );
+    await streams.close();
+  });
+
+  it('at-least-once: commits that keep failing (output topic deleted) stop the instance with the cause', async () => {
+    const app = `${run}-gone`;
+    const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
+    await createTopics(kafka, [
+      { topic: inTopic, partitions: 1 },
+      { topic: outTopic, partitions: 1 },
+    ]);
+    const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'at_least_once',
+      commitInterval: '200ms',
+      commitFailureTimeout: '2s',
+      stateDir,
+    });
+    const failed = new Promise<unknown>((resolve) => streams.onFailure(resolve));
+    await streams.start();
+    try {
+      await produce(kafka, inTopic, input(100, 5));
+      await readUntil(kafka, outTopic, (got) => got.length >= 100);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [outTopic] }).finally(() => admin.disconnect());
+      await produce(kafka, inTopic, input(100, 5));
+      const err = (await Promise.race([
+        failed,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('still running')), 90_000)),
+      ])) as Error;
+      expect(err.message).toMatch(/^commits of task 0_0 have failed for \d+ s: /);
+      expect(streams.state).toBe('failed');
+    } finally {
+      await streams.close();
+    }
+  });
+});
