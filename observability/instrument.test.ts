@@ -37,6 +37,24 @@ describe('metric bindings', () => {
     ).toBe('4');
   });
 
+  it('exports window, late, duplicate and rebalance series at 0 before their first event', async () => {
+    // A series that first appears at 1 hides that 1 from rate() and increase().
+    const metrics = new Metrics({ processMetrics: false });
+    observerFor(metrics, () => 'vwap');
+    const forTask = processorMetricsFor(metrics, () => 'vwap');
+    forTask('0_1', 'window').counter('window_emits', 'x');
+    forTask('0_1', 'window').counter('late_records', 'x');
+    forTask('0_1', 'dedupe').counter('duplicates_dropped', 'x');
+    const text = await metrics.text();
+    expect(sample(text, 'millrace_window_emits_total{app="vwap",processor="window"}')).toBe('0');
+    expect(sample(text, 'millrace_late_records_total{app="vwap",processor="window"}')).toBe('0');
+    expect(sample(text, 'millrace_duplicates_dropped_total{app="vwap",processor="dedupe"}')).toBe(
+      '0',
+    );
+    expect(sample(text, 'millrace_rebalances_total{app="vwap"}')).toBe('0');
+    expect(sample(text, 'millrace_rebalance_duration_seconds_count{app="vwap"}')).toBe('0');
+  });
+
   it('binds the ingest hook (the shape connectors/finnhub calls)', async () => {
     const metrics = new Metrics({ processMetrics: false });
     const m: IngestMetrics = ingestMetricsFor(metrics, 'finnhub');

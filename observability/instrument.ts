@@ -19,6 +19,10 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   const rebalances = metrics.counter('millrace_rebalances_total');
   const rebalanceSeconds = metrics.histogram('millrace_rebalance_duration_seconds');
   const restores = restoreRecorder(metrics, app);
+  // Series that first appear with a value hide that value from rate() and increase():
+  // start them at 0, so an instance's first rebalance shows on the dashboard.
+  rebalances.inc({ app: app() }, 0);
+  rebalanceSeconds.zero({ app: app() });
   let rebalanceStart = 0;
   return {
     onProcessed: (task, n) => {
@@ -105,6 +109,8 @@ export function processorMetricsFor(
     counter: (name) => {
       if (name in named) {
         const c = named[name as keyof typeof named];
+        // At 0 from the processor's start (see observerFor): a window's first emits count.
+        c.inc({ app: app(), processor }, 0);
         return { inc: (by = 1) => c.inc({ app: app(), processor }, by) };
       }
       if (name.startsWith('dlq_')) {
