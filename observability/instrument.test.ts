@@ -40,8 +40,12 @@ describe('metric bindings', () => {
   it('exports window, late, duplicate and rebalance series at 0 before their first event', async () => {
     // A series that first appears at 1 hides that 1 from rate() and increase().
     const metrics = new Metrics({ processMetrics: false });
-    observerFor(metrics, () => 'vwap');
-    const forTask = processorMetricsFor(metrics, () => 'vwap');
+    // As in `millrace run`: the app id is known only after the observer is made.
+    let appId = '';
+    const observer = observerFor(metrics, () => appId);
+    appId = 'vwap';
+    observer.onRebalance?.('end', []); // the first assignment
+    const forTask = processorMetricsFor(metrics, () => appId);
     forTask('0_1', 'window').counter('window_emits', 'x');
     forTask('0_1', 'window').counter('late_records', 'x');
     forTask('0_1', 'dedupe').counter('duplicates_dropped', 'x');

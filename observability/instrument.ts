@@ -20,12 +20,19 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   const rebalanceSeconds = metrics.histogram('millrace_rebalance_duration_seconds');
   const restores = restoreRecorder(metrics, app);
   // Series that first appear with a value hide that value from rate() and increase():
-  // start them at 0, so an instance's first rebalance shows on the dashboard.
-  rebalances.inc({ app: app() }, 0);
-  rebalanceSeconds.zero({ app: app() });
+  // the rebalance series start at 0 with the first callback (the app id is not known
+  // before), so an instance's first rebalance after joining shows on the dashboard.
+  let zeroed = false;
+  const zeroOnce = () => {
+    if (zeroed) return;
+    zeroed = true;
+    rebalances.inc({ app: app() }, 0);
+    rebalanceSeconds.zero({ app: app() });
+  };
   let rebalanceStart = 0;
   return {
     onProcessed: (task, n) => {
+      zeroOnce();
       consumed.inc({ app: app(), task }, n);
       processed.inc({ app: app(), task }, n);
     },
@@ -36,6 +43,7 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
     },
     onRestore: restores.onRestore,
     onRebalance: (phase) => {
+      zeroOnce();
       if (phase === 'end') restores.finishAll();
       if (phase === 'start') {
         rebalances.inc({ app: app() });
