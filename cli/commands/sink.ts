@@ -64,6 +64,13 @@ export const sinkCommand: Command = {
     const written = metrics.counter('millrace_sink_rows_written_total');
     const txn = metrics.histogram('millrace_sink_transaction_duration_seconds');
     const e2e = metrics.histogram('millrace_e2e_latency_seconds');
+    // At 0 from the start: a series that first appears with a value hides that value from
+    // rate(), so the first window results written to vwap_1m would not show.
+    for (const table of ['trades', 'vwap_1m']) {
+      written.inc({ table }, 0);
+      batchRows.zero({ table });
+    }
+    for (const from of ['trade', 'ingest']) e2e.zero({ from });
     // Fault injection for tests: SIGKILL ourselves right after the N-th warehouse commit,
     // before anything else happens (the crash window the offsets-in-the-warehouse design covers).
     const killAfter = Number(env.MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS ?? 0);
