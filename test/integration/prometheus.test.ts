@@ -10,89 +10,32 @@
  * `apt-get install -y prometheus`); without it the test fails and says so, unless
  * MILLRACE_SKIP_PROMETHEUS=1 opts out.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   freePort,
   startObservedInstance,
   type ObservedInstance,
 } from '../support/observed-instance.js';
+import {
+  eventually as eventuallyWith,
+  startPrometheus,
+  type PrometheusServer,
+} from '../support/prometheus.js';
 import { findExecutable, installHint } from '../support/tools.js';
 
 const binary = findExecutable('prometheus');
 const optedOut = process.env.MILLRACE_SKIP_PROMETHEUS === '1';
 
 let instance: ObservedInstance | undefined;
-let prometheus: ChildProcess | undefined;
+let prometheus: PrometheusServer | undefined;
 let promUrl = '';
-let promLog = '';
-let dataDir = '';
 /** The second member's metrics port, known to Prometheus from the start (down until it joins). */
 let secondPort = 0;
 
-async function startPrometheus(targets: string[]): Promise<void> {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-prometheus-'));
-  const config = path.join(dataDir, 'prometheus.yml');
-  fs.writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: millrace',
-      '    scrape_interval: 1s',
-      `    static_configs: [{ targets: [${targets.map((t) => `'${t}'`).join(', ')}] }]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    binary!,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${path.join(dataDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const keep = (b: Buffer) => (promLog = (promLog + b.toString()).slice(-4000));
-  prometheus.stdout!.on('data', keep);
-  prometheus.stderr!.on('data', keep);
-  await eventually('prometheus ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30_000);
-}
-
-async function stopPrometheus(): Promise<void> {
-  const p = prometheus;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((resolve) => p.once('exit', resolve));
-  process.kill(p.pid!, 'SIGTERM');
-  const killer = setTimeout(() => p.exitCode === null && process.kill(p.pid!, 'SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
-}
-
-/** Polls `check` until it returns true (errors count as false); fails with the last state. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `${what}: not reached in ${timeoutMs} ms (last error: ${String(last)}); prometheus log: ${promLog}`,
-  );
-}
+/** Polls `check` until it returns true; fails with the last error and Prometheus's log. */
+const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  eventuallyWith(what, check, timeoutMs, () => `prometheus log: ${prometheus?.log() ?? ''}`);
 
 interface Sample {
   metric: Record<string, string>;
@@ -128,13 +71,15 @@ async function scalar(expr: string): Promise<number> {
     instance = await startObservedInstance(inject('kafkaBrokers'), { prefix: 'it-prom' });
     instance.feeder.resume(20, 100); // ~200 records/s
     secondPort = await freePort();
-    await startPrometheus([`127.0.0.1:${instance.port}`, `127.0.0.1:${secondPort}`]);
+    prometheus = await startPrometheus(binary, {
+      millrace: [`127.0.0.1:${instance.port}`, `127.0.0.1:${secondPort}`],
+    });
+    promUrl = prometheus.url;
   });
 
   afterAll(async () => {
-    await stopPrometheus();
+    await prometheus?.stop();
     await instance?.stop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("accepts the shipped deploy/prometheus/prometheus.yml (promtool's config check)", () => {
