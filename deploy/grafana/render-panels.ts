@@ -361,18 +361,24 @@ function parseMs(v: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
+const USAGE =
+  'usage: npm run dashboard:render -- --prometheus URL [--last 15m] [--scrape-interval 5s] [--var name=value[,value…] …] [--out PNG] [--html FILE]\n';
+const FLAGS = ['prometheus', 'last', 'scrape-interval', 'var', 'out', 'html'];
+
 async function main(argv: string[]): Promise<void> {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]!.replace(/^--/, '');
-    flags.set(k, [...(flags.get(k) ?? []), argv[i + 1] ?? '']);
+    if (!FLAGS.includes(k) || argv[i + 1] === undefined) {
+      process.stderr.write(`${argv[i]}: unknown flag or no value\n${USAGE}`);
+      process.exit(2);
+    }
+    flags.set(k, [...(flags.get(k) ?? []), argv[i + 1]!]);
   }
   const one = (k: string, d?: string) => flags.get(k)?.at(-1) ?? d;
   const promUrl = one('prometheus');
   if (!promUrl) {
-    process.stderr.write(
-      'usage: npm run dashboard:render -- --prometheus URL [--last 15m] [--scrape-interval 5s] [--var name=value …] [--out PNG] [--html FILE]\n',
-    );
+    process.stderr.write(USAGE);
     process.exit(2);
   }
   const toMs = Date.now();
@@ -381,6 +387,13 @@ async function main(argv: string[]): Promise<void> {
     const [k, v = ''] = kv.split('=');
     vars[k!] = { values: v.split(',') };
   }
+  await fetch(`${promUrl.replace(/\/$/, '')}/-/ready`).catch((err: unknown) => {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code ?? cause?.message ?? String(err);
+    throw new Error(
+      `Prometheus at ${promUrl} does not answer (${code}); start it or fix --prometheus`,
+    );
+  });
   const { html } = await renderPanels({
     promUrl: promUrl.replace(/\/$/, ''),
     fromMs: toMs - parseMs(one('last', '15m')!),
