@@ -53,12 +53,24 @@ const app = new StreamsApp(
   },
 );
 await app.start();
+// With EXPECTED=0 the instance just runs (the latency case drives it from outside and
+// stops it with SIGTERM); it says when all its tasks run.
+if (expected === 0) {
+  const ready = setInterval(() => {
+    const tasks = [...app.tasks.values()];
+    if (tasks.length && tasks.every((t) => t.state === 'running')) {
+      clearInterval(ready);
+      say({ event: 'running', tasks: tasks.length });
+    }
+  }, 20);
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
 let first = 0;
 const poll = setInterval(() => {
   const tasks = [...app.tasks.values()];
   const processed = tasks.reduce((n, t) => n + t.stats.processed, 0);
   if (!first && processed > 0) first = performance.now() - 2;
-  if (processed >= expected && tasks.every((t) => !t.hasUncommitted)) {
+  if (expected > 0 && processed >= expected && tasks.every((t) => !t.hasUncommitted)) {
     clearInterval(poll);
     const seconds = (performance.now() - first) / 1000;
     say({ event: 'done', seconds, processed, peakRssMiB: peakRssMiB() });

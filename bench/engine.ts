@@ -5,7 +5,10 @@
  *   - stateless map/filter and stateful count-by-key (LevelDB + changelog), each under
  *     at-least-once and exactly-once
  *   - restore rate from a changelog of ≥ 1M records
- *   - p50/p99 latency from produce to committed output at half the measured EOS rate
+ *   - p50/p99 latency from produce to committed output at half the measured EOS rate,
+ *     the instance in its own process
+ * BENCH_CASES=stateless,stateful,restore,latency picks cases (all by default);
+ * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE size them.
  * Starts the local stack if it is not running (and stops only what it started).
  */
 import fs from 'node:fs';
@@ -238,15 +241,19 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     { topic: input, partitions: 8 },
     { topic: output, partitions: 8 },
   ]);
-  const app = new StreamsApp(benchTopology('stateful', input, output), {
-    applicationId: appId,
-    bootstrapServers: brokers,
-    processingGuarantee: 'exactly_once',
-    stateDir: path.join(root, appId),
+  // The instance runs in a process of its own, as in the throughput cases: the driver's
+  // producer and reader do not share its event loop.
+  const worker = startChild(appId, 'bench/engine-worker.ts', [], {
+    APP: appId,
+    INPUT: input,
+    OUTPUT: output,
+    KIND: 'stateful',
+    GUARANTEE: 'exactly_once',
+    BROKERS: brokers.join(','),
+    STATE_DIR: path.join(root, appId),
+    EXPECTED: '0',
   });
-  await app.start();
-  while ([...app.tasks.values()].filter((t) => t.state === 'running').length < 8)
-    await new Promise((r) => setTimeout(r, 20));
+  await worker.waitFor((l) => l.event === 'running', 120_000);
   const latencies: number[] = [];
   const consumer = kafka.consumer({
     groupId: `${appId}-reader`,
@@ -287,7 +294,9 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     await new Promise((r) => setTimeout(r, 100));
   await producer.disconnect();
   await consumer.disconnect();
-  await app.close();
+  const peak = peakRssOf(worker.pid);
+  worker.signal('SIGTERM');
+  await worker.exited;
   const sorted = latencies.slice(Math.floor(latencies.length * 0.1)).sort((a, b) => a - b); // skip warm-up
   const r: BenchCase = {
     case: `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval 100 ms`,
@@ -297,7 +306,7 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     records_per_s: Math.round(sent / seconds),
     p50_ms: percentile(sorted, 50),
     p99_ms: percentile(sorted, 99),
-    rss_mib: rssMib(),
+    rss_mib: peak,
   };
   log(`latency: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${sorted.length} records`);
   return r;
@@ -305,27 +314,42 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** Peak resident set (VmHWM) of another process, in MiB. */
+function peakRssOf(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
+}
+
 const cfg = loadConfig();
 const started = await up({ services: ['kafka'], progress: log }, cfg);
 const brokers = endpoints(cfg).kafkaBrokers;
 const kafka = createKafka({ brokers, clientId: run });
 try {
   const input = `${run}-in`;
-  await createTopics(kafka, [{ topic: input, partitions: 8 }]);
-  await preload(kafka, input, N, 10_000);
   const results: BenchCase[] = [];
+  // BENCH_CASES=stateful,latency (comma separated) runs only the cases named; all by default.
+  const only = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
+  const wanted = (name: string) => !only || only.includes(name);
+  await createTopics(kafka, [{ topic: input, partitions: 8 }]);
+  if (wanted('stateless') || wanted('stateful')) await preload(kafka, input, N, 10_000);
   for (const kind of ['stateless', 'stateful'] as const)
     for (const g of ['at_least_once', 'exactly_once'] as const)
-      results.push(await throughputCase(kafka, brokers, input, kind, g));
-  results.push(await restoreCase(kafka, brokers));
-  if (rebalance) results.push(rebalance);
-  const eos = results.find((r) => r.case.startsWith('count') && r.guarantee === 'exactly_once')!;
-  results.push(await latencyCase(kafka, brokers, Math.round(eos.records_per_s! / 2)));
+      if (wanted(kind)) results.push(await throughputCase(kafka, brokers, input, kind, g));
+  if (wanted('restore')) {
+    results.push(await restoreCase(kafka, brokers));
+    if (rebalance) results.push(rebalance);
+  }
+  const eos = results.find((r) => r.case.startsWith('count') && r.guarantee === 'exactly_once');
+  // Half the measured exactly-once rate, or BENCH_LATENCY_RATE when that case did not run.
+  const rate = eos
+    ? Math.round(eos.records_per_s! / 2)
+    : Number(process.env.BENCH_LATENCY_RATE ?? 30_000);
+  if (wanted('latency')) results.push(await latencyCase(kafka, brokers, rate));
   const file = writeResults(
     'engine',
     'npm run bench:engine',
     results,
-    'Throughput cases: one instance in its own process (peak RSS = its VmHWM). Restore and latency cases run in the bench process (RSS includes the driver). Broker on the same 2-core machine.',
+    'Throughput and latency cases: one instance in its own process (peak RSS = its VmHWM). Restore cases run in the bench process (RSS includes the driver). Broker on the same 2-core machine.',
   );
   log(`wrote ${file}`);
 } finally {
