@@ -52,4 +52,40 @@ describe('streams config', () => {
     expect(c.commitInterval).toBe(2000);
     expect(c.processingGuarantee).toBe('at_least_once');
   });
+
+  it('bounds memory by default: fetch sizes and LevelDB memory per store, settable from the environment', () => {
+    const c = resolveConfig(base);
+    expect([c.fetchMaxBytes, c.maxPartitionFetchBytes]).toEqual([1 << 20, 256 << 10]);
+    expect([c.leveldbBlockCacheBytes, c.leveldbWriteBufferBytes]).toEqual([1 << 20, 1 << 20]);
+    const env = configFromEnv({
+      MILLRACE_FETCH_MAX_BYTES: '4194304',
+      MILLRACE_MAX_PARTITION_FETCH_BYTES: '1048576',
+      MILLRACE_LEVELDB_BLOCK_CACHE_BYTES: '0',
+      MILLRACE_LEVELDB_WRITE_BUFFER_BYTES: '65536',
+    });
+    expect(resolveConfig(base, env)).toMatchObject({
+      fetchMaxBytes: 4 << 20,
+      maxPartitionFetchBytes: 1 << 20,
+      leveldbBlockCacheBytes: 0,
+      leveldbWriteBufferBytes: 64 << 10,
+    });
+  });
+
+  it('names the byte setting that is wrong and the range it accepts', () => {
+    expect(() => resolveConfig(base, { fetchMaxBytes: 100 })).toThrow(
+      /fetchMaxBytes: must be at least 1024 bytes/,
+    );
+    expect(() => resolveConfig(base, { leveldbWriteBufferBytes: 1000 })).toThrow(
+      /leveldbWriteBufferBytes: must be at least 65536 bytes/,
+    );
+    expect(() => resolveConfig(base, { leveldbBlockCacheBytes: 2 ** 31 })).toThrow(
+      /leveldbBlockCacheBytes: must be at most 1073741824 bytes/,
+    );
+    expect(() =>
+      resolveConfig(base, configFromEnv({ MILLRACE_MAX_PARTITION_FETCH_BYTES: '1MiB' })),
+    ).toThrow(/maxPartitionFetchBytes: write a whole number of bytes, e.g. 1048576/);
+    expect(() => resolveConfig(base, { fetchMaxBytes: 1536.5 })).toThrow(
+      /fetchMaxBytes: write a whole number of bytes/,
+    );
+  });
 });

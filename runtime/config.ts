@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
+import { DEFAULT_LEVELDB_MEMORY } from '../state/index.js';
 
 const duration = (what: string) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -20,6 +21,14 @@ const duration = (what: string) =>
     }
     return ms;
   });
+
+/** A whole number of bytes in [min, max] (the error names the field before these messages). */
+const bytes = (min: number, max: number) =>
+  z
+    .number({ error: `write a whole number of bytes, e.g. ${1 << 20} for 1 MiB` })
+    .int(`write a whole number of bytes, e.g. ${1 << 20} for 1 MiB`)
+    .min(min, `must be at least ${min} bytes`)
+    .max(max, `must be at most ${max} bytes (1 GiB)`);
 
 const failureAction = z.enum(['continue', 'fail', 'dead-letter']);
 
@@ -46,6 +55,26 @@ export const streamsConfigSchema = z
      * (JS heap and Buffers), per store per task.
      */
     cacheMaxEntries: z.number().int().positive().default(10_000),
+    /**
+     * Most bytes one fetch from Kafka may return, over all partitions (Kafka's
+     * `fetch.max.bytes`). The records of a fetch stay in memory until the instance has
+     * processed them, so this bounds the input held at once. Default 1 MiB.
+     */
+    fetchMaxBytes: bytes(1024, 1 << 30).default(1 << 20),
+    /** Most bytes one fetch may return per partition (Kafka's `max.partition.fetch.bytes`). Default 256 KiB. */
+    maxPartitionFetchBytes: bytes(1024, 1 << 30).default(256 << 10),
+    /**
+     * LevelDB block cache of each store (bytes; one cache per store per task). Reads that
+     * miss the write cache are served from it. Default 1 MiB.
+     */
+    leveldbBlockCacheBytes: bytes(0, 1 << 30).default(DEFAULT_LEVELDB_MEMORY.blockCacheBytes),
+    /**
+     * LevelDB write buffer (memtable) of each store, in bytes: writes collect in it before
+     * they go to a file; a store may hold two while one is written out. Default 1 MiB.
+     */
+    leveldbWriteBufferBytes: bytes(64 << 10, 1 << 30).default(
+      DEFAULT_LEVELDB_MEMORY.writeBufferBytes,
+    ),
     /**
      * Records a task may process before it commits, even if the commit interval has not
      * passed. A task's outputs wait for its commit (and can keep the fetched input buffers
@@ -99,6 +128,10 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['maxBufferedRecords', Number],
   ['cacheMaxEntries', Number],
   ['commitFailureTimeout', String],
+  ['fetchMaxBytes', Number],
+  ['maxPartitionFetchBytes', Number],
+  ['leveldbBlockCacheBytes', Number],
+  ['leveldbWriteBufferBytes', Number],
   ['sessionTimeout', String],
   ['deadLetterTopic', String],
   ['replicationFactor', Number],
@@ -136,7 +169,7 @@ export function resolveConfig(
 ): Readonly<StreamsConfig> {
   const merged = Object.assign({}, ...layers.filter(Boolean));
   const parsed = streamsConfigSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, merged));
   const c = parsed.data;
   return Object.freeze({
     ...c,
@@ -146,12 +179,13 @@ export function resolveConfig(
   });
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
   const lines = error.issues.map((i) => {
     const field = i.path.join('.') || '(config)';
     if (i.code === 'unrecognized_keys')
       return `unknown setting(s) ${i.keys.join(', ')}: remove them or check the spelling`;
-    if (i.code === 'invalid_type' && i.input === undefined)
+    // zod leaves `input` out of issues: a wrong type (e.g. NaN from the environment) is not a missing field.
+    if (i.code === 'invalid_type' && input[String(i.path[0])] === undefined)
       return `${field} is required (or set ${envName(String(i.path[0]))})`;
     return `${field}: ${i.message}`;
   });

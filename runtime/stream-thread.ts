@@ -105,7 +105,9 @@ export class StreamThread {
       rebalanceTimeout: this.config.rebalanceTimeout,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 1 << 20,
+      // The records of a fetch stay in memory until processed: these bound the input held.
+      maxBytes: this.config.fetchMaxBytes,
+      maxBytesPerPartition: this.config.maxPartitionFetchBytes,
       maxWaitTimeInMs: 100,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>

@@ -56,6 +56,10 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         stateDir: config.stateDir,
         backend: config.storeBackend,
         cacheMaxEntries: config.cacheMaxEntries,
+        leveldb: {
+          blockCacheBytes: config.leveldbBlockCacheBytes,
+          writeBufferBytes: config.leveldbWriteBufferBytes,
+        },
         deadLetterTopic: config.deadLetterTopic,
         deserializationErrorHandler: config.deserializationErrorHandler,
         processingErrorHandler: config.processingErrorHandler,

@@ -162,4 +162,29 @@ export interface StoreContext {
    * early (never dropped). Default 100 000.
    */
   cacheMaxEntries?: number;
+  /** Memory of each LevelDB store (ignored by the memory backend). Default `DEFAULT_LEVELDB_MEMORY`. */
+  leveldb?: LevelDbMemory;
 }
+
+/**
+ * The native memory one LevelDB store may use besides its open files' indexes: a block
+ * cache and a write buffer (memtable; up to two while one is written to a file). An
+ * instance holds one store per task and declared store, so its LevelDB memory is at most
+ * tasks × stores × (blockCacheBytes + 2 × writeBufferBytes).
+ */
+export interface LevelDbMemory {
+  /** Block cache in bytes (decompressed blocks read from files). */
+  blockCacheBytes: number;
+  /** Write buffer in bytes (LevelDB clamps it to [64 KiB, 1 GiB]). */
+  writeBufferBytes: number;
+}
+
+/**
+ * LevelDB memory per store unless configured: 1 MiB each. (LevelDB's own defaults, 8 MiB
+ * of block cache and a 4 MiB write buffer, are sized for one database per process, not
+ * for the dozens a stream-processing instance opens.)
+ */
+export const DEFAULT_LEVELDB_MEMORY: Readonly<LevelDbMemory> = Object.freeze({
+  blockCacheBytes: 1 << 20,
+  writeBufferBytes: 1 << 20,
+});

@@ -13,12 +13,13 @@
  * ```
  */
 import path from 'node:path';
-import type {
-  KeyValueStore,
-  LocalStateStore,
-  StoreContext,
-  StoreOptions,
-  WindowStore,
+import {
+  DEFAULT_LEVELDB_MEMORY,
+  type KeyValueStore,
+  type LocalStateStore,
+  type StoreContext,
+  type StoreOptions,
+  type WindowStore,
 } from './api.js';
 import type { BytesBackend } from './backend/backend.js';
 import { LevelBackend } from './backend/leveldb.js';
@@ -99,7 +100,7 @@ export async function openWindowStore<K, V>(
 
 function openBackend(name: string, ctx: StoreContext): Promise<BytesBackend> {
   if (ctx.backend === 'memory') return Promise.resolve(new MemoryBackend());
-  return LevelBackend.open(storeLocation(ctx, name));
+  return LevelBackend.open(storeLocation(ctx, name), ctx.leveldb ?? DEFAULT_LEVELDB_MEMORY);
 }
 
 function storeLocation(ctx: StoreContext, name: string): string {

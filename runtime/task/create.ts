@@ -15,6 +15,7 @@ import {
   type StateStore,
   type StoreContext,
   type StoreMetrics,
+  type LevelDbMemory,
 } from '../../state/index.js';
 import type { BuiltTopology, Subtopology } from '../../topology/index.js';
 import { parseTaskId } from '../assignment.js';
@@ -48,6 +49,8 @@ export interface CreateEngineOptions {
   processorMetrics?: (processor: string) => ProcessorMetrics;
   /** Most entries each store's write cache holds (default: the state layer's). */
   cacheMaxEntries?: number;
+  /** Block cache and write buffer of each LevelDB store (default: the state layer's). */
+  leveldb?: LevelDbMemory;
 }
 
 /** The processor factory for `topology`: its own definitions first, then the registry. */
@@ -128,6 +131,7 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
     backend: o.backend,
     metrics: o.storeMetrics,
     cacheMaxEntries: o.cacheMaxEntries,
+    ...(o.leveldb ? { leveldb: o.leveldb } : {}),
     currentTimestamp: () => holder.engine?.currentTimestamp() ?? Date.now(),
   });
   try {

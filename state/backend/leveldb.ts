@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { Level } from 'level';
+import type { LevelDbMemory } from '../api.js';
 import { StateStoreError } from '../errors.js';
 import { byteString, type BytesBackend, type ScanRange, type WriteOp } from './backend.js';
 
@@ -43,12 +44,14 @@ export class LevelBackend implements BytesBackend {
     readonly location: string,
   ) {}
 
-  /** Opens (creating if needed) the database in directory `location`. */
-  static async open(location: string): Promise<LevelBackend> {
+  /** Opens (creating if needed) the database in directory `location`, within `memory`. */
+  static async open(location: string, memory: LevelDbMemory): Promise<LevelBackend> {
     fs.mkdirSync(location, { recursive: true });
     const db = new Level<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
+      cacheSize: memory.blockCacheBytes,
+      writeBufferSize: memory.writeBufferBytes,
     });
     try {
       await db.open();
