@@ -4,8 +4,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  bytesSerde,
   int64Serde,
   openKeyValueStore,
   openWindowStore,
@@ -176,6 +179,45 @@ describe.each(['memory', 'leveldb'] as const)('write cache on %s', (backend) => 
           /LevelDB store at .*kv failed.*restore its state from the changelog/,
         ),
       });
+      await s.close();
+    },
+  );
+
+  it.runIf(backend === 'leveldb')(
+    "keeps no caller's Buffer after a flush: a cached key or value does not pin the memory it was sliced from",
+    async () => {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      const s = await openKeyValueStore(
+        {
+          name: 'kv',
+          kind: 'keyValue',
+          keySerde: bytesSerde,
+          valueSerde: bytesSerde,
+          logged: true,
+          cache: true,
+        },
+        { applicationId: 'app', taskId: `1_${tasks++}`, stateDir: root, backend },
+      );
+      // Like Node's pool: small Buffers that are slices of one larger ArrayBuffer.
+      const slab = (): WeakRef<ArrayBuffer> => {
+        const memory = new ArrayBuffer(1 << 20);
+        for (let i = 0; i < 100; i++) {
+          const key = Buffer.from(memory, i * 16, 8).fill(i);
+          s.get(key); // a cached miss
+          s.put(key, Buffer.from(memory, i * 16 + 8, 8).fill(255 - i));
+        }
+        return new WeakRef(memory);
+      };
+      const ref = slab();
+      await s.flush();
+      s.drainChangelog();
+      await new Promise((r) => setTimeout(r, 0)); // WeakRefs hold their target until the job ends
+      gc();
+      expect(ref.deref()).toBeUndefined();
+      // The entries are still cached and right.
+      expect(s.get(Buffer.alloc(8, 7))).toEqual(Buffer.alloc(8, 248));
+      expect((s as unknown as { stack: { layer: { size: number } } }).stack.layer.size).toBe(100);
       await s.close();
     },
   );

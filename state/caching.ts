@@ -8,15 +8,21 @@
  * when dirty entries are over half the bound they are first written behind — sent down
  * as one batch without awaiting, exactly as a flush would — so none is ever lost, and the
  * backend serves them to reads until they land.
+ *
+ * Keys and values are held as byte strings (one char per byte), not as the Buffers handed
+ * in: a small Buffer is usually a slice of one of Node's shared 8 KiB pool slabs, and one
+ * slice kept for long keeps its whole slab alive. A cache of 10,000 entries with keys and
+ * values from different slabs could pin up to 2 × 8 KiB per entry; strings cost their
+ * length plus a small header. Reads and flushes make Buffers again (short-lived).
  */
-import { byteStringBounds, byteString, type ScanRange } from './backend/backend.js';
+import { byteStringBounds, byteString, fromByteString, type ScanRange } from './backend/backend.js';
 import { SortedSet } from './backend/sorted-set.js';
 import type { ChangeLoggingLayer, TimedWriteOp } from './changelogging.js';
 import type { CachedEntry, WriteLayer } from './layer.js';
 
-interface Entry extends CachedEntry {
-  /** `null` is a cached delete, or (when clean) a cached miss. */
-  value: Buffer | null;
+interface Entry {
+  /** The value's byte string; `null` is a cached delete, or (when clean) a cached miss. */
+  value: string | null;
   dirty: boolean;
   /** CLOCK's second-chance bit: set by a hit, not by the insert (new entries are at the back already). */
   used: boolean;
@@ -57,27 +63,29 @@ export class CachingLayer implements WriteLayer {
     if (e !== undefined) {
       this.stats.hits++;
       e.used = true;
-      return e.value ?? undefined;
+      return e.value === null ? undefined : fromByteString(e.value);
     }
     this.stats.misses++;
     const v = this.inner.getSync(key);
-    this.insert(k, { key, value: v ?? null, dirty: false, used: false, timestamp: 0 });
+    const value = v === undefined ? null : byteString(v);
+    this.insert(k, { value, dirty: false, used: false, timestamp: 0 });
     return v;
   }
 
   put(key: Buffer, value: Buffer | null, timestamp: number): void {
     const k = this.spell(key);
+    const spelled = value === null ? null : byteString(value);
     const e = this.entries.get(k);
     if (e === undefined) {
       this.dirtyKeys.add(k);
-      this.insert(k, { key, value, dirty: true, used: false, timestamp });
+      this.insert(k, { value: spelled, dirty: true, used: false, timestamp });
       return;
     }
     if (!e.dirty) {
       e.dirty = true;
       this.dirtyKeys.add(k);
     }
-    e.value = value;
+    e.value = spelled;
     e.used = true;
     e.timestamp = timestamp;
   }
@@ -112,7 +120,8 @@ export class CachingLayer implements WriteLayer {
     const ops: TimedWriteOp[] = [];
     for (const k of this.dirtyKeys.from()) {
       const e = this.entries.get(k)!;
-      ops.push({ key: e.key, value: e.value, timestamp: e.timestamp, spelling: k });
+      const value = e.value === null ? null : fromByteString(e.value);
+      ops.push({ key: fromByteString(k), value, timestamp: e.timestamp, spelling: k });
       e.dirty = false;
     }
     this.dirtyKeys.clear();
@@ -121,6 +130,7 @@ export class CachingLayer implements WriteLayer {
 
   async flush(): Promise<void> {
     this.writeDirty();
+    this.lastKey = undefined; // nor keep the caller's last key Buffer (and its slab) for long
     await this.inner.settled();
   }
 
@@ -135,14 +145,18 @@ export class CachingLayer implements WriteLayer {
     this.lastKey = undefined;
   }
 
+  /** Dirty entries in range, as new Buffers (changing the cache later does not change them). */
   *unflushed(range: ScanRange = {}): Iterable<CachedEntry> {
     const { from, below } = byteStringBounds(range);
-    for (const k of this.dirtyKeys.from(from, below)) yield this.entries.get(k)!;
+    for (const k of this.dirtyKeys.from(from, below)) {
+      const v = this.entries.get(k)!.value;
+      yield { key: fromByteString(k), value: v === null ? null : fromByteString(v) };
+    }
   }
 
   /** Backend entries in range, overlaid with dirty entries as they were when the scan began. */
   async *scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {
-    const overlay = [...this.unflushed(range)].map((e) => ({ key: e.key, value: e.value }));
+    const overlay = [...this.unflushed(range)];
     let i = 0;
     for await (const [k, v] of this.inner.scan(range)) {
       while (i < overlay.length && Buffer.compare(overlay[i]!.key, k) < 0) {
