@@ -8,7 +8,7 @@ import { environment } from '../../connectors/finnhub/env-file.js';
 import { Metrics } from '../../observability/metrics.js';
 import { processView, startServer } from '../../observability/server.js';
 import { createLogger, type LogLevel } from '../../runtime/log.js';
-import { startPipelineSink, type WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
+import type { WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
 import { parseArgs } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { Command } from '../command.js';
@@ -90,6 +90,9 @@ export const sinkCommand: Command = {
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
+    // Loaded here, not at the top: the warehouse drivers (DuckDB, snowflake-sdk) weigh about
+    // 75 MiB of RSS, which every other command (`millrace run` above all) would carry.
+    const { startPipelineSink } = await import('../../apps/finnhub-vwap/sink.js');
     const sink = await startPipelineSink(
       {
         brokers: String(
