@@ -5,10 +5,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const millrace = (...args: string[]) =>
+const millrace = (...args: string[]) => millraceWith({}, ...args);
+const millraceWith = (env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, [path.join(root, 'bin/millrace.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
+    env: { ...process.env, ...env },
   });
 
 describe('millrace CLI', () => {
@@ -21,6 +23,18 @@ describe('millrace CLI', () => {
       expect(h.status).toBe(0);
       expect(h.stdout).toContain(`millrace ${c}`);
     }
+  });
+
+  it('takes the heap growing percent from MILLRACE_HEAP_GROWING_PERCENT and names it when it is wrong', () => {
+    for (const bad of ['abc', '-5', '301', '12.5']) {
+      const r = millraceWith({ MILLRACE_HEAP_GROWING_PERCENT: bad }, '--help');
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `MILLRACE_HEAP_GROWING_PERCENT must be a whole number from 0 to 300 (0 leaves V8's default), got "${bad}"`,
+      );
+    }
+    for (const good of ['0', '100'])
+      expect(millraceWith({ MILLRACE_HEAP_GROWING_PERCENT: good }, '--help').status).toBe(0);
   });
 
   it('describes and draws the example topologies in every format', () => {
