@@ -9,7 +9,7 @@ import { register } from 'tsx/esm/api';
 // several young collections), so that headroom was most of the instance's RSS. V8 reads
 // the flag at every full collection, so setting it here takes effect; NODE_OPTIONS
 // cannot carry it. 0 leaves V8's own heuristic.
-const growing = process.env.MILLRACE_HEAP_GROWING_PERCENT || '50';
+const growing = process.env.MILLRACE_HEAP_GROWING_PERCENT || '75';
 if (!/^\d+$/.test(growing) || Number(growing) > 300) {
   process.stderr.write(
     `millrace: MILLRACE_HEAP_GROWING_PERCENT must be a whole number from 0 to 300 (0 leaves V8's default), got "${growing}"\n`,
