@@ -20,6 +20,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.CloseOptions.GroupMembershipOperation;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -87,7 +89,9 @@ public final class KafkaStreamsBench {
             seconds, total, FirstConsumed.consumed(), peakRssMiB(), envOr("THREADS", "1"),
             env("GUARANTEE"), System.getProperty("java.version")));
       } finally {
-        streams.close(Duration.ofSeconds(30));
+        // Leave the group, so the driver can delete it right away.
+        streams.close(CloseOptions.groupMembershipOperation(GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(Duration.ofSeconds(30)));
       }
     } catch (Exception e) {
       fail(e.toString());
