@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { preload } from './lib/preload.js';
 import { benchTopology } from './lib/topologies.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
@@ -30,33 +31,6 @@ const RESTORE_N = Number(process.env.BENCH_RESTORE_RECORDS ?? 1_000_000);
 const run = `bench-${randomUUID().slice(0, 6)}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-engine-'));
 const log = (m: string) => process.stderr.write(`[bench:engine] ${m}\n`);
-
-async function preload(
-  kafka: Kafka,
-  topic: string,
-  n: number,
-  keys: number,
-  unique = false,
-): Promise<void> {
-  const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5 });
-  await producer.connect();
-  const value = Buffer.alloc(100, 'x');
-  const t0 = Date.now();
-  const batch = 10_000;
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i += batch) {
-    const messages = Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({
-      key: `k${unique ? i + j : (i + j) % keys}`,
-      value,
-    }));
-    inflight.push(producer.send({ topic, acks: 1, messages }));
-    if (inflight.length >= 8) await inflight.shift();
-    if (i % 500_000 === 0) log(`preloading ${topic}: ${i}/${n}`);
-  }
-  await Promise.all(inflight);
-  await producer.disconnect();
-  log(`preloaded ${n} records into ${topic} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-}
 
 interface Measured {
   seconds: number;
@@ -129,7 +103,7 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
     { topic: input, partitions: 8 },
     { topic: `${appId}-out`, partitions: 8 },
   ]);
-  await preload(kafka, input, RESTORE_N, 0, true);
+  await preload(kafka, input, RESTORE_N, 0, log, true);
   const build = () => benchTopology('stateful', input, `${appId}-out`);
   const first = new StreamsApp(build(), {
     applicationId: appId,
@@ -331,7 +305,7 @@ try {
   const only = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
   const wanted = (name: string) => !only || only.includes(name);
   await createTopics(kafka, [{ topic: input, partitions: 8 }]);
-  if (wanted('stateless') || wanted('stateful')) await preload(kafka, input, N, 10_000);
+  if (wanted('stateless') || wanted('stateful')) await preload(kafka, input, N, 10_000, log);
   for (const kind of ['stateless', 'stateful'] as const)
     for (const g of ['at_least_once', 'exactly_once'] as const)
       if (wanted(kind)) results.push(await throughputCase(kafka, brokers, input, kind, g));
