@@ -1,0 +1,219 @@
+/**
+ * `npm run bench:kstreams`: Kafka Streams (Java) on bench:engine's workload, on the same
+ * broker and machine, so the engine's figures have something to stand beside.
+ *   - the same two topologies (bench/lib/topologies.ts, written again in the Kafka Streams
+ *     DSL in bench/kafka-streams/), 8 partitions, records preloaded as bench:engine does
+ *   - at_least_once and exactly_once_v2, commit.interval.ms as millrace's defaults
+ *   - one instance with 1 and with 2 stream threads, each case in a JVM of its own with a
+ *     fresh state directory
+ * Builds the jar with Maven when its sources or the broker's Kafka version changed (offline
+ * once the jars are in the cache). BENCH_RECORDS sizes the input (2,000,000);
+ * BENCH_THREADS=1,2 and BENCH_CASES=word,… pick cases. Starts the local broker if it is not
+ * running (and stops only what it started).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../connectors/kafka/client.js';
+import { endpoints, loadConfig, type InfraConfig } from '../deploy/local/config.js';
+import { down, up } from '../deploy/local/infra.js';
+import { requireCommand, run as runCommand } from '../deploy/local/proc.js';
+import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
+import {
+  buildFingerprint,
+  caseName,
+  caseSlug,
+  commitIntervalMs,
+  kstreamsCases,
+  parseDone,
+  toBenchCase,
+  type KStreamsCase,
+} from './lib/kstreams-cases.js';
+import { preload } from './lib/preload.js';
+import { writeResults, type BenchCase } from './lib/results.js';
+
+const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);
+const THREADS = (process.env.BENCH_THREADS ?? '1,2').split(',').map(Number);
+const ONLY = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
+const run = `bench-ks-${randomUUID().slice(0, 6)}`;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-kstreams-'));
+const log = (m: string) => process.stderr.write(`[bench:kstreams] ${m}\n`);
+const project = path.resolve(import.meta.dirname, 'kafka-streams');
+/** No heap, GC or other tuning flags: the JVM's defaults for this machine. */
+const JVM_FLAGS: string[] = [];
+
+function sourceFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+/**
+ * Builds the jar unless the one in the cache was built from these sources for this Kafka
+ * version; returns the classpath to run it with. Maven's repository and build output live
+ * under the git-ignored cache folder.
+ */
+function ensureJar(cfg: InfraConfig): string {
+  const buildDir = path.join(cfg.cacheDir, 'kafka-streams-bench', 'target');
+  const repo = path.join(cfg.cacheDir, 'm2');
+  const jar = path.join(buildDir, 'kafka-streams-bench-1.jar');
+  const classpath = path.join(buildDir, 'classpath.txt');
+  const stamp = path.join(buildDir, '.fingerprint');
+  const files = [path.join(project, 'pom.xml'), ...sourceFiles(path.join(project, 'src'))];
+  const fingerprint = buildFingerprint(
+    cfg.kafka.version,
+    files.map((f) => ({ path: path.relative(project, f), content: fs.readFileSync(f) })),
+  );
+  const built = fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === fingerprint;
+  if (!(built && fs.existsSync(jar) && fs.existsSync(classpath))) {
+    requireCommand(
+      'java',
+      'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`)',
+    );
+    requireCommand('mvn', 'install Apache Maven (e.g. `apt-get install maven`) and retry');
+    fs.mkdirSync(cfg.runDir, { recursive: true });
+    const buildLog = path.join(cfg.runDir, 'bench-kstreams-build.log');
+    const args = [
+      '-q',
+      '-B',
+      `-Dmaven.repo.local=${repo}`,
+      `-Dbench.buildDir=${buildDir}`,
+      `-Dkafka.version=${cfg.kafka.version}`,
+      'package',
+    ];
+    log(`building the Kafka Streams ${cfg.kafka.version} bench with Maven (log: ${buildLog})`);
+    try {
+      // Offline once the jars are in the cache; online the first time (or for a new version).
+      if (!fs.existsSync(repo)) throw new Error('no local repository yet');
+      runCommand('mvn', ['-o', ...args], { cwd: project, log: buildLog });
+    } catch {
+      runCommand('mvn', args, { cwd: project, log: buildLog });
+    }
+    fs.writeFileSync(stamp, fingerprint);
+  }
+  return `${jar}:${fs.readFileSync(classpath, 'utf8').trim()}`;
+}
+
+/** The JVM's own choices on this machine with no flags: max heap and collector. */
+function jvmDefaults(): string {
+  const r = spawnSync('java', [...JVM_FLAGS, '-XX:+PrintFlagsFinal', '-version'], {
+    encoding: 'utf8',
+  });
+  const flag = (name: string) => new RegExp(`\\b${name}\\s+= (\\S+)`).exec(r.stdout)?.[1];
+  const heap = Number(flag('MaxHeapSize') ?? 0) / 2 ** 20;
+  const gc = ['G1', 'Parallel', 'Serial', 'Z', 'Shenandoah'].find(
+    (g) => flag(`Use${g}GC`) === 'true',
+  );
+  const version = /version "([^"]+)"/.exec(r.stderr)?.[1] ?? 'unknown';
+  return `Java ${version}, max heap ${Math.round(heap)} MiB, ${gc ?? 'unknown'} GC`;
+}
+
+/** Runs one case in its own JVM; resolves with the program's `done` line. */
+function runCase(classpath: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'java',
+      [...JVM_FLAGS, '-cp', classpath, 'millrace.bench.KafkaStreamsBench'],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    const errTail: string[] = [];
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => {
+      errTail.push(...b.toString('utf8').split('\n'));
+      errTail.splice(0, Math.max(0, errTail.length - 40));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').filter(Boolean).pop();
+      if (code === 0 && last) resolve(last);
+      else
+        reject(
+          new Error(
+            `${env.APP}: java exited with ${code}: ${last ?? '(no output)'}\n${errTail.join('\n')}`,
+          ),
+        );
+    });
+  });
+}
+
+async function runKStreamsCase(
+  kafka: Kafka,
+  brokers: string[],
+  classpath: string,
+  input: string,
+  c: KStreamsCase,
+): Promise<BenchCase> {
+  const appId = `${run}-${caseSlug(c)}`;
+  await createTopics(kafka, [{ topic: `${appId}-out`, partitions: 8 }]);
+  const line = await runCase(classpath, {
+    APP: appId,
+    INPUT: input,
+    OUTPUT: `${appId}-out`,
+    KIND: c.kind,
+    GUARANTEE: c.guarantee,
+    THREADS: String(c.threads),
+    BROKERS: brokers.join(','),
+    STATE_DIR: path.join(root, appId),
+    EXPECTED: String(N),
+    COMMIT_INTERVAL_MS: String(commitIntervalMs(c.guarantee)),
+    CACHE_MAX_BYTES: c.cacheMaxBytes === undefined ? '' : String(c.cacheMaxBytes),
+  });
+  const r = toBenchCase(c, parseDone(line));
+  log(`${caseName(c)} ${c.guarantee}: ${r.records_per_s} records/s, peak RSS ${r.rss_mib} MiB`);
+  return r;
+}
+
+/** Deletes the consumer groups of this run (Kafka Streams' application ids). */
+async function deleteGroupsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const mine = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (mine.length) await admin.deleteGroups(mine);
+  } catch {
+    /* best effort */
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const cfg = loadConfig();
+const classpath = ensureJar(cfg);
+const jvm = jvmDefaults();
+const started = await up({ services: ['kafka'], progress: log }, cfg);
+const brokers = endpoints(cfg).kafkaBrokers;
+const kafka = createKafka({ brokers, clientId: run });
+try {
+  const input = `${run}-in`;
+  await createTopics(kafka, [{ topic: input, partitions: 8 }]);
+  await preload(kafka, input, N, 10_000, log);
+  const results: BenchCase[] = [];
+  for (const c of kstreamsCases(THREADS, ONLY))
+    results.push(await runKStreamsCase(kafka, brokers, classpath, input, c));
+  const file = writeResults(
+    'kstreams',
+    'npm run bench:kstreams',
+    results,
+    [
+      `Kafka Streams ${cfg.kafka.version} (Java), one instance per case in its own JVM with no flags: the JVM's defaults (${jvm}); peak RSS = the JVM's VmHWM.`,
+      `Same broker (Kafka ${cfg.kafka.version}, on this machine), same machine and same topic shape as bench:engine: ${N} records preloaded by bench/lib/preload.ts, 10,000 keys, 100-byte values, input and output topics of 8 partitions; commit.interval.ms 1000 at-least-once / 100 exactly-once (millrace's defaults); fresh state directory per case.`,
+      'Timed from the first record handed to a stream thread (a consumer interceptor) until the application’s committed offsets (Admin listConsumerGroupOffsets, polled every 5 ms once every record was consumed) reach the input’s end offsets: every record processed, its outputs written, its offsets committed.',
+      'Count-by-key: "record cache 10 MiB (default)" collapses updates of a key between commits into one output and one changelog record; "record cache off" (statestore.cache.max.bytes=0) forwards and logs every update. millrace forwards every update and collapses only changelog writes, so it does work between the two.',
+    ].join(' '),
+  );
+  log(`wrote ${file}`);
+} finally {
+  await deleteTopicsWithPrefix(kafka, run);
+  await deleteGroupsWithPrefix(kafka, run);
+  fs.rmSync(root, { recursive: true, force: true });
+  await down(started, cfg);
+}
