@@ -9,7 +9,8 @@
  * Builds the jar with Maven when its sources or the broker's Kafka version changed (offline
  * once the jars are in the cache). BENCH_RECORDS sizes the input (2,000,000);
  * BENCH_THREADS=1,2 and BENCH_CASES=word,… pick cases. Starts the local broker if it is not
- * running (and stops only what it started).
+ * running (and stops only what it started). Each JVM's log (warnings and errors) goes to
+ * .run/bench-kstreams/<case>.log.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -113,7 +114,9 @@ function jvmDefaults(): string {
 }
 
 /** Runs one case in its own JVM; resolves with the program's `done` line. */
-function runCase(classpath: string, env: Record<string, string>): Promise<string> {
+function runCase(classpath: string, env: Record<string, string>, logFile: string): Promise<string> {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const stderrLog = fs.createWriteStream(logFile);
   return new Promise((resolve, reject) => {
     const child = spawn(
       'java',
@@ -127,11 +130,13 @@ function runCase(classpath: string, env: Record<string, string>): Promise<string
     const errTail: string[] = [];
     child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
     child.stderr.on('data', (b: Buffer) => {
+      stderrLog.write(b);
       errTail.push(...b.toString('utf8').split('\n'));
       errTail.splice(0, Math.max(0, errTail.length - 40));
     });
     child.on('error', reject);
     child.on('exit', (code) => {
+      stderrLog.end();
       const last = out.trim().split('\n').filter(Boolean).pop();
       if (code === 0 && last) resolve(last);
       else
@@ -153,21 +158,27 @@ async function runKStreamsCase(
 ): Promise<BenchCase> {
   const appId = `${run}-${caseSlug(c)}`;
   await createTopics(kafka, [{ topic: `${appId}-out`, partitions: 8 }]);
-  const line = await runCase(classpath, {
-    APP: appId,
-    INPUT: input,
-    OUTPUT: `${appId}-out`,
-    KIND: c.kind,
-    GUARANTEE: c.guarantee,
-    THREADS: String(c.threads),
-    BROKERS: brokers.join(','),
-    STATE_DIR: path.join(root, appId),
-    EXPECTED: String(N),
-    COMMIT_INTERVAL_MS: String(commitIntervalMs(c.guarantee)),
-    CACHE_MAX_BYTES: c.cacheMaxBytes === undefined ? '' : String(c.cacheMaxBytes),
-  });
+  const line = await runCase(
+    classpath,
+    {
+      APP: appId,
+      INPUT: input,
+      OUTPUT: `${appId}-out`,
+      KIND: c.kind,
+      GUARANTEE: c.guarantee,
+      THREADS: String(c.threads),
+      BROKERS: brokers.join(','),
+      STATE_DIR: path.join(root, appId),
+      EXPECTED: String(N),
+      COMMIT_INTERVAL_MS: String(commitIntervalMs(c.guarantee)),
+      CACHE_MAX_BYTES: c.cacheMaxBytes === undefined ? '' : String(c.cacheMaxBytes),
+    },
+    path.join(cfg.runDir, 'bench-kstreams', `${caseSlug(c)}.log`),
+  );
   const r = toBenchCase(c, parseDone(line));
-  log(`${caseName(c)} ${c.guarantee}: ${r.records_per_s} records/s, peak RSS ${r.rss_mib} MiB`);
+  log(
+    `${caseName(c)} ${c.guarantee}: ${r.records_per_s} records/s (all consumed after ${r.all_consumed_s} s of ${r.seconds} s), peak RSS ${r.rss_mib} MiB`,
+  );
   return r;
 }
 

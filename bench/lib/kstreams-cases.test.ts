@@ -49,7 +49,7 @@ describe('bench:kstreams cases', () => {
 
 describe("the Java program's answer", () => {
   const line =
-    '{"event":"done","seconds":12.5,"records":2000000,"consumed":2000000,"peakRssMiB":412.3,"threads":1}';
+    '{"event":"done","seconds":12.5,"records":2000000,"consumed":2000000,"peakRssMiB":412.3,"allConsumedSeconds":11.9,"threads":1}';
 
   it('becomes a result row: rate from records and seconds, RSS from VmHWM', () => {
     const [c] = kstreamsCases([1], ['record cache off']);
@@ -65,6 +65,7 @@ describe("the Java program's answer", () => {
       stream_threads: 1,
       commit_interval_ms: 1000,
       statestore_cache_max_bytes: 0,
+      all_consumed_s: 11.9,
     });
   });
 

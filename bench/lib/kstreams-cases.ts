@@ -81,6 +81,8 @@ export interface KStreamsDone {
   records: number;
   consumed: number;
   peakRssMiB: number;
+  /** When the last record was handed to a stream thread, from the first: the rest is the final commit. */
+  allConsumedSeconds?: number;
 }
 
 /** Reads the Java program's last line: its `done` answer, or the error it reported. */
@@ -115,6 +117,10 @@ export function toBenchCase(c: KStreamsCase, done: KStreamsDone): BenchCase {
     commit_interval_ms: commitIntervalMs(c.guarantee),
     statestore_cache_max_bytes:
       c.kind === 'stateless' ? null : (c.cacheMaxBytes ?? KSTREAMS_DEFAULT_CACHE_BYTES),
+    all_consumed_s:
+      done.allConsumedSeconds === undefined
+        ? null
+        : Math.round(done.allConsumedSeconds * 1000) / 1000,
   };
 }
 
