@@ -38,6 +38,10 @@ import { writeResults, type BenchCase } from './lib/results.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 const THREADS = (process.env.BENCH_THREADS ?? '1,2').split(',').map(Number);
+if (!THREADS.every((t) => Number.isInteger(t) && t > 0))
+  throw new Error(
+    `BENCH_THREADS=${process.env.BENCH_THREADS} is not a list of thread counts; use e.g. 1,2`,
+  );
 const ONLY = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
 const run = `bench-ks-${randomUUID().slice(0, 6)}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-kstreams-'));
