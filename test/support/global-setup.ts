@@ -18,11 +18,13 @@ export async function setup(project: TestProject): Promise<void> {
   console.log(
     `[global-setup] real servers ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: kafka ${ep.kafkaBrokers.join(',')}, ` +
       `registry ${ep.registryUrl}, snowflake emulator http://${ep.snowflake.host}:${ep.snowflake.port}` +
+      ` (gateway for snowflake-sdk :${ep.snowflakeGateway.port})` +
       ` (started by this run: ${started.map((s) => `${s.name} pid ${s.pid}`).join(', ') || 'none'})`,
   );
   project.provide('kafkaBrokers', ep.kafkaBrokers);
   project.provide('registryUrl', ep.registryUrl);
   project.provide('snowflake', ep.snowflake);
+  project.provide('snowflakeGateway', ep.snowflakeGateway);
 }
 
 export async function teardown(): Promise<void> {
@@ -36,6 +38,9 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string[];
     registryUrl: string;
+    /** fakesnow itself (answers SELECT in Arrow; tests put their own gateway in front). */
     snowflake: { host: string; port: number; protocol: 'http' };
+    /** The gateway process in front of fakesnow (deploy/local/snowflake-gateway.ts): where snowflake-sdk connects. */
+    snowflakeGateway: { host: string; port: number; protocol: 'http' };
   }
 }

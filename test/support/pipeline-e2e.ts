@@ -59,35 +59,60 @@ export async function quiet(c: Child, ms: number, timeoutMs: number): Promise<vo
   }
 }
 
-/** The DuckDB tables equal the oracle: every trade row, every window within 1e-9. */
+/** The warehouse's `trades` and `vwap_1m` rows, timestamps as epoch ms. */
+export interface WarehouseRows {
+  trades: Array<Record<string, unknown>>;
+  windows: Array<Record<string, unknown>>;
+}
+
+/** The tables equal the oracle: every trade row, every window within 1e-9. */
+export function expectRowsEqual(rows: WarehouseRows, expected: Expected): void {
+  const byKey = new Map(expected.trades.map((t) => [`${t.symbol}|${t.trade_timestamp}`, t]));
+  expect(rows.trades.length).toBe(byKey.size);
+  for (const row of rows.trades) {
+    const want = byKey.get(`${String(row.symbol)}|${String(row.trade_timestamp)}`);
+    expect(
+      want,
+      `unexpected row ${String(row.symbol)} ${String(row.trade_timestamp)}`,
+    ).toBeDefined();
+    expect(row).toEqual({ ...want });
+  }
+  const wanted = new Map(expected.windows.map((w) => [`${w.symbol}|${w.window_start}`, w]));
+  expect(rows.windows.length).toBe(wanted.size);
+  for (const row of rows.windows) {
+    const w = wanted.get(`${String(row.symbol)}|${String(row.window_start)}`)!;
+    expect(w, `unexpected window ${String(row.symbol)} ${String(row.window_start)}`).toBeDefined();
+    expect(row.window_end).toBe(w.window_end);
+    expect(row.trade_count).toBe(w.trade_count);
+    for (const f of ['vwap', 'volume', 'open', 'high', 'low', 'close'] as const)
+      expect(closeTo(row[f] as number | null, w[f]), `${w.symbol} ${w.window_start} ${f}`).toBe(
+        true,
+      );
+  }
+}
+
+/** The DuckDB tables equal the oracle (see {@link expectRowsEqual}). */
 export async function expectWarehouseEquals(duckdbPath: string, expected: Expected) {
   const db = new DuckDbSink({ path: duckdbPath });
   await db.open();
   try {
-    const trades = await db.readRows('trades');
-    const byKey = new Map(expected.trades.map((t) => [`${t.symbol}|${t.trade_timestamp}`, t]));
-    expect(trades.length).toBe(byKey.size);
-    for (const row of trades) {
-      const want = byKey.get(`${row.symbol}|${row.trade_timestamp}`);
-      expect(want, `unexpected row ${row.symbol} ${row.trade_timestamp}`).toBeDefined();
-      expect(row).toEqual({ ...want });
-    }
-    const windows = await db.readRows('vwap_1m');
-    const wanted = new Map(expected.windows.map((w) => [`${w.symbol}|${w.window_start}`, w]));
-    expect(windows.length).toBe(wanted.size);
-    for (const row of windows) {
-      const w = wanted.get(`${row.symbol}|${row.window_start}`)!;
-      expect(w, `unexpected window ${row.symbol} ${row.window_start}`).toBeDefined();
-      expect(row.window_end).toBe(w.window_end);
-      expect(row.trade_count).toBe(w.trade_count);
-      for (const f of ['vwap', 'volume', 'open', 'high', 'low', 'close'] as const)
-        expect(closeTo(row[f] as number | null, w[f]), `${w.symbol} ${w.window_start} ${f}`).toBe(
-          true,
-        );
-    }
+    expectRowsEqual(
+      { trades: await db.readRows('trades'), windows: await db.readRows('vwap_1m') },
+      expected,
+    );
   } finally {
     await db.close();
   }
+}
+
+/** Next offset to read per `topic:partition` after `records` (the last one read + 1). */
+export function nextOffsets(topic: string, records: ReadRecord[]): Map<string, number> {
+  const next = new Map<string, number>();
+  for (const r of records) {
+    const key = `${topic}:${r.partition}`;
+    next.set(key, Math.max(next.get(key) ?? 0, r.offset + 1));
+  }
+  return next;
 }
 
 /** The pipeline's commands as processes, on the run's brokers, registry and topic prefix. */
@@ -153,6 +178,22 @@ export function pipelineProcesses(o: {
         'bin/millrace.js',
         ['sink', '--duckdb', duckdbPath, '--sink-id', sinkId, '--metrics-port', '0'],
         { ...env, ...extra },
+      ),
+    /**
+     * `millrace sink` as a Snowflake user runs it: no warehouse flag, the connection in
+     * `snowflakeEnv` (`SNOWFLAKE_ACCOUNT` set selects Snowflake).
+     */
+    snowflakeSink: (
+      name: string,
+      sinkId: string,
+      snowflakeEnv: Record<string, string>,
+      args: string[] = [],
+    ) =>
+      startChild(
+        name,
+        'bin/millrace.js',
+        ['sink', '--sink-id', sinkId, '--metrics-port', '0', ...args],
+        { ...env, ...snowflakeEnv },
       ),
   };
 }
