@@ -250,11 +250,12 @@ export class SnowflakeSink implements WarehouseSink {
   }
 
   private async primaryKeyOf(conn: snowflake.Connection, table: string): Promise<string[]> {
+    const { database, schema } = this.config;
     const rows: DriverRow[] = await execute(
       conn,
-      `SHOW PRIMARY KEYS IN TABLE ${this.config.database}.${this.config.schema}.${table}`,
+      `SHOW PRIMARY KEYS IN TABLE ${database}.${schema}.${table}`,
     );
-    return rows.map((r) => String(r.column_name ?? r.COLUMN_NAME));
+    return primaryKeyColumns(rows, { database, schema, table });
   }
 
   private qualified(table: TableSpec): string {
@@ -275,4 +276,26 @@ export class SnowflakeSink implements WarehouseSink {
 /** Driver values as plain JS: TIMESTAMP_NTZ (a Date read as UTC) to epoch ms. */
 function fromDriver(v: unknown): unknown {
   return v instanceof Date ? v.getTime() : v;
+}
+
+/**
+ * The key columns among SHOW PRIMARY KEYS rows that name this table. Snowflake answers only
+ * for the table asked; fakesnow 0.12 answers for every table of that name in the session's
+ * database, whatever the schema, so a second schema with our tables (another sink, another
+ * dedupe key) would otherwise add its key columns to ours.
+ */
+export function primaryKeyColumns(
+  rows: ReadonlyArray<DriverRow>,
+  at: { database: string; schema: string; table: string },
+): string[] {
+  const same = (v: unknown, want: string) =>
+    v === undefined || String(v).toUpperCase() === want.toUpperCase();
+  return rows
+    .filter(
+      (r) =>
+        same(r.database_name, at.database) &&
+        same(r.schema_name, at.schema) &&
+        same(r.table_name, at.table),
+    )
+    .map((r) => String(r.column_name ?? r.COLUMN_NAME));
 }

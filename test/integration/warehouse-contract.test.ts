@@ -467,6 +467,41 @@ describe('snowflake sink specifics on fakesnow', () => {
     await raw.close();
   });
 
+  it('checks the primary key of its own schema when another schema of the database has the same tables', async () => {
+    const db = `MR_TWOSCHEMAS_${RUN}`;
+    snowflakeDatabases.add(db);
+    const sinkIn = (schema: string, dedupeKey: DedupeKey) =>
+      new SnowflakeSink({
+        env: { ...snowflakeEnv(db), SNOWFLAKE_SCHEMA: schema },
+        options: { dedupeKey, upsert: 'delete-insert', createDatabase: true },
+      });
+    const opened = async (schema: string, dedupeKey: DedupeKey) => {
+      const sink = sinkIn(schema, dedupeKey);
+      await sink.open();
+      return sink;
+    };
+    const a = await opened('SINK', 'symbol+timestamp');
+    await a.ensureSchema();
+    // Another dedupe key in another schema: each table has its own primary key.
+    const b = await opened('SINK_B', 'content');
+    await b.ensureSchema();
+    await b.writeBatch('two', [{ table: 'trades', rows: [trade({ symbol: 'TWO:1' })] }], new Map());
+    expect(bySymbol(await b.readRows('trades'), 'TWO:')).toHaveLength(1);
+    await a.ensureSchema();
+    // A real mismatch in its own schema is still found.
+    const wrong = await opened('SINK_B', 'symbol+timestamp');
+    await expect(wrong.ensureSchema()).rejects.toMatchObject({
+      code: 'SINK_SCHEMA_MISMATCH',
+      message: expect.stringMatching(
+        /SINK_B\.trades has primary key \(price, symbol, trade_conditions, trade_timestamp, volume\)/,
+      ),
+    });
+    await Promise.all([a.close(), b.close(), wrong.close()]);
+    const raw = await rawSnowflake();
+    await raw.exec(`DROP SCHEMA IF EXISTS ${db}.SINK_B CASCADE`);
+    await raw.close();
+  });
+
   it('fails cleanly in merge mode, where fakesnow cannot MERGE inside a transaction', async () => {
     const sink = snowflakeHarness.sink('mergetxn', 'symbol+timestamp', { upsert: 'merge' });
     await sink.open();
