@@ -70,5 +70,12 @@ describe('millrace CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/sink "out" names an unknown parent "nope"/);
     fs.rmSync(dir, { recursive: true, force: true });
+    for (const timeout of ['1s', 'soon']) {
+      const sink = millrace('sink', '--session-timeout', timeout, '--metrics-port', '0');
+      expect(sink.status).toBe(2);
+      expect(sink.stderr).toMatch(
+        new RegExp(`--session-timeout ${timeout}: use a duration between 6s and 5m`),
+      );
+    }
   });
 });

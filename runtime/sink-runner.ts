@@ -41,6 +41,12 @@ export interface SinkRunnerOptions {
   maxBytes?: number;
   /** Flush at least this often while rows are buffered (default 500 ms). */
   maxDelayMs?: number;
+  /**
+   * Consumer-group session timeout, ms (default 30 000, kafkajs's). A sink that died
+   * without leaving the group keeps its partitions this long, so its replacement waits
+   * as long; heartbeats stop while a warehouse write runs, so keep it above the slowest write.
+   */
+  sessionTimeout?: number;
   log: Logger;
   /** Called after each batch is committed in the warehouse. */
   onBatch?: (info: {
@@ -73,6 +79,7 @@ export class SinkRunner {
     this.consumer = this.kafka.consumer({
       groupId: this.opts.sinkId,
       readUncommitted: false,
+      sessionTimeout: this.opts.sessionTimeout ?? 30_000,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });

@@ -36,6 +36,8 @@ export interface PipelineSinkOptions {
   /** Flush thresholds (rows, ms); defaults 5 000 rows or 500 ms. */
   maxRows?: number;
   maxDelayMs?: number;
+  /** Consumer-group session timeout, ms; default 30 000 (see SinkRunnerOptions.sessionTimeout). */
+  sessionTimeoutMs?: number;
   onBatch?: (info: SinkBatchInfo) => void;
 }
 
@@ -112,6 +114,7 @@ export async function startPipelineSink(
     map,
     maxRows: o.maxRows,
     maxDelayMs: o.maxDelayMs,
+    sessionTimeout: o.sessionTimeoutMs,
     log: o.log,
     onBatch: (b) => {
       const trades = b.batches.find((x) => x.table === 'trades')?.rows ?? [];

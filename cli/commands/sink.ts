@@ -7,6 +7,7 @@
 import { environment } from '../../connectors/finnhub/env-file.js';
 import { Metrics } from '../../observability/metrics.js';
 import { processView, startServer } from '../../observability/server.js';
+import { parseDuration } from '../../runtime/duration.js';
 import { createLogger, type LogLevel } from '../../runtime/log.js';
 import type { WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
 import { parseArgs } from '../args.js';
@@ -23,12 +24,23 @@ function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]
   return v as T;
 }
 
+/** `--session-timeout`: a duration the broker accepts (its default range is 6 s – 5 min). */
+function sessionTimeoutOf(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = parseDuration(String(v));
+  if (ms === undefined || ms < 6000 || ms > 300_000)
+    throw new UsageError(
+      `--session-timeout ${String(v)}: use a duration between 6s and 5m, e.g. 10s (MILLRACE_SINK_SESSION_TIMEOUT likewise)`,
+    );
+  return ms;
+}
+
 export const sinkCommand: Command = {
   name: 'sink',
   summary:
     'Write the pipeline to the warehouse (DuckDB file by default, Snowflake with SNOWFLAKE_ACCOUNT)',
   usage:
-    'millrace sink [--warehouse duckdb|snowflake] [--duckdb FILE] [--sink-id ID] [--dedupe-key symbol+timestamp|content] [--brokers H:P,…] [--registry URL] [--metrics-port N] [--metrics-host H]',
+    'millrace sink [--warehouse duckdb|snowflake] [--duckdb FILE] [--sink-id ID] [--dedupe-key symbol+timestamp|content] [--session-timeout 30s] [--brokers H:P,…] [--registry URL] [--metrics-port N] [--metrics-host H]',
   async run(argv) {
     const a = parseArgs(argv, {
       values: [
@@ -36,6 +48,7 @@ export const sinkCommand: Command = {
         'duckdb',
         'sink-id',
         'dedupe-key',
+        'session-timeout',
         'brokers',
         'registry',
         'metrics-port',
@@ -57,6 +70,9 @@ export const sinkCommand: Command = {
         'info',
         'debug',
       ]) ?? 'info';
+    const sessionTimeoutMs = sessionTimeoutOf(
+      a.flags['session-timeout'] ?? env.MILLRACE_SINK_SESSION_TIMEOUT,
+    );
     const sinkId = String(a.flags['sink-id'] ?? env.MILLRACE_SINK_ID ?? 'finnhub-vwap-sink');
     const log = createLogger(logLevel, { component: 'sink', sink: sinkId });
     const metrics = new Metrics({ defaultLabels: { sink: sinkId } });
@@ -105,6 +121,7 @@ export const sinkCommand: Command = {
         duckdbPath: (a.flags.duckdb as string | undefined) ?? env.MILLRACE_DUCKDB_PATH,
         sinkId,
         dedupeKey,
+        sessionTimeoutMs,
         env,
         log,
         onBatch: (b) => {
@@ -181,6 +198,9 @@ export const sinkCommand: Command = {
         `  --duckdb FILE      DuckDB file (default MILLRACE_DUCKDB_PATH or data/millrace.duckdb)\n` +
         `  --sink-id ID       consumer group and key in millrace_offsets (default finnhub-vwap-sink)\n` +
         `  --dedupe-key K     trades primary key: symbol+timestamp (default) or content — as the processing app\n` +
+        `  --session-timeout D  consumer-group session (default MILLRACE_SINK_SESSION_TIMEOUT or 30s): a sink that\n` +
+        `                     died keeps its partitions this long, so its replacement waits as long; keep it above\n` +
+        `                     the slowest warehouse write (heartbeats pause while one runs)\n` +
         `  --brokers LIST     Kafka bootstrap servers (default MILLRACE_BOOTSTRAP_SERVERS or 127.0.0.1:9092)\n` +
         `  --registry URL     schema registry (default MILLRACE_REGISTRY_URL)\n` +
         `  --metrics-port N   /metrics, /healthz, /readyz (default 9465; 0 picks a free port)\n` +

@@ -167,7 +167,9 @@ describe('finnhub-vwap into Snowflake (fakesnow behind the gateway), as processe
     const env = snowflakeEnv();
     const sinks: Child[] = [];
     const sink = (name: string, sinkId: string, extra: Record<string, string> = {}) => {
-      const c = snowflakeSink(name, sinkId, { ...env, ...extra }, ['--log-level', 'debug']);
+      // A dead sink's partitions wait out its session; 10s instead of the default 30s keeps the restart short.
+      const args = ['--log-level', 'debug', '--session-timeout', '10s'];
+      const c = snowflakeSink(name, sinkId, { ...env, ...extra }, args);
       sinks.push(c);
       return c;
     };
