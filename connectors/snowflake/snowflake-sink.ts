@@ -20,7 +20,7 @@ import {
   type SnowflakeSinkConfig,
   type SnowflakeSinkOptions,
 } from './config.js';
-import { connect, destroy, execute, type DriverRow } from './connection.js';
+import { connect, connectionOptions, destroy, execute, type DriverRow } from './connection.js';
 import { toSinkError } from './errors.js';
 import { withRetry } from './retry.js';
 import { upsertStatements, type BoundStatement } from './statements.js';
@@ -226,6 +226,8 @@ export class SnowflakeSink implements WarehouseSink {
       });
     if (this.conn?.isUp()) return this.conn;
     await this.dropSession();
+    // The driver retries an unreachable account for minutes without a word: say where we go.
+    this.log.info('snowflake sink logging in', this.target());
     this.conn = await connect(this.config);
     return this.conn;
   }
@@ -256,6 +258,21 @@ export class SnowflakeSink implements WarehouseSink {
       `SHOW PRIMARY KEYS IN TABLE ${database}.${schema}.${table}`,
     );
     return primaryKeyColumns(rows, { database, schema, table });
+  }
+
+  /** Where the sink logs in, without secrets. */
+  private target(): Record<string, unknown> {
+    const c = this.config;
+    return {
+      account: c.account,
+      user: c.username,
+      url: connectionOptions(c).accessUrl ?? `https://${c.account}.snowflakecomputing.com`,
+      warehouse: c.warehouse,
+      database: c.database,
+      schema: c.schema,
+      role: c.role,
+      auth: c.auth.kind,
+    };
   }
 
   private qualified(table: TableSpec): string {

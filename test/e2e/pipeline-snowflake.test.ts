@@ -210,6 +210,14 @@ describe('finnhub-vwap into Snowflake (fakesnow behind the gateway), as processe
       expect(sorted(new Map(Object.entries(resumed.offsets as Record<string, number>)))).toEqual(
         sorted(committed),
       );
+      expect(logLines(s2).find((l) => l.msg === 'snowflake sink logging in')).toMatchObject({
+        account: 'millrace',
+        user: 'e2e_loader',
+        url: `http://${env.SNOWFLAKE_HOST}:${env.SNOWFLAKE_PORT}`,
+        database: DATABASE,
+        schema: SCHEMA,
+        auth: 'password',
+      });
 
       // The oracle, from the input topic as it is; the outputs' last offsets from Kafka.
       const s = await serdes(inject('registryUrl'));
