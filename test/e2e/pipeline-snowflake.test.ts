@@ -5,9 +5,9 @@
  * local gateway process (deploy/local/snowflake-gateway.ts) in front of fakesnow.
  *
  * - A sink in the default `merge` mode fails on fakesnow (MERGE inside a transaction):
- *   it must stop with exit code 3, write nothing, and not print the password.
- * - The sink is SIGKILLed right after its second warehouse commit, while input still
- *   flows; the table `millrace_offsets` then holds what it committed, and a new sink must
+ *   it must stop with exit code 3, commit nothing, and not print the password.
+ * - The sink is SIGKILLed right after its second warehouse commit, and a second ingest
+ *   adds input; the table `millrace_offsets` then holds what it committed, and a new sink must
  *   resume from exactly those offsets (its log says which) and write exactly the rows the
  *   first did not (its batch lines add up to the rest).
  * - Read back through snowflake-sdk: `trades` and `vwap_1m` equal what the test computes
@@ -185,7 +185,7 @@ describe('finnhub-vwap into Snowflake (fakesnow behind the gateway), as processe
     const failed = merge.lines.find((l) => l.event === 'failed');
     expect(String(failed?.error)).toMatch(/could not write the batch \(rolled back/);
 
-    // The sink dies right after its second commit; more input arrives meanwhile.
+    // The sink dies right after its second commit (the second ingest guarantees there is one).
     const s1 = sink('sink-1', SINK_ID, { MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS: '2' });
     expect((await s1.waitFor((l) => l.event === 'started', 90_000)).warehouse).toBe('snowflake');
     await s1.waitFor((l) => l.event === 'batch', 90_000);
