@@ -78,8 +78,17 @@ describe('toSinkError', () => {
     expect(String((err.cause as Error).message)).not.toContain('hunter22');
   });
 
-  it('shortens long driver messages (fakesnow quotes statements and binds)', () => {
+  it('shortens long driver messages (fakesnow quotes statements and binds), keeping the reason at the end', () => {
     expect(toSinkError(new Error('x'.repeat(5000)), 'write', []).message.length).toBeLessThan(1300);
+    // fakesnow's shape: the statement and its binds first, the reason last.
+    const said = `sql_text="MERGE INTO D.S.trades AS t USING (SELECT …)" params=[${"'v', ".repeat(800)}] Unhandled exception (fakesnow answered HTTP 500; the cause is in its log)`;
+    const err = toSinkError(Object.assign(new Error(said), { code: '261000' }), 'write', []);
+    expect(err.message).toMatch(
+      /^snowflake sink: could not write: sql_text="MERGE INTO D\.S\.trades/,
+    );
+    expect(err.message).toMatch(
+      /… \(\d+ characters omitted\) … .*Unhandled exception \(fakesnow answered HTTP 500; the cause is in its log\) \(code 261000\)$/,
+    );
   });
 });
 

@@ -166,10 +166,14 @@ export function toSinkError(
 }
 
 // fakesnow and Snowflake may quote the statement and its binds: keep messages readable.
+// The reason tends to come last (fakesnow: `sql_text=… params=… <reason>`), so a long
+// message keeps its head and its tail.
 const MAX_DRIVER_MESSAGE = 1000;
+const KEPT_TAIL = 400;
 
 function shorten(text: string): string {
-  return text.length <= MAX_DRIVER_MESSAGE
-    ? text
-    : `${text.slice(0, MAX_DRIVER_MESSAGE)}… (${text.length - MAX_DRIVER_MESSAGE} more characters)`;
+  if (text.length <= MAX_DRIVER_MESSAGE) return text;
+  const head = MAX_DRIVER_MESSAGE - KEPT_TAIL;
+  const omitted = text.length - MAX_DRIVER_MESSAGE;
+  return `${text.slice(0, head)} … (${omitted} characters omitted) … ${text.slice(-KEPT_TAIL)}`;
 }

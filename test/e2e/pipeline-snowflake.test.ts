@@ -184,6 +184,8 @@ describe('finnhub-vwap into Snowflake (fakesnow behind the gateway), as processe
     expect(await merge.exited).toBe(3);
     const failed = merge.lines.find((l) => l.event === 'failed');
     expect(String(failed?.error)).toMatch(/could not write the batch \(rolled back/);
+    // fakesnow echoes the statement and its binds first: the reason, last, must survive shortening.
+    expect(String(failed?.error)).toMatch(/fakesnow answered HTTP 500; the cause is in its log/);
 
     // The sink dies right after its second commit (the second ingest guarantees there is one).
     const s1 = sink('sink-1', SINK_ID, { MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS: '2' });
