@@ -120,11 +120,12 @@ function plain(row: Record<string, unknown>): Record<string, unknown> {
   );
 }
 
-/** The JSON lines a process wrote to stderr (its structured log). */
+/** The complete JSON lines a process wrote to stderr (its structured log). */
 function logLines(c: Child): Array<Record<string, unknown>> {
   return c.stderr
     .join('')
     .split('\n')
+    .slice(0, -1) // a line still being written has no newline yet
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
