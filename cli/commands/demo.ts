@@ -7,6 +7,7 @@
  * the latest VWAP per symbol with rates and lag. Ctrl-C stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environment } from '../../connectors/finnhub/env-file.js';
@@ -14,7 +15,7 @@ import { sumSamples } from '../../observability/metrics.js';
 import { tailTopics } from '../../connectors/kafka/tail.js';
 import { endpoints, loadConfig } from '../../deploy/local/config.js';
 import { down, up } from '../../deploy/local/infra.js';
-import { appTopics, fetchStatus, withAdmin } from '../../runtime/admin/index.js';
+import { appTopics, fetchStatus, waitUntilGone, withAdmin } from '../../runtime/admin/index.js';
 import type { VwapWindow } from '../../processors/market/trade.js';
 import { SERDES, TOPICS, serdes, topology } from '../../apps/finnhub-vwap/app.js';
 import { parseArgs } from '../args.js';
@@ -23,6 +24,8 @@ import type { Command } from '../command.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APP_ID = 'finnhub-vwap';
+/** The group id `millrace sink` uses by default (its sink id). */
+const SINK_GROUP = 'finnhub-vwap-sink';
 
 interface Proc {
   name: string;
@@ -60,6 +63,74 @@ function start(name: string, args: string[], env: NodeJS.ProcessEnv, logs: strin
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   return p;
+}
+
+/**
+ * The local registry keeps its schemas in memory while Kafka keeps its log on disk: after
+ * the stack was stopped and started again, the demo's topics hold records whose schema ids
+ * the registry no longer knows, and every reader of them would stop. The demo owns those
+ * topics, so it starts over: it deletes them, its app's internal topics, consumer groups and
+ * local state, and moves its DuckDB file aside (nothing of the user's is deleted).
+ */
+async function startOverIfStale(
+  ep: { kafkaBrokers: string[]; registryUrl: string },
+  duckdb: string,
+  stateDirs: string[],
+  note: (s: string) => void,
+): Promise<void> {
+  const mine = [...Object.values(TOPICS), ...appTopics(topology(), APP_ID).internalTopics];
+  const { present, withRecords } = await withAdmin(
+    ep.kafkaBrokers,
+    'millrace-demo',
+    async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const present = mine.filter((t) => existing.has(t));
+      const withRecords: string[] = [];
+      for (const t of [TOPICS.raw, TOPICS.clean, TOPICS.vwap].filter((x) => existing.has(x))) {
+        const offsets = await admin.fetchTopicOffsets(t);
+        if (offsets.some((p) => Number(p.high) > Number(p.low))) withRecords.push(t);
+      }
+      return { present, withRecords };
+    },
+  );
+  if (!withRecords.length) return;
+  // The schema id of the first record of each topic (Confluent framing: 0, then the id).
+  const ids = new Map<string, number>();
+  const stopTail = await tailTopics({
+    brokers: ep.kafkaBrokers,
+    topics: withRecords,
+    clientId: 'millrace-demo-check',
+    onRecord: (r) => {
+      if (!ids.has(r.topic) && r.value && r.value.length >= 5 && r.value[0] === 0)
+        ids.set(r.topic, r.value.readInt32BE(1));
+    },
+  });
+  const deadline = Date.now() + 15_000;
+  while (ids.size < withRecords.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  await stopTail();
+  let unknown: string | undefined;
+  for (const [topic, id] of ids) {
+    const res = await fetch(`${ep.registryUrl}/schemas/ids/${id}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (res.status === 404) unknown = `${topic} (schema id ${id})`;
+  }
+  if (!unknown) return;
+  note(
+    `${unknown} holds records the registry does not know (it keeps schemas in memory and was restarted since): starting the demo over`,
+  );
+  await withAdmin(ep.kafkaBrokers, 'millrace-demo', async (admin) => {
+    await admin.deleteTopics({ topics: present });
+    await waitUntilGone(admin, present, note);
+    await admin.deleteGroups([APP_ID, SINK_GROUP]).catch(() => {});
+  });
+  for (const d of stateDirs) fs.rmSync(d, { recursive: true, force: true });
+  if (fs.existsSync(duckdb)) {
+    const aside = `${duckdb}.stale-${Date.now()}`;
+    fs.renameSync(duckdb, aside);
+    note(`moved ${duckdb} (offsets of the deleted topics) aside to ${aside}`);
+  }
 }
 
 const num = (v: unknown, name: string, dflt: number) => {
@@ -106,6 +177,8 @@ export const demoCommand: Command = {
     const logs: string[] = [];
     const procs: Proc[] = [];
     let stopping = false;
+    const stateDir = (i: number) => path.join('.millrace', `demo-${i}`);
+    await startOverIfStale(ep, duckdb, [stateDir(1), stateDir(2)], note);
 
     const stopAll = async () => {
       for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
@@ -183,7 +256,7 @@ export const demoCommand: Command = {
           '--metrics-port',
           String(9463 + i),
           '--state-dir',
-          path.join('.millrace', `demo-${i}`),
+          stateDir(i),
         ],
         env,
         logs,

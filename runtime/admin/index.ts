@@ -9,4 +9,5 @@ export {
   planReset,
   type ResetPlan,
   type ResetTarget,
+  waitUntilGone,
 } from './reset.js';

@@ -193,7 +193,7 @@ export async function applyReset(
 }
 
 /** Topic deletion finishes in the background; the next run must not find them half gone. */
-async function waitUntilGone(
+export async function waitUntilGone(
   admin: Admin,
   topics: string[],
   progress: (line: string) => void,
