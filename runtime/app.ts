@@ -30,8 +30,7 @@ import {
   checkCopartitioned,
   ensureInternalTopics,
   partitionCounts,
-  requireOutputs,
-  requireSources,
+  requireTopics,
   type InternalTopicSpec,
 } from './topics.js';
 
@@ -155,8 +154,8 @@ export class StreamsApp {
     const external = [...new Set(subs.flatMap((s) => s.sources))];
     const outputs = this.topology.outputTopics(app);
     const counts = await partitionCounts(this.admin, [...external, ...outputs]);
-    requireSources(external, counts);
-    requireOutputs(outputs, counts);
+    requireTopics('source', external, counts);
+    requireTopics('output', outputs, counts);
     const partitionsBySub = new Map<number, number>();
     for (const s of subs)
       if (s.sources.length) partitionsBySub.set(s.id, checkCopartitioned(s.id, s.sources, counts));

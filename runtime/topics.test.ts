@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamsError } from './errors.js';
-import { checkCopartitioned, requireOutputs, requireSources } from './topics.js';
+import { checkCopartitioned, requireTopics } from './topics.js';
 
 describe('start-up topic checks', () => {
   it('accepts co-partitioned sources and returns their partition count', () => {
@@ -33,15 +33,15 @@ describe('start-up topic checks', () => {
   });
 
   it('lists every missing source topic and how to create it', () => {
-    expect(() => requireSources(['a', 'b', 'c'], new Map([['b', 1]]))).toThrow(
+    expect(() => requireTopics('source', ['a', 'b', 'c'], new Map([['b', 1]]))).toThrow(
       /source topic\(s\) a, c do not exist; create them first/,
     );
   });
 
   it('lists every missing output topic and how to create it', () => {
-    expect(() => requireOutputs(['out', 'late'], new Map([['out', 4]]))).toThrow(
+    expect(() => requireTopics('output', ['out', 'late'], new Map([['out', 4]]))).toThrow(
       /output topic\(s\) late do not exist; create them first/,
     );
-    expect(() => requireOutputs(['out'], new Map([['out', 4]]))).not.toThrow();
+    expect(() => requireTopics('output', ['out'], new Map([['out', 4]]))).not.toThrow();
   });
 });

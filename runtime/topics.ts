@@ -27,30 +27,22 @@ export async function partitionCounts(
   return out;
 }
 
-/** Fails with one message listing every missing source topic and how to create it. */
-export function requireSources(sources: string[], counts: Map<string, number>): void {
-  const missing = sources.filter((t) => !counts.has(t));
-  if (missing.length) {
-    throw new StreamsError(
-      `source topic(s) ${missing.join(', ')} do not exist; create them first (for example with the admin client or ` +
-        '`kafka-topics.sh --create --topic <name> --partitions <n>`), then start the app again',
-      { code: 'SOURCE_TOPIC_MISSING', domain: 'user' },
-    );
-  }
-}
-
 /**
- * Fails with one message listing every output topic (a sink's, not internal) that does not
- * exist: records sent there would be refused by a broker that does not create topics, and
- * every commit would fail until the topic appears.
+ * Fails with one message listing every missing topic of a kind and how to create it. The
+ * app creates its internal topics, never its sources (read) or outputs (a sink's topic:
+ * a broker that does not create topics would refuse every commit until it appears).
  */
-export function requireOutputs(outputs: string[], counts: Map<string, number>): void {
-  const missing = outputs.filter((t) => !counts.has(t));
+export function requireTopics(
+  kind: 'source' | 'output',
+  topics: string[],
+  counts: Map<string, number>,
+): void {
+  const missing = topics.filter((t) => !counts.has(t));
   if (missing.length) {
     throw new StreamsError(
-      `output topic(s) ${missing.join(', ')} do not exist; create them first (for example with the admin client or ` +
+      `${kind} topic(s) ${missing.join(', ')} do not exist; create them first (for example with the admin client or ` +
         '`kafka-topics.sh --create --topic <name> --partitions <n>`), then start the app again',
-      { code: 'OUTPUT_TOPIC_MISSING', domain: 'user' },
+      { code: `${kind.toUpperCase()}_TOPIC_MISSING`, domain: 'user' },
     );
   }
 }
