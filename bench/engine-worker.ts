@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import inspector from 'node:inspector';
 import { benchTopology } from './lib/topologies.js';
 import { StreamsApp } from '../runtime/app.js';
+import { peakRssMib, rssMib } from './lib/results.js';
 
 const env = (k: string) =>
   process.env[k] ??
@@ -15,14 +16,6 @@ const env = (k: string) =>
     throw new Error(`${k} not set`);
   })();
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
-
-/** Peak resident set of this process (VmHWM), in MiB. */
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m
-    ? Math.round(Number(m[1]) / 102.4) / 10
-    : Math.round(process.memoryUsage().rss / 104857.6) / 10;
-}
 
 // BENCH_PROFILE_DIR=dir: write a CPU profile of this instance (where the time goes).
 const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -73,7 +66,7 @@ const poll = setInterval(() => {
   if (expected > 0 && processed >= expected && tasks.every((t) => !t.hasUncommitted)) {
     clearInterval(poll);
     const seconds = (performance.now() - first) / 1000;
-    say({ event: 'done', seconds, processed, peakRssMiB: peakRssMiB() });
+    say({ event: 'done', seconds, processed, peakRssMiB: peakRssMib() ?? rssMib() });
     void writeProfile()
       .then(() => app.close())
       .then(() => process.exit(0));

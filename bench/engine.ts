@@ -24,7 +24,7 @@ import { down, up } from '../deploy/local/infra.js';
 import { StreamsApp } from '../runtime/app.js';
 import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import { startChild } from '../test/support/processes.js';
-import { percentile, rssMib, writeResults, type BenchCase } from './lib/results.js';
+import { peakRssMib, percentile, rssMib, writeResults, type BenchCase } from './lib/results.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 const RESTORE_N = Number(process.env.BENCH_RESTORE_RECORDS ?? 1_000_000);
@@ -268,7 +268,7 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     await new Promise((r) => setTimeout(r, 100));
   await producer.disconnect();
   await consumer.disconnect();
-  const peak = peakRssOf(worker.pid);
+  const peak = peakRssMib(worker.pid) ?? 0;
   worker.signal('SIGTERM');
   await worker.exited;
   const sorted = latencies.slice(Math.floor(latencies.length * 0.1)).sort((a, b) => a - b); // skip warm-up
@@ -287,12 +287,6 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
-
-/** Peak resident set (VmHWM) of another process, in MiB. */
-function peakRssOf(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
-}
 
 const cfg = loadConfig();
 const started = await up({ services: ['kafka'], progress: log }, cfg);

@@ -23,7 +23,7 @@ import { down, up } from '../deploy/local/infra.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import { startChild, type Child } from '../test/support/processes.js';
-import { writeResults, type BenchCase } from './lib/results.js';
+import { peakRssMib, writeResults, type BenchCase } from './lib/results.js';
 import { sumSamples } from '../observability/metrics.js';
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 400_000);
@@ -34,6 +34,12 @@ const log = (m: string) => process.stderr.write(`[bench:pipeline] ${m}\n`);
 
 async function scrape(url: string): Promise<string> {
   return (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+}
+
+/** Waits for a `millrace ingest` to finish and returns its `ingest_done` line. */
+async function ingestDone(ingest: Child): Promise<Record<string, unknown>> {
+  if ((await ingest.exited) !== 0) throw new Error(`ingest failed: ${ingest.stderr.join('')}`);
+  return ingest.lines.find((l) => l.event === 'ingest_done')!;
 }
 
 /** Quantile from a Prometheus histogram's cumulative buckets (linear within a bucket). */
@@ -64,15 +70,6 @@ function histogramQuantile(text: string, name: string, filter: string, q: number
     prevCount = count;
   }
   return null;
-}
-
-function peakRssMib(pid: number): number | null {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
-  }
 }
 
 async function until(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
@@ -139,8 +136,7 @@ async function throughput(
     ],
     env,
   );
-  if ((await ingest.exited) !== 0) throw new Error(`ingest failed: ${ingest.stderr.join('')}`);
-  const done = ingest.lines.find((l) => l.event === 'ingest_done')!;
+  const done = await ingestDone(ingest);
   const trades = Number(done.trades);
   const messages = Number(done.trade_messages_produced);
   log(`preloaded ${trades} trades in ${messages} messages`);
@@ -281,8 +277,7 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
     ],
     env,
   );
-  if ((await ingest.exited) !== 0) throw new Error(`ingest failed: ${ingest.stderr.join('')}`);
-  const done = ingest.lines.find((l) => l.event === 'ingest_done')!;
+  const done = await ingestDone(ingest);
   const fedAt = performance.now();
   // Wait for the pipeline to drain (rows stable for 3 s): quantiles over only the rows
   // written by the end of the feed would hide a backlog.

@@ -39,6 +39,16 @@ function commit(): string {
 
 export const rssMib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
 
+/** Peak resident set (VmHWM) of a process (this one by default), in MiB; null if it is gone. */
+export function peakRssMib(pid: number | 'self' = 'self'): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
 export function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
