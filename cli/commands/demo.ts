@@ -66,6 +66,37 @@ function start(name: string, args: string[], env: NodeJS.ProcessEnv, logs: strin
 }
 
 /**
+ * The first topic of `topics` whose first record (Confluent framing: 0, then the schema id)
+ * names a schema the registry does not know, as "topic (schema id N)"; undefined if none.
+ */
+async function unknownSchema(
+  ep: { kafkaBrokers: string[]; registryUrl: string },
+  topics: string[],
+): Promise<string | undefined> {
+  const ids = new Map<string, number>();
+  const stopTail = await tailTopics({
+    brokers: ep.kafkaBrokers,
+    topics,
+    clientId: 'millrace-demo-check',
+    onRecord: (r) => {
+      if (!ids.has(r.topic) && r.value && r.value.length >= 5 && r.value[0] === 0)
+        ids.set(r.topic, r.value.readInt32BE(1));
+    },
+  });
+  const deadline = Date.now() + 15_000;
+  while (ids.size < topics.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  await stopTail();
+  for (const [topic, id] of ids) {
+    const res = await fetch(`${ep.registryUrl}/schemas/ids/${id}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (res.status === 404) return `${topic} (schema id ${id})`;
+  }
+  return undefined;
+}
+
+/**
  * The local registry keeps its schemas in memory while Kafka keeps its log on disk: after
  * the stack was stopped and started again, the demo's topics hold records whose schema ids
  * the registry no longer knows, and every reader of them would stop. The demo owns those
@@ -79,52 +110,26 @@ async function startOverIfStale(
   note: (s: string) => void,
 ): Promise<void> {
   const mine = [...Object.values(TOPICS), ...appTopics(topology(), APP_ID).internalTopics];
-  const { present, withRecords } = await withAdmin(
-    ep.kafkaBrokers,
-    'millrace-demo',
-    async (admin) => {
-      const existing = new Set(await admin.listTopics());
-      const present = mine.filter((t) => existing.has(t));
-      const withRecords: string[] = [];
-      for (const t of [TOPICS.raw, TOPICS.clean, TOPICS.vwap].filter((x) => existing.has(x))) {
-        const offsets = await admin.fetchTopicOffsets(t);
-        if (offsets.some((p) => Number(p.high) > Number(p.low))) withRecords.push(t);
-      }
-      return { present, withRecords };
-    },
-  );
-  if (!withRecords.length) return;
-  // The schema id of the first record of each topic (Confluent framing: 0, then the id).
-  const ids = new Map<string, number>();
-  const stopTail = await tailTopics({
-    brokers: ep.kafkaBrokers,
-    topics: withRecords,
-    clientId: 'millrace-demo-check',
-    onRecord: (r) => {
-      if (!ids.has(r.topic) && r.value && r.value.length >= 5 && r.value[0] === 0)
-        ids.set(r.topic, r.value.readInt32BE(1));
-    },
-  });
-  const deadline = Date.now() + 15_000;
-  while (ids.size < withRecords.length && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  await stopTail();
-  let unknown: string | undefined;
-  for (const [topic, id] of ids) {
-    const res = await fetch(`${ep.registryUrl}/schemas/ids/${id}`, {
-      signal: AbortSignal.timeout(5000),
-    });
-    if (res.status === 404) unknown = `${topic} (schema id ${id})`;
-  }
-  if (!unknown) return;
-  note(
-    `${unknown} holds records the registry does not know (it keeps schemas in memory and was restarted since): starting the demo over`,
-  );
-  await withAdmin(ep.kafkaBrokers, 'millrace-demo', async (admin) => {
+  const stale = await withAdmin(ep.kafkaBrokers, 'millrace-demo', async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const withRecords: string[] = [];
+    for (const t of [TOPICS.raw, TOPICS.clean, TOPICS.vwap].filter((x) => existing.has(x))) {
+      const offsets = await admin.fetchTopicOffsets(t);
+      if (offsets.some((p) => Number(p.high) > Number(p.low))) withRecords.push(t);
+    }
+    if (!withRecords.length) return false;
+    const unknown = await unknownSchema(ep, withRecords);
+    if (!unknown) return false;
+    note(
+      `${unknown} holds records the registry does not know (it keeps schemas in memory and was restarted since): starting the demo over`,
+    );
+    const present = mine.filter((t) => existing.has(t));
     await admin.deleteTopics({ topics: present });
     await waitUntilGone(admin, present, note);
     await admin.deleteGroups([APP_ID, SINK_GROUP]).catch(() => {});
+    return true;
   });
+  if (!stale) return;
   for (const d of stateDirs) fs.rmSync(d, { recursive: true, force: true });
   if (fs.existsSync(duckdb)) {
     const aside = `${duckdb}.stale-${Date.now()}`;
@@ -191,6 +196,20 @@ export const demoCommand: Command = {
       }
     };
 
+    /** `millrace ingest` of the synthetic market at the demo's rate, with `extra` flags. */
+    const synthetic = (seed: number, extra: string[]) => [
+      'ingest',
+      '--source',
+      'synthetic',
+      '--symbols',
+      String(symbols),
+      '--rate',
+      String(rate),
+      '--seed',
+      String(seed),
+      '--quiet',
+      ...extra,
+    ];
     // Ingest: a three-minute synthetic backfill first, so windows close right away.
     const now = Date.now();
     if (!live) {
@@ -199,23 +218,7 @@ export const demoCommand: Command = {
       note(`backfilling ${Math.round((now - backfillStart) / 1000)} s of synthetic trades…`);
       const bf = start(
         'backfill',
-        [
-          'ingest',
-          '--source',
-          'synthetic',
-          '--symbols',
-          String(symbols),
-          '--rate',
-          String(rate),
-          '--start',
-          String(backfillStart),
-          '--count',
-          String(frames),
-          '--max-speed',
-          '--seed',
-          '1',
-          '--quiet',
-        ],
+        synthetic(1, ['--start', String(backfillStart), '--count', String(frames), '--max-speed']),
         env,
         logs,
       );
@@ -228,20 +231,7 @@ export const demoCommand: Command = {
     }
     const ingest = start(
       'ingest',
-      live
-        ? ['ingest', '--source', 'finnhub', '--quiet']
-        : [
-            'ingest',
-            '--source',
-            'synthetic',
-            '--symbols',
-            String(symbols),
-            '--rate',
-            String(rate),
-            '--seed',
-            '2',
-            '--quiet',
-          ],
+      live ? ['ingest', '--source', 'finnhub', '--quiet'] : synthetic(2, []),
       env,
       logs,
     );
