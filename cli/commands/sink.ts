@@ -9,7 +9,7 @@ import { Metrics } from '../../observability/metrics.js';
 import { processView, startServer } from '../../observability/server.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { createLogger, type LogLevel } from '../../runtime/log.js';
-import type { WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
+import { startPipelineSink, type WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
 import { parseArgs } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { Command } from '../command.js';
@@ -106,9 +106,6 @@ export const sinkCommand: Command = {
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
-    // Loaded here, not at the top: the warehouse drivers (DuckDB, snowflake-sdk) weigh about
-    // 75 MiB of RSS, which every other command (`millrace run` above all) would carry.
-    const { startPipelineSink } = await import('../../apps/finnhub-vwap/sink.js');
     const sink = await startPipelineSink(
       {
         brokers: String(
