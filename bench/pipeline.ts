@@ -72,6 +72,15 @@ function histogramQuantile(text: string, name: string, filter: string, q: number
   return null;
 }
 
+/**
+ * BENCH_PROFILE_DIR=dir: the processing instances write a CPU profile there when they
+ * stop (`node --cpu-prof`), to see where the time goes.
+ */
+function profiled(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 async function until(cond: () => Promise<boolean>, what: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond().catch(() => false))) {
@@ -157,6 +166,7 @@ async function throughput(
         path.join(root, `state-${i}`),
       ],
       env,
+      profiled(),
     ),
   );
   const sink = startChild(

@@ -32,10 +32,11 @@ export function startChild(
   entry: string,
   args: string[] = [],
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Child {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', path.resolve(repoRoot, entry), ...args],
+    [...nodeArgs, '--import', 'tsx', path.resolve(repoRoot, entry), ...args],
     {
       cwd: repoRoot,
       env: { ...process.env, ...env },
