@@ -99,3 +99,77 @@ describe('StreamTask.commit after a failed commit', () => {
     expect(calls[1]).toEqual({ values: [], offsets: [2] });
   });
 });
+
+/** A committer whose calls wait until released; `release(i, err?)` settles call i (0-based). */
+function gatedCommitter() {
+  const calls: Array<{ values: string[]; offsets: number[] }> = [];
+  const gates: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  const c: Committer = {
+    commit: (records, offsets) => {
+      calls.push({
+        values: records.map((r) => String(r.value)),
+        offsets: offsets.map((o) => o.offset),
+      });
+      return new Promise((resolve, reject) =>
+        gates.push({ resolve: () => resolve(new Map()), reject }),
+      );
+    },
+    close: async () => {},
+  };
+  const release = (i: number, err?: Error) => (err ? gates[i]!.reject(err) : gates[i]!.resolve());
+  return { c, calls, release };
+}
+
+describe('StreamTask commits in flight', () => {
+  it('keeps processing while a commit is sent; what it processed meanwhile is the next commit', async () => {
+    const { c, calls, release } = gatedCommitter();
+    const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint);
+    task.state = 'running';
+    await task.process([rec(0), rec(1)]);
+    const started = await task.startCommit(); // resolves once drained, not when sent
+    expect(started).toBeDefined();
+    expect(task.committing).toBe(true);
+    await task.process([rec(2)]);
+    expect(calls).toEqual([{ values: ['v0', 'v1'], offsets: [2] }]);
+    await expect(task.startCommit()).rejects.toThrow('already in flight');
+    release(0);
+    await started!.send;
+    expect(task.committing).toBe(false);
+    expect(task.hasUncommitted).toBe(true);
+    const next = task.commit();
+    await new Promise((r) => setTimeout(r, 0));
+    release(1);
+    await next;
+    expect(calls[1]).toEqual({ values: ['v2'], offsets: [3] });
+    expect(task.hasUncommitted).toBe(false);
+  });
+
+  it('at-least-once: a failed commit in flight is sent again ahead of what was processed meanwhile', async () => {
+    const { c, calls, release } = gatedCommitter();
+    const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint, true);
+    task.state = 'running';
+    await task.process([rec(0)]);
+    const started = await task.startCommit();
+    await task.process([rec(1)]);
+    release(0, new Error('broker unreachable'));
+    await expect(started!.send).rejects.toThrow('broker unreachable');
+    const next = task.commit();
+    await new Promise((r) => setTimeout(r, 0));
+    release(1);
+    await next;
+    expect(calls[1]).toEqual({ values: ['v0', 'v1'], offsets: [2] });
+  });
+
+  it('exactly-once: after a failed commit the task commits no more (it is closed dirty)', async () => {
+    const { c, calls, release } = gatedCommitter();
+    const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint, false);
+    task.state = 'running';
+    await task.process([rec(0)]);
+    const started = await task.startCommit();
+    await task.process([rec(1)]);
+    release(0, new Error('transaction aborted'));
+    await expect(started!.send).rejects.toThrow('transaction aborted');
+    await expect(task.commit()).rejects.toThrow('transaction aborted');
+    expect(calls).toHaveLength(1);
+  });
+});

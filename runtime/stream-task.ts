@@ -57,9 +57,15 @@ export class StreamTask {
    * goes on after a failed commit; exactly-once closes the task instead).
    */
   private unsent: OutgoingRecord[] = [];
+  /** When the task last started a commit (Date.now()). */
+  lastCommitStarted = 0;
   /** When the task's commits started failing (Date.now()); undefined while they succeed. */
   commitFailingSince: number | undefined;
   private uncommittedOffsets: OffsetToCommit[] = [];
+  /** The commit being sent, if any (see startCommit). */
+  private inflight: Promise<void> | undefined;
+  /** An exactly-once commit that failed: the task cannot commit again. */
+  private failure: unknown;
   /** The checkpoint the task started from (changelog offset per store), if any. */
   restoredFrom: Map<string, number> | undefined;
   /** Stores restored and processors initialised: ready to resume. */
@@ -72,11 +78,16 @@ export class StreamTask {
     readonly engine: TaskEngine,
     private readonly committer: Committer,
     readonly checkpoint: CheckpointIO,
+    /**
+     * At-least-once: a failed commit keeps its records and offsets for the next one.
+     * Exactly-once: a failed commit ends the task's commits (it is closed dirty).
+     */
+    private readonly retryFailedCommits = true,
   ) {}
 
-  /** True when records were processed (or punctuations ran) since the last commit. */
+  /** True when records were processed (or punctuations ran) that are not committed yet. */
   get hasUncommitted(): boolean {
-    return this.uncommitted;
+    return this.uncommitted || this.inflight !== undefined;
   }
 
   /** Records processed since the last successful commit (their outputs wait for it). */
@@ -102,9 +113,29 @@ export class StreamTask {
     this.uncommitted = true;
   }
 
-  /** Commits what happened since the last commit (no-op when nothing did). */
-  async commit(): Promise<void> {
-    if (!this.uncommitted || this.state !== 'running') return;
+  /** Settles when the commit in flight, if any, has (whatever its outcome). */
+  async settled(): Promise<void> {
+    await this.inflight?.catch(() => {});
+  }
+
+  /** True while a commit this task started is being sent. */
+  get committing(): boolean {
+    return this.inflight !== undefined;
+  }
+
+  /**
+   * Starts a commit of what happened since the last one: drains the engine (its stores
+   * are written, its outputs, changelog records and offsets taken) and sends them without
+   * waiting for the broker. Records processed meanwhile belong to the next commit, so the
+   * task keeps processing while its transaction is in flight; one commit is in flight at
+   * a time. Resolves, once the engine is drained, with the send (undefined when there was
+   * nothing to commit), wrapped so that awaiting this does not await it; the send rejects
+   * if the commit failed.
+   */
+  async startCommit(): Promise<{ send: Promise<void> } | undefined> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.inflight) throw new Error(`task ${this.id}: a commit is already in flight`);
+    if (!this.uncommitted || this.state !== 'running') return undefined;
     const t0 = performance.now();
     const batch = await this.engine.prepareCommit();
     // Outputs before changelogs: if the process dies between two chunks of the send, the
@@ -113,6 +144,7 @@ export class StreamTask {
     const records: OutgoingRecord[] = this.unsent.length
       ? [...this.unsent, ...batch.records]
       : batch.records;
+    this.unsent = [];
     for (const c of batch.changelogs) {
       for (const r of c.records)
         records.push({
@@ -124,32 +156,66 @@ export class StreamTask {
         });
     }
     const offsets = latestPerPartition(this.uncommittedOffsets, batch.offsets);
-    if (!records.length && !offsets.length) {
-      this.uncommitted = false;
-      this.sinceCommit = 0;
-      return;
-    }
+    this.uncommittedOffsets = [];
+    // What is processed from here on is the next commit's.
+    this.uncommitted = false;
+    this.sinceCommit = 0;
+    if (!records.length && !offsets.length) return undefined;
+    const send = this.send(records, offsets, t0);
+    const inflight = send.finally(() => {
+      if (this.inflight === inflight) this.inflight = undefined;
+    });
+    inflight.catch(() => {}); // the caller hears the failure through `send`
+    this.inflight = inflight;
+    return { send };
+  }
+
+  private async send(
+    records: OutgoingRecord[],
+    offsets: OffsetToCommit[],
+    t0: number,
+  ): Promise<void> {
     let written: WrittenOffsets;
     try {
       written = await this.committer.commit(records, offsets);
     } catch (err) {
       this.commitFailingSince ??= Date.now();
-      if (err instanceof OffsetsNotCommittedError) {
-        this.unsent = [];
-        this.advanceChangelogPositions(err.written);
-      } else this.unsent = records;
-      this.uncommittedOffsets = offsets;
+      if (!this.retryFailedCommits) {
+        // Exactly-once: the transaction was aborted while the stores kept its writes; the
+        // task must not commit again (it is closed, and its state rebuilt from the changelog).
+        this.failure = err;
+        throw err;
+      }
+      // At-least-once: keep what could not be written or committed for the next commit
+      // (ahead of anything processed meanwhile, which the engine still holds).
+      if (err instanceof OffsetsNotCommittedError) this.advanceChangelogPositions(err.written);
+      else this.unsent = [...records, ...this.unsent];
+      this.uncommittedOffsets = latestPerPartition(offsets, this.uncommittedOffsets);
+      this.uncommitted = true;
       throw err;
     }
-    this.unsent = [];
-    this.uncommittedOffsets = [];
     this.commitFailingSince = undefined;
     this.advanceChangelogPositions(written);
-    this.uncommitted = false;
-    this.sinceCommit = 0;
     this.stats.commits++;
     countByTopic(records, this.stats.produced);
     this.stats.lastCommitMs = performance.now() - t0;
+  }
+
+  /**
+   * Commits everything processed so far and waits for it: the commit in flight, if any,
+   * then the rest. Under exactly-once a failed commit in flight fails this too; under
+   * at-least-once what it could not send is sent again here.
+   */
+  async commit(): Promise<void> {
+    if (this.inflight) {
+      try {
+        await this.inflight;
+      } catch (err) {
+        if (!this.retryFailedCommits) throw err;
+      }
+    }
+    const started = await this.startCommit();
+    if (started) await started.send;
   }
 
   private advanceChangelogPositions(written: WrittenOffsets): void {

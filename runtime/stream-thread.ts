@@ -249,7 +249,14 @@ export class StreamThread {
     if (checkpoint) await checkpointIO.remove();
     else await checkpointIO.wipe();
     const engine = await this.factory.createEngine(id);
-    const task = new StreamTask(id, parseTaskId(id).partition, engine, committer, checkpointIO);
+    const task = new StreamTask(
+      id,
+      parseTaskId(id).partition,
+      engine,
+      committer,
+      checkpointIO,
+      !this.exactlyOnce,
+    );
     task.restoredFrom = checkpoint;
     this.tasks.set(id, task);
     for (const tp of this.partitionsOf(id))
@@ -402,6 +409,10 @@ export class StreamThread {
   }: EachBatchPayload): Promise<void> {
     const task = this.byPartition.get(`${batch.topic}:${batch.partition}`);
     if (!task || task.state !== 'running' || !batch.messages.length) return;
+    // Backpressure: a task whose commit is still in flight and which has buffered
+    // maxBufferedRecords since processes no more until that commit settles.
+    while (task.committing && task.uncommittedRecords >= this.config.maxBufferedRecords)
+      await task.settled();
     await this.lock.run(async () => {
       if (!isRunning() || isStale() || task.state !== 'running') return;
       const key = `${batch.topic}:${batch.partition}`;
@@ -449,33 +460,63 @@ export class StreamThread {
   }
 
   /**
-   * Commits every running task. Under exactly-once each task has its own producer and
-   * transaction, so the tasks commit concurrently; under at-least-once they share one.
+   * Starts a commit of every running task that has none in flight. Under exactly-once each
+   * task has its own producer and transaction, so the tasks commit concurrently; under
+   * at-least-once they share one.
    */
   private async commitAll(): Promise<void> {
     this.lastCommit = Date.now();
     await this.commitTasks([...this.tasks.values()]);
   }
 
+  /**
+   * Under the lock: drains each task's engine (stores written, outputs and offsets taken)
+   * and starts its send, without waiting for the broker. Processing goes on while the
+   * commits are in flight (what it produces belongs to each task's next commit), so the
+   * round trips of a transaction do not stall the instance. A failed send is handled
+   * under the lock when it fails.
+   */
   private async commitTasks(tasks: StreamTask[]): Promise<void> {
-    const running = tasks.filter((t) => t.state === 'running');
-    const outcomes = await Promise.allSettled(
-      running.map(async (task) => {
-        const t0 = performance.now();
-        try {
-          await task.commit();
+    const ready = tasks.filter((t) => t.state === 'running' && !t.committing);
+    const started = await Promise.allSettled(ready.map((task) => task.startCommit()));
+    for (const [i, o] of started.entries()) {
+      const task = ready[i]!;
+      if (o.status === 'rejected') {
+        await this.onCommitError(task, o.reason);
+        continue;
+      }
+      if (!o.value) continue;
+      const { send } = o.value;
+      const t0 = performance.now();
+      task.lastCommitStarted = Date.now();
+      send.then(
+        () => {
           this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, true);
-        } catch (err) {
+          this.commitIfDue(task);
+        },
+        (err: unknown) => {
           this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, false);
-          throw err;
-        }
-      }),
-    );
-    for (const [i, o] of outcomes.entries())
-      if (o.status === 'rejected') await this.onCommitError(running[i]!, o.reason);
+          void this.lock.run(() => this.onCommitError(task, err)).catch((e) => this.fail(e));
+        },
+      );
+    }
+  }
+
+  /**
+   * A task whose commit took longer than the commit interval missed the commits started
+   * meanwhile: it commits again at once when it has work waiting.
+   */
+  private commitIfDue(task: StreamTask): void {
+    if (task.state !== 'running' || !task.hasUncommitted || task.committing) return;
+    const due =
+      Date.now() - task.lastCommitStarted >= this.config.commitInterval ||
+      task.uncommittedRecords >= this.config.maxBufferedRecords;
+    if (due) void this.lock.run(() => this.commitTasks([task])).catch((e) => this.fail(e));
   }
 
   private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
+    // Closed meanwhile (revoked, or the instance stopping): its close dealt with it.
+    if (this.tasks.get(task.id) !== task) return;
     if (err instanceof TaskMigratedError) {
       // Another instance owns it now; our group membership is stale and kafkajs will
       // rejoin. Stop fetching its partitions until the next assignment says otherwise.
