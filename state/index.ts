@@ -39,6 +39,7 @@ export * from './api.js';
 export {
   serdeByName,
   builtInSerdeNames,
+  registerSerde,
   stringSerde,
   jsonSerde,
   bytesSerde,

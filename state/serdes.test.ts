@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  registerSerde,
   bytesSerde,
   float64Serde,
   int64Serde,
@@ -61,5 +62,15 @@ describe('serdes', () => {
     expect(() => serdeByName('avro')).toThrow(
       /unknown serde "avro"; built-in serdes are string, json, bytes, int64, float64/,
     );
+  });
+});
+
+describe('registerSerde', () => {
+  it('makes a serde known by name; a name taken by another serde is an error naming it', () => {
+    const upper = { serialize: (v: string) => Buffer.from(v.toUpperCase()), deserialize: String };
+    registerSerde('test-upper', upper);
+    registerSerde('test-upper', upper); // the same again: no-op
+    expect(serdeByName('test-upper')).toBe(upper);
+    expect(() => registerSerde('json', upper)).toThrow(/"json" is already registered/);
   });
 });

@@ -84,3 +84,20 @@ export function serdeByName(name: string): Serde<any> {
 }
 
 export const builtInSerdeNames = (): string[] => Object.keys(BY_NAME);
+
+/**
+ * Makes `serde` known by `name` to topology specs (stores and topics name their serdes),
+ * as processor types are registered: e.g. a processor library's compact binary format for
+ * its store values. Registering the same serde again is a no-op; a name already taken by
+ * another serde is an error.
+ */
+export function registerSerde(name: string, serde: Serde<any>): void {
+  const taken = BY_NAME[name];
+  if (taken === serde) return;
+  if (taken)
+    throw new StateStoreError(
+      `a serde named "${name}" is already registered; register yours under another name`,
+      { code: 'SERDE_NAME_TAKEN', domain: 'user' },
+    );
+  BY_NAME[name] = serde;
+}

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { DedupeTrades } from '../market/dedupe.js';
 import { ExplodeTrades } from '../market/explode.js';
 import { ValidateTrade } from '../market/validate.js';
-import { VwapProcessor } from '../market/vwap.js';
+import { VwapProcessor, vwapAggregateSerde } from '../market/vwap.js';
+import { registerSerde } from '../../state/serdes.js';
 import type { ProcessorDefinition } from '../registry.js';
 
 const dedupeOptions = z
@@ -22,6 +23,10 @@ const vwapOptions = z
     idleCloseMs: z.number().int().positive().optional(),
   })
   .strict();
+
+/** The vwap store's values: a compact binary aggregate (see vwapAggregateSerde). */
+const VWAP_AGGREGATE_SERDE = 'vwap-aggregate';
+registerSerde(VWAP_AGGREGATE_SERDE, vwapAggregateSerde);
 
 export const market: ProcessorDefinition[] = [
   {
@@ -66,7 +71,7 @@ export const market: ProcessorDefinition[] = [
         name: o.store,
         kind: 'window',
         keySerde: 'string',
-        valueSerde: 'json',
+        valueSerde: VWAP_AGGREGATE_SERDE,
         logged: true,
         cache: true,
         retentionMs: o.sizeMs + o.graceMs,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { dedupeKey, tradeUuid, type Trade } from './trade.js';
 import { brokenRule } from './validate.js';
-import { addTrade, toWindow } from './vwap.js';
+import { addTrade, toWindow, vwapAggregateSerde, type VwapAggregate } from './vwap.js';
+import { serdeByName } from '../../state/serdes.js';
+import '../builtins/market.js';
 
 const trade = (over: Partial<Trade> = {}): Trade => ({
   uuid: 'u',
@@ -88,5 +90,27 @@ describe('vwap aggregate', () => {
       trade({ volume: 0, price: 101 }),
     );
     expect(toWindow('AAPL', 0, 60_000, agg).vwap).toBeNull();
+  });
+
+  it('stores the aggregate in 73 bytes and reads it back exactly; reads the JSON of earlier versions', () => {
+    const agg: VwapAggregate = {
+      sumPriceVolume: 0.1 + 0.2,
+      volume: 1e-9,
+      count: 3,
+      open: 187.123456789,
+      openTs: 1_700_000_000_123,
+      close: -0,
+      closeTs: Number.MAX_SAFE_INTEGER,
+      high: 1e308,
+      low: 5e-324,
+    };
+    const bytes = vwapAggregateSerde.serialize(agg);
+    expect(bytes.length).toBe(73);
+    expect(vwapAggregateSerde.deserialize(bytes)).toEqual(agg);
+    expect(vwapAggregateSerde.deserialize(Buffer.from(JSON.stringify(agg)))).toEqual(
+      JSON.parse(JSON.stringify(agg)),
+    );
+    // The vwap processor type's store names it; registering it twice is harmless.
+    expect(serdeByName('vwap-aggregate')).toBe(vwapAggregateSerde);
   });
 });
