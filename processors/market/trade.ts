@@ -3,7 +3,7 @@
  * columns. Timestamps are epoch ms (Avro `timestamp-millis` on the wire, `TIMESTAMP`
  * columns in the warehouse).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface Trade {
   uuid: string;
@@ -44,7 +44,7 @@ export interface VwapWindow {
  * message) so a replay after a crash gives the same id, never a new one.
  */
 export function tradeUuid(topic: string, partition: number, offset: number, index: number): string {
-  const h = createHash('sha1').update(`${topic}\0${partition}\0${offset}\0${index}`).digest('hex');
+  const h = hash('sha1', `${topic}\0${partition}\0${offset}\0${index}`, 'hex');
   // Shaped as an RFC 4122 name-based (version 5) UUID.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
