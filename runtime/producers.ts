@@ -159,18 +159,13 @@ export class TaskTransactionalProducer {
       throw this.wrap(err, 'begin a transaction');
     });
     try {
-      // The records and the offsets join the transaction at the same time (neither needs
-      // the other: AddPartitionsToTxn + Produce, AddOffsetsToTxn + TxnOffsetCommit), which
-      // takes two round trips off every commit. Both settle before it ends either way, so
-      // no request of this transaction is still travelling when it commits or aborts.
-      const [sent, offsetsSent] = await Promise.allSettled([
-        sendChunked((topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }), records),
-        offsets.length ? txn.sendOffsets(offsetsPayload(this.groupId, offsets)) : undefined,
-      ]);
-      if (sent.status === 'rejected') throw sent.reason;
-      if (offsetsSent.status === 'rejected') throw offsetsSent.reason;
+      const written = await sendChunked(
+        (topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }),
+        records,
+      );
+      if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
       await txn.commit();
-      return sent.value;
+      return written;
     } catch (err) {
       if (txn.isActive()) await txn.abort().catch(() => {});
       throw this.wrap(err, 'commit');
