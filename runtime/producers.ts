@@ -52,10 +52,26 @@ export function writtenOffsets(
   metadata: RecordMetadata[],
 ): WrittenOffsets {
   // A send returns each partition's base offset; the last record sits count − 1 after it.
+  // Records with a partition come in runs (a store's changelog records): count by run.
   const counts = new Map<string, number>();
-  for (const r of records)
-    if (r.partition !== undefined)
-      counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+  let topic: string | undefined;
+  let partition: number | undefined;
+  let run = 0;
+  const endRun = () => {
+    if (run) counts.set(`${topic}:${partition}`, (counts.get(`${topic}:${partition}`) ?? 0) + run);
+  };
+  for (const r of records) {
+    if (r.partition === undefined) continue;
+    if (r.topic === topic && r.partition === partition) {
+      run++;
+      continue;
+    }
+    endRun();
+    topic = r.topic;
+    partition = r.partition;
+    run = 1;
+  }
+  endRun();
   const out: WrittenOffsets = new Map();
   for (const m of metadata) {
     const key = `${m.topicName}:${m.partition}`;
