@@ -409,9 +409,10 @@ export class StreamThread {
   }: EachBatchPayload): Promise<void> {
     const task = this.byPartition.get(`${batch.topic}:${batch.partition}`);
     if (!task || task.state !== 'running' || !batch.messages.length) return;
-    // Backpressure: a task whose commit is still in flight and which has buffered
-    // maxBufferedRecords since processes no more until that commit settles.
-    while (task.committing && task.uncommittedRecords >= this.config.maxBufferedRecords)
+    // Backpressure: while its commit is in flight, a task processes on only as long as the
+    // instance holds fewer than maxBufferedRecords processed records not yet committing
+    // (their outputs wait in memory); then it waits for that commit to settle.
+    while (task.committing && this.bufferedRecords() >= this.config.maxBufferedRecords)
       await task.settled();
     await this.lock.run(async () => {
       if (!isRunning() || isStale() || task.state !== 'running') return;
@@ -457,6 +458,13 @@ export class StreamThread {
         await this.commitTasks([task]);
     });
     await heartbeat().catch(() => {});
+  }
+
+  /** Records processed by this instance's tasks whose commit has not started. */
+  private bufferedRecords(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.uncommittedRecords;
+    return n;
   }
 
   /**
