@@ -6,7 +6,7 @@
  * and offsets are committed through the consumer after the sends are acknowledged.
  */
 import type { ConsumedOffset, OutputRecord } from './task/types.js';
-import type { Kafka, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import { MillraceError, TaskMigratedError } from './errors.js';
 
 /** A record to produce (outputs, changelog records with an explicit partition, dead letters). */
@@ -103,16 +103,60 @@ export function chunks(
   return out;
 }
 
+/** Sends in chunks; `partitions`, when given, collects every partition written. */
 async function sendChunked(
   send: (messages: TopicMessages[]) => Promise<RecordMetadata[]>,
   records: readonly OutgoingRecord[],
+  partitions?: Map<string, TopicPartition>,
 ): Promise<WrittenOffsets> {
   const written: WrittenOffsets = new Map();
   for (const chunk of chunks(records)) {
-    for (const [k, v] of writtenOffsets(chunk, await send(toTopicMessages(chunk))))
+    const metadata = await send(toTopicMessages(chunk));
+    for (const [k, v] of writtenOffsets(chunk, metadata))
       written.set(k, Math.max(written.get(k) ?? -1, v));
+    if (partitions)
+      for (const m of metadata)
+        partitions.set(`${m.topicName}:${m.partition}`, {
+          topic: m.topicName,
+          partition: m.partition,
+        });
   }
   return written;
+}
+
+interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * kafkajs's transaction with millrace's patch (patches/kafkajs+2.2.4.patch): partitions
+ * and a group's offsets can join it ahead of the records and offsets.
+ */
+interface JoinableTransaction extends Transaction {
+  addPartitions(
+    topicData: Array<{ topic: string; partitions: Array<{ partition: number }> }>,
+  ): Promise<void>;
+  addOffsets(o: { consumerGroupId: string }): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs a request that joins something to a transaction, again every 10 ms while the
+ * coordinator answers CONCURRENT_TRANSACTIONS (the previous transaction's markers are
+ * still being written), for up to a second.
+ */
+async function joinWhenFree(join: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await join();
+    } catch (err) {
+      if (attempt >= 100 || (err as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS')
+        throw err;
+      await sleep(10);
+    }
+  }
 }
 
 function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
@@ -135,13 +179,24 @@ function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
 /** One task's transactional producer: outputs, changelog records and offsets commit together or not at all. */
 export class TaskTransactionalProducer {
   private readonly producer: Producer;
+  /** The next transaction, begun ahead of its commit (see prepare). */
+  private next: { txn: Promise<JoinableTransaction>; joined: Promise<void> } | undefined;
+  /** Partitions the last transaction wrote: the next one most likely writes them too. */
+  private lastPartitions = new Map<string, TopicPartition>();
+  /** The commit in flight (settled when there is none). */
+  private tail: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `eager`: begin each transaction ahead of its commit (see prepare); off when commits
+   * are so far apart that a transaction begun early could reach its timeout.
+   */
   constructor(
     kafka: Kafka,
     readonly transactionalId: string,
     private readonly groupId: string,
     private readonly taskId: string,
     transactionTimeoutMs = 60_000,
+    private readonly eager = true,
   ) {
     this.producer = kafka.producer({
       transactionalId,
@@ -151,9 +206,9 @@ export class TaskTransactionalProducer {
       // A transaction that begins while the previous one's markers are still being written
       // is answered CONCURRENT_TRANSACTIONS on its first AddPartitionsToTxn; retried after
       // 20 ms, not the client's 100 ms (as Kafka's Java producer does), that wait stays off
-      // the tail of commit latency. An idempotent producer retries sends without limit
-      // (the transaction timeout bounds it).
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 3000 },
+      // the tail of commit latency. Eight retries back off about as long in all (≈ 5 s) as
+      // the client's five from 100 ms.
+      retry: { retries: 8, initialRetryTime: 20, maxRetryTime: 3000 },
     });
   }
 
@@ -172,21 +227,62 @@ export class TaskTransactionalProducer {
     }
   }
 
+  /**
+   * Begins the next transaction now, after the commit in flight if there is one, and joins
+   * to it the partitions the last transaction wrote (AddPartitionsToTxn) and the group's
+   * offsets (AddOffsetsToTxn): those round trips then happen while the task processes,
+   * not when it commits. Called when a task has new work since its last commit, so an
+   * idle task holds no transaction open towards the transaction timeout. A join that
+   * fails is done again, as kafkajs always does, when the records and offsets are sent.
+   */
+  prepare(): void {
+    if (this.next || !this.eager) return;
+    const txn = this.tail.then(() => this.producer.transaction() as Promise<JoinableTransaction>);
+    const joined = txn.then(async (t) => {
+      const topics = groupByTopic([...this.lastPartitions.values()]);
+      if (topics.length) await joinWhenFree(() => t.addPartitions(topics));
+      await joinWhenFree(() => t.addOffsets({ consumerGroupId: this.groupId }));
+    });
+    txn.catch(() => {});
+    joined.catch(() => {});
+    this.next = { txn, joined };
+  }
+
   /** Sends `records` and commits `offsets` in one transaction. Throws TaskMigratedError if fenced. */
-  async commit(
+  commit(
     records: readonly OutgoingRecord[],
     offsets: readonly OffsetToCommit[],
   ): Promise<WrittenOffsets> {
-    const txn = await this.producer.transaction().catch((err) => {
-      throw this.wrap(err, 'begin a transaction');
-    });
+    const commit = this.commitNow(records, offsets);
+    this.tail = commit.catch(() => {});
+    return commit;
+  }
+
+  private async commitNow(
+    records: readonly OutgoingRecord[],
+    offsets: readonly OffsetToCommit[],
+  ): Promise<WrittenOffsets> {
+    const next = this.next;
+    this.next = undefined;
+    let txn: Transaction;
     try {
+      if (next) {
+        await next.joined.catch(() => {});
+        txn = await next.txn;
+      } else txn = await this.producer.transaction();
+    } catch (err) {
+      throw this.wrap(err, 'begin a transaction');
+    }
+    try {
+      const partitions = new Map<string, TopicPartition>();
       const written = await sendChunked(
         (topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }),
         records,
+        partitions,
       );
       if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
       await txn.commit();
+      this.lastPartitions = partitions;
       return written;
     } catch (err) {
       if (txn.isActive()) await txn.abort().catch(() => {});
@@ -232,4 +328,16 @@ export class SharedProducer {
   async close(): Promise<void> {
     await this.producer.disconnect().catch(() => {});
   }
+}
+
+function groupByTopic(
+  parts: readonly TopicPartition[],
+): Array<{ topic: string; partitions: Array<{ partition: number }> }> {
+  const m = new Map<string, Array<{ partition: number }>>();
+  for (const p of parts) {
+    let list = m.get(p.topic);
+    if (!list) m.set(p.topic, (list = []));
+    list.push({ partition: p.partition });
+  }
+  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
 }

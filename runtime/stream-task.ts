@@ -16,6 +16,8 @@ export interface Committer {
     offsets: readonly OffsetToCommit[],
   ): Promise<WrittenOffsets>;
   close(): Promise<void>;
+  /** Told when the task has new work since its last commit (to get the next one ready). */
+  prepare?(): void;
 }
 
 /** Where a task keeps its checkpoint: the changelog offset each store has reached. */
@@ -64,6 +66,8 @@ export class StreamTask {
   private uncommittedOffsets: OffsetToCommit[] = [];
   /** The commit being sent, if any (see startCommit). */
   private inflight: Promise<void> | undefined;
+  /** The committer was told of work since the last commit (see Committer.prepare). */
+  private preparing = false;
   /** An exactly-once commit that failed: the task cannot commit again. */
   private failure: unknown;
   /** The checkpoint the task started from (changelog offset per store), if any. */
@@ -97,6 +101,10 @@ export class StreamTask {
 
   /** Processes consumed records in order; awaits only when a processor was asynchronous. */
   async process(records: readonly RawRecord[]): Promise<void> {
+    if (records.length && !this.preparing) {
+      this.preparing = true;
+      this.committer.prepare?.();
+    }
     for (const r of records) {
       const pending = this.engine.process(r);
       if (pending) await pending;
@@ -158,6 +166,7 @@ export class StreamTask {
     const offsets = latestPerPartition(this.uncommittedOffsets, batch.offsets);
     this.uncommittedOffsets = [];
     // What is processed from here on is the next commit's.
+    this.preparing = false;
     this.uncommitted = false;
     this.sinceCommit = 0;
     if (!records.length && !offsets.length) return undefined;

@@ -266,11 +266,14 @@ export class StreamThread {
 
   private async committerFor(id: string): Promise<Committer> {
     if (this.exactlyOnce) {
+      const transactionTimeoutMs = 60_000;
       const p = new TaskTransactionalProducer(
         this.kafka,
         `${this.config.applicationId}-${id}`,
         this.config.applicationId,
         id,
+        transactionTimeoutMs,
+        this.config.commitInterval < transactionTimeoutMs / 4,
       );
       await p.init(); // fences a zombie owner of this task before we read its offsets and state
       return p;

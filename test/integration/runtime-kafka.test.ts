@@ -139,4 +139,48 @@ describe('runtime on the real broker', () => {
     ]);
     expect(applied).toEqual(['from-zombie', 'successor']);
   });
+
+  it('a transaction begun ahead of its commit (prepare) commits the same; one left open is aborted by the next owner', async () => {
+    const eager = `${app}-eager`;
+    const group = `${app}-eager-group`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: eager, numPartitions: 1 }],
+    });
+    const r = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: eager });
+    const offset = (o: number) => [{ topic: input, partition: 1, offset: o }];
+    const p = new TaskTransactionalProducer(kafka, `${app}-1_0`, group, '1_0');
+    await p.init();
+    await p.commit([r('a')], offset(3));
+    p.prepare(); // joins eager:0 (written by the last transaction) and the group's offsets now
+    await new Promise((res) => setTimeout(res, 200));
+    await p.commit([r('b')], offset(5));
+    p.prepare(); // a transaction left open: never committed
+    await new Promise((res) => setTimeout(res, 200));
+    await p.close();
+    const next = new TaskTransactionalProducer(kafka, `${app}-1_0`, group, '1_0');
+    await next.init(); // claims the id, aborting what was left open
+    next.prepare();
+    await next.commit([r('c')], offset(9));
+    await next.close();
+
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(committed[0]!.partitions.find((x) => x.partition === 1)!.offset).toBe('9');
+    const ends = await endOffsets(admin, [eager]);
+    const keys: string[] = [];
+    await restoreChangelogs(kafka, `${app}-eager-reader`, [
+      {
+        topic: eager,
+        partition: 0,
+        fromOffset: 0,
+        endOffset: ends.get(`${eager}:0`)!,
+        apply: async (rs) => void keys.push(...rs.map((x) => String(x.key))),
+      },
+    ]);
+    await admin.deleteTopics({ topics: [eager] }).catch(() => {});
+    await admin.disconnect();
+    expect(keys).toEqual(['a', 'b', 'c']);
+  });
 });
