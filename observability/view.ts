@@ -110,10 +110,27 @@ function pullMetrics(app: StreamsApp, metrics: Metrics, lag: readonly PartitionL
   storeEntries(app, metrics);
 }
 
-/** Bytes on disk of each LevelDB store (its directory's files; a few files, read at scrape). */
+/** When each app's stores were last measured on disk, and which tasks it had then. */
+const storeBytesAt = new WeakMap<StreamsApp, { at: number; tasks: string }>();
+/** Store sizes on disk are measured at most this often, however often /metrics is scraped. */
+const STORE_BYTES_EVERY_MS = 5_000;
+
+/**
+ * Bytes on disk of each LevelDB store (its directory's files), measured at a scrape and
+ * kept for STORE_BYTES_EVERY_MS while the instance's tasks stay the same: a scrape every
+ * 250 ms stat-ing every file of 16 stores took 0.7 % of a busy instance's CPU.
+ */
 async function storeBytes(app: StreamsApp, metrics: Metrics): Promise<void> {
   const c = app.config;
   if (c.storeBackend !== 'leveldb') return;
+  const now = Date.now();
+  const tasks = [...app.tasks.values()]
+    .filter((t) => t.state !== 'closed')
+    .map((t) => t.id)
+    .join();
+  const last = storeBytesAt.get(app);
+  if (last && last.tasks === tasks && now - last.at < STORE_BYTES_EVERY_MS) return;
+  storeBytesAt.set(app, { at: now, tasks });
   const found: Array<[{ app: string; task: string; store: string }, number]> = [];
   for (const t of [...app.tasks.values()]) {
     if (t.state === 'closed') continue;
