@@ -9,6 +9,12 @@ import inspector from 'node:inspector';
 import { benchTopology } from './lib/topologies.js';
 import { StreamsApp } from '../runtime/app.js';
 import { peakRssMib, rssMib } from './lib/results.js';
+import { applyHeapGrowing } from '../bin/heap.js';
+
+// The heap setting `millrace run` applies (MILLRACE_HEAP_GROWING_PERCENT, default 75): the
+// instance is measured as the command runs it.
+const heapError = applyHeapGrowing();
+if (heapError) throw new Error(heapError);
 
 const env = (k: string) =>
   process.env[k] ??
