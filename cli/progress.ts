@@ -3,12 +3,12 @@
  * the rate, redrawn at most five times a second, cleared when the restore ends. Off when
  * stderr is not a terminal (logs and metrics carry the same figures).
  */
-import type { ThreadObserver } from '../runtime/stream-thread.js';
+import type { AppObserver } from '../runtime/app.js';
 
 export function withRestoreProgress(
-  inner: ThreadObserver,
+  inner: AppObserver,
   out: NodeJS.WriteStream = process.stderr,
-): ThreadObserver {
+): AppObserver {
   if (!out.isTTY) return inner;
   const byStore = new Map<string, { restored: number; remaining: number }>();
   let started = 0;

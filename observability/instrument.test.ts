@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { IngestMetrics } from '../connectors/finnhub/metrics.js';
+import { REJECT_REASONS } from '../connectors/finnhub/types.js';
 import { ingestMetricsFor } from './ingest.js';
 import { observerFor, processorMetricsFor, storeMetricsFor } from './instrument.js';
 import { Metrics, METRICS, metricsTableMarkdown } from './metrics.js';
+import { sinkMetricsFor } from './sink.js';
 import { readmeTable, tableCells, withMetricsTable } from './metrics-doc.js';
 
 const sample = (text: string, series: string) =>
@@ -59,9 +61,84 @@ describe('metric bindings', () => {
     expect(sample(text, 'millrace_rebalance_duration_seconds_count{app="vwap"}')).toBe('0');
   });
 
+  it("exports a task's series at 0 when the task is created, before it restores or processes", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const observer = observerFor(metrics, () => 'vwap');
+    observer.onTaskCreated?.('0_1', {
+      stores: ['dedupe-store'],
+      topics: ['vwap-dedupe-store-changelog', 'vwap.dlq'],
+    });
+    const text = await metrics.text();
+    const task = 'app="vwap",task="0_1"';
+    expect(sample(text, `millrace_records_consumed_total{${task}}`)).toBe('0');
+    expect(sample(text, `millrace_records_processed_total{${task}}`)).toBe('0');
+    expect(sample(text, `millrace_commits_total{${task},result="ok"}`)).toBe('0');
+    expect(sample(text, `millrace_commits_total{${task},result="failed"}`)).toBe('0');
+    expect(sample(text, `millrace_transactions_aborted_total{${task}}`)).toBe('0');
+    expect(sample(text, `millrace_restore_records_total{${task},store="dedupe-store"}`)).toBe('0');
+    expect(
+      sample(text, `millrace_records_produced_total{${task},topic="vwap-dedupe-store-changelog"}`),
+    ).toBe('0');
+    expect(sample(text, `millrace_records_produced_total{${task},topic="vwap.dlq"}`)).toBe('0');
+  });
+
+  it("exports the known dead-letter reasons with the first task, a processor's own counters from its start", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    observerFor(metrics, () => 'vwap').onTaskCreated?.('0_1', { stores: [], topics: [] });
+    const forTask = processorMetricsFor(metrics, () => 'vwap');
+    forTask('0_1', 'validate').counter('invalid_trades', 'x');
+    const text = await metrics.text();
+    for (const reason of ['late', 'not_a_trade_message', 'price_not_positive', 'clock_skew'])
+      expect(sample(text, `millrace_dlq_records_total{app="vwap",reason="${reason}"}`)).toBe('0');
+    expect(
+      sample(text, 'millrace_dlq_records_total{app="vwap",reason="deserialization_error"}'),
+    ).toBe('0');
+    expect(
+      sample(
+        text,
+        'millrace_processor_events_total{app="vwap",processor="validate",event="invalid_trades"}',
+      ),
+    ).toBe('0');
+  });
+
+  it('exports every ingest series at 0 before the first frame', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    ingestMetricsFor(metrics, 'synthetic', {
+      reasons: REJECT_REASONS,
+      topics: ['trades.raw', 'finnhub.dlq'],
+    });
+    const text = await metrics.text();
+    for (const type of ['trade', 'ping', 'error', 'invalid'])
+      expect(
+        sample(text, `millrace_ingest_messages_total{source="synthetic",type="${type}"}`),
+      ).toBe('0');
+    for (const name of ['trades', 'reconnects', 'backpressure_waits'])
+      expect(sample(text, `millrace_ingest_${name}_total{source="synthetic"}`)).toBe('0');
+    for (const reason of REJECT_REASONS)
+      expect(
+        sample(text, `millrace_ingest_dead_letters_total{source="synthetic",reason="${reason}"}`),
+      ).toBe('0');
+    for (const topic of ['trades.raw', 'finnhub.dlq'])
+      expect(
+        sample(text, `millrace_ingest_records_produced_total{source="synthetic",topic="${topic}"}`),
+      ).toBe('0');
+  });
+
+  it("exports the sink's rows, batches, latency and errors at 0 from the start", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    sinkMetricsFor(metrics);
+    const text = await metrics.text();
+    for (const table of ['trades', 'vwap_1m']) {
+      expect(sample(text, `millrace_sink_rows_written_total{table="${table}"}`)).toBe('0');
+      expect(sample(text, `millrace_sink_batch_rows_count{table="${table}"}`)).toBe('0');
+    }
+    expect(sample(text, 'millrace_e2e_latency_seconds_count{from="trade"}')).toBe('0');
+    expect(sample(text, 'millrace_sink_errors_total{kind="fatal"}')).toBe('0');
+  });
+
   it('binds the ingest hook (the shape connectors/finnhub calls)', async () => {
     const metrics = new Metrics({ processMetrics: false });
-    const m: IngestMetrics = ingestMetricsFor(metrics, 'finnhub');
+    const m: IngestMetrics = ingestMetricsFor(metrics, 'finnhub', { reasons: [], topics: [] });
     m.messageReceived('trade');
     m.messageReceived('ping');
     m.tradesReceived(7);

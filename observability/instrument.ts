@@ -6,11 +6,13 @@
  * sizes, records produced) is in `view.ts`.
  */
 import type { ProcessorMetrics } from '../processors/api.js';
-import type { ThreadObserver } from '../runtime/stream-thread.js';
+import { BUILTIN_DEAD_LETTER_REASONS } from '../processors/dead-letter-reasons.js';
+import type { AppObserver } from '../runtime/app.js';
+import { RECORD_FAILURE_REASONS } from '../runtime/task/errors.js';
 import type { StoreMetrics } from '../state/index.js';
 import type { Metrics } from './metrics.js';
 
-export function observerFor(metrics: Metrics, app: () => string): ThreadObserver {
+export function observerFor(metrics: Metrics, app: () => string): AppObserver {
   const consumed = metrics.counter('millrace_records_consumed_total');
   const processed = metrics.counter('millrace_records_processed_total');
   const commits = metrics.counter('millrace_commits_total');
@@ -18,6 +20,8 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   const aborted = metrics.counter('millrace_transactions_aborted_total');
   const rebalances = metrics.counter('millrace_rebalances_total');
   const rebalanceSeconds = metrics.histogram('millrace_rebalance_duration_seconds');
+  const produced = metrics.counter('millrace_records_produced_total');
+  const deadLetters = metrics.counter('millrace_dlq_records_total');
   const restores = restoreRecorder(metrics, app);
   // Series that first appear with a value hide that value from rate() and increase():
   // the rebalance series start at 0 with the first callback (the app id is not known
@@ -31,6 +35,17 @@ export function observerFor(metrics: Metrics, app: () => string): ThreadObserver
   };
   let rebalanceStart = 0;
   return {
+    // A task's series start at 0 when it is created, before it restores or processes.
+    onTaskCreated: (task, { stores, topics }) => {
+      for (const counter of [consumed, processed, aborted]) counter.inc({ app: app(), task }, 0);
+      for (const result of ['ok', 'failed']) commits.inc({ app: app(), task, result }, 0);
+      for (const topic of topics) produced.inc({ app: app(), task, topic }, 0);
+      restores.zero(task, stores);
+      // The reasons the runtime and the built-in processors give (a user's own reason
+      // appears with its first dead letter).
+      for (const reason of [...RECORD_FAILURE_REASONS, ...BUILTIN_DEAD_LETTER_REASONS])
+        deadLetters.inc({ app: app(), reason }, 0);
+    },
     onProcessed: (task, n) => {
       zeroOnce();
       consumed.inc({ app: app(), task }, n);
@@ -80,6 +95,9 @@ function restoreRecorder(metrics: Metrics, app: () => string) {
     if (seconds > 0) rate.set({ app: app() }, (p.reported - p.first) / seconds);
   };
   return {
+    zero: (task: string, stores: readonly string[]) => {
+      for (const store of stores) restored.inc({ app: app(), task, store }, 0);
+    },
     onRestore: (task: string, store: string, n: number, left: number) => {
       const now = performance.now();
       let p = progress.get(task);
@@ -125,6 +143,7 @@ export function processorMetricsFor(
         const reason = name.slice(4);
         return { inc: (by = 1) => dlq.inc({ app: app(), reason }, by) };
       }
+      events.inc({ app: app(), processor, event: name }, 0);
       return { inc: (by = 1) => events.inc({ app: app(), processor, event: name }, by) };
     },
     observe: (name, _help, value) => {

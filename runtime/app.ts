@@ -55,6 +55,16 @@ export interface EngineContext {
   log: Logger;
 }
 
+/** What an app reports as it runs: its thread's events, and each task it creates. */
+export interface AppObserver extends ThreadObserver {
+  /**
+   * A task was created on this instance, before it restores or processes: its stores and
+   * the topics it is known to write to (changelogs, the dead-letter topic), so metrics can
+   * start its series at 0.
+   */
+  onTaskCreated?(taskId: string, created: { stores: string[]; topics: string[] }): void;
+}
+
 export type AppState =
   'created' | 'starting' | 'running' | 'rebalancing' | 'stopping' | 'stopped' | 'failed';
 
@@ -76,7 +86,7 @@ export class StreamsApp {
   constructor(
     topology: AppTopology | BuiltTopology,
     config: StreamsConfigInput,
-    private readonly observer: ThreadObserver = {},
+    private readonly observer: AppObserver = {},
     adapter: AdapterOptions = {},
   ) {
     this.topology =
@@ -137,7 +147,17 @@ export class StreamsApp {
       c,
       this.layout,
       {
-        createEngine: (id) => this.topology.createEngine(id, ctx),
+        createEngine: async (id) => {
+          const engine = await this.topology.createEngine(id, ctx);
+          this.observer.onTaskCreated?.(id, {
+            stores: engine.stores.map((s) => s.name),
+            topics: [
+              ...engine.stores.flatMap((s) => (s.changelogTopic ? [s.changelogTopic] : [])),
+              c.deadLetterTopic,
+            ],
+          });
+          return engine;
+        },
         checkpoint: (id) => this.topology.checkpoint(id, ctx),
       },
       this.log,

@@ -19,6 +19,7 @@ import {
   finnhubConfig,
   FinnhubWebSocketSource,
   jsonLogger,
+  REJECT_REASONS,
   ReplaySource,
   SyntheticSource,
   type FinnhubConfig,
@@ -375,7 +376,12 @@ function report(
 async function ingest(s: IngestSettings): Promise<number> {
   const logger = jsonLogger({ level: s.logLevel, base: { component: 'ingest' } });
   const prom = new Metrics();
-  const metrics = new PromCountingMetrics(ingestMetricsFor(prom, s.source));
+  const metrics = new PromCountingMetrics(
+    ingestMetricsFor(prom, s.source, {
+      reasons: REJECT_REASONS,
+      topics: [TOPICS.raw, TOPICS.finnhubDlq],
+    }),
+  );
   const server =
     s.metricsPort === undefined
       ? undefined

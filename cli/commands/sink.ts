@@ -7,6 +7,7 @@
 import { environment } from '../../connectors/finnhub/env-file.js';
 import { Metrics } from '../../observability/metrics.js';
 import { processView, startServer } from '../../observability/server.js';
+import { sinkMetricsFor } from '../../observability/sink.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { createLogger, type LogLevel } from '../../runtime/log.js';
 import { startPipelineSink, type WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
@@ -76,17 +77,7 @@ export const sinkCommand: Command = {
     const sinkId = String(a.flags['sink-id'] ?? env.MILLRACE_SINK_ID ?? 'finnhub-vwap-sink');
     const log = createLogger(logLevel, { component: 'sink', sink: sinkId });
     const metrics = new Metrics({ defaultLabels: { sink: sinkId } });
-    const batchRows = metrics.histogram('millrace_sink_batch_rows');
-    const written = metrics.counter('millrace_sink_rows_written_total');
-    const txn = metrics.histogram('millrace_sink_transaction_duration_seconds');
-    const e2e = metrics.histogram('millrace_e2e_latency_seconds');
-    // At 0 from the start: a series that first appears with a value hides that value from
-    // rate(), so the first window results written to vwap_1m would not show.
-    for (const table of ['trades', 'vwap_1m']) {
-      written.inc({ table }, 0);
-      batchRows.zero({ table });
-    }
-    for (const from of ['trade', 'ingest']) e2e.zero({ from });
+    const { batchRows, written, transaction: txn, e2e, errors } = sinkMetricsFor(metrics);
     // Fault injection for tests: SIGKILL ourselves right after the N-th warehouse commit,
     // before anything else happens (the crash window the offsets-in-the-warehouse design covers).
     const killAfter = Number(env.MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS ?? 0);
@@ -137,7 +128,7 @@ export const sinkCommand: Command = {
       },
       (err) => {
         failure = (err as Error)?.message ?? String(err);
-        metrics.counter('millrace_sink_errors_total').inc({ kind: 'fatal' });
+        errors.inc({ kind: 'fatal' });
         log.error('sink failed; stopping', { error: err });
         say({ event: 'failed', error: failure });
         void sink

@@ -54,6 +54,7 @@ export {
 } from './synthetic.js';
 export { SyntheticSource, type SyntheticSourceOptions } from './synthetic-source.js';
 export type { DeadLetter, FinnhubTrade, RejectReason, SourceName, TradeMessage } from './types.js';
+export { REJECT_REASONS } from './types.js';
 export {
   FinnhubWebSocketSource,
   type FinnhubSourceOptions,

@@ -26,9 +26,16 @@ export interface TradeMessage {
   ingest_timestamp: number;
 }
 
-/** Why a frame went to the dead-letter topic (the `millrace.reason` header). */
-export type RejectReason =
-  'not_json' | 'not_an_object' | 'unknown_type' | 'trade_without_data' | 'trade_entry_shape';
+/** Why a frame went to the dead-letter topic (the `millrace.reason` header), every one. */
+export const REJECT_REASONS = [
+  'not_json',
+  'not_an_object',
+  'unknown_type',
+  'trade_without_data',
+  'trade_entry_shape',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Which source read a frame (the `millrace.source` header). */
 export type SourceName = 'finnhub' | 'synthetic' | 'replay';

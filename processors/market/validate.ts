@@ -10,8 +10,21 @@ export interface ValidateOptions {
   maxClockSkewMs?: number;
 }
 
+/** Every rule's name: the dead-letter reasons `validate-trade` can give. */
+export const VALIDATION_RULES = [
+  'empty_symbol',
+  'price_not_finite',
+  'price_not_positive',
+  'volume_not_finite',
+  'volume_negative',
+  'timestamp_not_positive_integer',
+  'clock_skew',
+] as const;
+
+export type ValidationRule = (typeof VALIDATION_RULES)[number];
+
 /** The rules, in the order they are checked; the first broken one is the reason. */
-export function brokenRule(t: Trade, opts: ValidateOptions): string | undefined {
+export function brokenRule(t: Trade, opts: ValidateOptions): ValidationRule | undefined {
   if (typeof t.symbol !== 'string' || t.symbol.trim() === '') return 'empty_symbol';
   if (typeof t.price !== 'number' || !Number.isFinite(t.price)) return 'price_not_finite';
   if (t.price <= 0) return 'price_not_positive';

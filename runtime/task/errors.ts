@@ -1,8 +1,13 @@
 /** The typed error a task throws when its failure handler says `fail`. */
 import { MillraceError } from '../errors.js';
 
-export type RecordFailureReason =
-  'deserialization_error' | 'processing_error' | 'punctuation_error';
+export const RECORD_FAILURE_REASONS = [
+  'deserialization_error',
+  'processing_error',
+  'punctuation_error',
+] as const;
+
+export type RecordFailureReason = (typeof RECORD_FAILURE_REASONS)[number];
 
 /**
  * A record (or punctuation) failed and the handler is `fail`. Carries where: task,
