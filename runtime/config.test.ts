@@ -71,6 +71,18 @@ describe('streams config', () => {
     });
   });
 
+  it('bounds what one restore fetch holds (4 MiB by default), settable from the environment', () => {
+    expect(resolveConfig(base).restoreFetchMaxBytes).toBe(4 << 20);
+    const env = configFromEnv({ MILLRACE_RESTORE_FETCH_MAX_BYTES: '1048576' });
+    expect(resolveConfig(base, env).restoreFetchMaxBytes).toBe(1 << 20);
+    expect(() => resolveConfig(base, { restoreFetchMaxBytes: 10 })).toThrow(
+      /restoreFetchMaxBytes: must be at least 1024 bytes/,
+    );
+    expect(() =>
+      resolveConfig(base, configFromEnv({ MILLRACE_RESTORE_FETCH_MAX_BYTES: '32MiB' })),
+    ).toThrow(/restoreFetchMaxBytes: write a whole number of bytes, e.g. 1048576/);
+  });
+
   it('names the byte setting that is wrong and the range it accepts', () => {
     expect(() => resolveConfig(base, { fetchMaxBytes: 100 })).toThrow(
       /fetchMaxBytes: must be at least 1024 bytes/,

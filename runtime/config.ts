@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
+import { DEFAULT_RESTORE_FETCH_MAX_BYTES } from './restore.js';
 import { DEFAULT_LEVELDB_MEMORY } from '../state/index.js';
 
 const duration = (what: string) =>
@@ -63,6 +64,12 @@ export const streamsConfigSchema = z
     fetchMaxBytes: bytes(1024, 1 << 30).default(1 << 20),
     /** Most bytes one fetch may return per partition (Kafka's `max.partition.fetch.bytes`). Default 256 KiB. */
     maxPartitionFetchBytes: bytes(1024, 1 << 30).default(256 << 10),
+    /**
+     * Most bytes one fetch of a restore (a task replaying its changelogs) may return, over
+     * all partitions and per partition. The records stay in memory until the stores have
+     * taken them. Default 4 MiB.
+     */
+    restoreFetchMaxBytes: bytes(1024, 1 << 30).default(DEFAULT_RESTORE_FETCH_MAX_BYTES),
     /**
      * LevelDB block cache of each store (bytes; one cache per store per task). Reads that
      * miss the write cache are served from it. Default 1 MiB.
@@ -130,6 +137,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['commitFailureTimeout', String],
   ['fetchMaxBytes', Number],
   ['maxPartitionFetchBytes', Number],
+  ['restoreFetchMaxBytes', Number],
   ['leveldbBlockCacheBytes', Number],
   ['leveldbWriteBufferBytes', Number],
   ['sessionTimeout', String],

@@ -46,11 +46,25 @@ export async function endOffsets(admin: Admin, topics: string[]): Promise<Map<st
   return out;
 }
 
+/** Most bytes one restore fetch returns when not told (StreamsConfig `restoreFetchMaxBytes`). */
+export const DEFAULT_RESTORE_FETCH_MAX_BYTES = 4 << 20;
+
+export interface RestoreOptions {
+  onProgress?: (p: RestoreProgress) => void;
+  stallTimeoutMs?: number;
+  /**
+   * Most bytes one fetch returns, over all partitions and per partition (a record batch
+   * larger than this still comes whole). The fetched records stay in memory until the
+   * stores have taken them. Default {@link DEFAULT_RESTORE_FETCH_MAX_BYTES}.
+   */
+  fetchMaxBytes?: number;
+}
+
 export async function restoreChangelogs(
   kafka: Kafka,
   applicationId: string,
   targets: RestoreTarget[],
-  opts: { onProgress?: (p: RestoreProgress) => void; stallTimeoutMs?: number } = {},
+  opts: RestoreOptions = {},
 ): Promise<number> {
   const pending = new Map(
     targets.filter((t) => t.fromOffset < t.endOffset).map((t) => [key(t.topic, t.partition), t]),
@@ -61,8 +75,8 @@ export async function restoreChangelogs(
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
-    maxBytesPerPartition: 4 << 20,
-    maxBytes: 32 << 20,
+    maxBytesPerPartition: opts.fetchMaxBytes ?? DEFAULT_RESTORE_FETCH_MAX_BYTES,
+    maxBytes: opts.fetchMaxBytes ?? DEFAULT_RESTORE_FETCH_MAX_BYTES,
     sessionTimeout: 10_000,
     maxWaitTimeInMs: 100,
   });
