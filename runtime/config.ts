@@ -31,6 +31,11 @@ const bytes = (min: number, max: number) =>
     .min(min, `must be at least ${min} bytes`)
     .max(max, `must be at most ${max} bytes (1 GiB)`);
 
+/** Default `fetchMaxBytes` (Kafka's `fetch.max.bytes`), also the `millrace sink` consumer's. */
+export const DEFAULT_FETCH_MAX_BYTES = 1 << 20;
+/** Default `maxPartitionFetchBytes` (Kafka's `max.partition.fetch.bytes`), also the sink's. */
+export const DEFAULT_MAX_PARTITION_FETCH_BYTES = 256 << 10;
+
 const failureAction = z.enum(['continue', 'fail', 'dead-letter']);
 
 export const streamsConfigSchema = z
@@ -61,9 +66,9 @@ export const streamsConfigSchema = z
      * `fetch.max.bytes`). The records of a fetch stay in memory until the instance has
      * processed them, so this bounds the input held at once. Default 1 MiB.
      */
-    fetchMaxBytes: bytes(1024, 1 << 30).default(1 << 20),
+    fetchMaxBytes: bytes(1024, 1 << 30).default(DEFAULT_FETCH_MAX_BYTES),
     /** Most bytes one fetch may return per partition (Kafka's `max.partition.fetch.bytes`). Default 256 KiB. */
-    maxPartitionFetchBytes: bytes(1024, 1 << 30).default(256 << 10),
+    maxPartitionFetchBytes: bytes(1024, 1 << 30).default(DEFAULT_MAX_PARTITION_FETCH_BYTES),
     /**
      * Most bytes one fetch of a restore (a task replaying its changelogs) may return, over
      * all partitions and per partition. The records stay in memory until the stores have

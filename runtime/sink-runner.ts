@@ -7,6 +7,7 @@
  * replays are harmless because rows are upserted by primary key.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_MAX_PARTITION_FETCH_BYTES } from './config.js';
 import type { Logger } from './log.js';
 import type { RawRecord } from './task/types.js';
 
@@ -47,6 +48,13 @@ export interface SinkRunnerOptions {
    * as long; heartbeats stop while a warehouse write runs, so keep it above the slowest write.
    */
   sessionTimeout?: number;
+  /**
+   * Most bytes one fetch returns, over all partitions (Kafka's `fetch.max.bytes`). A fetch
+   * stays in memory until its rows are written. Default 1 MiB, as a streams instance's.
+   */
+  fetchMaxBytes?: number;
+  /** Most bytes one fetch returns per partition (`max.partition.fetch.bytes`). Default 256 KiB. */
+  maxPartitionFetchBytes?: number;
   log: Logger;
   /** Called after each batch is committed in the warehouse. */
   onBatch?: (info: {
@@ -80,6 +88,8 @@ export class SinkRunner {
       groupId: this.opts.sinkId,
       readUncommitted: false,
       sessionTimeout: this.opts.sessionTimeout ?? 30_000,
+      maxBytes: this.opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
+      maxBytesPerPartition: this.opts.maxPartitionFetchBytes ?? DEFAULT_MAX_PARTITION_FETCH_BYTES,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });

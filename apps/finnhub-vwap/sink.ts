@@ -38,6 +38,9 @@ export interface PipelineSinkOptions {
   maxDelayMs?: number;
   /** Consumer-group session timeout, ms; default 30 000 (see SinkRunnerOptions.sessionTimeout). */
   sessionTimeoutMs?: number;
+  /** Bytes one fetch returns, in all / per partition; default 1 MiB / 256 KiB (see SinkRunnerOptions). */
+  fetchMaxBytes?: number;
+  maxPartitionFetchBytes?: number;
   onBatch?: (info: SinkBatchInfo) => void;
 }
 
@@ -115,6 +118,8 @@ export async function startPipelineSink(
     maxRows: o.maxRows,
     maxDelayMs: o.maxDelayMs,
     sessionTimeout: o.sessionTimeoutMs,
+    fetchMaxBytes: o.fetchMaxBytes,
+    maxPartitionFetchBytes: o.maxPartitionFetchBytes,
     log: o.log,
     onBatch: (b) => {
       const trades = b.batches.find((x) => x.table === 'trades')?.rows ?? [];

@@ -36,12 +36,26 @@ function sessionTimeoutOf(v: unknown): number | undefined {
   return ms;
 }
 
+/**
+ * `--fetch-max-bytes` / `--max-partition-fetch-bytes`: whole bytes, 1 KiB – 1 GiB (the
+ * range a streams instance accepts for the same settings, whose variables they share).
+ */
+export function fetchBytesOf(v: unknown, flag: string, variable: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 30)
+    throw new UsageError(
+      `--${flag} ${String(v)}: write a whole number of bytes from 1024 to 1073741824, e.g. 1048576 for 1 MiB (${variable} likewise)`,
+    );
+  return n;
+}
+
 export const sinkCommand: Command = {
   name: 'sink',
   summary:
     'Write the pipeline to the warehouse (DuckDB file by default, Snowflake with SNOWFLAKE_ACCOUNT)',
   usage:
-    'millrace sink [--warehouse duckdb|snowflake] [--duckdb FILE] [--sink-id ID] [--dedupe-key symbol+timestamp|content] [--session-timeout 30s] [--brokers H:P,…] [--registry URL] [--metrics-port N] [--metrics-host H]',
+    'millrace sink [--warehouse duckdb|snowflake] [--duckdb FILE] [--sink-id ID] [--dedupe-key symbol+timestamp|content] [--session-timeout 30s] [--fetch-max-bytes N] [--max-partition-fetch-bytes N] [--brokers H:P,…] [--registry URL] [--metrics-port N] [--metrics-host H]',
   async run(argv) {
     const a = parseArgs(argv, {
       values: [
@@ -50,6 +64,8 @@ export const sinkCommand: Command = {
         'sink-id',
         'dedupe-key',
         'session-timeout',
+        'fetch-max-bytes',
+        'max-partition-fetch-bytes',
         'brokers',
         'registry',
         'metrics-port',
@@ -73,6 +89,16 @@ export const sinkCommand: Command = {
       ]) ?? 'info';
     const sessionTimeoutMs = sessionTimeoutOf(
       a.flags['session-timeout'] ?? env.MILLRACE_SINK_SESSION_TIMEOUT,
+    );
+    const fetchMaxBytes = fetchBytesOf(
+      a.flags['fetch-max-bytes'] ?? env.MILLRACE_FETCH_MAX_BYTES,
+      'fetch-max-bytes',
+      'MILLRACE_FETCH_MAX_BYTES',
+    );
+    const maxPartitionFetchBytes = fetchBytesOf(
+      a.flags['max-partition-fetch-bytes'] ?? env.MILLRACE_MAX_PARTITION_FETCH_BYTES,
+      'max-partition-fetch-bytes',
+      'MILLRACE_MAX_PARTITION_FETCH_BYTES',
     );
     const sinkId = String(a.flags['sink-id'] ?? env.MILLRACE_SINK_ID ?? 'finnhub-vwap-sink');
     const log = createLogger(logLevel, { component: 'sink', sink: sinkId });
@@ -110,6 +136,8 @@ export const sinkCommand: Command = {
         sinkId,
         dedupeKey,
         sessionTimeoutMs,
+        fetchMaxBytes,
+        maxPartitionFetchBytes,
         env,
         log,
         onBatch: (b) => {
@@ -189,6 +217,10 @@ export const sinkCommand: Command = {
         `  --session-timeout D  consumer-group session (default MILLRACE_SINK_SESSION_TIMEOUT or 30s): a sink that\n` +
         `                     died keeps its partitions this long, so its replacement waits as long; keep it above\n` +
         `                     the slowest warehouse write (heartbeats pause while one runs)\n` +
+        `  --fetch-max-bytes N  bytes one fetch returns, in all (default MILLRACE_FETCH_MAX_BYTES or 1048576,\n` +
+        `                     as a streams instance); a fetch stays in memory until its rows are written\n` +
+        `  --max-partition-fetch-bytes N  the same per partition (default MILLRACE_MAX_PARTITION_FETCH_BYTES\n` +
+        `                     or 262144)\n` +
         `  --brokers LIST     Kafka bootstrap servers (default MILLRACE_BOOTSTRAP_SERVERS or 127.0.0.1:9092)\n` +
         `  --registry URL     schema registry (default MILLRACE_REGISTRY_URL)\n` +
         `  --metrics-port N   /metrics, /healthz, /readyz (default 9465; 0 picks a free port)\n` +
