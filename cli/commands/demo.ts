@@ -15,7 +15,13 @@ import { sumSamples } from '../../observability/metrics.js';
 import { tailTopics } from '../../connectors/kafka/tail.js';
 import { endpoints, loadConfig } from '../../deploy/local/config.js';
 import { down, up } from '../../deploy/local/infra.js';
-import { appTopics, fetchStatus, waitUntilGone, withAdmin } from '../../runtime/admin/index.js';
+import {
+  appTopics,
+  committedStreamTime,
+  fetchStatus,
+  waitUntilGone,
+  withAdmin,
+} from '../../runtime/admin/index.js';
 import type { VwapWindow } from '../../processors/market/trade.js';
 import { SERDES, TOPICS, serdes, topology } from '../../apps/finnhub-vwap/app.js';
 import { parseArgs } from '../args.js';
@@ -138,6 +144,19 @@ async function startOverIfStale(
   }
 }
 
+/** How much synthetic history the demo backfills. */
+const BACKFILL_MS = 180_000;
+
+/**
+ * Where the synthetic backfill starts: three minutes back, at a minute boundary, or just
+ * after `committed` (the stream time the app last committed) when that is later, so that
+ * no backfilled trade is behind the app's clock. At or after `now`: no backfill.
+ */
+export function backfillStartOf(now: number, committed: number | undefined): number {
+  const threeMinutesBack = Math.floor((now - BACKFILL_MS) / 60_000) * 60_000;
+  return committed === undefined ? threeMinutesBack : Math.max(threeMinutesBack, committed + 1000);
+}
+
 const num = (v: unknown, name: string, dflt: number) => {
   if (v === undefined) return dflt;
   const n = Number(v);
@@ -210,10 +229,21 @@ export const demoCommand: Command = {
       '--quiet',
       ...extra,
     ];
-    // Ingest: a three-minute synthetic backfill first, so windows close right away.
+    // Ingest: a three-minute synthetic backfill first, so windows close right away. It
+    // starts after the clock the app committed, if an earlier run left one: trades behind
+    // it would all be late (dead-lettered) and no window would close for a minute or more.
     const now = Date.now();
-    if (!live) {
-      const backfillStart = Math.floor((now - 180_000) / 60_000) * 60_000;
+    const committed = live
+      ? undefined
+      : await withAdmin(ep.kafkaBrokers, 'millrace-demo', (admin) =>
+          committedStreamTime(admin, APP_ID, [TOPICS.raw]),
+        );
+    const backfillStart = backfillStartOf(now, committed);
+    if (committed !== undefined && backfillStart === committed + 1000)
+      note(
+        `the last run's clock is at ${new Date(committed).toISOString()}: the backfill starts after it`,
+      );
+    if (!live && backfillStart < now) {
       const frames = Math.ceil(((now - backfillStart) * rate) / 1000 / 1.9);
       note(`backfilling ${Math.round((now - backfillStart) / 1000)} s of synthetic trades…`);
       const bf = start(
