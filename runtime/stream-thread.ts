@@ -341,7 +341,9 @@ export class StreamThread {
       }
     }
     const t0 = Date.now();
-    const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets);
+    const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets, {
+      fetchMaxBytes: this.config.restoreFetchMaxBytes,
+    });
     if (n)
       this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
     // Processors initialise after restore, so they see the restored state.
