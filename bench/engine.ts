@@ -115,6 +115,7 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
   await first.close();
   // A fresh instance with an empty state directory restores every store from its changelog.
   let restoreStart = 0;
+  let firstBatch = 0;
   let restored = 0;
   let done = 0;
   const second = new StreamsApp(
@@ -127,7 +128,12 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
     },
     {
       onRestore: (_task, _store, n) => {
-        if (!restoreStart) restoreStart = performance.now();
+        // Timed from the first batch applied: that batch's records are left out of the
+        // count as its fetch is out of the time (with a fetch of 32 MiB it was most of it).
+        if (!restoreStart) {
+          restoreStart = performance.now();
+          firstBatch = n;
+        }
         restored = Math.max(restored, n);
       },
     },
@@ -198,12 +204,15 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
     guarantee: 'at_least_once',
     records: total,
     seconds: round(seconds),
-    records_per_s: Math.round(total / seconds),
+    records_per_s: Math.round((total - firstBatch) / seconds),
     p50_ms: null,
     p99_ms: null,
     rss_mib: Math.max(peak, rssMib()),
+    note: 'records/s over the restore after its first batch (that batch, fetched before the clock starts, is not counted)',
   };
-  log(`restore: ${total} records at ${r.records_per_s}/s`);
+  log(
+    `restore: ${total} records at ${r.records_per_s}/s (first batch of ${firstBatch} not counted)`,
+  );
   return r;
 }
 
