@@ -396,6 +396,24 @@ describe('kafkajs produce encoding (patched) is byte-identical to kafkajs 2.2.4'
     }
   });
 
+  // The one deliberate change: kafkajs 2.2.4 sorted timestamps as strings, so with timestamps of
+  // different lengths its first/max timestamps were wrong (here first 1000000000001, max 999999999999).
+  it('timestamps of different lengths: first and max timestamp by value', async () => {
+    const messages: Message[] = [
+      { value: 'a', timestamp: 999_999_999_999 },
+      { value: 'b', timestamp: '1000000000001' },
+      { value: 'c', timestamp: 99_999 },
+      { value: 'd' },
+    ];
+    const bytes = await roundTrip(
+      { topicData: [{ topic: 'len', partitions: [{ partition: 0, messages }] }] },
+      T,
+    );
+    const { partitions } = await decodeRequest(bytes);
+    expect(partitions[0]!.batch.firstTimestamp).toBe('99999');
+    expect(partitions[0]!.batch.maxTimestamp).toBe('1000000000001');
+  });
+
   it('random batches round-trip', async () => {
     let seed = 12345;
     const rnd = (n: number) => {
