@@ -5,16 +5,20 @@
  * one header on every tenth record) into one partition, over and over, and prints records/s
  * per round. Measures whatever kafkajs is installed in node_modules (patched or not).
  *
- * BENCH_RECORDS (default 5000), BENCH_ROUNDS (default 5), BENCH_ROUND_MS (default 2000).
+ * BENCH_RECORDS (default 5000), BENCH_ROUNDS (default 5), BENCH_ROUND_MS (default 2000);
+ * BENCH_FRAME=1 also frames each request as the connection does (kafkajs's protocol/request.js:
+ * size, api key and version, correlation id, client id).
  */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const ProduceV3 = require('kafkajs/src/protocol/requests/produce/v3/request');
+const frame = require('kafkajs/src/protocol/request');
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
+const FRAME = process.env.BENCH_FRAME === '1';
 
 const base = 1_700_000_000_000;
 const messages = Array.from({ length: RECORDS }, (_, i) => ({
@@ -36,6 +40,14 @@ function request() {
 }
 
 async function encodeOnce(): Promise<number> {
+  if (FRAME) {
+    const framed = await frame({
+      correlationId: 1,
+      clientId: 'millrace-bench',
+      request: request(),
+    });
+    return framed.size();
+  }
   const encoder = await request().encode();
   return encoder.size();
 }
@@ -43,7 +55,9 @@ async function encodeOnce(): Promise<number> {
 async function main() {
   const bytes = await encodeOnce();
   for (let i = 0; i < 50; i++) await encodeOnce(); // warm up
-  console.log(`kafkajs produce v3 encode: ${RECORDS} records/request, ${bytes} bytes/request`);
+  console.log(
+    `kafkajs produce v3 encode${FRAME ? ' + framing' : ''}: ${RECORDS} records/request, ${bytes} bytes/request`,
+  );
   const rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     let requests = 0;
