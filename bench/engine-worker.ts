@@ -11,7 +11,7 @@ import { StreamsApp } from '../runtime/app.js';
 import { peakRssMib, rssMib } from './lib/results.js';
 import { applyHeapGrowing } from '../bin/heap.js';
 
-// The heap setting `millrace run` applies (MILLRACE_HEAP_GROWING_PERCENT, default 75): the
+// The heap setting `millrace run` applies (MILLRACE_HEAP_GROWING_PERCENT, default 50): the
 // instance is measured as the command runs it.
 const heapError = applyHeapGrowing();
 if (heapError) throw new Error(heapError);

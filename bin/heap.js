@@ -6,9 +6,9 @@
 // cannot carry it. MILLRACE_HEAP_GROWING_PERCENT: 0 leaves V8's own heuristic.
 import v8 from 'node:v8';
 
-/** Applies MILLRACE_HEAP_GROWING_PERCENT (default 75); returns an error message if it is invalid. */
+/** Applies MILLRACE_HEAP_GROWING_PERCENT (default 50); returns an error message if it is invalid. */
 export function applyHeapGrowing(env = process.env) {
-  const growing = env.MILLRACE_HEAP_GROWING_PERCENT || '75';
+  const growing = env.MILLRACE_HEAP_GROWING_PERCENT || '50';
   if (!/^\d+$/.test(growing) || Number(growing) > 300)
     return `MILLRACE_HEAP_GROWING_PERCENT must be a whole number from 0 to 300 (0 leaves V8's default), got "${growing}"`;
   if (growing !== '0') v8.setFlagsFromString(`--heap-growing-percent=${growing}`);
