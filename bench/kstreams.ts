@@ -74,7 +74,16 @@ function ensureJar(cfg: InfraConfig): string {
     files.map((f) => ({ path: path.relative(project, f), content: fs.readFileSync(f) })),
   );
   const built = fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === fingerprint;
-  if (!(built && fs.existsSync(jar) && fs.existsSync(classpath))) {
+  // The classpath names jars by absolute path: a checkout that moved (or a cache copied from
+  // another one) must be built again.
+  const jarsThere =
+    fs.existsSync(classpath) &&
+    fs
+      .readFileSync(classpath, 'utf8')
+      .trim()
+      .split(':')
+      .every((f) => fs.existsSync(f));
+  if (!(built && fs.existsSync(jar) && jarsThere)) {
     requireCommand(
       'java',
       'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`)',
