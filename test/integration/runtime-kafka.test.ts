@@ -4,7 +4,7 @@
  * checkpoint to the end, reading only committed records.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { TaskMigratedError } from '../../runtime/errors.js';
@@ -152,11 +152,32 @@ describe('runtime on the real broker', () => {
     const r = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: eager });
     const offset = (o: number) => [{ topic: input, partition: 1, offset: o }];
     const p = new TaskTransactionalProducer(kafka, `${app}-1_0`, group, '1_0');
+    // The requests each commit sends (kafkajs's instrumentation events).
+    const sent: string[] = [];
+    const producer = (p as unknown as { producer: Producer }).producer;
+    producer.on(producer.events.REQUEST, (e) => sent.push(e.payload.apiName));
+    const requestsOf = async (commit: () => Promise<unknown>) => {
+      sent.length = 0;
+      await commit();
+      // (Metadata and coordinator look-ups, cached after the first, are left out.)
+      return [...new Set(sent)].filter((a) => /Txn|Produce/.test(a)).sort();
+    };
     await p.init();
-    await p.commit([r('a')], offset(3));
+    // Not prepared: the partitions and the offsets join in the commit's path.
+    expect(await requestsOf(() => p.commit([r('a')], offset(3)))).toEqual([
+      'AddOffsetsToTxn',
+      'AddPartitionsToTxn',
+      'EndTxn',
+      'Produce',
+      'TxnOffsetCommit',
+    ]);
     p.prepare(); // joins eager:0 (written by the last transaction) and the group's offsets now
     await new Promise((res) => setTimeout(res, 200));
-    await p.commit([r('b')], offset(5));
+    expect(await requestsOf(() => p.commit([r('b')], offset(5)))).toEqual([
+      'EndTxn',
+      'Produce',
+      'TxnOffsetCommit',
+    ]);
     p.prepare(); // a transaction left open: never committed
     await new Promise((res) => setTimeout(res, 200));
     await p.close();
