@@ -103,9 +103,10 @@ async function unknownSchema(
 }
 
 /**
- * The local registry keeps its schemas in memory while Kafka keeps its log on disk: after
- * the stack was stopped and started again, the demo's topics hold records whose schema ids
- * the registry no longer knows, and every reader of them would stop. The demo owns those
+ * When the registry has lost schemas that Kafka's log still refers to (its data folder was
+ * removed, it is an in-memory registry that was restarted, or another registry answers on
+ * its port), the demo's topics hold records whose schema ids it no longer knows, and every
+ * reader of them would stop. The demo owns those
  * topics, so it starts over: it deletes them, its app's internal topics, consumer groups and
  * local state, and moves its DuckDB file aside (nothing of the user's is deleted).
  */
@@ -127,7 +128,7 @@ async function startOverIfStale(
     const unknown = await unknownSchema(ep, withRecords);
     if (!unknown) return false;
     note(
-      `${unknown} holds records the registry does not know (it keeps schemas in memory and was restarted since): starting the demo over`,
+      `${unknown} holds records the registry does not know (it has lost the schemas they were written with): starting the demo over`,
     );
     const present = mine.filter((t) => existing.has(t));
     await admin.deleteTopics({ topics: present });

@@ -1,7 +1,11 @@
 /**
  * A Confluent-compatible schema registry: Apicurio Registry's published app
- * (`io.apicurio:apicurio-registry-app`, the `all` archive, in-memory storage), whose
- * `/apis/ccompat/v7` API is what @kafkajs/confluent-schema-registry talks to.
+ * (`io.apicurio:apicurio-registry-app`, the `all` archive), whose `/apis/ccompat/v7` API is
+ * what @kafkajs/confluent-schema-registry talks to.
+ *
+ * Its storage is the app's H2 database pointed at a file under the run directory instead
+ * of H2's memory: Kafka keeps its log on disk across restarts, and records framed with a
+ * schema id are unreadable once the registry that issued the id has forgotten it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,6 +52,11 @@ export function ensureRegistry(cfg: InfraConfig, log: string): string {
   return jar;
 }
 
+/** The registry's H2 database (file `<runDir>/registry/data/registry.mv.db`), kept across restarts. */
+export function registryDataDir(cfg: InfraConfig): string {
+  return path.join(cfg.runDir, 'registry', 'data');
+}
+
 function java(): string {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
@@ -65,6 +74,8 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
   const logFile = path.join(cfg.runDir, 'registry', 'registry.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   fs.writeFileSync(logFile, '');
+  const dataDir = registryDataDir(cfg);
+  fs.mkdirSync(dataDir, { recursive: true });
   const pid = startDetached(
     java(),
     [
@@ -73,6 +84,7 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
       `-Dquarkus.http.host=${cfg.host}`,
       '-Dquarkus.log.level=WARN',
       '-Dregistry.ccompat.legacy-id-mode.enabled=true',
+      `-Dquarkus.datasource.jdbc.url=jdbc:h2:file:${path.join(dataDir, 'registry')}`,
       '-jar',
       jar,
     ],
