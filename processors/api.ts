@@ -77,6 +77,13 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown, S = Record<str
 export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown, S = any> {
   init?(context: ProcessorContext<KOut, VOut, S>): void | Promise<void>;
   process(record: StreamRecord<KIn, VIn>): void | Promise<void>;
+  /**
+   * Called before each commit of the task, parents before children: forward what the
+   * processor held back (e.g. the newest aggregate per key), so that it leaves in the same
+   * commit as the input that caused it. No record is in hand (`recordMetadata()` is
+   * undefined), as in a punctuation.
+   */
+  flush?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 

@@ -44,7 +44,28 @@ export interface AggregateOptions {
   cache?: boolean;
 }
 
+/** Options of the key-value `count()` and `aggregate()` (not windowed: those emit once per window). */
+export interface KeyValueAggregateOptions extends AggregateOptions {
+  /**
+   * `every-update` (default): one output per input record, each key's new value.
+   * `on-commit`: a key's newest value once per commit, however many records updated it
+   * between two commits (Kafka Streams' record cache; fewer output and downstream records).
+   */
+  emit?: 'every-update' | 'on-commit';
+  /** With `on-commit`: keys held between commits before the least recently updated leaves early (default 10 000). */
+  maxBufferedKeys?: number;
+}
+
 type Fold<K, V, A> = (key: K, value: V, aggregate: A) => A;
+
+/** The processor options of a key-value aggregation over `store`. */
+function aggregationOptions(store: string, o: KeyValueAggregateOptions) {
+  return {
+    store,
+    ...(o.emit ? { emit: o.emit } : {}),
+    ...(o.maxBufferedKeys !== undefined ? { maxBufferedKeys: o.maxBufferedKeys } : {}),
+  };
+}
 
 export class KGroupedStream<K, V> {
   constructor(
@@ -66,13 +87,16 @@ export class KGroupedStream<K, V> {
     return store;
   }
 
-  /** Counts records per key (null keys are skipped); emits each record's key with its new count. */
-  count(opts: AggregateOptions = {}): KStream<K, number> {
+  /**
+   * Counts records per key (null keys are skipped); emits the key with its new count, per
+   * record or (`emit: 'on-commit'`) the newest count per key at each commit.
+   */
+  count(opts: KeyValueAggregateOptions = {}): KStream<K, number> {
     const name = this.b.nameFor('count', opts.name);
     const store = this.kvStore(name, opts, 'int64');
     return this.stream.process('count', {
       name,
-      options: { store },
+      options: aggregationOptions(store, opts),
       stores: [store],
       serdes: { key: this.serdes.keySerde, value: 'int64' },
     });
@@ -85,7 +109,11 @@ export class KGroupedStream<K, V> {
    * grouped.aggregate(() => 0, (_k, v: { amount: number }, sum) => sum + v.amount);
    * ```
    */
-  aggregate<A>(init: () => A, adder: Fold<K, V, A>, opts: AggregateOptions = {}): KStream<K, A> {
+  aggregate<A>(
+    init: () => A,
+    adder: Fold<K, V, A>,
+    opts: KeyValueAggregateOptions = {},
+  ): KStream<K, A> {
     const name = this.b.nameFor('aggregate', opts.name);
     const store = this.kvStore(name, opts, 'json');
     this.b.addNode(
@@ -94,7 +122,7 @@ export class KGroupedStream<K, V> {
         name,
         type: 'aggregate',
         parents: [this.stream.ref],
-        options: { store },
+        options: aggregationOptions(store, opts),
         stores: [store],
         inline: true,
       },

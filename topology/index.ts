@@ -23,6 +23,7 @@ export {
   type Windowed,
   type TumblingWindow,
   type AggregateOptions,
+  type KeyValueAggregateOptions,
 } from './grouped.js';
 export { parseTopology, loadTopologyFile } from './yaml.js';
 export { describe, toMermaid, toDot, toJson, toSvg } from './describe.js';

@@ -68,4 +68,22 @@ nodes:
       ]),
     );
   });
+
+  it('take the emit option of count, and name the field and its values when it is wrong', () => {
+    const yaml = (emit: string) => `
+stores:
+  - { name: s, kind: keyValue, keySerde: string, valueSerde: int64 }
+nodes:
+  - { source: in, topics: [t], keySerde: string, valueSerde: string }
+  - { processor: c, type: count, parents: [in], options: { store: s, emit: ${emit} }, stores: [s] }
+  - { sink: out, topic: o, parents: [c], keySerde: string, valueSerde: int64 }
+`;
+    const t = buildTopology(parseTopology(yaml('on-commit')));
+    expect(t.nodesByName.get('c')).toMatchObject({
+      options: { store: 's', emit: 'on-commit', maxBufferedKeys: 10_000 },
+    });
+    expect(() => buildTopology(parseTopology(yaml('hourly')))).toThrow(
+      /processor "c" \(count\): option emit: .*"every-update"\|"on-commit"/,
+    );
+  });
 });

@@ -477,6 +477,22 @@ export class StreamTaskEngine implements TaskEngine {
     return this.punctuate('wall-clock', now);
   }
 
+  /** Runs the processors' `flush()` in topological order, so what they forward reaches the ones below. */
+  private async flushProcessors(): Promise<void> {
+    this.current = undefined;
+    for (const name of this.o.subtopology.nodes) {
+      const node = this.nodes.get(name)!;
+      if (!node.processor?.flush) continue;
+      try {
+        const r = node.processor.flush();
+        if (r) this.pending.push(r.catch((err: unknown) => this.onPunctuationError(name, err)));
+      } catch (err) {
+        this.onPunctuationError(name, err);
+      }
+      await this.settle();
+    }
+  }
+
   /** Takes the records produced so far without flushing stores (the test driver reads them at once). */
   takeOutputs(): OutputRecord[] {
     const out = this.outputs;
@@ -493,6 +509,7 @@ export class StreamTaskEngine implements TaskEngine {
    */
   async prepareCommit(): Promise<CommitBatch> {
     await this.settle();
+    await this.flushProcessors();
     const changelogs: CommitBatch['changelogs'] = [];
     for (const s of this.stores) {
       await s.store.flush();

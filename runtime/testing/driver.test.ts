@@ -88,6 +88,82 @@ describe('topology test driver', () => {
     ).toEqual(['ann=1', 'bob=1', 'ann=2']);
   });
 
+  it("count with emit 'on-commit' forwards each key's newest count at commit, once", async () => {
+    const b = new TopologyBuilder('counts');
+    b.stream('words', { key: 'string', value: 'string' })
+      .groupByKey()
+      .count({ name: 'count', emit: 'on-commit' })
+      .to('counts', { key: 'string', value: 'int64' });
+    const d = await start(b.build());
+    const words = d.input('words');
+    const out = d.output('counts');
+    for (const w of ['a', 'b', 'a', 'c', 'a', 'b']) await words.pipe(w, w);
+    expect(out.readAll()).toEqual([]); // nothing leaves before the commit
+    expect(d.keyValueStore<string, number>('count-store').get('a')).toBe(3); // the store is current
+    await d.commit();
+    expect(out.readKeyValues()).toEqual([
+      ['c', 1],
+      ['a', 3],
+      ['b', 2],
+    ]);
+    await d.commit();
+    expect(out.readAll()).toEqual([]); // nothing updated since: nothing again
+    await words.pipe('a', 'a');
+    await d.commit();
+    expect(out.readKeyValues()).toEqual([['a', 4]]);
+  });
+
+  it("aggregate with emit 'on-commit' emits a key early when more keys than maxBufferedKeys wait, and the flush crosses a repartition", async () => {
+    const b = new TopologyBuilder('sums');
+    b.stream('amounts', { key: 'string', value: 'json' })
+      .groupByKey()
+      .aggregate(
+        () => 0,
+        (_k, v: { amount: number }, sum) => sum + v.amount,
+        {
+          name: 'sum',
+          emit: 'on-commit',
+          maxBufferedKeys: 2,
+        },
+      )
+      // Re-keyed by parity of the sum, then counted per commit in the second sub-topology.
+      .selectKey((r) => (r.value % 2 === 0 ? 'even' : 'odd'), 'by-parity')
+      .groupByKey()
+      .count({ name: 'parity', emit: 'on-commit' })
+      .to('parities', { key: 'string', value: 'int64' });
+    const t = b.build();
+    expect(t.subtopologies.length).toBe(2);
+    const d = await start(t, { applicationId: 'app' });
+    const repartition = d.output('app-by-parity-repartition', { key: 'string', value: 'json' });
+    const input = d.input('amounts');
+    await input.pipe('a', { amount: 1 });
+    await input.pipe('b', { amount: 2 });
+    await input.pipe('a', { amount: 2 }); // a=3, now the most recently updated
+    expect(repartition.readAll()).toEqual([]);
+    await input.pipe('c', { amount: 4 }); // third key: b (least recent) leaves early
+    expect(repartition.readKeyValues()).toEqual([['even', 2]]);
+    await d.commit();
+    expect(repartition.readKeyValues()).toEqual([
+      ['odd', 3],
+      ['even', 4],
+    ]);
+    // The second sub-topology counted three re-keyed records (b=2, a=3, c=4) and emits each
+    // key once, least recently updated first: even was updated again after odd.
+    expect(d.output('parities').readKeyValues()).toEqual([
+      ['odd', 1],
+      ['even', 2],
+    ]);
+  });
+
+  it('rejects a bad emit option of count with the field and the allowed values', () => {
+    const b = new TopologyBuilder('bad');
+    b.stream('words', { key: 'string', value: 'string' })
+      .groupByKey()
+      .count({ name: 'count', emit: 'sometimes' as 'on-commit' })
+      .to('counts');
+    expect(() => b.build()).toThrow(/emit.*every-update.*on-commit/s);
+  });
+
   it('emits tumbling-window counts once, when stream time passes end + grace, and dead-letters late records', async () => {
     const b = new TopologyBuilder('windows');
     b.stream('events', { key: 'string', value: 'string' })

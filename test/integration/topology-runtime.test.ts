@@ -91,6 +91,53 @@ describe('built topologies on the runtime', () => {
     }
   });
 
+  it("count with emit 'on-commit' (exactly-once): final counts exact, one output per key per commit", async () => {
+    const app = `${run}-oncommit`;
+    await createTopics(kafka, [
+      { topic: `${app}-in`, partitions: 8 },
+      { topic: `${app}-out`, partitions: 8 },
+    ]);
+    const b = new TopologyBuilder();
+    b.stream(`${app}-in`, { key: 'string', value: 'string' })
+      .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+      .count({ name: 'count', emit: 'on-commit' })
+      .to(`${app}-out`, { key: 'string', value: 'json' });
+    const records = Array.from({ length: 6000 }, (_, i) => ({
+      key: `user-${(i * 31) % 97}`,
+      value: `e${i}`,
+    }));
+    await produce(kafka, `${app}-in`, records);
+    const expected = new Map<string, number>();
+    for (const r of records) expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
+
+    const streams = new StreamsApp(b.build(), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once',
+      commitInterval: '1s',
+      stateDir,
+    });
+    await streams.start();
+    try {
+      const out = await readUntil(kafka, `${app}-out`, (got) =>
+        [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
+      );
+      const commits = [...streams.tasks.values()].reduce((n, t) => n + t.stats.commits, 0);
+      for (const [k, n] of expected) {
+        const seq = valuesByKey(out).get(k)!.map(Number);
+        // Each commit carries a key's newest count once: strictly rising, ending at the total.
+        for (let i = 1; i < seq.length; i++) expect(seq[i]).toBeGreaterThan(seq[i - 1]!);
+        expect(seq.at(-1)).toBe(n);
+      }
+      // At most one record per key and commit: with a 1 s interval a handful of commits, not
+      // one output per input record.
+      expect(out.length).toBeLessThanOrEqual(commits * expected.size);
+      expect(out.length).toBeLessThan(records.length / 4);
+    } finally {
+      await streams.close();
+    }
+  });
+
   it('selectKey then count: two sub-topologies through a repartition topic, two instances', async () => {
     const app = `${run}-rekey`;
     await createTopics(kafka, [
