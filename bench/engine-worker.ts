@@ -1,12 +1,12 @@
 /**
  * One benchmark instance in its own process, so its memory is measured alone. Env: APP,
- * INPUT, OUTPUT, KIND (stateless|stateful), GUARANTEE, BROKERS, STATE_DIR, EXPECTED.
+ * INPUT, OUTPUT, KIND (stateless|stateful|stateful-on-commit), GUARANTEE, BROKERS, STATE_DIR, EXPECTED.
  * Prints JSON lines: {event:'done', seconds, processed, peakRssMiB} when every expected
  * record was processed and committed (time from the first record consumed).
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
-import { benchTopology } from './lib/topologies.js';
+import { benchTopology, type BenchKind } from './lib/topologies.js';
 import { StreamsApp } from '../runtime/app.js';
 import { peakRssMib, rssMib } from './lib/results.js';
 import { applyHeapGrowing } from '../bin/heap.js';
@@ -42,15 +42,12 @@ async function writeProfile(): Promise<void> {
 }
 
 const expected = Number(env('EXPECTED'));
-const app = new StreamsApp(
-  benchTopology(env('KIND') as 'stateless' | 'stateful', env('INPUT'), env('OUTPUT')),
-  {
-    applicationId: env('APP'),
-    bootstrapServers: env('BROKERS'),
-    processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
-    stateDir: env('STATE_DIR'),
-  },
-);
+const app = new StreamsApp(benchTopology(env('KIND') as BenchKind, env('INPUT'), env('OUTPUT')), {
+  applicationId: env('APP'),
+  bootstrapServers: env('BROKERS'),
+  processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
+  stateDir: env('STATE_DIR'),
+});
 await app.start();
 // With EXPECTED=0 the instance just runs (the latency case drives it from outside and
 // stops it with SIGTERM); it says when all its tasks run.

@@ -7,7 +7,9 @@
  *   - restore rate from a changelog of ≥ 1M records
  *   - p50/p99 latency from produce to committed output at half the measured EOS rate,
  *     the instance in its own process
- * BENCH_CASES=stateless,stateful,restore,latency picks cases (all by default);
+ *   - the same count-by-key with `emit: 'on-commit'` (one output per key and commit, as
+ *     Kafka Streams' record cache), each guarantee
+ * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency picks cases (all by default);
  * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE size them.
  * Starts the local stack if it is not running (and stops only what it started).
  */
@@ -17,7 +19,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { preload } from './lib/preload.js';
-import { benchTopology } from './lib/topologies.js';
+import { benchTopology, type BenchKind } from './lib/topologies.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
@@ -57,11 +59,17 @@ async function runToEnd(app: StreamsApp, expected: number): Promise<Measured> {
   });
 }
 
+const caseNames: Record<BenchKind, string> = {
+  stateless: 'stateless map/filter',
+  stateful: 'count-by-key, LevelDB + changelog',
+  'stateful-on-commit': "count-by-key, LevelDB + changelog, emit 'on-commit'",
+};
+
 async function throughputCase(
   kafka: Kafka,
   brokers: string[],
   input: string,
-  kind: 'stateless' | 'stateful',
+  kind: BenchKind,
   guarantee: 'at_least_once' | 'exactly_once',
 ): Promise<BenchCase> {
   const appId = `${run}-${kind}-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`;
@@ -81,7 +89,7 @@ async function throughputCase(
   await worker.exited;
   const seconds = Number(done.seconds);
   const r: BenchCase = {
-    case: `${kind === 'stateless' ? 'stateless map/filter' : 'count-by-key, LevelDB + changelog'}`,
+    case: caseNames[kind],
     guarantee,
     records: N,
     seconds: round(seconds),
@@ -308,15 +316,16 @@ try {
   const only = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
   const wanted = (name: string) => !only || only.includes(name);
   await createTopics(kafka, [{ topic: input, partitions: 8 }]);
-  if (wanted('stateless') || wanted('stateful')) await preload(kafka, input, N, 10_000, log);
-  for (const kind of ['stateless', 'stateful'] as const)
+  const kinds = ['stateless', 'stateful', 'stateful-on-commit'] as const;
+  if (kinds.some(wanted)) await preload(kafka, input, N, 10_000, log);
+  for (const kind of kinds)
     for (const g of ['at_least_once', 'exactly_once'] as const)
       if (wanted(kind)) results.push(await throughputCase(kafka, brokers, input, kind, g));
   if (wanted('restore')) {
     results.push(await restoreCase(kafka, brokers));
     if (rebalance) results.push(rebalance);
   }
-  const eos = results.find((r) => r.case.startsWith('count') && r.guarantee === 'exactly_once');
+  const eos = results.find((r) => r.case === caseNames.stateful && r.guarantee === 'exactly_once');
   // Half the measured exactly-once rate, or BENCH_LATENCY_RATE when that case did not run.
   const rate = eos
     ? Math.round(eos.records_per_s! / 2)
