@@ -306,6 +306,7 @@ export const demoCommand: Command = {
     let lastAt = Date.now();
     let rows = 0;
 
+    let tableAt = 0; // when piped output last got the whole table
     const draw = async () => {
       const st = await withAdmin(ep.kafkaBrokers, 'millrace-demo', (admin) =>
         fetchStatus(admin, app),
@@ -365,7 +366,11 @@ export const demoCommand: Command = {
       if (logs.length) out.push('', ...logs.slice(-3));
       out.push('', 'Ctrl-C stops everything the demo started.');
       if (tty) process.stdout.write(`\x1b[H\x1b[2J${out.join('\n')}\n`);
-      else process.stdout.write(`${out.slice(0, 2).join(' | ')}\n`);
+      else if (sorted.length && Date.now() - tableAt >= 10_000) {
+        // Piped output: the status every 2 s, the whole table every 10 s once it has rows.
+        tableAt = Date.now();
+        process.stdout.write(`${out.join('\n')}\n`);
+      } else process.stdout.write(`${out.slice(0, 2).join(' | ')}\n`);
     };
 
     return new Promise<number>((resolve) => {
