@@ -138,7 +138,7 @@ export function writeResults(
   return file;
 }
 
-function writeLatest(): void {
+export function writeLatest(): void {
   const newest = new Map<string, any>();
   for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json'))) {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
@@ -163,7 +163,7 @@ function writeLatest(): void {
     out.push(
       `## ${doc.bench}`,
       '',
-      `\`${doc.command}\` — commit ${doc.commit}, ${doc.date.slice(0, 16)}Z, ${doc.machine.cores} cores, ${doc.machine.memory_gib} GiB, Node ${doc.machine.node}`,
+      `\`${doc.command}\` — commit ${doc.commit}, ${doc.date.slice(0, 16)}Z, ${doc.machine.cores} cores${doc.machine.cpu ? ` (${doc.machine.cpu})` : ''}, ${doc.machine.memory_gib} GiB, Node ${doc.machine.node}`,
       '',
     );
     out.push(
