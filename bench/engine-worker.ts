@@ -41,13 +41,39 @@ async function writeProfile(): Promise<void> {
   fs.writeFileSync(`${profileDir}/${env('APP')}.cpuprofile`, JSON.stringify(profile));
 }
 
+// BENCH_COMMIT_STATS=1: time every task commit (start of its send to its end) and say how
+// long they took, as {event:'commit-stats'}, when the instance is stopped (where latency goes).
+const commitSeconds: number[] = [];
+const observer =
+  process.env.BENCH_COMMIT_STATS === '1'
+    ? { onCommit: (_task: string, seconds: number) => void commitSeconds.push(seconds) }
+    : {};
+function sayCommitStats(): void {
+  if (!commitSeconds.length) return;
+  const ms = commitSeconds.map((s) => s * 1000).sort((a, b) => a - b);
+  const at = (p: number) =>
+    Math.round(ms[Math.min(ms.length - 1, Math.floor((ms.length * p) / 100))]!);
+  say({
+    event: 'commit-stats',
+    commits: ms.length,
+    p50_ms: at(50),
+    p90_ms: at(90),
+    p99_ms: at(99),
+    max_ms: at(100),
+  });
+}
+
 const expected = Number(env('EXPECTED'));
-const app = new StreamsApp(benchTopology(env('KIND') as BenchKind, env('INPUT'), env('OUTPUT')), {
-  applicationId: env('APP'),
-  bootstrapServers: env('BROKERS'),
-  processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
-  stateDir: env('STATE_DIR'),
-});
+const app = new StreamsApp(
+  benchTopology(env('KIND') as BenchKind, env('INPUT'), env('OUTPUT')),
+  {
+    applicationId: env('APP'),
+    bootstrapServers: env('BROKERS'),
+    processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
+    stateDir: env('STATE_DIR'),
+  },
+  observer,
+);
 await app.start();
 // With EXPECTED=0 the instance just runs (the latency case drives it from outside and
 // stops it with SIGTERM); it says when all its tasks run.
@@ -59,7 +85,10 @@ if (expected === 0) {
       say({ event: 'running', tasks: tasks.length });
     }
   }, 20);
-  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+  process.once('SIGTERM', () => {
+    sayCommitStats();
+    void app.close().then(() => process.exit(0));
+  });
 }
 let first = 0;
 const poll = setInterval(() => {

@@ -288,6 +288,8 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
   const peak = peakRssMib(worker.pid) ?? 0;
   worker.signal('SIGTERM');
   await worker.exited;
+  const stats = worker.lines.find((l) => l.event === 'commit-stats');
+  if (stats) log(`latency: the instance's commits ${JSON.stringify(stats)}`);
   const sorted = latencies.slice(Math.floor(latencies.length * 0.1)).sort((a, b) => a - b); // skip warm-up
   const r: BenchCase = {
     case: `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval 100 ms`,
