@@ -10,7 +10,8 @@
  *   - the same count-by-key with `emit: 'on-commit'` (one output per key and commit, as
  *     Kafka Streams' record cache), each guarantee
  * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency picks cases (all by default);
- * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE size them.
+ * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE size them;
+ * BENCH_COMMIT_STATS=1 logs how long the latency case's task commits took (p50/p90/p99).
  * Starts the local stack if it is not running (and stops only what it started).
  */
 import fs from 'node:fs';
