@@ -2,10 +2,11 @@
 import { market } from './builtins/market.js';
 import { stateful } from './builtins/stateful.js';
 import { stateless } from './builtins/stateless.js';
+import { tables } from './builtins/table.js';
 import { windowed } from './builtins/windowed.js';
 import { processorRegistry } from './registry.js';
 
-for (const def of [...stateless, ...stateful, ...windowed, ...market])
+for (const def of [...stateless, ...stateful, ...tables, ...windowed, ...market])
   processorRegistry.register(def);
 
 export * from './api.js';

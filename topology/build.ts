@@ -337,7 +337,12 @@ function checkOutputs(
   }
 }
 
-/** Connected components over parent edges; topics do not connect (they join sub-topologies). */
+/**
+ * Sub-topologies: connected components over parent edges and shared stores (processors
+ * that use one store run in one task, as Kafka Streams connects them); topics do not
+ * connect (they join sub-topologies). A store that would join the two sides of one of the
+ * topology's own topics (a repartition) is an error.
+ */
 function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
   const parent = new Map<string, string>(spec.nodes.map((n) => [n.name, n.name]));
   const find = (x: string): string => {
@@ -350,6 +355,19 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
   for (const n of spec.nodes)
     if (n.kind !== 'source')
       for (const p of n.parents) parent.set(find(n.name), find(parseParent(p).node));
+  const storeUser = new Map<string, string>();
+  const joinedBy: Array<{ store: string; first: string; node: string }> = [];
+  for (const n of spec.nodes) {
+    if (n.kind !== 'processor') continue;
+    for (const s of n.stores) {
+      const first = storeUser.get(s);
+      if (first === undefined) storeUser.set(s, n.name);
+      else if (find(first) !== find(n.name)) {
+        joinedBy.push({ store: s, first, node: n.name });
+        parent.set(find(n.name), find(first));
+      }
+    }
+  }
   const groups = new Map<string, string[]>();
   for (const name of sorted)
     (groups.get(find(name)) ?? groups.set(find(name), []).get(find(name))!).push(name);
@@ -357,24 +375,25 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
     Math.min(...names.map((x) => spec.nodes.findIndex((n) => n.name === x)));
   const ordered = [...groups.values()].sort((a, b) => firstIndex(a) - firstIndex(b));
   const byName = new Map(spec.nodes.map((n) => [n.name, n]));
-  const storeOwner = new Map<string, { sub: number; node: string }>();
+  for (const names of ordered) {
+    const why = joinedBy.find((j) => names.includes(j.node));
+    if (!why) continue;
+    const nodes = names.map((x) => byName.get(x)!);
+    const read = new Set(nodes.flatMap((n) => (n.kind === 'source' ? n.topics : [])));
+    const loop = nodes.find((n): n is SinkSpec => n.kind === 'sink' && read.has(n.topic));
+    if (loop)
+      fail(
+        'STORE_SHARED_ACROSS_SUBTOPOLOGIES',
+        why.node,
+        `store "${why.store}" is used by "${why.first}" and "${why.node}", on the two sides of topic "${loop.topic}"; processors that share a store run in one task, so a store cannot span a repartition — give each side its own store`,
+      );
+  }
   return ordered.map((names, id) => {
     const stores = new Set<string>();
     for (const x of names) {
       const n = byName.get(x)!;
       if (n.kind !== 'processor') continue;
-      for (const s of n.stores) {
-        const owner = storeOwner.get(s);
-        if (owner && owner.sub !== id) {
-          fail(
-            'STORE_SHARED_ACROSS_SUBTOPOLOGIES',
-            x,
-            `store "${s}" is used by "${owner.node}" (sub-topology ${owner.sub}) and "${x}" (sub-topology ${id}); a store belongs to one sub-topology — give each its own store or join the streams first`,
-          );
-        }
-        storeOwner.set(s, { sub: id, node: x });
-        stores.add(s);
-      }
+      for (const s of n.stores) stores.add(s);
     }
     const sources = names
       .map((x) => byName.get(x)!)

@@ -18,6 +18,7 @@ import { buildTopology, type BuildOptions, type BuiltTopology } from './build.js
 import { getDefaultCatalog, type ProcessorTypeDefinition } from './catalog.js';
 import { TopologyError } from './errors.js';
 import { KGroupedStream } from './grouped.js';
+import { KTable, type TableOptions } from './table.js';
 import { parentRef, type Json, type NodeSpec, type StoreSpec, type TopologySpec } from './spec.js';
 
 /** A record as the builder's lambdas see it. `timestamp` is epoch ms. */
@@ -114,6 +115,38 @@ export class TopologyBuilder {
       valueSerde: serdes.value,
     });
     return new KStream(this, n, { keyChanged: false, serdes });
+  }
+
+  /**
+   * Reads `topic` as a table: the latest value per key, kept in a key-value store with a
+   * changelog (a record with a null value deletes its key). Streams join it with
+   * `join()` / `leftJoin()`; the table's topic and the stream's must have equal partition
+   * counts (the join runs in the task of each partition).
+   *
+   * ```ts
+   * const users = b.table('users', { key: 'string', value: 'json' });
+   * clicks.join(users, (click, user) => ({ ...click, country: user.country })).to('enriched');
+   * ```
+   */
+  table<K = any, V = any>(topic: string, serdes: Serdes, opts: TableOptions = {}): KTable<K, V> {
+    const name = this.nameFor('table', opts.name);
+    const store = opts.store ?? `${name}-store`;
+    this.addStore({
+      name: store,
+      kind: 'keyValue',
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      logged: opts.logged ?? true,
+      cache: opts.cache ?? true,
+    });
+    const source = this.stream<K, V>(topic, serdes, `${name}-source`);
+    const changes = source.process<K, V | null>('table', {
+      name,
+      options: { store },
+      stores: [store],
+      serdes,
+    });
+    return new KTable<K, V>(this, changes, store, serdes);
   }
 
   /** A stream of `node`'s default output (for DSL steps that add their own nodes). */
@@ -266,6 +299,92 @@ export class KStream<K = any, V = any> {
     const out = {} as Record<B, KStream<K, V>>;
     for (const n of names) out[n] = node.output(n);
     return out;
+  }
+
+  /**
+   * One stream of this one's records and `other`'s, in the order they are processed (a
+   * processor with two parents). Keys changed on either side carry over: a later
+   * `groupByKey()` or `join()` repartitions first.
+   */
+  merge(other: KStream<K, V>, name?: string): KStream<K, V> {
+    const n = this.b.nameFor('merge', name);
+    this.b.addNode({
+      kind: 'processor',
+      name: n,
+      type: 'passthrough',
+      parents: [this.ref, other.ref],
+      options: {},
+      stores: [],
+    });
+    return new KStream(this.b, n, {
+      keyChanged: this.keyChanged || other.keyChanged,
+      serdes: this.serdes,
+    });
+  }
+
+  /**
+   * Inner stream-table join: each record whose key `table` holds becomes
+   * `joiner(value, tableValue, key)`; records whose key it does not hold (or with a null
+   * key or value) are dropped. The table is read as it is when the record is processed.
+   * After a key change the stream is repartitioned first (with the table's partition count).
+   */
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT, key: K) => VR,
+    name?: string,
+  ): KStream<K, VR> {
+    return this.joinTable('inner', table, joiner, name);
+  }
+
+  /** As `join()`, but every record joins: `tableValue` is `null` when the table lacks the key. */
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: (value: V, tableValue: VT | null, key: K) => VR,
+    name?: string,
+  ): KStream<K, VR> {
+    return this.joinTable('left', table, joiner, name);
+  }
+
+  private joinTable(
+    kind: 'inner' | 'left',
+    table: KTable<any, any>,
+    joiner: (...a: any[]) => unknown,
+    name?: string,
+  ): KStream<any, any> {
+    const stream = this.keyChanged
+      ? this.b.repartitionOnce(this.ref, () => this.repartition(this.serdes))
+      : this;
+    const n = this.b.nameFor('join', name);
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name: n,
+        type: 'stream-table-join',
+        parents: [stream.ref],
+        options: { store: table.storeName, kind },
+        stores: [table.storeName],
+        inline: true,
+      },
+      joiner,
+    );
+    return new KStream(this.b, n, {
+      keyChanged: false,
+      serdes: { key: this.serdes.key, value: DEFAULT_SERDES.value },
+    });
+  }
+
+  /**
+   * `selectKey(fn)` then `groupByKey()`: groups by a key computed from each record (a
+   * repartition topic follows).
+   */
+  groupBy<K2>(
+    fn: (r: Rec<K, V>) => K2,
+    serdes?: { keySerde: string; valueSerde: string },
+    name?: string,
+  ): KGroupedStream<K2, V> {
+    return this.selectKey(fn, name).groupByKey(
+      serdes ?? { keySerde: 'string', valueSerde: this.serdes.value },
+    );
   }
 
   /** The named output `output` of this stream's node (e.g. `late` of a windowed aggregate). */

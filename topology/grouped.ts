@@ -104,6 +104,7 @@ export class KGroupedStream<K, V> {
 
   /**
    * Folds records per key: `adder(key, value, current ?? init())`; emits the new aggregate.
+   * An adder that returns `undefined` leaves the key's aggregate as it was and emits nothing.
    *
    * ```ts
    * grouped.aggregate(() => 0, (_k, v: { amount: number }, sum) => sum + v.amount);
@@ -132,6 +133,31 @@ export class KGroupedStream<K, V> {
       key: this.serdes.keySerde,
       value: opts.valueSerde ?? 'json',
     });
+  }
+
+  /**
+   * Combines the records of each key: the first value is the aggregate, each later one
+   * becomes `reducer(aggregate, value)`; emits the new aggregate (as `aggregate()`).
+   * Records with a null value leave the aggregate as it is (and emit nothing).
+   *
+   * ```ts
+   * trades.groupByKey().reduce((max, t) => (t.price > max.price ? t : max));
+   * ```
+   */
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    opts: KeyValueAggregateOptions = {},
+  ): KStream<K, V> {
+    return this.aggregate<V | undefined>(
+      () => undefined,
+      (_k, v, agg) =>
+        v === null || v === undefined ? undefined : agg === undefined ? v : reducer(agg, v),
+      {
+        ...opts,
+        name: this.b.nameFor('reduce', opts.name),
+        valueSerde: opts.valueSerde ?? this.serdes.valueSerde,
+      },
+    ) as KStream<K, V>;
   }
 
   /** Windows the grouped stream (tumbling windows; see `tumbling()`). */

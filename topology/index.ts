@@ -25,6 +25,7 @@ export {
   type AggregateOptions,
   type KeyValueAggregateOptions,
 } from './grouped.js';
+export { KTable, type TableOptions } from './table.js';
 export { parseTopology, loadTopologyFile } from './yaml.js';
 export { describe, toMermaid, toDot, toJson, toSvg } from './describe.js';
 export {

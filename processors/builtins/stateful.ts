@@ -44,6 +44,7 @@ class KeyValueAggregation implements Processor {
   process(r: StreamRecord) {
     if (r.key === null || r.key === undefined) return; // Kafka Streams drops null keys in aggregations too
     const agg = this.fold(r.key, r.value, this.store.get(r.key) ?? this.init0());
+    if (agg === undefined) return; // the fold declined the record: nothing changes, nothing emitted
     this.store.put(r.key, agg);
     const out = { ...r, value: agg };
     if (this.latest) this.latest.put(out);
