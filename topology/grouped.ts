@@ -6,10 +6,12 @@
 import type { KStream, TopologyBuilder } from './builder.js';
 import type { StoreSpec } from './spec.js';
 
-/** Tumbling windows: `sizeMs` wide, epoch-aligned, accepting records up to `graceMs` late. */
+/** Time windows: `sizeMs` wide, epoch-aligned, accepting records up to `graceMs` late. */
 export interface TumblingWindow {
   sizeMs: number;
   graceMs: number;
+  /** Hopping windows: one starts every `advanceMs` (absent: tumbling, one every `sizeMs`). */
+  advanceMs?: number;
 }
 
 /**
@@ -22,6 +24,22 @@ export interface TumblingWindow {
  * ```
  */
 export const tumbling = (sizeMs: number, graceMs = 0): TumblingWindow => ({ sizeMs, graceMs });
+
+/**
+ * Hopping (overlapping, epoch-aligned) windows of `sizeMs` milliseconds, one starting every
+ * `advanceMs` (at most `sizeMs`): a record counts in each of the `sizeMs / advanceMs`
+ * windows that hold it. Each window emits its final result once, when stream time passes
+ * its end + `graceMs`.
+ *
+ * ```ts
+ * stream.groupByKey().windowedBy(hopping(300_000, 60_000, 10_000)).count(); // 5-minute windows every minute
+ * ```
+ */
+export const hopping = (sizeMs: number, advanceMs: number, graceMs = 0): TumblingWindow => ({
+  sizeMs,
+  graceMs,
+  advanceMs,
+});
 
 /** A windowed result: the window `[window_start, window_end)` (epoch ms) and its final aggregate. */
 export interface Windowed<A> {
@@ -160,7 +178,7 @@ export class KGroupedStream<K, V> {
     ) as KStream<K, V>;
   }
 
-  /** Windows the grouped stream (tumbling windows; see `tumbling()`). */
+  /** Windows the grouped stream (see `tumbling()` and `hopping()`). */
   windowedBy(window: TumblingWindow): TimeWindowedStream<K, V> {
     return new TimeWindowedStream(this.b, this.stream, this.serdes, window);
   }
@@ -190,7 +208,13 @@ export class TimeWindowedStream<K, V> {
   }
 
   private options(store: string) {
-    return { store, sizeMs: this.window.sizeMs, graceMs: this.window.graceMs };
+    const { sizeMs, graceMs, advanceMs } = this.window;
+    return {
+      store,
+      sizeMs,
+      graceMs,
+      ...(advanceMs !== undefined && advanceMs !== sizeMs ? { advanceMs } : {}),
+    };
   }
 
   /**

@@ -20,6 +20,7 @@ export {
   KGroupedStream,
   TimeWindowedStream,
   tumbling,
+  hopping,
   type Windowed,
   type TumblingWindow,
   type AggregateOptions,

@@ -1,5 +1,6 @@
 /**
- * Tumbling-window aggregation (epoch-aligned): running aggregates in a window store,
+ * Time-window aggregation, tumbling or hopping (epoch-aligned; a hopping window of
+ * `sizeMs` starts every `advanceMs`): running aggregates in a window store,
  * each window's final result emitted once when stream time passes its end + grace (a
  * stream-time punctuation), records for a closed window sent to the `late` output — or,
  * when nothing reads it, to the dead-letter topic with reason `late` — and counted.
@@ -15,8 +16,15 @@ export const windowOptions = z
     store: z.string().min(1),
     sizeMs: z.number().int().positive(),
     graceMs: z.number().int().nonnegative().default(0),
+    /** Hopping windows: a new window starts every `advanceMs` (<= sizeMs); absent: tumbling. */
+    advanceMs: z.number().int().positive().optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.advanceMs === undefined || o.advanceMs <= o.sizeMs, {
+    message:
+      'advanceMs must be at most sizeMs (windows would leave gaps); omit it for tumbling windows',
+    path: ['advanceMs'],
+  });
 export type WindowOptions = z.infer<typeof windowOptions>;
 
 export interface Fold {
@@ -35,12 +43,14 @@ export class WindowedAggregateProcessor implements Processor {
   private emitted!: ProcessorCounter;
   private readonly open = new OpenWindows();
   private readonly span: number;
+  private readonly advance: number;
 
   constructor(
     private readonly o: WindowOptions,
     private readonly fold: Fold,
   ) {
     this.span = o.sizeMs + o.graceMs;
+    this.advance = o.advanceMs ?? o.sizeMs;
   }
 
   async init(ctx: ProcessorContext<unknown, unknown, Record<string, unknown>>): Promise<void> {
@@ -56,15 +66,23 @@ export class WindowedAggregateProcessor implements Processor {
 
   process(r: StreamRecord): void {
     if (r.key === null || r.key === undefined) return; // as Kafka Streams: null keys do not aggregate
-    const start = windowStart(r.timestamp, this.o.sizeMs);
-    if (start + this.span <= this.ctx.streamTime()) return this.onLate(r);
-    const current = this.store.fetch(r.key, start);
-    this.store.put(
-      r.key,
-      this.fold.adder(r.key, r.value, current === undefined ? this.fold.init() : current),
-      start,
-    );
-    this.open.add(start, r.key);
+    const now = this.ctx.streamTime();
+    const last = windowStart(r.timestamp, this.advance);
+    // The windows holding the record: starts last, last - advance, … above timestamp - size.
+    // Those already closed are skipped; a record whose windows are all closed is late.
+    let added = false;
+    for (let start = last; start > r.timestamp - this.o.sizeMs; start -= this.advance) {
+      if (start + this.span <= now) continue;
+      const current = this.store.fetch(r.key, start);
+      this.store.put(
+        r.key,
+        this.fold.adder(r.key, r.value, current === undefined ? this.fold.init() : current),
+        start,
+      );
+      this.open.add(start, r.key);
+      added = true;
+    }
+    if (!added) this.onLate(r);
   }
 
   private onLate(r: StreamRecord): void {
