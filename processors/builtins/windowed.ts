@@ -129,7 +129,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
   {
     type: 'windowed-count',
     description:
-      'Counts records per key and tumbling window; emits final counts when windows close (output late: records past end + grace)',
+      'Counts records per key and tumbling (or hopping: advanceMs) window; emits final counts when windows close (output late: records past end + grace)',
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],
@@ -139,7 +139,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
   {
     type: 'windowed-aggregate',
     description:
-      'Folds records per key and tumbling window with init/adder; emits final aggregates when windows close (output late)',
+      'Folds records per key and tumbling (or hopping: advanceMs) window with init/adder; emits final aggregates when windows close (output late)',
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],
