@@ -20,6 +20,7 @@ import {
   type StreamsConfigInput,
 } from './config.js';
 import { StreamsError } from './errors.js';
+import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
 import { createLogger, type Logger } from './log.js';
@@ -78,6 +79,7 @@ export class StreamsApp {
   private layout?: TaskLayout;
   private stateValue: AppState = 'created';
   private failure?: unknown;
+  private claim?: InstanceClaim;
   private readonly failureListeners: Array<(err: unknown) => void> = [];
 
   private readonly topology: AppTopology;
@@ -114,6 +116,17 @@ export class StreamsApp {
 
   async start(): Promise<void> {
     this.stateValue = 'starting';
+    const c = this.config;
+    this.claim = claimInstanceDir(c.stateDir, c.applicationId);
+    try {
+      await this.startClaimed();
+    } catch (err) {
+      this.claim.release();
+      throw err;
+    }
+  }
+
+  private async startClaimed(): Promise<void> {
     const c = this.config;
     this.kafka = createKafka({
       brokers: c.bootstrapServers,
@@ -162,6 +175,7 @@ export class StreamsApp {
       },
       this.log,
       this.observer,
+      `${c.applicationId}-${this.claim!.processId}`,
     );
     await this.thread.start((err) => void this.onFatal(err));
     this.stateValue = 'running';
@@ -218,6 +232,7 @@ export class StreamsApp {
     this.stateValue = 'stopping';
     await this.thread?.stop();
     await this.admin?.disconnect().catch(() => {});
+    this.claim?.release();
     this.stateValue = 'stopped';
   }
 

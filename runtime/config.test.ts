@@ -13,6 +13,18 @@ describe('streams config', () => {
     expect(Object.isFrozen(eos)).toBe(true);
   });
 
+  it("takes Kafka Streams' name exactly_once_v2 for exactly_once; the transaction timeout defaults to 10s", () => {
+    const v2 = resolveConfig(base, { processingGuarantee: 'exactly_once_v2' });
+    expect(v2.processingGuarantee).toBe('exactly_once');
+    expect(v2.commitInterval).toBe(100);
+    expect(v2.transactionTimeout).toBe(10_000);
+    expect(resolveConfig(base, { transactionTimeout: '30s' }).transactionTimeout).toBe(30_000);
+    expect(
+      resolveConfig(base, configFromEnv({ MILLRACE_TRANSACTION_TIMEOUT: '20s' }))
+        .transactionTimeout,
+    ).toBe(20_000);
+  });
+
   it('parses durations and broker lists', () => {
     const c = resolveConfig(base, {
       commitInterval: '250ms',

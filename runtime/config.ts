@@ -47,10 +47,26 @@ export const streamsConfigSchema = z
       .union([z.string(), z.array(z.string())])
       .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'write brokers as host:port')).min(1)),
-    /** `at_least_once` (default) or `exactly_once` (one Kafka transaction per task per commit). */
-    processingGuarantee: z.enum(['at_least_once', 'exactly_once']).default('at_least_once'),
+    /**
+     * `at_least_once` (default) or `exactly_once`: each commit is one Kafka transaction of
+     * the instance, holding every task's outputs, changelog records and consumer offsets
+     * (what Kafka Streams calls `exactly_once_v2`, accepted here as another name for it).
+     */
+    processingGuarantee: z
+      .enum(['at_least_once', 'exactly_once', 'exactly_once_v2'])
+      .default('at_least_once')
+      .transform((g) => (g === 'exactly_once_v2' ? 'exactly_once' : g)),
     /** How often tasks commit. Default 100ms under exactly_once, 1s otherwise. */
     commitInterval: duration('commitInterval').optional(),
+    /**
+     * Exactly-once: the broker aborts a transaction left open longer than this. After a
+     * crash, what the instance's open transaction held blocks read_committed readers of
+     * its partitions (and the tasks' new owners) until the instance restarts or this
+     * passes. Default 10s, as Kafka Streams. (A transaction begins ahead of its commit
+     * only when the commit interval is under a quarter of this; otherwise it begins when
+     * the commit sends, and lasts as long as the send.)
+     */
+    transactionTimeout: duration('transactionTimeout').default(10_000),
     /** Root of local state (LevelDB stores, checkpoints). */
     stateDir: z.string().min(1).default('.millrace/state'),
     /** `leveldb` (default) or `memory` (state lives only in the changelog; restored on every start). */
@@ -135,6 +151,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['bootstrapServers', String],
   ['processingGuarantee', String],
   ['commitInterval', String],
+  ['transactionTimeout', String],
   ['stateDir', String],
   ['storeBackend', String],
   ['maxBufferedRecords', Number],
@@ -184,9 +201,11 @@ export function resolveConfig(
   const parsed = streamsConfigSchema.safeParse(merged);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, merged));
   const c = parsed.data;
+  const commitInterval =
+    c.commitInterval ?? (c.processingGuarantee === 'exactly_once' ? 100 : 1000);
   return Object.freeze({
     ...c,
-    commitInterval: c.commitInterval ?? (c.processingGuarantee === 'exactly_once' ? 100 : 1000),
+    commitInterval,
     deadLetterTopic: c.deadLetterTopic ?? `${c.applicationId}-dlq`,
     clientId: c.clientId ?? c.applicationId,
   });

@@ -35,7 +35,23 @@ export function createLogger(
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error)
-    return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = {
+      name: value.name,
+      message: value.message,
+      code: (value as { code?: unknown }).code,
+    };
+    // The Kafka client's error under ours says what the broker answered (e.g.
+    // UNKNOWN_MEMBER_ID). Only the client's: other causes (a warehouse driver's) may
+    // quote connection details.
+    const cause = (value as { cause?: unknown }).cause;
+    if (cause instanceof Error && cause.name.startsWith('KafkaJS'))
+      out.cause = {
+        name: cause.name,
+        type: (cause as { type?: unknown }).type,
+        message: cause.message,
+      };
+    return out;
+  }
   return value;
 }

@@ -1,9 +1,9 @@
 /**
- * How a task's results leave it. Under exactly-once each task has its own
- * transactional producer (transactional id `<app>-<task>`): kafkajs's TxnOffsetCommit
- * carries no consumer-group generation (no KIP-447), so only a per-task id fences a
- * zombie that lost the task. Under at-least-once one idempotent producer serves all tasks
- * and offsets are committed through the consumer after the sends are acknowledged.
+ * How a task's results leave it. Under exactly-once one transactional producer per
+ * instance commits every task's outputs, changelog records and offsets together, fenced
+ * by the consumer group's generation (KIP-447). Under at-least-once one idempotent
+ * producer serves all tasks and offsets are committed through the consumer after the
+ * sends are acknowledged.
  */
 import type { ConsumedOffset, OutputRecord } from './task/types.js';
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
@@ -176,33 +176,86 @@ function offsetsPayload(groupId: string, offsets: readonly OffsetToCommit[]) {
   };
 }
 
-/** One task's transactional producer: outputs, changelog records and offsets commit together or not at all. */
-export class TaskTransactionalProducer {
-  private readonly producer: Producer;
+/** The consumer's membership, sent with the offsets so the coordinator can refuse a zombie (KIP-447). */
+export interface GroupMetadata {
+  generationId: number;
+  memberId: string;
+}
+
+/** Errors of TxnOffsetCommit that mean this member no longer owns its partitions. */
+const MIGRATED = new Set([
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+  'REBALANCE_IN_PROGRESS',
+]);
+
+function isMigratedError(err: unknown): boolean {
+  for (let e: any = err; e; e = e.cause ?? e.originalError) {
+    if (typeof e.type === 'string' && MIGRATED.has(e.type)) return true;
+    if (e === e.cause) break;
+  }
+  return false;
+}
+
+/** What one task hands to the instance's next transaction. */
+interface Pending {
+  taskId: string;
+  records: readonly OutgoingRecord[];
+  offsets: readonly OffsetToCommit[];
+  resolve(written: WrittenOffsets): void;
+  reject(err: unknown): void;
+}
+
+export interface InstanceProducerOptions {
+  /** The broker aborts a transaction open longer than this (and fences its producer). */
+  transactionTimeoutMs: number;
+  /** Begin each transaction ahead of its commit (see prepare). */
+  eager: boolean;
+}
+
+/**
+ * The instance's transactional producer under exactly-once: every task's outputs,
+ * changelog records and consumer offsets since the last commit go in ONE transaction
+ * (Kafka Streams' exactly_once_v2). A zombie is fenced by the group coordinator, not by
+ * the transactional id: the offsets carry the consumer's generation and member id
+ * (TxnOffsetCommit v3, KIP-447, added to kafkajs by millrace's patch), so an instance that
+ * lost its partitions cannot commit their offsets, and its transaction is aborted with
+ * everything in it. The transactional id is the instance's own and stable across its
+ * restarts (`<applicationId>-<process id>`), so a restarted instance aborts what its
+ * crashed predecessor left open at once.
+ *
+ * Tasks hand their part with `committer(task).commit(…)`; nothing is sent until `flush()`,
+ * so that a commit of every task is one transaction. Transactions run one after another.
+ */
+export class InstanceTransactionalProducer {
+  private producer: Producer;
+  /** The producer was fenced (its epoch bumped): it is replaced before the next transaction. */
+  private broken = false;
+  private queued: Pending[] = [];
   /** The next transaction, begun ahead of its commit (see prepare). */
   private next: { txn: Promise<JoinableTransaction>; joined: Promise<void> } | undefined;
   /** Partitions the last transaction wrote: the next one most likely writes them too. */
   private lastPartitions = new Map<string, TopicPartition>();
-  /** The commit in flight (settled when there is none). */
+  /** The transaction in flight and those queued behind it (settled when there is none). */
   private tail: Promise<unknown> = Promise.resolve();
 
-  /**
-   * `eager`: begin each transaction ahead of its commit (see prepare); off when commits
-   * are so far apart that a transaction begun early could reach its timeout.
-   */
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     readonly transactionalId: string,
     private readonly groupId: string,
-    private readonly taskId: string,
-    transactionTimeoutMs = 60_000,
-    private readonly eager = true,
+    private readonly groupMetadata: () => GroupMetadata | undefined,
+    private readonly opts: InstanceProducerOptions,
   ) {
-    this.producer = kafka.producer({
-      transactionalId,
+    this.producer = this.create();
+  }
+
+  private create(): Producer {
+    return this.kafka.producer({
+      transactionalId: this.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: transactionTimeoutMs,
+      transactionTimeout: this.opts.transactionTimeoutMs,
       // A transaction that begins while the previous one's markers are still being written
       // is answered CONCURRENT_TRANSACTIONS on its first AddPartitionsToTxn; retried after
       // 20 ms, not the client's 100 ms (as Kafka's Java producer does), that wait stays off
@@ -213,9 +266,9 @@ export class TaskTransactionalProducer {
   }
 
   /**
-   * Connects and claims the transactional id: this fences any older producer with the
-   * same id (a zombie) and completes or aborts its open transaction. Call before reading
-   * the task's committed offsets or restoring its state.
+   * Connects and claims the transactional id: completes or aborts what an earlier
+   * producer with this id (this instance before a crash) left open. Call before tasks
+   * read their committed offsets or restore their state.
    */
   async init(): Promise<void> {
     await this.producer.connect();
@@ -223,21 +276,39 @@ export class TaskTransactionalProducer {
       const txn = await this.producer.transaction();
       await txn.abort();
     } catch (err) {
-      throw this.wrap(err, 'claim its transactional id');
+      throw this.wrap(err, 'instance', 'claim its transactional id');
     }
   }
 
+  /** How a task commits through this producer. */
+  committer(taskId: string): {
+    commit(r: readonly OutgoingRecord[], o: readonly OffsetToCommit[]): Promise<WrittenOffsets>;
+    flush(): void;
+    prepare(): void;
+    close(): Promise<void>;
+  } {
+    return {
+      commit: (records, offsets) =>
+        new Promise<WrittenOffsets>((resolve, reject) =>
+          this.queued.push({ taskId, records, offsets, resolve, reject }),
+        ),
+      flush: () => this.flush(),
+      prepare: () => this.prepare(),
+      close: async () => {},
+    };
+  }
+
   /**
-   * Begins the next transaction now, after the commit in flight if there is one, and joins
+   * Begins the next transaction now, after the one in flight if there is one, and joins
    * to it the partitions the last transaction wrote (AddPartitionsToTxn) and the group's
-   * offsets (AddOffsetsToTxn): those round trips then happen while the task processes,
-   * not when it commits. Called when a task has new work since its last commit, so an
-   * idle task holds no transaction open towards the transaction timeout. A join that
+   * offsets (AddOffsetsToTxn): those round trips then happen while the tasks process,
+   * not when they commit. Called when a task has new work since the last commit, so an
+   * idle instance holds no transaction open towards the transaction timeout. A join that
    * fails is done again, as kafkajs always does, when the records and offsets are sent.
    */
   prepare(): void {
-    if (this.next || !this.eager) return;
-    const txn = this.tail.then(() => this.producer.transaction() as Promise<JoinableTransaction>);
+    if (this.next || !this.opts.eager) return;
+    const txn = this.tail.then(() => this.begin());
     const joined = txn.then(async (t) => {
       const topics = groupByTopic([...this.lastPartitions.values()]);
       if (topics.length) await joinWhenFree(() => t.addPartitions(topics));
@@ -248,30 +319,45 @@ export class TaskTransactionalProducer {
     this.next = { txn, joined };
   }
 
-  /** Sends `records` and commits `offsets` in one transaction. Throws TaskMigratedError if fenced. */
-  commit(
-    records: readonly OutgoingRecord[],
-    offsets: readonly OffsetToCommit[],
-  ): Promise<WrittenOffsets> {
-    const commit = this.commitNow(records, offsets);
-    this.tail = commit.catch(() => {});
-    return commit;
-  }
-
-  private async commitNow(
-    records: readonly OutgoingRecord[],
-    offsets: readonly OffsetToCommit[],
-  ): Promise<WrittenOffsets> {
+  /** Sends what the tasks handed over since the last flush, as one transaction. */
+  flush(): void {
+    if (!this.queued.length) return;
+    const batch = this.queued;
+    this.queued = [];
+    // The transaction begun ahead (if any) is this send's: taken now, because one begun
+    // after this call is chained behind this send and would wait for it forever.
     const next = this.next;
     this.next = undefined;
+    const sent = this.tail.then(() => this.send(batch, next));
+    this.tail = sent.catch(() => {});
+  }
+
+  /** Settles when every transaction flushed so far has ended (whatever its outcome). */
+  async settled(): Promise<void> {
+    await this.tail;
+  }
+
+  private async begin(): Promise<JoinableTransaction> {
+    if (this.broken) {
+      await this.producer.disconnect().catch(() => {});
+      this.producer = this.create();
+      this.broken = false;
+      await this.init();
+    }
+    return (await this.producer.transaction()) as JoinableTransaction;
+  }
+
+  private async send(batch: Pending[], next: InstanceTransactionalProducer['next']): Promise<void> {
+    const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
+    const offsets = batch.flatMap((p) => p.offsets);
     let txn: Transaction;
     try {
       if (next) {
         await next.joined.catch(() => {});
         txn = await next.txn;
-      } else txn = await this.producer.transaction();
+      } else txn = await this.begin();
     } catch (err) {
-      throw this.wrap(err, 'begin a transaction');
+      return this.fail(batch, err, 'begin a transaction');
     }
     try {
       const partitions = new Map<string, TopicPartition>();
@@ -280,28 +366,40 @@ export class TaskTransactionalProducer {
         records,
         partitions,
       );
-      if (offsets.length) await txn.sendOffsets(offsetsPayload(this.groupId, offsets));
+      if (offsets.length) {
+        const groupMetadata = this.groupMetadata();
+        await txn.sendOffsets({
+          ...offsetsPayload(this.groupId, offsets),
+          ...(groupMetadata ? { groupMetadata } : {}),
+        });
+      }
       await txn.commit();
       this.lastPartitions = partitions;
-      return written;
+      for (const p of batch) p.resolve(written);
     } catch (err) {
       if (txn.isActive()) await txn.abort().catch(() => {});
-      throw this.wrap(err, 'commit');
+      this.fail(batch, err, 'commit');
     }
   }
 
+  private fail(batch: Pending[], err: unknown, what: string): void {
+    if (isFencedError(err)) this.broken = true;
+    for (const p of batch) p.reject(this.wrap(err, p.taskId, what));
+  }
+
   async close(): Promise<void> {
+    await this.tail;
     await this.producer.disconnect().catch(() => {});
   }
 
-  private wrap(err: unknown, what: string): Error {
-    if (isFencedError(err)) return new TaskMigratedError(this.taskId, err);
-    return new MillraceError(`task ${this.taskId} could not ${what}: ${(err as Error).message}`, {
+  private wrap(err: unknown, taskId: string, what: string): Error {
+    if (isFencedError(err) || isMigratedError(err)) return new TaskMigratedError(taskId, err);
+    return new MillraceError(`task ${taskId} could not ${what}: ${(err as Error).message}`, {
       code: 'COMMIT_FAILED',
       domain: 'external',
       retriable: true,
       cause: err,
-      at: { task: this.taskId },
+      at: { task: taskId },
     });
   }
 }

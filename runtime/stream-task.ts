@@ -1,7 +1,7 @@
 /**
  * A task at runtime: one partition of one sub-topology, its engine (routing, stores,
- * punctuation) and how its commits leave (a transaction of its own under exactly-once,
- * the shared producer plus a consumer offset commit under at-least-once).
+ * punctuation) and how its commits leave (its part of the instance's transaction under
+ * exactly-once, the shared producer plus a consumer offset commit under at-least-once).
  */
 import { OffsetsNotCommittedError } from './errors.js';
 import type { OffsetToCommit, OutgoingRecord, WrittenOffsets } from './producers.js';
@@ -18,6 +18,12 @@ export interface Committer {
   close(): Promise<void>;
   /** Told when the task has new work since its last commit (to get the next one ready). */
   prepare?(): void;
+  /**
+   * Sends what `commit` was handed, when the committer gathers the commits of several
+   * tasks into one transaction (exactly-once); the thread calls it once it has started the
+   * commits of every task it commits together.
+   */
+  flush?(): void;
 }
 
 /** Where a task keeps its checkpoint: the changelog offset each store has reached. */
@@ -224,7 +230,10 @@ export class StreamTask {
       }
     }
     const started = await this.startCommit();
-    if (started) await started.send;
+    if (started) {
+      this.committer.flush?.();
+      await started.send;
+    }
   }
 
   private advanceChangelogPositions(written: WrittenOffsets): void {

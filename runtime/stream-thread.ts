@@ -7,6 +7,12 @@
  * it, so tasks that are already running keep running while new ones restore. A task's
  * partitions stay paused from the moment it is assigned until it has restored and
  * seeked to its committed offsets.
+ *
+ * Rebalances are eager (kafkajs's only protocol): before the consumer rejoins the group,
+ * every task commits what it processed, in the generation it processed it in, and no
+ * task processes again until the new assignment is known (`beforeJoin`). Under
+ * exactly-once that is what makes one transaction per instance safe: a task's new owner
+ * starts from offsets no transaction of ours can still change.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { StreamsConfig } from './config.js';
@@ -14,8 +20,9 @@ import { MillraceError, OffsetsNotCommittedError, TaskMigratedError } from './er
 import { taskAssignor, tasksFromAssignment, type TaskLayout } from './kafka-assignor.js';
 import type { Logger } from './log.js';
 import {
+  InstanceTransactionalProducer,
   SharedProducer,
-  TaskTransactionalProducer,
+  type GroupMetadata,
   type OffsetToCommit,
   type OutgoingRecord,
 } from './producers.js';
@@ -62,6 +69,17 @@ export class StreamThread {
   private readonly positions = new Map<string, number>();
   private consumer!: Consumer;
   private shared?: SharedProducer;
+  /** Exactly-once: the instance's transactional producer. */
+  private txn?: InstanceTransactionalProducer;
+  /** The consumer's membership as of the latest assignment (sent with transactional offsets). */
+  private membership?: GroupMetadata;
+  /**
+   * Set once the tasks committed ahead of a rejoin (beforeJoin), until the new assignment:
+   * nothing is processed, punctuated or committed meanwhile.
+   */
+  private revoking = false;
+  /** A commit of every task is queued on the lock (exactly-once: one at a time is enough). */
+  private commitAllQueued = false;
   private readonly lock = new Lock();
   private timers: NodeJS.Timeout[] = [];
   private lastCommit = Date.now();
@@ -79,6 +97,8 @@ export class StreamThread {
     private readonly factory: TaskFactory,
     private readonly log: Logger,
     private readonly observer: ThreadObserver = {},
+    /** Exactly-once: the instance's transactional id, stable across its restarts. */
+    private readonly transactionalId = `${config.applicationId}-instance`,
   ) {}
 
   get exactlyOnce(): boolean {
@@ -88,7 +108,22 @@ export class StreamThread {
   /** Joins the group and starts processing. `onFatal` hears errors that stop the instance. */
   async start(onFatal: (err: unknown) => void): Promise<void> {
     this.fatal = onFatal;
-    if (!this.exactlyOnce) {
+    if (this.exactlyOnce) {
+      const transactionTimeoutMs = this.config.transactionTimeout;
+      this.txn = new InstanceTransactionalProducer(
+        this.kafka,
+        this.transactionalId,
+        this.config.applicationId,
+        () => this.membership,
+        {
+          transactionTimeoutMs,
+          // A transaction begun ahead of a commit far away could reach its timeout.
+          eager: this.config.commitInterval < transactionTimeoutMs / 4,
+        },
+      );
+      // Aborts what this instance left open before a crash, before any task reads offsets.
+      await this.txn.init();
+    } else {
       this.shared = new SharedProducer(this.kafka);
       await this.shared.connect();
     }
@@ -111,7 +146,7 @@ export class StreamThread {
       maxWaitTimeInMs: 100,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.onAssignment(payload.memberAssignment, payload.memberId),
+      this.onAssignment(payload.memberAssignment, payload.memberId, payload.generationId),
     );
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.state = 'rebalancing';
@@ -131,6 +166,7 @@ export class StreamThread {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (p) => this.onBatch(p),
+      beforeJoin: () => this.beforeJoin(),
     });
     this.timers.push(
       setInterval(
@@ -146,19 +182,69 @@ export class StreamThread {
     );
   }
 
-  /** Graceful stop: finish the batch in hand, commit, close stores, leave the group. */
+  /**
+   * Graceful stop: finish the batch in hand, commit, close stores, leave the group. The
+   * commit comes first, while the instance is still a member (a transactional commit
+   * carries its generation).
+   */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopping';
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.commitBeforeLeaving();
     await this.consumer?.stop().catch(() => {});
     await this.lock.run(async () => {
       for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
     });
     await this.consumer?.disconnect().catch(() => {});
     await this.shared?.close();
+    await this.txn?.close();
     this.state = 'stopped';
+  }
+
+  /**
+   * Called by the consumer before every JoinGroup (and so before a rebalance hands our
+   * partitions to another member): commits every task's work in the current generation
+   * and holds processing until the new assignment. Under exactly-once a commit refused
+   * here (we were expelled, or our producer fenced) closes the tasks without committing,
+   * as any fenced commit does.
+   */
+  private async beforeJoin(): Promise<void> {
+    if (!this.tasks.size || this.state === 'stopped') return;
+    this.log.info('rejoining the group: committing every task first', {
+      tasks: [...this.tasks.keys()],
+    });
+    try {
+      await this.commitBeforeLeaving();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Stops processing (until the next assignment), then commits everything every task has
+   * processed and waits for it: the commits in flight, then what came after them. Under
+   * at-least-once a commit that keeps failing is left for the task's next owner to redo
+   * (after a few rounds); under exactly-once a failed commit closes its tasks.
+   */
+  private async commitBeforeLeaving(): Promise<void> {
+    await this.lock.run(async () => {
+      this.revoking = true;
+    });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([...this.tasks.values()].map((t) => t.settled()));
+      await this.txn?.settled();
+      // What a failed commit does (close the tasks it fenced) runs on the lock: this lets it.
+      const left = await this.lock.run(async () => {
+        const uncommitted = [...this.tasks.values()].filter(
+          (t) => t.state === 'running' && t.hasUncommitted && !t.committing,
+        );
+        if (uncommitted.length) await this.commitTasks(uncommitted, true);
+        return uncommitted.length;
+      });
+      if (!left) return;
+    }
   }
 
   // --- assignment ---------------------------------------------------------------
@@ -171,8 +257,14 @@ export class StreamThread {
   }
 
   /** Called synchronously by kafkajs after join+sync, before it fetches: pause new tasks now. */
-  private onAssignment(assignment: Record<string, number[]>, memberId: string): void {
+  private onAssignment(
+    assignment: Record<string, number[]>,
+    memberId: string,
+    generationId: number,
+  ): void {
     const gen = ++this.generation;
+    this.membership = { generationId, memberId };
+    this.revoking = false;
     const tasks = tasksFromAssignment(assignment, this.layout);
     this.assigned = tasks;
     // A new member id means the group expelled us (e.g. we were stopped past the session
@@ -187,9 +279,28 @@ export class StreamThread {
       );
       for (const t of this.tasks.values()) t.state = 'suspended';
     }
+    // A task that moved away processes nothing more here (a batch fetched before the
+    // rebalance may still arrive): its commit would carry the new generation, which the
+    // coordinator accepts, while its new owner already runs it. It is closed by reconcile.
+    const wanted = new Set(tasks);
+    for (const t of this.tasks.values())
+      for (const tp of this.partitionsOf(t.id)) {
+        const k = `${tp.topic}:${tp.partition}`;
+        if (wanted.has(t.id)) this.byPartition.set(k, t);
+        else this.byPartition.delete(k);
+      }
     const fresh = tasks.filter((t) => this.tasks.get(t)?.state !== 'running');
     const pause = fresh.flatMap((t) => this.partitionsOf(t));
     if (pause.length) this.consumer.pause(groupByTopic(pause));
+    // A task kept across the rebalance goes on from where it is: the consumer resolves
+    // its fetch positions afresh on every join.
+    for (const t of tasks) {
+      if (this.tasks.get(t)?.state !== 'running') continue;
+      for (const tp of this.partitionsOf(t)) {
+        const position = this.positions.get(`${tp.topic}:${tp.partition}`);
+        if (position !== undefined) this.consumer.seek({ ...tp, offset: String(position) });
+      }
+    }
     this.log.info('assignment', { generation: gen, tasks, expelled });
     const retryLog = (err: unknown, attempt: number) =>
       this.log.warn('assignment step failed; retrying', { attempt, error: err });
@@ -216,6 +327,7 @@ export class StreamThread {
     if (pending.length || created.length) {
       for (const t of pending) t.restoreInProgress = true;
       try {
+        await this.awaitStableOffsets(pending);
         await this.restore(pending);
       } finally {
         for (const t of pending) t.restoreInProgress = false;
@@ -265,19 +377,7 @@ export class StreamThread {
   }
 
   private async committerFor(id: string): Promise<Committer> {
-    if (this.exactlyOnce) {
-      const transactionTimeoutMs = 60_000;
-      const p = new TaskTransactionalProducer(
-        this.kafka,
-        `${this.config.applicationId}-${id}`,
-        this.config.applicationId,
-        id,
-        transactionTimeoutMs,
-        this.config.commitInterval < transactionTimeoutMs / 4,
-      );
-      await p.init(); // fences a zombie owner of this task before we read its offsets and state
-      return p;
-    }
+    if (this.txn) return this.txn.committer(id);
     const shared = this.shared!;
     return {
       commit: async (records: readonly OutgoingRecord[], offsets: readonly OffsetToCommit[]) => {
@@ -300,6 +400,42 @@ export class StreamThread {
       },
       close: async () => {},
     };
+  }
+
+  /**
+   * Exactly-once: waits until no transaction holds offsets of these tasks' partitions
+   * (OffsetFetch with require_stable, KIP-447). The previous owner of a task may have sent
+   * its offsets in a transaction it has not ended yet (it was stopped mid-commit, or
+   * crashed): the task must not read offsets or changelogs that transaction may still
+   * change. It ends when its owner commits or aborts it, or at its transaction timeout.
+   * Called before restoring, so the changelogs' ends are taken after it.
+   */
+  private async awaitStableOffsets(tasks: StreamTask[]): Promise<void> {
+    if (!this.exactlyOnce || !tasks.length) return;
+    const byTopic = new Map<string, number[]>();
+    for (const t of tasks)
+      for (const tp of this.partitionsOf(t.id))
+        (byTopic.get(tp.topic) ?? byTopic.set(tp.topic, []).get(tp.topic)!).push(tp.partition);
+    const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    const deadline = Date.now() + this.config.transactionTimeout + 60_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.admin.fetchOffsets({
+          groupId: this.config.applicationId,
+          topics,
+          requireStable: true,
+        });
+        return;
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'UNSTABLE_OFFSET_COMMIT' || Date.now() > deadline)
+          throw err;
+        if (attempt === 0)
+          this.log.info('waiting for an open transaction that holds offsets of new tasks', {
+            tasks: tasks.map((t) => t.id),
+          });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /** Restores every new task's logged stores from its checkpoint to the changelog's end. */
@@ -420,7 +556,7 @@ export class StreamThread {
     while (task.committing && this.bufferedRecords() >= this.config.maxBufferedRecords)
       await task.settled();
     await this.lock.run(async () => {
-      if (!isRunning() || isStale() || task.state !== 'running') return;
+      if (!isRunning() || isStale() || task.state !== 'running' || this.revoking) return;
       const key = `${batch.topic}:${batch.partition}`;
       const position = this.positions.get(key) ?? -1;
       const fresh = batch.messages.filter((m) => Number(m.offset) >= position);
@@ -458,9 +594,10 @@ export class StreamThread {
       if (Date.now() - this.lastCommit >= this.config.commitInterval) await this.commitAll();
       // A task that processed many records since its last commit commits now: its outputs
       // (which may hold on to the fetched input buffers) are kept until the commit, and the
-      // commit interval alone would let that grow with the input rate.
+      // commit interval alone would let that grow with the input rate. (Under exactly-once
+      // every task commits with it, in the one transaction.)
       else if (task.uncommittedRecords >= this.config.maxBufferedRecords)
-        await this.commitTasks([task]);
+        await this.commitTasks(this.exactlyOnce ? [...this.tasks.values()] : [task]);
     });
     await heartbeat().catch(() => {});
   }
@@ -473,9 +610,8 @@ export class StreamThread {
   }
 
   /**
-   * Starts a commit of every running task that has none in flight. Under exactly-once each
-   * task has its own producer and transaction, so the tasks commit concurrently; under
-   * at-least-once they share one.
+   * Starts a commit of every running task that has none in flight: under exactly-once one
+   * transaction for all of them, under at-least-once a send of the shared producer each.
    */
   private async commitAll(): Promise<void> {
     this.lastCommit = Date.now();
@@ -489,9 +625,12 @@ export class StreamThread {
    * round trips of a transaction do not stall the instance. A failed send is handled
    * under the lock when it fails.
    */
-  private async commitTasks(tasks: StreamTask[]): Promise<void> {
+  private async commitTasks(tasks: StreamTask[], evenIfRevoking = false): Promise<void> {
+    if (this.revoking && !evenIfRevoking) return;
     const ready = tasks.filter((t) => t.state === 'running' && !t.committing);
     const started = await Promise.allSettled(ready.map((task) => task.startCommit()));
+    // Exactly-once: what the tasks handed over goes out now, as one transaction.
+    this.txn?.flush();
     for (const [i, o] of started.entries()) {
       const task = ready[i]!;
       if (o.status === 'rejected') {
@@ -524,19 +663,47 @@ export class StreamThread {
     const due =
       Date.now() - task.lastCommitStarted >= this.config.commitInterval ||
       task.uncommittedRecords >= this.config.maxBufferedRecords;
-    if (due) void this.lock.run(() => this.commitTasks([task])).catch((e) => this.fail(e));
+    if (!due) return;
+    if (!this.exactlyOnce) {
+      void this.lock.run(() => this.commitTasks([task])).catch((e) => this.fail(e));
+      return;
+    }
+    // Every task of the transaction that ended hears of it: one commit of all is enough.
+    if (this.commitAllQueued) return;
+    this.commitAllQueued = true;
+    void this.lock
+      .run(() => {
+        this.commitAllQueued = false;
+        return this.commitAll();
+      })
+      .catch((e) => this.fail(e));
   }
 
   private async onCommitError(task: StreamTask, err: unknown): Promise<void> {
     // Closed meanwhile (revoked, or the instance stopping): its close dealt with it.
     if (this.tasks.get(task.id) !== task) return;
     if (err instanceof TaskMigratedError) {
-      // Another instance owns it now; our group membership is stale and kafkajs will
-      // rejoin. Stop fetching its partitions until the next assignment says otherwise.
-      this.log.warn('task fenced; closing it without committing', { task: task.id });
-      const parts = this.partitionsOf(task.id);
+      // Our membership is stale (another instance owns the tasks now, and kafkajs will
+      // rejoin) or our transaction was fenced. Under exactly-once the transaction held
+      // every task's work: all of them close without committing, their state to be rebuilt
+      // from the changelogs. Their partitions stay paused until they are created again.
+      const fenced = this.exactlyOnce ? [...this.tasks.values()] : [task];
+      this.log.warn('task fenced; closing without committing', {
+        tasks: fenced.map((t) => t.id),
+        error: err,
+      });
+      const parts = fenced.flatMap((t) => this.partitionsOf(t.id));
       if (parts.length) this.consumer.pause(groupByTopic(parts));
-      await this.closeTask(task, false);
+      for (const t of fenced) await this.closeTask(t, false);
+      // If the group still gives us these tasks (our transaction timed out, say, but our
+      // membership holds), they are created again; if not, the coming rejoin decides.
+      if (this.exactlyOnce && !this.revoking) {
+        const gen = this.generation;
+        void withRetries('recreate fenced tasks', () => this.reconcile(gen, this.assigned), {
+          onRetry: (e, attempt) =>
+            this.log.warn('recreating fenced tasks failed; retrying', { attempt, error: e }),
+        }).catch((e) => this.fail(e));
+      }
       return;
     }
     if (!this.exactlyOnce) {
@@ -573,6 +740,7 @@ export class StreamThread {
   }
 
   private async punctuateAll(): Promise<void> {
+    if (this.revoking) return;
     const now = Date.now();
     for (const task of this.tasks.values()) if (task.state === 'running') await task.punctuate(now);
   }

@@ -1,14 +1,20 @@
 /**
- * The runtime's Kafka pieces against the real broker: per-task transactional producers
- * (commit, abort, zombie fencing by transactional id) and changelog restore from a
- * checkpoint to the end, reading only committed records.
+ * The runtime's Kafka pieces against the real broker: the instance's transactional
+ * producer (commit, abort, several tasks in one transaction, fencing of a producer whose
+ * transactional id was claimed again, a commit refused for a stale group generation) and
+ * changelog restore from a checkpoint to the end, reading only committed records.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { TaskMigratedError } from '../../runtime/errors.js';
-import { TaskTransactionalProducer, type OutgoingRecord } from '../../runtime/producers.js';
+import {
+  InstanceTransactionalProducer,
+  type GroupMetadata,
+  type OffsetToCommit,
+  type OutgoingRecord,
+} from '../../runtime/producers.js';
 import { endOffsets, restoreChangelogs, type RestoreRecordOut } from '../../runtime/restore.js';
 
 const run = randomUUID().slice(0, 8);
@@ -24,6 +30,32 @@ const rec = (k: string, v: string | null, partition = 1): OutgoingRecord => ({
   value: v === null ? null : Buffer.from(v),
   timestamp: 1_700_000_000_000,
 });
+
+/** The instance producer of `id` (no consumer group member: offsets go in without a generation). */
+function instanceProducer(
+  id: string,
+  group = app,
+  membership: () => GroupMetadata | undefined = () => undefined,
+  eager = true,
+): InstanceTransactionalProducer {
+  return new InstanceTransactionalProducer(kafka, id, group, membership, {
+    transactionTimeoutMs: 10_000,
+    eager,
+  });
+}
+
+/** One task's commit as its own transaction. */
+function commit(
+  p: InstanceTransactionalProducer,
+  task: string,
+  records: OutgoingRecord[],
+  offsets: OffsetToCommit[],
+) {
+  const c = p.committer(task);
+  const written = c.commit(records, offsets);
+  c.flush();
+  return written;
+}
 
 beforeAll(async () => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: app });
@@ -52,18 +84,30 @@ afterAll(async () => {
 
 describe('runtime on the real broker', () => {
   it('restores only committed changelog records, from a checkpoint to the end', async () => {
-    const p = new TaskTransactionalProducer(kafka, `${app}-0_1`, app, '0_1');
+    const p = instanceProducer(`${app}-i1`);
     await p.init();
-    const first = await p.commit(
+    const first = await commit(
+      p,
+      '0_1',
       [rec('a', '1'), rec('b', '1'), rec('a', '2')],
       [{ topic: input, partition: 1, offset: 3 }],
     );
     expect(first.get(`${changelog}:1`)).toBe(2);
     // An aborted transaction: its records must never be restored.
     await expect(
-      p.commit([rec('zombie', 'x'), { ...rec('c', '1'), topic: 'no-such-topic-' + run }], []),
+      commit(
+        p,
+        '0_1',
+        [rec('zombie', 'x'), { ...rec('c', '1'), topic: 'no-such-topic-' + run }],
+        [],
+      ),
     ).rejects.toThrow();
-    await p.commit([rec('c', '7'), rec('b', null)], [{ topic: input, partition: 1, offset: 5 }]);
+    await commit(
+      p,
+      '0_1',
+      [rec('c', '7'), rec('b', null)],
+      [{ topic: input, partition: 1, offset: 5 }],
+    );
     await p.close();
 
     const admin = kafka.admin();
@@ -108,17 +152,134 @@ describe('runtime on the real broker', () => {
     expect(applied.map((r) => `${r.key}=${r.value ?? 'null'}`)).toEqual(['c=7', 'b=null']);
   });
 
-  it('fences a zombie: once another producer claims the task id, the old one cannot commit', async () => {
-    const zombie = new TaskTransactionalProducer(kafka, `${app}-0_0`, app, '0_0');
+  it('commits several tasks in one transaction, and fails every one of them when the group refuses the generation', async () => {
+    const group = `${app}-members`;
+    const out = `${app}-members-out`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 2 }] });
+    const member = kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500 });
+    const joined = new Promise<GroupMetadata>((resolve) =>
+      member.on(member.events.GROUP_JOIN, ({ payload }) =>
+        resolve({ generationId: payload.generationId, memberId: payload.memberId }),
+      ),
+    );
+    await member.connect();
+    await member.subscribe({ topic: input, fromBeginning: true });
+    await member.run({ eachBatch: async () => {} });
+    let membership = await joined;
+    const p = instanceProducer(`${app}-i3`, group, () => membership);
+    await p.init();
+    const sent: string[] = [];
+    const producer = (p as unknown as { producer: Producer }).producer;
+    producer.on(producer.events.REQUEST, (e) => sent.push(e.payload.apiName));
+    const both = async (a: string, b: string) => {
+      const t0 = p
+        .committer('0_0')
+        .commit([{ ...rec(a, '1', 0), topic: out }], [{ topic: input, partition: 0, offset: 4 }]);
+      const t1 = p
+        .committer('0_1')
+        .commit([{ ...rec(b, '1', 1), topic: out }], [{ topic: input, partition: 1, offset: 6 }]);
+      p.flush();
+      return Promise.allSettled([t0, t1]);
+    };
+    const ok = await both('t0', 't1');
+    expect(ok.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    // Two tasks, one transaction: one TxnOffsetCommit and one EndTxn.
+    expect(sent.filter((a) => a === 'EndTxn')).toHaveLength(1);
+    expect(sent.filter((a) => a === 'TxnOffsetCommit')).toHaveLength(1);
+    const offsetsNow = async () =>
+      (await admin.fetchOffsets({ groupId: group, topics: [input] }))[0]!.partitions
+        .map((x) => `${x.partition}:${x.offset}`)
+        .sort();
+    expect(await offsetsNow()).toEqual(['0:4', '1:6']);
+
+    membership = { ...membership, generationId: membership.generationId - 1 };
+    const refused = await both('stale0', 'stale1');
+    for (const r of refused) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TaskMigratedError);
+    }
+    expect(await offsetsNow()).toEqual(['0:4', '1:6']);
+    await p.close();
+    await member.disconnect();
+    const ends = await endOffsets(admin, [out]);
+    const keys: string[] = [];
+    await restoreChangelogs(
+      kafka,
+      `${app}-members-reader`,
+      [0, 1].map((partition) => ({
+        topic: out,
+        partition,
+        fromOffset: 0,
+        endOffset: ends.get(`${out}:${partition}`)!,
+        apply: async (rs: RestoreRecordOut[]) => void keys.push(...rs.map((x) => String(x.key))),
+      })),
+    );
+    expect(keys).toContain('t0');
+    expect(keys).toContain('t1');
+    expect(keys.filter((k) => k.startsWith('stale'))).toEqual([]);
+    await admin.deleteTopics({ topics: [out] }).catch(() => {});
+    await admin.disconnect();
+  });
+
+  it('a transaction begun while a flushed commit waits its turn belongs to the commit after it', async () => {
+    // flush, flush, prepare: the second send must not take the transaction begun after it
+    // (that one waits for the second send to end: taking it would wait forever).
+    const group = `${app}-order`;
+    const out = `${app}-order-out`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 1 }] });
+    const o = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: out });
+    const p = instanceProducer(`${app}-i4`, group);
+    await p.init();
+    const c = p.committer('0_0');
+    const within = <T>(x: Promise<T>) =>
+      Promise.race([
+        x,
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('commit hung')), 15_000)),
+      ]);
+    const first = c.commit([o('o1')], [{ topic: input, partition: 0, offset: 1 }]);
+    c.flush();
+    const second = c.commit([o('o2')], [{ topic: input, partition: 0, offset: 2 }]);
+    c.flush();
+    c.prepare();
+    await within(Promise.all([first, second]));
+    const third = c.commit([o('o3')], [{ topic: input, partition: 0, offset: 3 }]);
+    c.flush();
+    await within(third);
+    await p.close();
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    await admin.deleteTopics({ topics: [out] }).catch(() => {});
+    await admin.disconnect();
+    expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('3');
+  });
+
+  it('fences a zombie: once its transactional id is claimed again (the instance restarted), the old producer cannot commit', async () => {
+    const zombie = instanceProducer(`${app}-i0`);
     await zombie.init();
-    await zombie.commit([rec('k', 'from-zombie', 0)], [{ topic: input, partition: 0, offset: 1 }]);
-    const successor = new TaskTransactionalProducer(kafka, `${app}-0_0`, app, '0_0');
+    await commit(
+      zombie,
+      '0_0',
+      [rec('k', 'from-zombie', 0)],
+      [{ topic: input, partition: 0, offset: 1 }],
+    );
+    const successor = instanceProducer(`${app}-i0`);
     await successor.init();
-    const err = await zombie
-      .commit([rec('k', 'late-zombie', 0)], [{ topic: input, partition: 0, offset: 2 }])
-      .catch((e) => e);
+    const err: unknown = await commit(
+      zombie,
+      '0_0',
+      [rec('k', 'late-zombie', 0)],
+      [{ topic: input, partition: 0, offset: 2 }],
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TaskMigratedError);
-    await successor.commit([rec('k', 'successor', 0)], [{ topic: input, partition: 0, offset: 2 }]);
+    await commit(
+      successor,
+      '0_0',
+      [rec('k', 'successor', 0)],
+      [{ topic: input, partition: 0, offset: 2 }],
+    );
     await Promise.all([zombie.close(), successor.close()]);
 
     const admin = kafka.admin();
@@ -151,7 +312,7 @@ describe('runtime on the real broker', () => {
     });
     const r = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: eager });
     const offset = (o: number) => [{ topic: input, partition: 1, offset: o }];
-    const p = new TaskTransactionalProducer(kafka, `${app}-1_0`, group, '1_0');
+    const p = instanceProducer(`${app}-i2`, group);
     // The requests each commit sends (kafkajs's instrumentation events).
     const sent: string[] = [];
     const producer = (p as unknown as { producer: Producer }).producer;
@@ -164,7 +325,7 @@ describe('runtime on the real broker', () => {
     };
     await p.init();
     // Not prepared: the partitions and the offsets join in the commit's path.
-    expect(await requestsOf(() => p.commit([r('a')], offset(3)))).toEqual([
+    expect(await requestsOf(() => commit(p, '1_0', [r('a')], offset(3)))).toEqual([
       'AddOffsetsToTxn',
       'AddPartitionsToTxn',
       'EndTxn',
@@ -173,7 +334,7 @@ describe('runtime on the real broker', () => {
     ]);
     p.prepare(); // joins eager:0 (written by the last transaction) and the group's offsets now
     await new Promise((res) => setTimeout(res, 200));
-    expect(await requestsOf(() => p.commit([r('b')], offset(5)))).toEqual([
+    expect(await requestsOf(() => commit(p, '1_0', [r('b')], offset(5)))).toEqual([
       'EndTxn',
       'Produce',
       'TxnOffsetCommit',
@@ -181,10 +342,10 @@ describe('runtime on the real broker', () => {
     p.prepare(); // a transaction left open: never committed
     await new Promise((res) => setTimeout(res, 200));
     await p.close();
-    const next = new TaskTransactionalProducer(kafka, `${app}-1_0`, group, '1_0');
+    const next = instanceProducer(`${app}-i2`, group);
     await next.init(); // claims the id, aborting what was left open
     next.prepare();
-    await next.commit([r('c')], offset(9));
+    await commit(next, '1_0', [r('c')], offset(9));
     await next.close();
 
     const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
