@@ -100,7 +100,10 @@ describe('finnhub-vwap scaled out while data flows', () => {
         )
           break;
         if (Date.now() > deadline)
-          throw new Error(`no stable group of ${n}: ${JSON.stringify(last)}`);
+          throw new Error(
+            `no stable group of ${n}: ${JSON.stringify(last)}\n` +
+              running.map((c) => `--- ${c.name}:\n${c.stderr.join('').slice(-3000)}`).join('\n'),
+          );
         await new Promise((r) => setTimeout(r, 500));
       }
       for (const t of last.tasks) expect(t.owners, t.task).toHaveLength(1);

@@ -4,6 +4,7 @@
  * pid. Every process started here is stopped by `stopAll()`; nothing is matched by name.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,6 +72,13 @@ export function startChild(
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+  // MILLRACE_TEST_LOG_DIR=dir keeps each child's stderr in <dir>/<name>-<pid>.log (debugging).
+  const logDir = process.env.MILLRACE_TEST_LOG_DIR;
+  if (logDir) {
+    fs.mkdirSync(logDir, { recursive: true });
+    const file = fs.createWriteStream(path.join(logDir, `${name}-${proc.pid}.log`));
+    proc.stderr!.pipe(file);
+  }
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => resolve(code)),
   );
