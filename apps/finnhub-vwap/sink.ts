@@ -26,6 +26,8 @@ export interface PipelineSinkOptions {
   warehouse?: WarehouseKind;
   /** DuckDB file; default `data/millrace.duckdb`. */
   duckdbPath?: string;
+  /** DuckDB's threads and checkpoint threshold (see DuckDbSinkConfigInput); defaults 1 and 64MB. */
+  duckdb?: { threads?: number; checkpointThreshold?: string };
   /** Consumer group and key of the offsets in `millrace_offsets`; default `finnhub-vwap-sink`. */
   sinkId?: string;
   /** Must equal the processing app's dedupe key (the `trades` primary key); default `symbol+timestamp`. */
@@ -77,7 +79,14 @@ export async function warehouseFor(o: PipelineSinkOptions): Promise<WarehouseSin
     });
   }
   const { DuckDbSink } = await import('../../connectors/duckdb/index.js');
-  return new DuckDbSink({ path: o.duckdbPath ?? 'data/millrace.duckdb', dedupeKey });
+  return new DuckDbSink({
+    path: o.duckdbPath ?? 'data/millrace.duckdb',
+    dedupeKey,
+    ...(o.duckdb?.threads !== undefined ? { threads: o.duckdb.threads } : {}),
+    ...(o.duckdb?.checkpointThreshold !== undefined
+      ? { checkpointThreshold: o.duckdb.checkpointThreshold }
+      : {}),
+  });
 }
 
 /** Turns records of the two topics into rows (Avro decoded through the registry). */
@@ -85,17 +94,18 @@ export async function pipelineRowMapper(registryUrl: string): Promise<RowMapper>
   const s = await serdes(registryUrl);
   const trade = s[SERDES.trade];
   const vwap = s[SERDES.vwap];
-  return async (r) => {
+  // Synchronous unless a record names a schema not fetched yet (then once, asynchronously).
+  const toRow = (topic: string, value: Buffer) =>
+    topic === TOPICS.clean
+      ? { table: 'trades', row: trade.deserialize(value) as Trade & Record<string, unknown> }
+      : { table: 'vwap_1m', row: vwap.deserialize(value) as VwapWindow & Record<string, unknown> };
+  return (r) => {
     if (r.value === null) return undefined;
     const serde = r.topic === TOPICS.clean ? trade : vwap;
     const id = serde.missingSchemaId(r.value);
-    if (id !== undefined) await serde.ensureSchema(id);
-    if (r.topic === TOPICS.clean) {
-      const t = serde.deserialize(r.value) as Trade;
-      return { table: 'trades', row: { ...t } };
-    }
-    const w = serde.deserialize(r.value) as VwapWindow;
-    return { table: 'vwap_1m', row: { ...w } };
+    if (id === undefined) return toRow(r.topic, r.value);
+    const value = r.value;
+    return serde.ensureSchema(id).then(() => toRow(r.topic, value));
   };
 }
 

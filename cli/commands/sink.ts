@@ -133,6 +133,12 @@ export const sinkCommand: Command = {
         ),
         warehouse,
         duckdbPath: (a.flags.duckdb as string | undefined) ?? env.MILLRACE_DUCKDB_PATH,
+        duckdb: {
+          ...(env.MILLRACE_DUCKDB_THREADS ? { threads: Number(env.MILLRACE_DUCKDB_THREADS) } : {}),
+          ...(env.MILLRACE_DUCKDB_CHECKPOINT_THRESHOLD
+            ? { checkpointThreshold: env.MILLRACE_DUCKDB_CHECKPOINT_THRESHOLD }
+            : {}),
+        },
         sinkId,
         dedupeKey,
         sessionTimeoutMs,
@@ -211,7 +217,9 @@ export const sinkCommand: Command = {
         `millrace_offsets); on start the sink resumes from those offsets, so a crash at any moment neither loses\n` +
         `nor duplicates a row. Only one DuckDB sink may write a file at a time.\n\n` +
         `  --warehouse W      duckdb (default) or snowflake (default when SNOWFLAKE_ACCOUNT is set)\n` +
-        `  --duckdb FILE      DuckDB file (default MILLRACE_DUCKDB_PATH or data/millrace.duckdb)\n` +
+        `  --duckdb FILE      DuckDB file (default MILLRACE_DUCKDB_PATH or data/millrace.duckdb); DuckDB's threads\n` +
+        `                     and checkpoint threshold: MILLRACE_DUCKDB_THREADS (default 1),\n` +
+        `                     MILLRACE_DUCKDB_CHECKPOINT_THRESHOLD (default 64MB)\n` +
         `  --sink-id ID       consumer group and key in millrace_offsets (default finnhub-vwap-sink)\n` +
         `  --dedupe-key K     trades primary key: symbol+timestamp (default) or content — as the processing app\n` +
         `  --session-timeout D  consumer-group session (default MILLRACE_SINK_SESSION_TIMEOUT or 30s): a sink that\n` +

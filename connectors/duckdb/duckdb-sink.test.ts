@@ -26,6 +26,36 @@ const trade = {
 };
 
 describe('DuckDbSink', () => {
+  it('runs DuckDB with one thread and a 64MB checkpoint threshold unless told otherwise; a bad value names the field', async () => {
+    const settings = async (sink: DuckDbSink) => {
+      await sink.open();
+      const rows = await (
+        sink as unknown as { select(sql: string): Promise<Array<Record<string, unknown>>> }
+      ).select(
+        "SELECT current_setting('threads') AS threads, current_setting('checkpoint_threshold') AS cp",
+      );
+      await sink.close();
+      return { threads: Number(rows[0]!.threads), cp: String(rows[0]!.cp) };
+    };
+    const d = await settings(new DuckDbSink({ path: path.join(tmp, 'settings-a.duckdb') }));
+    expect(d.threads).toBe(1);
+    expect(d.cp).toBe('61.0 MiB'); // 64 MB, as DuckDB prints it
+    const c = await settings(
+      new DuckDbSink({
+        path: path.join(tmp, 'settings-b.duckdb'),
+        threads: 2,
+        checkpointThreshold: '256MB',
+      }),
+    );
+    expect(c.threads).toBe(2);
+    expect(() => new DuckDbSink({ path: ':memory:', threads: 0 })).toThrow(
+      /duckdb\.threads: .*at least 1/,
+    );
+    expect(() => new DuckDbSink({ path: ':memory:', checkpointThreshold: 'lots' })).toThrow(
+      /duckdb\.checkpointThreshold: write a size such as 64MB/,
+    );
+  });
+
   it('keeps rows and offsets in the file across close and reopen (creating its folder)', async () => {
     const file = path.join(tmp, 'nested', 'dir', 'millrace.duckdb');
     const first = new DuckDbSink({ path: file });

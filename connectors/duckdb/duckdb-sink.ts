@@ -47,7 +47,10 @@ export class DuckDbSink implements WarehouseSink {
     claimFile(file);
     try {
       if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      this.instance = await DuckDBInstance.create(file);
+      this.instance = await DuckDBInstance.create(file, {
+        threads: String(this.config.threads),
+        checkpoint_threshold: this.config.checkpointThreshold,
+      });
       this.conn = await this.instance.connect();
     } catch (err) {
       releaseFile(file);
