@@ -163,23 +163,28 @@ export class SinkRunner {
     if (!batch.messages.length || this.stopped) return;
     await this.serial(async () => {
       if (isStale()) return;
+      let next = -1;
       for (const m of batch.messages) {
         const offset = Number(m.offset);
-        const mapped = await this.opts.map({
+        const timestamp = Number(m.timestamp);
+        const r = this.opts.map({
           topic: batch.topic,
           partition: batch.partition,
           offset,
           key: m.key,
           value: m.value,
-          timestamp: Number(m.timestamp),
+          timestamp,
         });
+        // Awaited only when the mapper is asynchronous (a schema to fetch): not per record.
+        const mapped = r instanceof Promise ? await r : r;
         if (mapped) {
           this.buffer.push(mapped);
           this.bytes += (m.value?.length ?? 0) + 64;
         }
-        this.offsets.set(`${batch.topic}:${batch.partition}`, offset + 1);
-        this.timestamps.push(Number(m.timestamp));
+        next = offset + 1;
+        this.timestamps.push(timestamp);
       }
+      if (next >= 0) this.offsets.set(`${batch.topic}:${batch.partition}`, next);
       resolveOffset(batch.lastOffset());
       if (
         this.buffer.length >= (this.opts.maxRows ?? 5000) ||

@@ -26,11 +26,14 @@ export function prepareRows(
   sink: string,
 ): Cell[][] {
   const known = new Set(table.columns.map((c) => c.name));
-  const inKey = table.columns.map((c) => table.primaryKey.includes(c.name));
-  const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+  const columns = table.columns;
+  const inKey = columns.map((c) => table.primaryKey.includes(c.name));
+  const keyIdx = table.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
   const byKey = new Map<string, Cell[]>();
-  rows.forEach((row, i) => {
-    for (const name in row) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    // Own properties only: a decoded Avro record's class has enumerable methods.
+    for (const name of Object.keys(row)) {
       if (!known.has(name))
         throw invalid(
           sink,
@@ -40,14 +43,29 @@ export function prepareRows(
           `is not a column of ${table.name} (columns: ${[...known].join(', ')})`,
         );
     }
-    const cells = table.columns.map((c, j) => {
+    const cells: Cell[] = new Array(columns.length);
+    for (let j = 0; j < columns.length; j++) {
+      const c = columns[j]!;
       const cell = cellOf(c, row[c.name], inKey[j]!);
       if (cell === undefined) throw invalid(sink, table, i, c.name, describe(c, row[c.name]));
-      return cell;
-    });
-    byKey.set(JSON.stringify(keyIdx.map((k) => cells[k])), cells);
-  });
+      cells[j] = cell;
+    }
+    byKey.set(keyOf(cells, keyIdx), cells);
+  }
   return [...byKey.values()];
+}
+
+/** A string equal for two rows exactly when their key cells are (type, value) equal. */
+function keyOf(cells: readonly Cell[], keyIdx: readonly number[]): string {
+  let k = '';
+  for (const i of keyIdx) {
+    const c = cells[i]!;
+    // Type-tagged and length-prefixed, so no value can run into the next.
+    if (c === null) k += 'z;';
+    else if (typeof c === 'number') k += `n${c};`;
+    else k += `s${c.length}:${c};`;
+  }
+  return k;
 }
 
 /** The checked cell, or undefined when the value does not fit the column. */
