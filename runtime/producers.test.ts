@@ -29,8 +29,24 @@ describe('writtenOffsets', () => {
     expect(Object.fromEntries(written)).toEqual({ 'cl:0': 102, 'cl:1': 7, 'other:0': 0 });
   });
 
-  it('splits sends below the broker’s record-batch limit', () => {
-    const big = { ...r('out'), value: Buffer.alloc(200 * 1024) };
-    expect(chunks([big, big, big, big]).map((c) => c.length)).toEqual([2, 2]);
+  it('splits sends so that no partition’s share of a request reaches the record-batch limit', () => {
+    const big = (topic: string, partition?: number) => ({
+      ...r(topic, partition),
+      value: Buffer.alloc(200 * 1024),
+    });
+    // Keyed records of one topic may all land in one partition: counted together.
+    expect(chunks([big('out'), big('out'), big('out'), big('out')]).map((c) => c.length)).toEqual([
+      2, 2,
+    ]);
+    // Explicit partitions are counted apart, and topics apart: one request holds them all.
+    const spread = [big('cl', 0), big('cl', 1), big('cl', 2), big('out'), big('other')];
+    expect(chunks(spread).map((c) => c.length)).toEqual([5]);
+    expect(chunks([big('cl', 0), big('cl', 0), big('cl', 0)]).map((c) => c.length)).toEqual([2, 1]);
+    // And a request stays under its own cap.
+    const many = Array.from({ length: 50 }, (_, i) => big('cl', i));
+    expect(chunks(many).map((c) => c.length)).toEqual([40, 10]);
+    // Headers count: a dead letter with large headers is not under-counted.
+    const headed = { ...r('dlq'), headers: { 'millrace.error': 'e'.repeat(300 * 1024) } };
+    expect(chunks([headed, headed]).map((c) => c.length)).toEqual([1, 1]);
   });
 });

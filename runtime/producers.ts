@@ -81,26 +81,47 @@ export function writtenOffsets(
   return out;
 }
 
-/** Records split so no produce request exceeds the broker's default 1 MiB record-batch limit. */
+/**
+ * Records split into produce requests the broker takes. A request holds one record batch
+ * per partition, and each batch must stay under the broker's `message.max.bytes` (1 MiB by
+ * default); the request as a whole may be larger. Records with an explicit partition (a
+ * store's changelog) are counted per partition; the others, which the client partitions
+ * by key, per topic, as if they all went to one partition. Each such share stays under
+ * `maxBatchBytes`, and a request under `maxRequestBytes`.
+ */
 export function chunks(
   records: readonly OutgoingRecord[],
-  maxBytes = 512 * 1024,
+  maxBatchBytes = 512 * 1024,
+  maxRequestBytes = 8 << 20,
 ): OutgoingRecord[][] {
   const out: OutgoingRecord[][] = [];
   let cur: OutgoingRecord[] = [];
   let size = 0;
+  let shares = new Map<string, number>();
   for (const r of records) {
-    const n = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 80;
-    if (cur.length && size + n > maxBytes) {
+    const n = recordBytes(r);
+    const share = r.partition === undefined ? r.topic : `${r.topic}\u0000${r.partition}`;
+    const inShare = shares.get(share) ?? 0;
+    if (cur.length && (inShare + n > maxBatchBytes || size + n > maxRequestBytes)) {
       out.push(cur);
       cur = [];
       size = 0;
+      shares = new Map();
     }
     cur.push(r);
     size += n;
+    shares.set(share, (shares.get(share) ?? 0) + n);
   }
   if (cur.length) out.push(cur);
   return out;
+}
+
+/** A record's size on the wire, roughly: key, value, headers and the framing around them. */
+function recordBytes(r: OutgoingRecord): number {
+  let n = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 80;
+  if (r.headers)
+    for (const [k, v] of Object.entries(r.headers)) n += k.length + (v?.length ?? 0) + 8;
+  return n;
 }
 
 /** Sends in chunks; `partitions`, when given, collects every partition written. */
@@ -207,6 +228,17 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** A transaction begun ahead of its commit, and the records already sent into it. */
+interface Ahead {
+  txn: Promise<JoinableTransaction>;
+  /** Its partitions and the group's offsets joined (AddPartitionsToTxn, AddOffsetsToTxn). */
+  joined: Promise<void>;
+  /** The sends ahead of the commit, one after another; rejected if one failed. */
+  sends: Promise<void>;
+  /** Every partition those sends wrote. */
+  partitions: Map<string, TopicPartition>;
+}
+
 export interface InstanceProducerOptions {
   /** The broker aborts a transaction open longer than this (and fences its producer). */
   transactionTimeoutMs: number;
@@ -233,8 +265,8 @@ export class InstanceTransactionalProducer {
   /** The producer was fenced (its epoch bumped): it is replaced before the next transaction. */
   private broken = false;
   private queued: Pending[] = [];
-  /** The next transaction, begun ahead of its commit (see prepare). */
-  private next: { txn: Promise<JoinableTransaction>; joined: Promise<void> } | undefined;
+  /** The next transaction, begun ahead of its commit (see prepare), and what was sent into it. */
+  private next: Ahead | undefined;
   /** Partitions the last transaction wrote: the next one most likely writes them too. */
   private lastPartitions = new Map<string, TopicPartition>();
   /** The transaction in flight and those queued behind it (settled when there is none). */
@@ -285,6 +317,7 @@ export class InstanceTransactionalProducer {
     commit(r: readonly OutgoingRecord[], o: readonly OffsetToCommit[]): Promise<WrittenOffsets>;
     flush(): void;
     prepare(): void;
+    sendAhead(r: readonly OutgoingRecord[]): boolean;
     close(): Promise<void>;
   } {
     return {
@@ -294,8 +327,56 @@ export class InstanceTransactionalProducer {
         ),
       flush: () => this.flush(),
       prepare: () => this.prepare(),
+      sendAhead: (records) => this.sendAhead(records),
       close: async () => {},
     };
+  }
+
+  /** True when a transaction is begun ahead of its commit, so records can go into it now. */
+  get canSendAhead(): boolean {
+    return this.next !== undefined;
+  }
+
+  /**
+   * Sends records into the transaction begun ahead of its commit (see prepare), before
+   * the commit: what the tasks produced so far, while they process on. The commit then
+   * sends only the rest, its offsets and the end, and the records' memory is freed
+   * sooner. They stay invisible to read_committed readers until that commit; if a send
+   * fails, the commit fails and the transaction is aborted. Every task whose records go
+   * ahead must commit in that transaction (the thread commits all tasks together). Returns
+   * false, sending nothing, when no transaction is begun ahead.
+   */
+  sendAhead(records: readonly OutgoingRecord[]): boolean {
+    const n = this.next;
+    if (!n) return false;
+    if (!records.length) return true;
+    n.sends = n.sends.then(async () => {
+      const txn = await n.txn;
+      await n.joined.catch(() => {});
+      await sendChunked(
+        (topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }),
+        records,
+        n.partitions,
+      );
+    });
+    n.sends.catch(() => {});
+    return true;
+  }
+
+  /**
+   * Aborts the transaction begun ahead, and what was sent into it: its tasks were closed
+   * without committing, so none of it may be committed later by another task's commit.
+   */
+  discardAhead(): void {
+    const n = this.next;
+    if (!n) return;
+    this.next = undefined;
+    const aborted = this.tail.then(async () => {
+      const txn = await n.txn;
+      await n.sends.catch(() => {});
+      if (txn.isActive()) await txn.abort();
+    });
+    this.tail = aborted.catch(() => {});
   }
 
   /**
@@ -316,7 +397,7 @@ export class InstanceTransactionalProducer {
     });
     txn.catch(() => {});
     joined.catch(() => {});
-    this.next = { txn, joined };
+    this.next = { txn, joined, sends: Promise.resolve(), partitions: new Map() };
   }
 
   /** Sends what the tasks handed over since the last flush, as one transaction. */
@@ -360,7 +441,9 @@ export class InstanceTransactionalProducer {
       return this.fail(batch, err, 'begin a transaction');
     }
     try {
-      const partitions = new Map<string, TopicPartition>();
+      // What was sent ahead into this transaction first: if any of it failed, so does this.
+      if (next) await next.sends;
+      const partitions = next?.partitions ?? new Map<string, TopicPartition>();
       const written = await sendChunked(
         (topicMessages) => txn.sendBatch({ topicMessages, acks: -1 }),
         records,
@@ -388,6 +471,7 @@ export class InstanceTransactionalProducer {
   }
 
   async close(): Promise<void> {
+    this.discardAhead();
     await this.tail;
     await this.producer.disconnect().catch(() => {});
   }
