@@ -70,6 +70,8 @@ export class StreamTask {
   /** When the task's commits started failing (Date.now()); undefined while they succeed. */
   commitFailingSince: number | undefined;
   private uncommittedOffsets: OffsetToCommit[] = [];
+  /** Records sent ahead of the coming commit, per topic (counted as produced when it commits). */
+  private sentAhead = new Map<string, number>();
   /** The commit being sent, if any (see startCommit). */
   private inflight: Promise<void> | undefined;
   /** The committer was told of work since the last commit (see Committer.prepare). */
@@ -125,6 +127,25 @@ export class StreamTask {
     const pending = this.engine.punctuateWallClock(now);
     if (pending) await pending;
     this.uncommitted = true;
+  }
+
+  /** Records produced since the last commit that are still held (not sent ahead). */
+  get heldOutputs(): number {
+    return this.engine.pendingOutputs ?? 0;
+  }
+
+  /**
+   * Exactly-once: takes what the task produced since its last commit, for the thread to
+   * send into the transaction the coming commit will end (see Committer.sendAhead), so it
+   * leaves memory, and the commit's path, early. The task's offsets still go with that
+   * commit. Call only when such a transaction is open (the records are not kept).
+   */
+  takeAhead(): readonly OutgoingRecord[] {
+    if (this.state !== 'running' || this.failure !== undefined) return [];
+    if (!this.engine.pendingOutputs || !this.engine.takeOutputs) return [];
+    const records = this.engine.takeOutputs();
+    countByTopic(records, this.sentAhead);
+    return records;
   }
 
   /** Settles when the commit in flight, if any, has (whatever its outcome). */
@@ -190,6 +211,9 @@ export class StreamTask {
     offsets: OffsetToCommit[],
     t0: number,
   ): Promise<void> {
+    // What went ahead into this commit's transaction counts once it commits.
+    const ahead = this.sentAhead;
+    this.sentAhead = new Map();
     let written: WrittenOffsets;
     try {
       written = await this.committer.commit(records, offsets);
@@ -213,6 +237,8 @@ export class StreamTask {
     this.advanceChangelogPositions(written);
     this.stats.commits++;
     countByTopic(records, this.stats.produced);
+    for (const [topic, n] of ahead)
+      this.stats.produced.set(topic, (this.stats.produced.get(topic) ?? 0) + n);
     this.stats.lastCommitMs = performance.now() - t0;
   }
 

@@ -46,6 +46,9 @@ export interface ThreadObserver {
   onProcessed?(taskId: string, count: number): void;
 }
 
+/** Exactly-once: outputs the tasks hold before they are sent ahead of the commit (see sendAhead). */
+const SEND_AHEAD_RECORDS = 1000;
+
 class Lock {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -78,6 +81,12 @@ export class StreamThread {
    * nothing is processed, punctuated or committed meanwhile.
    */
   private revoking = false;
+  /**
+   * Tasks the latest assignment took away, until reconcile closes them: they committed
+   * before the rejoin and neither process nor punctuate again (a wall-clock punctuation
+   * here could change state and emit after their new owner restored it).
+   */
+  private readonly revoked = new Set<string>();
   /** A commit of every task is queued on the lock (exactly-once: one at a time is enough). */
   private commitAllQueued = false;
   private readonly lock = new Lock();
@@ -283,12 +292,15 @@ export class StreamThread {
     // rebalance may still arrive): its commit would carry the new generation, which the
     // coordinator accepts, while its new owner already runs it. It is closed by reconcile.
     const wanted = new Set(tasks);
-    for (const t of this.tasks.values())
+    this.revoked.clear();
+    for (const t of this.tasks.values()) {
+      if (!wanted.has(t.id)) this.revoked.add(t.id);
       for (const tp of this.partitionsOf(t.id)) {
         const k = `${tp.topic}:${tp.partition}`;
         if (wanted.has(t.id)) this.byPartition.set(k, t);
         else this.byPartition.delete(k);
       }
+    }
     const fresh = tasks.filter((t) => this.tasks.get(t)?.state !== 'running');
     const pause = fresh.flatMap((t) => this.partitionsOf(t));
     if (pause.length) this.consumer.pause(groupByTopic(pause));
@@ -521,6 +533,7 @@ export class StreamThread {
 
   private async closeTask(task: StreamTask, clean: boolean): Promise<void> {
     this.tasks.delete(task.id);
+    this.revoked.delete(task.id);
     for (const tp of this.partitionsOf(task.id)) {
       this.byPartition.delete(`${tp.topic}:${tp.partition}`);
       this.positions.delete(`${tp.topic}:${tp.partition}`);
@@ -591,6 +604,7 @@ export class StreamThread {
       this.positions.set(key, records[records.length - 1]!.offset + 1);
       resolveOffset(batch.lastOffset());
       this.observer.onProcessed?.(task.id, records.length);
+      this.sendAhead();
       if (Date.now() - this.lastCommit >= this.config.commitInterval) await this.commitAll();
       // A task that processed many records since its last commit commits now: its outputs
       // (which may hold on to the fetched input buffers) are kept until the commit, and the
@@ -600,6 +614,23 @@ export class StreamThread {
         await this.commitTasks(this.exactlyOnce ? [...this.tasks.values()] : [task]);
     });
     await heartbeat().catch(() => {});
+  }
+
+  /**
+   * Exactly-once: once the tasks hold SEND_AHEAD_RECORDS outputs and the next transaction
+   * is open, those outputs go into it now (one send for all tasks), as Kafka Streams'
+   * producer sends while its tasks process: the commit then carries only the rest, its
+   * offsets and its end, and the outputs' memory is freed before it.
+   */
+  private sendAhead(): void {
+    const txn = this.txn;
+    if (!txn?.canSendAhead) return;
+    let held = 0;
+    for (const t of this.tasks.values()) held += t.heldOutputs;
+    if (held < SEND_AHEAD_RECORDS) return;
+    const records: OutgoingRecord[] = [];
+    for (const t of this.tasks.values()) for (const r of t.takeAhead()) records.push(r);
+    txn.sendAhead(records);
   }
 
   /** Records processed by this instance's tasks whose commit has not started. */
@@ -694,6 +725,8 @@ export class StreamThread {
       });
       const parts = fenced.flatMap((t) => this.partitionsOf(t.id));
       if (parts.length) this.consumer.pause(groupByTopic(parts));
+      // What they sent ahead into the next transaction goes with them.
+      this.txn?.discardAhead();
       for (const t of fenced) await this.closeTask(t, false);
       // If the group still gives us these tasks (our transaction timed out, say, but our
       // membership holds), they are created again; if not, the coming rejoin decides.
@@ -742,7 +775,8 @@ export class StreamThread {
   private async punctuateAll(): Promise<void> {
     if (this.revoking) return;
     const now = Date.now();
-    for (const task of this.tasks.values()) if (task.state === 'running') await task.punctuate(now);
+    for (const task of this.tasks.values())
+      if (task.state === 'running' && !this.revoked.has(task.id)) await task.punctuate(now);
   }
 
   private fail(err: unknown): void {

@@ -493,7 +493,15 @@ export class StreamTaskEngine implements TaskEngine {
     }
   }
 
-  /** Takes the records produced so far without flushing stores (the test driver reads them at once). */
+  /** Records produced since the last take or commit. */
+  get pendingOutputs(): number {
+    return this.outputs.length;
+  }
+
+  /**
+   * Takes the records produced so far without flushing stores (the test driver reads them
+   * at once; the runtime sends them ahead of a commit under exactly-once).
+   */
   takeOutputs(): OutputRecord[] {
     const out = this.outputs;
     this.outputs = [];

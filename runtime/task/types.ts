@@ -69,6 +69,14 @@ export interface TaskEngine {
   process(record: RawRecord): void | Promise<void>;
   punctuateWallClock(now: number): void | Promise<void>;
   prepareCommit(): Promise<CommitBatch>;
+  /** Records produced since the last take or commit, not yet handed over. */
+  readonly pendingOutputs?: number;
+  /**
+   * Hands over the records produced so far, without flushing stores: what the next commit
+   * would send, taken early (the runtime sends them into the open transaction ahead of
+   * its commit). The commit then holds only what came after.
+   */
+  takeOutputs?(): OutputRecord[];
   /** Starts the task's stream time at the one committed with its offsets (never moves it back). */
   resumeStreamTime?(streamTime: number): void;
   close(): Promise<void>;

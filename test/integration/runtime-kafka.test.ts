@@ -256,6 +256,48 @@ describe('runtime on the real broker', () => {
     expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('3');
   });
 
+  it('records sent ahead of a commit commit with it; sent ahead of a discarded transaction, never', async () => {
+    const group = `${app}-ahead`;
+    const out = `${app}-ahead-out`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 1 }] });
+    const o = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: out });
+    const p = instanceProducer(`${app}-i5`, group);
+    await p.init();
+    const c = p.committer('0_0');
+    expect(p.canSendAhead).toBe(false);
+    expect(c.sendAhead([o('none')])).toBe(false); // no transaction begun ahead: nothing sent
+    c.prepare();
+    expect(c.sendAhead([o('a1'), o('a2')])).toBe(true);
+    const first = c.commit([o('a3')], [{ topic: input, partition: 0, offset: 3 }]);
+    c.flush();
+    await first;
+    c.prepare();
+    expect(c.sendAhead([o('discarded')])).toBe(true);
+    p.discardAhead(); // its tasks were closed without committing
+    const second = c.commit([o('b1')], [{ topic: input, partition: 0, offset: 4 }]);
+    c.flush();
+    await second;
+    await p.close();
+    const ends = await endOffsets(admin, [out]);
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('4');
+    const keys: string[] = [];
+    await restoreChangelogs(kafka, `${app}-ahead-reader`, [
+      {
+        topic: out,
+        partition: 0,
+        fromOffset: 0,
+        endOffset: ends.get(`${out}:0`)!,
+        apply: async (rs) => void keys.push(...rs.map((x) => String(x.key))),
+      },
+    ]);
+    await admin.deleteTopics({ topics: [out] }).catch(() => {});
+    await admin.disconnect();
+    expect(keys).toEqual(['a1', 'a2', 'a3', 'b1']);
+  });
+
   it('fences a zombie: once its transactional id is claimed again (the instance restarted), the old producer cannot commit', async () => {
     const zombie = instanceProducer(`${app}-i0`);
     await zombie.init();
