@@ -8,7 +8,7 @@ import {
 import { viewFor } from '../../observability/view.js';
 import { startServer } from '../../observability/server.js';
 import { StreamsApp } from '../../runtime/app.js';
-import type { StreamsConfigInput } from '../../runtime/config.js';
+import { configFromEnv, type StreamsConfigInput } from '../../runtime/config.js';
 import { closeOnSignals } from '../../runtime/signals.js';
 import { parseArgs } from '../args.js';
 import { withRestoreProgress } from '../progress.js';
@@ -18,6 +18,30 @@ import type { Command } from '../command.js';
 
 const say = (o: object) =>
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...o }) + '\n');
+
+/**
+ * The streams config of `millrace run`: the app's own defaults, then MILLRACE_* variables,
+ * then flags (the app's defaults are defaults, not code: a user's environment wins).
+ */
+export function runConfig(
+  flags: Record<string, unknown>,
+  appDefaults: Partial<StreamsConfigInput> | undefined,
+  appId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): StreamsConfigInput {
+  return {
+    ...(appDefaults ?? {}),
+    ...configFromEnv(env),
+    applicationId: (flags['app-id'] as string | undefined) ?? env.MILLRACE_APPLICATION_ID ?? appId,
+    bootstrapServers:
+      (flags.brokers as string | undefined) ?? env.MILLRACE_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
+    stateDir:
+      (flags['state-dir'] as string | undefined) ??
+      env.MILLRACE_STATE_DIR ??
+      path.join('.millrace', 'state'),
+    ...(flags.guarantee ? { processingGuarantee: flags.guarantee as 'exactly_once' } : {}),
+  };
+}
 
 export const runCommand: Command = {
   name: 'run',
@@ -49,23 +73,7 @@ export const runCommand: Command = {
         }
       | undefined;
     const serdes = m?.serdes ? await m.serdes(registry) : {};
-    const config: StreamsConfigInput = {
-      ...(m?.streamsDefaults ?? {}),
-      applicationId:
-        (a.flags['app-id'] as string | undefined) ??
-        process.env.MILLRACE_APPLICATION_ID ??
-        mod?.applicationId ??
-        name,
-      bootstrapServers:
-        (a.flags.brokers as string | undefined) ??
-        process.env.MILLRACE_BOOTSTRAP_SERVERS ??
-        '127.0.0.1:9092',
-      stateDir:
-        (a.flags['state-dir'] as string | undefined) ??
-        process.env.MILLRACE_STATE_DIR ??
-        path.join('.millrace', 'state'),
-      ...(a.flags.guarantee ? { processingGuarantee: a.flags.guarantee as 'exactly_once' } : {}),
-    };
+    const config = runConfig(a.flags, m?.streamsDefaults, mod?.applicationId ?? name);
     const metrics = new Metrics();
     let appId = '';
     const app = new StreamsApp(
