@@ -363,6 +363,11 @@ export class StreamThread {
   private async createTask(id: string): Promise<StreamTask> {
     const committer = await this.committerFor(id);
     const checkpointIO = this.factory.checkpoint(id);
+    // The stores open first: their locks keep out another instance sharing this state
+    // directory that still has the task open (it moved here, and the other has not closed
+    // it yet; the open fails and the assignment step is retried), so its checkpoint is
+    // read only once it is written, and nothing is wiped under it.
+    let engine = await this.factory.createEngine(id);
     const checkpoint = await checkpointIO.read();
     // A checkpoint is valid once: it is removed while the task runs, so after a crash there
     // is none, and local state that may be ahead of the changelog is wiped before the
@@ -371,8 +376,11 @@ export class StreamThread {
     // never sent (the stores are written before the send). Either way the task restores
     // what the changelog holds, so its state never runs ahead of its outputs.
     if (checkpoint) await checkpointIO.remove();
-    else await checkpointIO.wipe();
-    const engine = await this.factory.createEngine(id);
+    else {
+      await engine.close();
+      await checkpointIO.wipe();
+      engine = await this.factory.createEngine(id);
+    }
     const task = new StreamTask(
       id,
       parseTaskId(id).partition,
