@@ -101,6 +101,12 @@ export interface ProcessorDefinition<
   outputs?: readonly string[] | ((options: O) => readonly string[]);
   /** True when the type changes record keys. */
   changesKey?: boolean;
+  /**
+   * Named counters its processors report (`ctx.metrics.counter(name)`), so an instance can
+   * start them at 0 before the first task runs: a metric whose series first appears with a
+   * value hides that value from Prometheus' rate() and increase().
+   */
+  counters?: readonly string[];
   /** A new instance for one task. `inline` is the builder's function(s) for inline nodes. */
   create(options: O, inline: any): Processor<any, any, any, any, StoresOf<D>>;
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../observability/metrics.js';
+import { processorMetricsFor } from '../../observability/instrument.js';
+import '../../processors/index.js';
 import { resolveConfig } from '../../runtime/config.js';
-import { runConfig } from './run.js';
+import { buildTopology, parseTopology } from '../../topology/index.js';
+import { runConfig, zeroDeclaredCounters } from './run.js';
 
 describe('millrace run config', () => {
   const app = { processingGuarantee: 'exactly_once' as const, cacheMaxEntries: 5000 };
@@ -27,5 +31,29 @@ describe('millrace run config', () => {
     );
     expect(fromFlags.processingGuarantee).toBe('exactly_once');
     expect(fromFlags.applicationId).toBe('flag');
+  });
+});
+
+describe('counters processors declare', () => {
+  it('start at 0 before any task runs, for each processor of a type that declares them', async () => {
+    const t = buildTopology(
+      parseTopology(`
+nodes:
+  - { source: in, topics: [t] }
+  - { processor: per-minute, type: windowed-count, parents: [in], options: { store: w, sizeMs: 60000 } }
+  - { processor: totals, type: count, parents: [in], options: { store: c } }
+  - { sink: out, topic: o, parents: [per-minute] }
+`),
+    );
+    const metrics = new Metrics();
+    zeroDeclaredCounters(
+      t,
+      processorMetricsFor(metrics, () => 'clicks'),
+    );
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('millrace_window_emits_total{app="clicks",processor="per-minute"} 0');
+    expect(text).toContain('millrace_late_records_total{app="clicks",processor="per-minute"} 0');
+    // A type that declares none gets none.
+    expect(text).not.toContain('processor="totals"');
   });
 });

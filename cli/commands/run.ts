@@ -8,6 +8,8 @@ import {
 import { viewFor } from '../../observability/view.js';
 import { startServer } from '../../observability/server.js';
 import { StreamsApp } from '../../runtime/app.js';
+import { processorRegistry, type ProcessorMetrics } from '../../processors/index.js';
+import type { BuiltTopology } from '../../topology/index.js';
 import { configFromEnv, type StreamsConfigInput } from '../../runtime/config.js';
 import { closeOnSignals } from '../../runtime/signals.js';
 import { parseArgs } from '../args.js';
@@ -43,6 +45,22 @@ export function runConfig(
   };
 }
 
+/**
+ * Starts at 0, before the instance joins, the counters each processor type declares
+ * (`counters` in its definition): a window closed by a task that just moved here still
+ * shows on the dashboard as a step (a series that first appears with a value hides it
+ * from rate() and increase()).
+ */
+export function zeroDeclaredCounters(
+  topology: BuiltTopology,
+  processorMetrics: (task: string, processor: string) => ProcessorMetrics,
+): void {
+  for (const node of topology.spec.nodes)
+    if (node.kind === 'processor')
+      for (const counter of processorRegistry.definition(node.type)?.counters ?? [])
+        processorMetrics('', node.name).counter(counter, '');
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run one instance of an app (start more, with the same app id, to scale out)',
@@ -76,17 +94,19 @@ export const runCommand: Command = {
     const config = runConfig(a.flags, m?.streamsDefaults, mod?.applicationId ?? name);
     const metrics = new Metrics();
     let appId = '';
+    const processorMetrics = processorMetricsFor(metrics, () => appId);
     const app = new StreamsApp(
       topology,
       config,
       withRestoreProgress(observerFor(metrics, () => appId)),
       {
         serdes,
-        processorMetrics: processorMetricsFor(metrics, () => appId),
+        processorMetrics,
         storeMetrics: storeMetricsFor(metrics, () => appId),
       },
     );
     appId = app.config.applicationId;
+    zeroDeclaredCounters(topology, processorMetrics);
     const server = await startServer(metrics, viewFor(app, topology, metrics), {
       port: Number(a.flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
       host: (a.flags['metrics-host'] as string | undefined) ?? '127.0.0.1',

@@ -59,6 +59,7 @@ export const market: ProcessorDefinition[] = [
         segmentMs: Math.max(60_000, Math.floor(o.retentionMs / 5)),
       },
     ],
+    counters: ['duplicates_dropped'],
     create: (o: z.infer<typeof dedupeOptions>) => new DedupeTrades({ key: o.key, store: o.store }),
   },
   {
@@ -66,6 +67,7 @@ export const market: ProcessorDefinition[] = [
     description:
       'Tumbling-window VWAP, volume, trade count and OHLC per symbol, final results only',
     options: vwapOptions,
+    counters: ['window_emits', 'late_records'],
     stores: (o: z.infer<typeof vwapOptions>) => [
       {
         name: o.store,

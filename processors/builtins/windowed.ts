@@ -133,6 +133,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],
+    counters: ['window_emits', 'late_records'],
     create: (o) =>
       new WindowedAggregateProcessor(o, { init: () => 0, adder: (_k, _v, a) => (a as number) + 1 }),
   },
@@ -143,6 +144,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],
+    counters: ['window_emits', 'late_records'],
     create: (o, fold: Fold | undefined) => {
       if (!fold || typeof fold.adder !== 'function')
         throw new Error(
