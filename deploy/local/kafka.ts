@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraConfig } from './config.js';
+import { awaitCoordinators } from '../../connectors/kafka/coordinators.js';
 import { InfraError, portOpen, requireCommand, run, startDetached, waitFor } from './proc.js';
 import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
 
@@ -234,6 +235,12 @@ export async function kafkaUp(
         },
       );
     }
+    // A new broker answers COORDINATOR_LOAD_IN_PROGRESS while it loads (or first creates)
+    // its offsets and transaction logs: the first group or transaction must not pay for it.
+    await awaitCoordinators(
+      nodes.map((n) => `${cfg.host}:${n.port}`),
+      { timeoutMs: 120_000 },
+    );
   });
   return startedEntries;
 }
