@@ -245,12 +245,13 @@ export class StreamThread {
       await Promise.all([...this.tasks.values()].map((t) => t.settled()));
       await this.txn?.settled();
       // What a failed commit does (close the tasks it fenced) runs on the lock: this lets it.
+      // A commit started meanwhile (one queued on the lock before this) is waited for too:
+      // none may still be in flight when the consumer rejoins.
       const left = await this.lock.run(async () => {
-        const uncommitted = [...this.tasks.values()].filter(
-          (t) => t.state === 'running' && t.hasUncommitted && !t.committing,
-        );
+        const running = [...this.tasks.values()].filter((t) => t.state === 'running');
+        const uncommitted = running.filter((t) => t.hasUncommitted && !t.committing);
         if (uncommitted.length) await this.commitTasks(uncommitted, true);
-        return uncommitted.length;
+        return uncommitted.length + running.filter((t) => t.committing).length;
       });
       if (!left) return;
     }
