@@ -72,12 +72,14 @@ export function startChild(
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
-  // MILLRACE_TEST_LOG_DIR=dir keeps each child's stderr in <dir>/<name>-<pid>.log (debugging).
+  // MILLRACE_TEST_LOG_DIR=dir keeps each child's stderr in <dir>/<name>-<pid>.log and its
+  // stdout in .out (debugging).
   const logDir = process.env.MILLRACE_TEST_LOG_DIR;
   if (logDir) {
     fs.mkdirSync(logDir, { recursive: true });
     const file = fs.createWriteStream(path.join(logDir, `${name}-${proc.pid}.log`));
     proc.stderr!.pipe(file);
+    proc.stdout!.pipe(fs.createWriteStream(path.join(logDir, `${name}-${proc.pid}.out`)));
   }
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => resolve(code)),
