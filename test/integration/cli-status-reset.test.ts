@@ -21,6 +21,7 @@ import {
   deleteTopicsWithPrefix,
   produce,
   readUntil,
+  stableOffsets,
   valuesByKey,
 } from '../support/kafka-helpers.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
@@ -142,7 +143,7 @@ async function committedOffsets(topic: string): Promise<number[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [t] = await admin.fetchOffsets({ groupId: app, topics: [topic] });
+    const [t] = await stableOffsets(admin, app, [topic]);
     return t!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
   } finally {
     await admin.disconnect();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
+import { stableOffsets } from '../support/kafka-helpers.js';
 
 const run = randomUUID().slice(0, 8);
 let kafka: Kafka;
@@ -142,7 +143,7 @@ describe('kafkajs against the real broker', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    const offsets = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    const offsets = await stableOffsets(admin, group, [input]);
     await admin.disconnect();
     expect(offsets[0]!.partitions.find((p) => p.partition === 0)!.offset).toBe('1');
   });

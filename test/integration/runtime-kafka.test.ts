@@ -16,6 +16,7 @@ import {
   type OutgoingRecord,
 } from '../../runtime/producers.js';
 import { endOffsets, restoreChangelogs, type RestoreRecordOut } from '../../runtime/restore.js';
+import { stableOffsets } from '../support/kafka-helpers.js';
 
 const run = randomUUID().slice(0, 8);
 const app = `it-rt-${run}`;
@@ -189,7 +190,7 @@ describe('runtime on the real broker', () => {
     expect(sent.filter((a) => a === 'EndTxn')).toHaveLength(1);
     expect(sent.filter((a) => a === 'TxnOffsetCommit')).toHaveLength(1);
     const offsetsNow = async () =>
-      (await admin.fetchOffsets({ groupId: group, topics: [input] }))[0]!.partitions
+      (await stableOffsets(admin, group, [input]))[0]!.partitions
         .map((x) => `${x.partition}:${x.offset}`)
         .sort();
     expect(await offsetsNow()).toEqual(['0:4', '1:6']);
@@ -250,7 +251,7 @@ describe('runtime on the real broker', () => {
     c.flush();
     await within(third);
     await p.close();
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    const committed = await stableOffsets(admin, group, [input]);
     await admin.deleteTopics({ topics: [out] }).catch(() => {});
     await admin.disconnect();
     expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('3');
@@ -281,7 +282,7 @@ describe('runtime on the real broker', () => {
     await second;
     await p.close();
     const ends = await endOffsets(admin, [out]);
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    const committed = await stableOffsets(admin, group, [input]);
     expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('4');
     const keys: string[] = [];
     await restoreChangelogs(kafka, `${app}-ahead-reader`, [
@@ -326,7 +327,7 @@ describe('runtime on the real broker', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    const committed = await admin.fetchOffsets({ groupId: app, topics: [input] });
+    const committed = await stableOffsets(admin, app, [input]);
     const ends = await endOffsets(admin, [changelog]);
     await admin.disconnect();
     expect(committed[0]!.partitions.find((p) => p.partition === 0)!.offset).toBe('2');
@@ -390,7 +391,7 @@ describe('runtime on the real broker', () => {
     await commit(next, '1_0', [r('c')], offset(9));
     await next.close();
 
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    const committed = await stableOffsets(admin, group, [input]);
     expect(committed[0]!.partitions.find((x) => x.partition === 1)!.offset).toBe('9');
     const ends = await endOffsets(admin, [eager]);
     const keys: string[] = [];
