@@ -431,7 +431,7 @@ export class InstanceTransactionalProducer {
   private async send(batch: Pending[], next: InstanceTransactionalProducer['next']): Promise<void> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
     const offsets = batch.flatMap((p) => p.offsets);
-    let txn: Transaction;
+    let txn: JoinableTransaction;
     try {
       if (next) {
         await next.joined.catch(() => {});
@@ -450,6 +450,12 @@ export class InstanceTransactionalProducer {
         partitions,
       );
       if (offsets.length) {
+        // The group's offsets join the transaction first, when the broker is free to take
+        // them: an AddOffsetsToTxn sent while the previous transaction's end is still being
+        // written is answered CONCURRENT_TRANSACTIONS, which kafkajs does not retry there
+        // (bench:engine's stateless exactly-once case failed on it). Done ahead by prepare(),
+        // this is then a no-op.
+        await joinWhenFree(() => txn.addOffsets({ consumerGroupId: this.groupId }));
         const groupMetadata = this.groupMetadata();
         await txn.sendOffsets({
           ...offsetsPayload(this.groupId, offsets),
