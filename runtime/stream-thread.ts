@@ -92,6 +92,8 @@ export class StreamThread {
   private readonly lock = new Lock();
   private timers: NodeJS.Timeout[] = [];
   private lastCommit = Date.now();
+  /** Exactly-once: since when commits have failed (and been rolled back), if they have. */
+  private abortedSince: number | undefined;
   private assigned: string[] = [];
   private generation = 0;
   private memberId?: string;
@@ -201,7 +203,13 @@ export class StreamThread {
     this.state = 'stopping';
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.commitBeforeLeaving();
+    // A commit that fails here leaves its tasks to be closed without committing below
+    // (their state rebuilt from the changelogs by whoever runs them next): stopping goes on.
+    await this.commitBeforeLeaving().catch((err: unknown) =>
+      this.log.warn('could not commit before stopping; tasks close without committing', {
+        error: err,
+      }),
+    );
     await this.consumer?.stop().catch(() => {});
     await this.lock.run(async () => {
       for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
@@ -683,6 +691,7 @@ export class StreamThread {
       task.lastCommitStarted = Date.now();
       send.then(
         () => {
+          this.abortedSince = undefined;
           this.observer.onCommit?.(task.id, (performance.now() - t0) / 1000, true);
           this.commitIfDue(task);
         },
@@ -732,21 +741,29 @@ export class StreamThread {
         tasks: fenced.map((t) => t.id),
         error: err,
       });
-      const parts = fenced.flatMap((t) => this.partitionsOf(t.id));
-      if (parts.length) this.consumer.pause(groupByTopic(parts));
-      // What they sent ahead into the next transaction goes with them.
-      this.txn?.discardAhead();
-      for (const t of fenced) await this.closeTask(t, false);
-      // If the group still gives us these tasks (our transaction timed out, say, but our
-      // membership holds), they are created again; if not, the coming rejoin decides.
-      if (this.exactlyOnce && !this.revoking) {
-        const gen = this.generation;
-        void withRetries('recreate fenced tasks', () => this.reconcile(gen, this.assigned), {
-          onRetry: (e, attempt) =>
-            this.log.warn('recreating fenced tasks failed; retrying', { attempt, error: e }),
-        }).catch((e) => this.fail(e));
-      }
+      await this.closeDirtyAndRecreate(fenced);
       return;
+    }
+    if (this.exactlyOnce && isTransient(err)) {
+      // Exactly-once, a transient failure (the broker busy, a coordinator moving): the
+      // transaction is aborted, so every task's work since the last commit is undone. As
+      // in Kafka Streams, the tasks are closed dirty and created again, from their
+      // changelogs and committed offsets, and the instance goes on. Failures that last
+      // longer than commitFailureTimeout stop it.
+      this.abortedSince ??= Date.now();
+      const failing = Date.now() - this.abortedSince;
+      if (failing < this.config.commitFailureTimeout) {
+        this.log.warn(
+          'commit failed and was rolled back; every task is created again from its changelog and committed offsets',
+          { tasks: [...this.tasks.keys()], error: err },
+        );
+        await this.closeDirtyAndRecreate([...this.tasks.values()]);
+        return;
+      }
+      throw new MillraceError(
+        `commits have failed for ${Math.round(failing / 1000)} s: ${err instanceof Error ? err.message : String(err)}`,
+        { code: 'COMMIT_FAILED', domain: 'external', cause: err },
+      );
     }
     if (!this.exactlyOnce) {
       // At-least-once: the task keeps what it could not write or commit and retries it
@@ -781,6 +798,27 @@ export class StreamThread {
         });
   }
 
+  /**
+   * Closes the tasks without committing (their partitions paused, what was sent ahead
+   * aborted); under exactly-once they are then created again if the group still gives
+   * them to this instance (a transaction that timed out or failed, with the membership
+   * intact), and if not the coming rejoin decides.
+   */
+  private async closeDirtyAndRecreate(tasks: StreamTask[]): Promise<void> {
+    const parts = tasks.flatMap((t) => this.partitionsOf(t.id));
+    if (parts.length) this.consumer.pause(groupByTopic(parts));
+    // What they sent ahead into the next transaction goes with them.
+    this.txn?.discardAhead();
+    for (const t of tasks) await this.closeTask(t, false);
+    if (this.exactlyOnce && !this.revoking) {
+      const gen = this.generation;
+      void withRetries('recreate closed tasks', () => this.reconcile(gen, this.assigned), {
+        onRetry: (e, attempt) =>
+          this.log.warn('recreating closed tasks failed; retrying', { attempt, error: e }),
+      }).catch((e) => this.fail(e));
+    }
+  }
+
   private async punctuateAll(): Promise<void> {
     if (this.revoking) return;
     const now = Date.now();
@@ -807,4 +845,21 @@ function groupByTopic(
   const m = new Map<string, number[]>();
   for (const p of parts) (m.get(p.topic) ?? m.set(p.topic, []).get(p.topic)!).push(p.partition);
   return [...m].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/**
+ * A commit failure worth rolling back and retrying: millrace marked it retriable and the
+ * Kafka client's own cause does not say otherwise ("retries exceeded" is looked through,
+ * to the error that was retried).
+ */
+function isTransient(err: unknown): boolean {
+  if (!(err instanceof MillraceError) || !err.retriable) return false;
+  let cause = err.cause as
+    { name?: string; type?: string; retriable?: boolean; cause?: unknown } | undefined;
+  while (cause?.name === 'KafkaJSNumberOfRetriesExceeded' && cause.cause)
+    cause = cause.cause as typeof cause;
+  // OPERATION_NOT_ATTEMPTED: the broker skipped this partition because another one of
+  // the same request failed; what counts is that one, which kafkajs may not report.
+  if (cause?.type === 'OPERATION_NOT_ATTEMPTED') return true;
+  return cause?.retriable !== false;
 }
