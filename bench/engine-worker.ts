@@ -74,6 +74,12 @@ const app = new StreamsApp(
   },
   observer,
 );
+// An instance that fails ends the worker, so the bench stops with the cause instead of
+// waiting for records that will never be processed.
+app.onFailure((err) => {
+  process.stderr.write(`engine-worker: the instance failed: ${String(err)}\n`);
+  process.exit(1);
+});
 await app.start();
 // With EXPECTED=0 the instance just runs (the latency case drives it from outside and
 // stops it with SIGTERM); it says when all its tasks run.
