@@ -46,6 +46,32 @@ export async function endOffsets(admin: Admin, topics: string[]): Promise<Map<st
   return out;
 }
 
+/**
+ * A group's committed offsets once they are stable: while a transaction holding offsets of
+ * these partitions is open (or its markers are still being written, which happens after
+ * EndTxn answers), OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT; this
+ * asks again every 100 ms until the answer is stable or `timeoutMs` has passed.
+ * `onWait` is called once, at the first unstable answer.
+ */
+export async function fetchStableOffsets(
+  admin: Admin,
+  groupId: string,
+  topics: Array<string | { topic: string; partitions: number[] }>,
+  opts: { timeoutMs: number; onWait?: () => void },
+): Promise<Awaited<ReturnType<Admin['fetchOffsets']>>> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await admin.fetchOffsets({ groupId, topics, requireStable: true });
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNSTABLE_OFFSET_COMMIT' || Date.now() > deadline)
+        throw err;
+      if (attempt === 0) opts.onWait?.();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Most bytes one restore fetch returns when not told (StreamsConfig `restoreFetchMaxBytes`). */
 export const DEFAULT_RESTORE_FETCH_MAX_BYTES = 4 << 20;
 

@@ -1,9 +1,13 @@
-/** Retries an operation on errors Kafka marks retriable (a leader moving, a coordinator loading). */
+/**
+ * Errors Kafka marks retriable (a leader moving, a coordinator loading), anywhere in the
+ * cause chain ("retries exceeded" wraps the retried error). OPERATION_NOT_ATTEMPTED counts
+ * too: the broker skipped a partition because another one of the same request failed.
+ */
 export function isRetriable(err: unknown): boolean {
   for (let e: any = err; e; e = e.cause ?? e.originalError) {
     if (e.retriable === true) return true;
     if (
-      /NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS/.test(
+      /NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|OPERATION_NOT_ATTEMPTED/.test(
         String(e.type ?? ''),
       )
     )

@@ -26,11 +26,16 @@ import {
   type OffsetToCommit,
   type OutgoingRecord,
 } from './producers.js';
-import { endOffsets, restoreChangelogs, type RestoreTarget } from './restore.js';
+import {
+  endOffsets,
+  fetchStableOffsets,
+  restoreChangelogs,
+  type RestoreTarget,
+} from './restore.js';
 import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
 import { parseTaskId } from './assignment.js';
 import { decodeOffsetMetadata } from './offset-metadata.js';
-import { withRetries } from './retry.js';
+import { isRetriable, withRetries } from './retry.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
 
 /** Builds a task's engine and its checkpoint access; supplied by the app. */
@@ -441,30 +446,14 @@ export class StreamThread {
    */
   private async awaitStableOffsets(tasks: StreamTask[]): Promise<void> {
     if (!this.exactlyOnce || !tasks.length) return;
-    const byTopic = new Map<string, number[]>();
-    for (const t of tasks)
-      for (const tp of this.partitionsOf(t.id))
-        (byTopic.get(tp.topic) ?? byTopic.set(tp.topic, []).get(tp.topic)!).push(tp.partition);
-    const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-    const deadline = Date.now() + this.config.transactionTimeout + 60_000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.admin.fetchOffsets({
-          groupId: this.config.applicationId,
-          topics,
-          requireStable: true,
-        });
-        return;
-      } catch (err) {
-        if ((err as { type?: string }).type !== 'UNSTABLE_OFFSET_COMMIT' || Date.now() > deadline)
-          throw err;
-        if (attempt === 0)
-          this.log.info('waiting for an open transaction that holds offsets of new tasks', {
-            tasks: tasks.map((t) => t.id),
-          });
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const topics = groupByTopic(tasks.flatMap((t) => this.partitionsOf(t.id)));
+    await fetchStableOffsets(this.admin, this.config.applicationId, topics, {
+      timeoutMs: this.config.transactionTimeout + 60_000,
+      onWait: () =>
+        this.log.info('waiting for an open transaction that holds offsets of new tasks', {
+          tasks: tasks.map((t) => t.id),
+        }),
+    });
   }
 
   /** Restores every new task's logged stores from its checkpoint to the changelog's end. */
@@ -849,17 +838,9 @@ function groupByTopic(
 
 /**
  * A commit failure worth rolling back and retrying: millrace marked it retriable and the
- * Kafka client's own cause does not say otherwise ("retries exceeded" is looked through,
- * to the error that was retried).
+ * Kafka client's error behind it is retriable too (see isRetriable).
  */
 function isTransient(err: unknown): boolean {
   if (!(err instanceof MillraceError) || !err.retriable) return false;
-  let cause = err.cause as
-    { name?: string; type?: string; retriable?: boolean; cause?: unknown } | undefined;
-  while (cause?.name === 'KafkaJSNumberOfRetriesExceeded' && cause.cause)
-    cause = cause.cause as typeof cause;
-  // OPERATION_NOT_ATTEMPTED: the broker skipped this partition because another one of
-  // the same request failed; what counts is that one, which kafkajs may not report.
-  if (cause?.type === 'OPERATION_NOT_ATTEMPTED') return true;
-  return cause?.retriable !== false;
+  return err.cause === undefined || isRetriable(err.cause);
 }

@@ -15,13 +15,13 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
+import { fetchStableOffsets } from '../../runtime/restore.js';
 import type { AppStatus } from '../../runtime/admin/index.js';
 import {
   createTopics,
   deleteTopicsWithPrefix,
   produce,
   readUntil,
-  stableOffsets,
   valuesByKey,
 } from '../support/kafka-helpers.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
@@ -143,7 +143,7 @@ async function committedOffsets(topic: string): Promise<number[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [t] = await stableOffsets(admin, app, [topic]);
+    const [t] = await fetchStableOffsets(admin, app, [topic], { timeoutMs: 30_000 });
     return t!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
   } finally {
     await admin.disconnect();

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { stableOffsets } from '../support/kafka-helpers.js';
+import { fetchStableOffsets } from '../../runtime/restore.js';
 
 const run = randomUUID().slice(0, 8);
 let kafka: Kafka;
@@ -143,7 +143,7 @@ describe('kafkajs against the real broker', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    const offsets = await stableOffsets(admin, group, [input]);
+    const offsets = await fetchStableOffsets(admin, group, [input], { timeoutMs: 30_000 });
     await admin.disconnect();
     expect(offsets[0]!.partitions.find((p) => p.partition === 0)!.offset).toBe('1');
   });

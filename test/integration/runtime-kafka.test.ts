@@ -15,8 +15,12 @@ import {
   type OffsetToCommit,
   type OutgoingRecord,
 } from '../../runtime/producers.js';
-import { endOffsets, restoreChangelogs, type RestoreRecordOut } from '../../runtime/restore.js';
-import { stableOffsets } from '../support/kafka-helpers.js';
+import {
+  endOffsets,
+  fetchStableOffsets,
+  restoreChangelogs,
+  type RestoreRecordOut,
+} from '../../runtime/restore.js';
 
 const run = randomUUID().slice(0, 8);
 const app = `it-rt-${run}`;
@@ -49,13 +53,29 @@ function instanceProducer(
  * Waits until every transaction of transactional id `id` has ended on every partition it
  * wrote: the coordinator answers InitProducerId for an id only once its last transaction
  * is complete (all commit or abort markers written); before that, CONCURRENT_TRANSACTIONS,
- * which the client retries. EndTxn answers earlier, so a read_committed end offset taken
- * right after a commit can stop short of it.
+ * which the client retries. EndTxn answers earlier, so a read_committed reader started
+ * right after a commit may not see it yet.
  */
 async function transactionsSettled(id: string, group = app): Promise<void> {
   const barrier = instanceProducer(id, group);
   await barrier.init();
   await barrier.close();
+}
+
+/**
+ * A one-partition output topic `<app>-<name>-out`, a group `<app>-<name>`, and the instance
+ * producer `<app>-<id>` (initialised) with task 0_0's committer, for tests of one producer.
+ */
+async function oneOutput(name: string, id: string) {
+  const group = `${app}-${name}`;
+  const out = `${group}-out`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 1 }] });
+  const o = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: out });
+  const p = instanceProducer(`${app}-${id}`, group);
+  await p.init();
+  return { group, out, admin, o, p, c: p.committer('0_0') };
 }
 
 /** One task's commit as its own transaction. */
@@ -204,7 +224,7 @@ describe('runtime on the real broker', () => {
     expect(sent.filter((a) => a === 'EndTxn')).toHaveLength(1);
     expect(sent.filter((a) => a === 'TxnOffsetCommit')).toHaveLength(1);
     const offsetsNow = async () =>
-      (await stableOffsets(admin, group, [input]))[0]!.partitions
+      (await fetchStableOffsets(admin, group, [input], { timeoutMs: 30_000 }))[0]!.partitions
         .map((x) => `${x.partition}:${x.offset}`)
         .sort();
     expect(await offsetsNow()).toEqual(['0:4', '1:6']);
@@ -242,15 +262,7 @@ describe('runtime on the real broker', () => {
   it('a transaction begun while a flushed commit waits its turn belongs to the commit after it', async () => {
     // flush, flush, prepare: the second send must not take the transaction begun after it
     // (that one waits for the second send to end: taking it would wait forever).
-    const group = `${app}-order`;
-    const out = `${app}-order-out`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 1 }] });
-    const o = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: out });
-    const p = instanceProducer(`${app}-i4`, group);
-    await p.init();
-    const c = p.committer('0_0');
+    const { group, out, admin, o, p, c } = await oneOutput('order', 'i4');
     const within = <T>(x: Promise<T>) =>
       Promise.race([
         x,
@@ -266,22 +278,14 @@ describe('runtime on the real broker', () => {
     c.flush();
     await within(third);
     await p.close();
-    const committed = await stableOffsets(admin, group, [input]);
+    const committed = await fetchStableOffsets(admin, group, [input], { timeoutMs: 30_000 });
     await admin.deleteTopics({ topics: [out] }).catch(() => {});
     await admin.disconnect();
     expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('3');
   });
 
   it('records sent ahead of a commit commit with it; sent ahead of a discarded transaction, never', async () => {
-    const group = `${app}-ahead`;
-    const out = `${app}-ahead-out`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: out, numPartitions: 1 }] });
-    const o = (k: string): OutgoingRecord => ({ ...rec(k, '1', 0), topic: out });
-    const p = instanceProducer(`${app}-i5`, group);
-    await p.init();
-    const c = p.committer('0_0');
+    const { group, out, admin, o, p, c } = await oneOutput('ahead', 'i5');
     expect(p.canSendAhead).toBe(false);
     expect(c.sendAhead([o('none')])).toBe(false); // no transaction begun ahead: nothing sent
     c.prepare();
@@ -297,7 +301,7 @@ describe('runtime on the real broker', () => {
     await second;
     await p.close();
     await transactionsSettled(`${app}-i5`, group);
-    const committed = await stableOffsets(admin, group, [input]);
+    const committed = await fetchStableOffsets(admin, group, [input], { timeoutMs: 30_000 });
     expect(committed[0]!.partitions.find((x) => x.partition === 0)!.offset).toBe('4');
     // Read committed up to the committed end, again while the last commit's marker may
     // still be on its way (it failed once in about ten runs without the barrier above).
@@ -352,7 +356,7 @@ describe('runtime on the real broker', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    const committed = await stableOffsets(admin, app, [input]);
+    const committed = await fetchStableOffsets(admin, app, [input], { timeoutMs: 30_000 });
     const ends = await endOffsets(admin, [changelog]);
     await admin.disconnect();
     expect(committed[0]!.partitions.find((p) => p.partition === 0)!.offset).toBe('2');
@@ -417,7 +421,7 @@ describe('runtime on the real broker', () => {
     await next.close();
     await transactionsSettled(`${app}-i2`, group);
 
-    const committed = await stableOffsets(admin, group, [input]);
+    const committed = await fetchStableOffsets(admin, group, [input], { timeoutMs: 30_000 });
     expect(committed[0]!.partitions.find((x) => x.partition === 1)!.offset).toBe('9');
     const ends = await endOffsets(admin, [eager]);
     const keys: string[] = [];

@@ -1,5 +1,5 @@
 /** Small Kafka helpers for integration and e2e tests: topics, producing, reading to the end. */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 
 export async function createTopics(
   kafka: Kafka,
@@ -141,28 +141,4 @@ export function valuesByKey(records: ReadRecord[]): Map<string, string[]> {
     (m.get(r.key) ?? m.set(r.key, []).get(r.key)!).push(r.value ?? '');
   }
   return m;
-}
-
-/**
- * A group's committed offsets once they are stable: a transaction's offsets are visible
- * only after its commit markers are written, which the broker does after EndTxn answers.
- * A plain fetch right after a transactional commit can still return the previous value;
- * this one asks with require_stable and waits while the broker answers UNSTABLE_OFFSET_COMMIT.
- */
-export async function stableOffsets(
-  admin: Admin,
-  groupId: string,
-  topics: string[],
-  timeoutMs = 30_000,
-): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await admin.fetchOffsets({ groupId, topics, requireStable: true });
-    } catch (err) {
-      if ((err as { type?: string }).type !== 'UNSTABLE_OFFSET_COMMIT' || Date.now() > deadline)
-        throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
