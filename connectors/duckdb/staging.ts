@@ -55,8 +55,8 @@ function appendRow(appender: DuckDBAppender, types: ColumnType[], row: Cell[]): 
  * INSERT … SELECT from staging, updating every non-key column of an existing key whose
  * row differs. A replay (the sink restarting from the warehouse's offsets, a backfill
  * over rows already loaded) brings the same rows again: DuckDB updating a row costs far
- * more than finding it unchanged (`npm run bench:sink`, replay case: 28.1 k rows/s and
- * 14.3 CPU-s updating every row, 58.6 k and 6.9 with this condition), and the table ends
+ * more than finding it unchanged (`npm run bench:sink`, replay case: 28.3 k rows/s and
+ * 14.2 CPU-s updating every row, 57.4–59.9 k and 6.7–7.0 with this condition), and the table ends
  * the same either way.
  */
 export function upsertSql(table: TableSpec): string {
