@@ -284,7 +284,9 @@ async function scalar(expr: string): Promise<number> {
         `sum(rate(millrace_ingest_records_produced_total{topic="${PREFIX}trades.raw"}[30s]))`,
         at,
       );
-      expect(fedRate).toBeGreaterThan(50);
+      // The feed flows (about 100 messages/s asked; a CI machine running other test files
+      // beside it delivered 46/s over 30 s once), so the totals below compare something.
+      expect(fedRate).toBeGreaterThan(10);
       expect(done).toBeLessThanOrEqual(fed + 2 * fedRate * (SCRAPE_INTERVAL_MS / 1000) + 10);
       expect(done).toBeGreaterThanOrEqual(fedBefore);
       // Closing a 1-minute window emits one result per symbol (10): a visible step.
