@@ -29,7 +29,8 @@ import {
   type TradeSource,
 } from '../../connectors/finnhub/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { ensureTopics, IngestProducer } from '../../connectors/kafka/ingest-producer.js';
+import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
+import { ensureTopics, kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/index.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { parseArgs, type Parsed } from '../args.js';
@@ -338,7 +339,7 @@ async function prepare(s: IngestSettings, metrics: CountingMetrics, logger: Inge
     `${TOPICS.raw}-value`,
     loadSchema(path.join(SCHEMAS, 'trades-raw.avsc')),
   );
-  const producer = IngestProducer.forKafka(kafka, {
+  const producer = new IngestProducer(kafkaBatchSender(kafka), {
     rawTopic: TOPICS.raw,
     dlqTopic: TOPICS.finnhubDlq,
     serialize: (m) => serde.serialize(m),

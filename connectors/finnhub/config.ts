@@ -13,7 +13,7 @@
  * | `FINNHUB_IDLE_TIMEOUT`      | `60s`                  | reconnect when nothing (not even a ping) arrived for this long |
  */
 import { z } from 'zod';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../common/backoff.js';
 import { environment } from './env-file.js';
 import { FinnhubConfigError, type ConfigIssue } from './errors.js';
 import { redact } from './redact.js';

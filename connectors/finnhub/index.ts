@@ -10,7 +10,12 @@
  *   producer implements it); `IngestMetrics`: counters to bind; `finnhubConfig()`: the
  *   validated environment.
  */
-export { backoffCeiling, backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
+export {
+  backoffCeiling,
+  backoffDelay,
+  defaultBackoff,
+  type BackoffOptions,
+} from '../common/backoff.js';
 export { DEFAULT_SYMBOLS, DEFAULT_WS_URL, finnhubConfig, type FinnhubConfig } from './config.js';
 export { environment, parseDotEnv } from './env-file.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * Where sources hand what they read: the Kafka ingest producer implements this
- * (connectors/kafka/ingest-producer.ts); tests use an in-memory one. Both calls may wait:
+ * (connectors/finnhub/ingest-producer.ts, over connectors/kafka's keyed producer); tests use an in-memory one. Both calls may wait:
  * that wait is backpressure, and a source must not read more until it resolves.
  */
 import type { DeadLetter, TradeMessage } from './types.js';

@@ -13,7 +13,7 @@
  *   const source = new FinnhubWebSocketSource({ config: finnhubConfig(), sink: producer });
  *   await source.run(abortController.signal);
  */
-import { defaultBackoff, backoffDelay } from './backoff.js';
+import { defaultBackoff, backoffDelay } from '../common/backoff.js';
 import type { FinnhubConfig } from './config.js';
 import { FrameDispatcher } from './dispatch.js';
 import { FinnhubAuthError, FinnhubError } from './errors.js';

@@ -16,11 +16,8 @@ import {
   type TradeMessage,
 } from '../../connectors/finnhub/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
-import {
-  IngestProducer,
-  kafkaBatchSender,
-  type BatchSender,
-} from '../../connectors/kafka/ingest-producer.js';
+import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
+import { kafkaBatchSender, type BatchSender } from '../../connectors/kafka/keyed-producer.js';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/index.js';
 import { createTopics, deleteTopicsWithPrefix, readUntil } from '../support/kafka-helpers.js';
 

@@ -22,7 +22,8 @@ import {
   type TradeMessage,
 } from '../../connectors/finnhub/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { IngestProducer } from '../../connectors/kafka/ingest-producer.js';
+import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
+import { kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
 import { AvroRegistrySerde, loadSchema, RegistryClient } from '../../connectors/registry/index.js';
 import { createTopics, deleteTopicsWithPrefix, readUntil } from '../support/kafka-helpers.js';
 
@@ -101,7 +102,7 @@ describe('Finnhub WebSocket → trades.raw / finnhub.dlq (real Kafka and registr
     );
     const logLines: string[] = [];
     const logger = jsonLogger({ level: 'debug', write: (l) => logLines.push(l) });
-    const producer = IngestProducer.forKafka(kafka, {
+    const producer = new IngestProducer(kafkaBatchSender(kafka), {
       rawTopic: RAW,
       dlqTopic: DLQ,
       serialize: (m) => serde.serialize(m),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { jsonLogger } from '../finnhub/log.js';
-import { CountingMetrics } from '../finnhub/metrics.js';
-import type { TradeMessage } from '../finnhub/types.js';
-import { IngestProducer, type BatchSender, type OutgoingRecord } from './ingest-producer.js';
+import type { BatchSender, OutgoingRecord } from '../kafka/keyed-producer.js';
+import { IngestProducer } from './ingest-producer.js';
+import { jsonLogger } from './log.js';
+import { CountingMetrics } from './metrics.js';
+import type { TradeMessage } from './types.js';
 
 const msg = (i: number, s = 'AAPL'): TradeMessage => ({
   type: 'trade',
@@ -159,7 +160,7 @@ describe('IngestProducer', () => {
     expect(p.stats().peakQueuedMessages).toBeLessThanOrEqual(100);
     const msgs = lines.map((l) => JSON.parse(l).msg as string);
     expect(msgs).toContain(
-      'kafka send failed; retrying the batch (sources wait once the queue is full)',
+      'kafka send failed; retrying the batch (callers wait once the queue is full)',
     );
     expect(msgs).toContain('kafka is back: queued records are being delivered');
     expect(msgs.some((m) => m.startsWith('backpressure'))).toBe(true);
@@ -178,7 +179,7 @@ describe('IngestProducer', () => {
     );
     expect(results.some((r) => r.status === 'rejected')).toBe(true);
     await expect(p.flush()).rejects.toMatchObject({
-      name: 'IngestError',
+      name: 'ProducerError',
       code: 'SEND_FAILED',
       domain: 'external',
     });

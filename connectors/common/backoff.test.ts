@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffCeiling, backoffDelay } from './backoff.js';
-import { prng } from './prng.js';
+import { prng } from '../finnhub/prng.js';
 
 const o = { initialMs: 500, maxMs: 30_000 };
 

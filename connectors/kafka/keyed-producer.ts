@@ -1,33 +1,26 @@
 /**
- * The ingest producer: takes what the Finnhub sources read (a `TradeSink`) and produces it
- * to Kafka — each single-symbol trade message to `trades.raw`, keyed by symbol, Avro with
- * Confluent framing (through the registry serde you pass as `serialize`); each unreadable
- * frame to `finnhub.dlq` as its original bytes with `millrace.reason`, `millrace.source`,
- * `millrace.timestamp` and `millrace.error` headers.
+ * A keyed, idempotent, bounded producer: records (topic, key, value, timestamp, headers)
+ * go to Kafka in order, with acks=all, and a record counts as delivered only once it is
+ * acknowledged. It knows no record format: the Finnhub ingest (connectors/finnhub/
+ * ingest-producer.ts) builds its records and hands them to `send()`.
  *
  * Memory is bounded. Accepted records wait in a queue capped by count and bytes; when it
- * is full, `accept()` does not resolve until acknowledgements free room, so a slow or
- * absent broker slows the source instead of growing a buffer (`backpressureWait` counts
+ * is full, `send()` does not resolve until acknowledgements free room, so a slow or
+ * absent broker slows the caller instead of growing a buffer (`backpressureWait` counts
  * it; a wait over a second is logged). Records leave in batches (`lingerMs` lets a batch
  * fill), one batch in flight, with an idempotent producer and acks=all. A failed batch is
- * retried with capped, jittered backoff until it is acknowledged; a record counts as
- * delivered only then. Retrying a batch that failed part-way can write the part that had
- * succeeded again: the pipeline's dedupe step removes such duplicates.
+ * retried with capped, jittered backoff until it is acknowledged. Retrying a batch that
+ * failed part-way can write the part that had succeeded again: a consumer that must not
+ * see duplicates removes them (the pipeline's dedupe step does).
  *
  * @example
- *   const producer = IngestProducer.forKafka(createKafka({ brokers, clientId: 'ingest' }), {
- *     serialize: (m) => rawSerde.serialize(m),
- *   });
+ *   const producer = new KeyedProducer(kafkaBatchSender(createKafka({ brokers, clientId: 'ingest' })));
  *   await producer.connect();
- *   await new SyntheticSource({ sink: producer }).run(signal);
+ *   await producer.send({ topic: 'events', key: 'a', value: Buffer.from('1'), timestamp: Date.now() });
  *   await producer.close();
  */
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { backoffDelay, type BackoffOptions } from '../finnhub/backoff.js';
-import { silentLogger, type IngestLogger } from '../finnhub/log.js';
-import { noopMetrics, type IngestMetrics } from '../finnhub/metrics.js';
-import type { TradeSink } from '../finnhub/sink.js';
-import type { DeadLetter, TradeMessage } from '../finnhub/types.js';
+import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 
 /** One record on its way to Kafka. */
 export interface OutgoingRecord {
@@ -46,13 +39,24 @@ export interface BatchSender {
   disconnect(): Promise<void>;
 }
 
-export interface IngestProducerOptions {
-  /** Turns a trade message into the `trades.raw` value (Avro, Confluent framing). */
-  serialize(message: TradeMessage): Buffer;
-  /** Default `trades.raw`. */
-  rawTopic?: string;
-  /** Default `finnhub.dlq`. */
-  dlqTopic?: string;
+/** The counters a producer reports; bind them to Prometheus, a live line or a test. */
+export interface ProducerMetrics {
+  /** Records acknowledged by Kafka (acks=all), by topic. */
+  produced(topic: string, count: number): void;
+  /** A caller waited `ms` for room in the bounded queue (backpressure). */
+  backpressureWait(ms: number): void;
+}
+
+/** What the producer logs through (warnings and its failure); any structured logger fits. */
+export interface ProducerLogger {
+  error(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const silent: ProducerLogger = { error() {}, warn() {} };
+const noMetrics: ProducerMetrics = { produced() {}, backpressureWait() {} };
+
+export interface KeyedProducerOptions {
   /** Records accepted but not yet acknowledged, at most. Default 20 000. */
   maxQueuedMessages?: number;
   /** Their bytes (keys + values + headers), at most. Default 16 MiB. */
@@ -63,24 +67,18 @@ export interface IngestProducerOptions {
   batchBytes?: number;
   /** How long an idle producer waits for a batch to fill, ms. Default 5. */
   lingerMs?: number;
-  /** A source wait longer than this is logged (at most every 10 s), ms. Default 1 000. */
+  /** A caller's wait longer than this is logged (at most every 10 s), ms. Default 1 000. */
   slowWaitMs?: number;
   /** Delays between attempts at a failed batch. Default 200 ms doubling to 10 s, full jitter. */
   retry?: BackoffOptions;
-  metrics?: IngestMetrics;
+  metrics?: ProducerMetrics;
   /** Structured logger. Default: silent. */
-  logger?: IngestLogger;
-  /** Wall clock for the records' Kafka timestamps, epoch ms. Default `Date.now`. */
-  now?: () => number;
+  logger?: ProducerLogger;
 }
 
-/** Counters of an `IngestProducer`. */
-export interface IngestProducerStats {
-  /** Trade messages accepted from sources. */
-  accepted: number;
-  /** Dead letters accepted. */
-  deadLetters: number;
-  /** Records acknowledged by Kafka (both topics). */
+/** Counters of a `KeyedProducer`. */
+export interface KeyedProducerStats {
+  /** Records acknowledged by Kafka (all topics). */
   delivered: number;
   /** Records accepted and not yet acknowledged. */
   queuedMessages: number;
@@ -88,15 +86,15 @@ export interface IngestProducerStats {
   /** The most records / bytes ever queued at once. */
   peakQueuedMessages: number;
   peakQueuedBytes: number;
-  /** Times a source had to wait for room. */
+  /** Times a caller had to wait for room. */
   backpressureWaits: number;
   /** Failed send attempts that were retried. */
   retries: number;
   batches: number;
 }
 
-/** A failure of the ingest producer: `UNDELIVERED` (closed before all acks), `SEND_FAILED` (not retriable). */
-export class IngestError extends Error {
+/** A failure of the producer: `UNDELIVERED` (closed before all acks), `SEND_FAILED` (not retriable), `CLOSED`. */
+export class ProducerError extends Error {
   readonly domain: 'external' | 'internal';
   readonly retriable = false;
   constructor(
@@ -105,7 +103,7 @@ export class IngestError extends Error {
     opts: { domain?: 'external' | 'internal'; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = 'IngestError';
+    this.name = 'ProducerError';
     this.domain = opts.domain ?? 'external';
   }
 }
@@ -122,19 +120,10 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-const HEADER = {
-  reason: 'millrace.reason',
-  source: 'millrace.source',
-  timestamp: 'millrace.timestamp',
-  error: 'millrace.error',
-} as const;
-
-export class IngestProducer implements TradeSink {
-  private readonly o: Required<
-    Omit<IngestProducerOptions, 'serialize' | 'metrics' | 'logger' | 'now'>
-  >;
-  private readonly metrics: IngestMetrics;
-  private readonly log: IngestLogger;
+export class KeyedProducer {
+  private readonly o: Required<Omit<KeyedProducerOptions, 'metrics' | 'logger'>>;
+  private readonly metrics: ProducerMetrics;
+  private readonly log: ProducerLogger;
   private pending: Entry[] = [];
   private pendingBytes = 0;
   /** When the oldest pending record arrived: the linger counts from there, as in Kafka. */
@@ -147,10 +136,7 @@ export class IngestProducer implements TradeSink {
   private closing = false;
   private idle: Array<() => void> = [];
   private lastSlowLog = 0;
-  private readonly now: () => number;
-  private readonly s: IngestProducerStats = {
-    accepted: 0,
-    deadLetters: 0,
+  private readonly s: KeyedProducerStats = {
     delivered: 0,
     queuedMessages: 0,
     queuedBytes: 0,
@@ -163,12 +149,9 @@ export class IngestProducer implements TradeSink {
 
   constructor(
     private readonly sender: BatchSender,
-    private readonly opts: IngestProducerOptions,
+    opts: KeyedProducerOptions = {},
   ) {
-    this.now = opts.now ?? Date.now;
     this.o = {
-      rawTopic: opts.rawTopic ?? 'trades.raw',
-      dlqTopic: opts.dlqTopic ?? 'finnhub.dlq',
       maxQueuedMessages: opts.maxQueuedMessages ?? 20_000,
       maxQueuedBytes: opts.maxQueuedBytes ?? 16 * 1024 * 1024,
       batchMessages: opts.batchMessages ?? 5_000,
@@ -177,51 +160,35 @@ export class IngestProducer implements TradeSink {
       slowWaitMs: opts.slowWaitMs ?? 1000,
       retry: opts.retry ?? { initialMs: 200, maxMs: 10_000 },
     };
-    this.metrics = opts.metrics ?? noopMetrics;
-    this.log = opts.logger ?? silentLogger;
+    this.metrics = opts.metrics ?? noMetrics;
+    this.log = opts.logger ?? silent;
   }
 
   /** A producer over kafkajs: idempotent, acks=all, one request in flight. */
-  static forKafka(kafka: Kafka, opts: IngestProducerOptions): IngestProducer {
-    return new IngestProducer(kafkaBatchSender(kafka), opts);
+  static forKafka(kafka: Kafka, opts: KeyedProducerOptions = {}): KeyedProducer {
+    return new KeyedProducer(kafkaBatchSender(kafka), opts);
   }
 
   connect(): Promise<void> {
     return this.sender.connect();
   }
 
-  /** Queues one trade message for `trades.raw`, keyed by its symbol; waits while the queue is full. */
-  accept(message: TradeMessage): Promise<void> {
-    this.s.accepted++;
-    return this.enqueue({
-      topic: this.o.rawTopic,
-      key: message.data[0]?.s ?? null,
-      value: this.opts.serialize(message),
-      // The record's Kafka timestamp is when it was ingested, by the wall clock: event time
-      // lives in the payload. A replayed or deterministic feed stamped with its (old) event
-      // time would be deleted by the broker's retention minutes after it was written.
-      timestamp: this.now(),
-    });
+  /**
+   * Queues one record; resolves once it is accepted (not yet acknowledged), waiting while
+   * the queue is full. Rejects once the producer has failed for good or is closed.
+   */
+  async send(record: OutgoingRecord): Promise<void> {
+    if (this.failure) throw this.failure;
+    const entry = { record, bytes: sizeOf(record) };
+    if (this.waiters.length || !this.fits(entry.bytes)) await this.waitForRoom(entry.bytes);
+    else this.reserve(entry.bytes);
+    if (!this.pending.length) this.pendingSince = Date.now();
+    this.pending.push(entry);
+    this.pendingBytes += entry.bytes;
+    this.kick(false);
   }
 
-  /** Queues a frame that could not be read for `finnhub.dlq`, as its original bytes. */
-  deadLetter(letter: DeadLetter): Promise<void> {
-    this.s.deadLetters++;
-    return this.enqueue({
-      topic: this.o.dlqTopic,
-      key: null,
-      value: letter.bytes,
-      timestamp: this.now(),
-      headers: {
-        [HEADER.reason]: letter.reason,
-        [HEADER.source]: letter.source,
-        [HEADER.timestamp]: String(letter.timestamp),
-        [HEADER.error]: letter.detail.slice(0, 1000),
-      },
-    });
-  }
-
-  stats(): IngestProducerStats {
+  stats(): KeyedProducerStats {
     return { ...this.s };
   }
 
@@ -255,20 +222,9 @@ export class IngestProducer implements TradeSink {
       await this.flush(timeoutMs);
     } finally {
       this.closing = true;
-      this.fail(new IngestError('CLOSED', 'the ingest producer is closed'), false);
+      this.fail(new ProducerError('CLOSED', 'the producer is closed'), false);
       await this.sender.disconnect().catch(() => undefined);
     }
-  }
-
-  private async enqueue(record: OutgoingRecord): Promise<void> {
-    if (this.failure) throw this.failure;
-    const entry = { record, bytes: sizeOf(record) };
-    if (this.waiters.length || !this.fits(entry.bytes)) await this.waitForRoom(entry.bytes);
-    else this.reserve(entry.bytes);
-    if (!this.pending.length) this.pendingSince = Date.now();
-    this.pending.push(entry);
-    this.pendingBytes += entry.bytes;
-    this.kick(false);
   }
 
   private fits(bytes: number): boolean {
@@ -295,7 +251,7 @@ export class IngestProducer implements TradeSink {
     );
   }
 
-  /** Lets waiting sources in, oldest first, as far as room allows. */
+  /** Lets waiting callers in, oldest first, as far as room allows. */
   private admit(): void {
     while (this.waiters.length && this.fits(this.waiters[0]!.bytes)) {
       const w = this.waiters.shift()!;
@@ -310,7 +266,7 @@ export class IngestProducer implements TradeSink {
   private logSlow(waitedMs: number): void {
     if (Date.now() - this.lastSlowLog < 10_000) return;
     this.lastSlowLog = Date.now();
-    this.log.warn('backpressure: a source waited for kafka to acknowledge queued records', {
+    this.log.warn('backpressure: a caller waited for kafka to acknowledge queued records', {
       waitedMs,
       queuedMessages: this.s.queuedMessages,
       queuedBytes: this.s.queuedBytes,
@@ -334,7 +290,7 @@ export class IngestProducer implements TradeSink {
     void this.sendLoop();
   }
 
-  /** A batch leaves when full, when sources wait for room, on flush, or after the linger. */
+  /** A batch leaves when full, when callers wait for room, on flush, or after the linger. */
   private due(): boolean {
     return (
       this.pending.length >= this.o.batchMessages ||
@@ -394,7 +350,7 @@ export class IngestProducer implements TradeSink {
         const delayMs = backoffDelay(Math.min(attempt, 20), this.o.retry);
         if (attempt === 0 || attempt % 10 === 0)
           this.log.warn(
-            'kafka send failed; retrying the batch (sources wait once the queue is full)',
+            'kafka send failed; retrying the batch (callers wait once the queue is full)',
             {
               error: err,
               attempt: attempt + 1,
@@ -412,37 +368,36 @@ export class IngestProducer implements TradeSink {
     const s = this.s;
     s.batches++;
     s.delivered += batch.length;
-    let raw = 0;
+    const byTopic = new Map<string, number>();
     for (const e of batch) {
       s.queuedMessages--;
       s.queuedBytes -= e.bytes;
-      if (e.record.topic === this.o.rawTopic) raw++;
+      byTopic.set(e.record.topic, (byTopic.get(e.record.topic) ?? 0) + 1);
     }
-    if (raw) this.metrics.produced(this.o.rawTopic, raw);
-    if (batch.length - raw) this.metrics.produced(this.o.dlqTopic, batch.length - raw);
+    for (const [topic, n] of byTopic) this.metrics.produced(topic, n);
     this.admit();
   }
 
   private fail(err: unknown, log: boolean): void {
     if (this.failure) return;
     this.failure =
-      err instanceof IngestError
+      err instanceof ProducerError
         ? err
-        : new IngestError(
+        : new ProducerError(
             'SEND_FAILED',
             `producing to kafka failed and cannot be retried: ${(err as Error)?.message ?? String(err)}`,
             { cause: err },
           );
-    if (log) this.log.error('ingest producer failed', { error: this.failure });
+    if (log) this.log.error('kafka producer failed', { error: this.failure });
     clearTimeout(this.linger);
     for (const w of this.waiters.splice(0)) w.reject(this.failure);
     for (const r of this.idle.splice(0)) r();
   }
 
-  private undelivered(timeoutMs: number): IngestError {
-    return new IngestError(
+  private undelivered(timeoutMs: number): ProducerError {
+    return new ProducerError(
       'UNDELIVERED',
-      `${this.s.queuedMessages} accepted records were not acknowledged by kafka within ${timeoutMs} ms; they are lost unless the source can resend them (check that the brokers are up)`,
+      `${this.s.queuedMessages} accepted records were not acknowledged by kafka within ${timeoutMs} ms; they are lost unless the caller can send them again (check that the brokers are up)`,
     );
   }
 }
@@ -464,7 +419,7 @@ function isRetriable(err: unknown): boolean {
 
 /** The kafkajs sender: idempotent producer, acks=all, one request in flight (keeps order per partition). */
 export function kafkaBatchSender(kafka: Kafka): BatchSender {
-  // A few quick retries inside kafkajs; the ingest producer's own loop retries beyond
+  // A few quick retries inside kafkajs; the keyed producer's own loop retries beyond
   // them, with logs and backoff, so an outage is visible rather than a silent hang.
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -495,7 +450,7 @@ export function kafkaBatchSender(kafka: Kafka): BatchSender {
 }
 
 /**
- * Creates the topics that are absent (`trades.raw` with `partitions`, `finnhub.dlq`…);
+ * Creates the topics that are absent, each with its partition count;
  * returns the ones it created. Existing topics are left as they are.
  *
  * @example await ensureTopics(kafka, [{ topic: 'trades.raw', partitions: 8 }, { topic: 'finnhub.dlq', partitions: 1 }])
