@@ -36,6 +36,22 @@ export default tseslint.config(
     },
   },
   {
+    // The public API (issue 18): no `any` in what users import or implement.
+    files: [
+      'index.ts',
+      'testing.ts',
+      'topology/**/*.ts',
+      'processors/**/*.ts',
+      'state/**/*.ts',
+      'runtime/testing/**/*.ts',
+      'runtime/task/**/*.ts',
+      'runtime/topology-adapter.ts',
+      'runtime/global-*.ts',
+    ],
+    ignores: ['**/*.test.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+  },
+  {
     files: ['topology/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {

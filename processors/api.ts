@@ -74,7 +74,13 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown, S = Record<str
   readonly metrics: ProcessorMetrics;
 }
 
-export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown, S = any> {
+export interface Processor<
+  KIn = unknown,
+  VIn = unknown,
+  KOut = unknown,
+  VOut = unknown,
+  S = Record<string, unknown>,
+> {
   init?(context: ProcessorContext<KOut, VOut, S>): void | Promise<void>;
   process(record: StreamRecord<KIn, VIn>): void | Promise<void>;
   /**

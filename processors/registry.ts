@@ -34,12 +34,19 @@ import {
   setDefaultCatalog,
   typeInfo,
   type DeclaredStores,
+  type OutputsOf,
   type ProcessorCatalog,
   type ProcessorTypeDefinition,
   type ProcessorTypeInfo,
   type StoreSpec,
 } from '../topology/index.js';
 import type { Processor } from './api.js';
+
+/**
+ * A processor of any record types, as the registry holds it. (`Processor`'s methods take
+ * their records as method parameters, so a processor of specific types is one of these.)
+ */
+export type AnyProcessor<S = Record<string, unknown>> = Processor<never, never, never, never, S>;
 
 /** A store spec that remembers the typed store a processor gets for it. */
 export type StoreDecl<T> = StoreSpec & { readonly __store?: T };
@@ -87,8 +94,8 @@ export function windowStoreSpec<K, V>(s: StoreFields): StoreDecl<WindowStore<K, 
  * with `registerProcessor`, or hand it to the builder's `process()` directly.
  */
 export interface ProcessorDefinition<
-  O = any,
-  D extends DeclaredStores = any,
+  O = unknown,
+  D extends DeclaredStores = DeclaredStores,
 > extends ProcessorTypeDefinition {
   type: string;
   /** One line saying what the type does (for listings and error messages). */
@@ -98,7 +105,7 @@ export interface ProcessorDefinition<
   /** Stores the type needs: a list (reached by store name) or a record of roles (typed). */
   stores?(options: O, node: string): D;
   /** Named outputs besides the default (`ctx.forward(record, 'late')`); may depend on options. */
-  outputs?: readonly string[] | ((options: O) => readonly string[]);
+  outputs?: readonly string[] | OutputsOf<O>;
   /** True when the type changes record keys. */
   changesKey?: boolean;
   /**
@@ -107,8 +114,11 @@ export interface ProcessorDefinition<
    * value hides that value from Prometheus' rate() and increase().
    */
   counters?: readonly string[];
-  /** A new instance for one task. `inline` is the builder's function(s) for inline nodes. */
-  create(options: O, inline: any): Processor<any, any, any, any, StoresOf<D>>;
+  /**
+   * A new instance for one task. `inline` is the builder's function(s) for inline nodes
+   * (`undefined` for nodes from a topology file): check it before use.
+   */
+  create(options: O, inline: unknown): AnyProcessor<StoresOf<D>>;
 }
 
 /**
@@ -127,7 +137,8 @@ export function storeRoles(
   options: unknown,
   node: string,
 ): Record<string, string> {
-  const d = def.stores?.(options, node);
+  const stores = def.stores as ((o: unknown, n: string) => DeclaredStores) | undefined;
+  const d = stores?.call(def, options, node);
   if (!d || Array.isArray(d)) return {};
   return Object.fromEntries(Object.entries(d).map(([role, s]) => [role, s.name]));
 }
@@ -136,8 +147,8 @@ class Registry implements ProcessorCatalog {
   private readonly defs = new Map<string, ProcessorDefinition>();
 
   /** Adds (or replaces) a type. */
-  register(def: ProcessorDefinition): void {
-    this.defs.set(def.type, def);
+  register<O, D extends DeclaredStores>(def: ProcessorDefinition<O, D>): void {
+    this.defs.set(def.type, def as unknown as ProcessorDefinition);
   }
 
   definition(type: string): ProcessorDefinition | undefined {
@@ -166,5 +177,5 @@ setDefaultCatalog(processorRegistry);
 export function registerProcessor<O, D extends DeclaredStores>(
   def: ProcessorDefinition<O, D>,
 ): void {
-  processorRegistry.register(def as ProcessorDefinition);
+  processorRegistry.register(def);
 }

@@ -18,7 +18,7 @@ import { createTaskEngine, serdeResolver } from './task/create.js';
 
 export interface AdapterOptions {
   /** Serdes by name beyond the built-ins (e.g. Avro ones from the registry). */
-  serdes?: Record<string, Serde<any>>;
+  serdes?: Record<string, Serde<unknown>>;
   /** Where processors' counters (duplicates dropped, late records, dead letters …) go, per task. */
   processorMetrics?: (taskId: string, processor: string) => ProcessorMetrics;
   /** Where each task's stores report (cache hits and misses; operation timings if asked for). */

@@ -60,7 +60,7 @@ export const float64Serde: Serde<number> = {
   deserialize: (b) => b.readDoubleBE(0),
 };
 
-const BY_NAME: Record<string, Serde<any>> = {
+const BY_NAME: Record<string, Serde<unknown>> = {
   string: stringSerde,
   json: jsonSerde,
   bytes: bytesSerde,
@@ -69,7 +69,7 @@ const BY_NAME: Record<string, Serde<any>> = {
 };
 
 /** The built-in serde called `name`; a clear error lists the known names otherwise. */
-export function serdeByName(name: string): Serde<any> {
+export function serdeByName(name: string): Serde<unknown> {
   const s = BY_NAME[name];
   if (!s) {
     throw new StateStoreError(
@@ -91,7 +91,7 @@ export const builtInSerdeNames = (): string[] => Object.keys(BY_NAME);
  * its store values. Registering the same serde again is a no-op; a name already taken by
  * another serde is an error.
  */
-export function registerSerde(name: string, serde: Serde<any>): void {
+export function registerSerde(name: string, serde: Serde<unknown>): void {
   const taken = BY_NAME[name];
   if (taken === serde) return;
   if (taken)

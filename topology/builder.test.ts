@@ -48,7 +48,7 @@ describe('the builder', () => {
   it('inserts one repartition topic named after the key-changing node before a stateful step', () => {
     const b = new TopologyBuilder();
     const grouped = b
-      .stream('clicks', json)
+      .stream<string, { user: string }>('clicks', json)
       .selectKey((r) => r.value.user, 'by-user')
       .groupByKey();
     grouped.count({ name: 'total' }).to('totals');
@@ -80,7 +80,7 @@ describe('the builder', () => {
   it('branches into named outputs', () => {
     const b = new TopologyBuilder();
     const { big, small } = b
-      .stream('trades', json, 'trades')
+      .stream<string, { v: number }>('trades', json, 'trades')
       .branch({ big: (r) => r.value.v > 10, small: () => true }, 'split');
     big.to('big-trades', json, 'big');
     small.mapValues((v) => v, 'tag').to('small-trades', json, 'small');

@@ -23,6 +23,12 @@ export interface OptionsSchema<O = unknown> {
 export type DeclaredStores = StoreSpec[] | Record<string, StoreSpec>;
 
 /**
+ * Named outputs computed from a type's options. (Written as a method so that a function of
+ * narrower options is one too: `build()` calls it with options the type's schema parsed.)
+ */
+export type OutputsOf<O> = { bivariant(options: O): readonly string[] }['bivariant'];
+
+/**
  * A processor type as `build()` sees it. `processors/`' `ProcessorDefinition` is one; the
  * builder's `process(definition)` accepts any (without registering it globally).
  */
@@ -32,13 +38,13 @@ export interface ProcessorTypeDefinition {
   /** Options schema (zod); bad options fail `build()` with the option named. */
   options?: OptionsSchema;
   /** Stores the type needs, so changelogs are named before a record flows. */
-  stores?(options: any, node: string): DeclaredStores;
+  stores?(options: never, node: string): DeclaredStores;
   /** Named outputs besides the default one, e.g. `['late']`; children attach as `node:late`. */
-  outputs?: readonly string[] | ((options: any) => readonly string[]);
+  outputs?: readonly string[] | OutputsOf<never>;
   /** True when the type changes record keys (a later stateful step repartitions first). */
   changesKey?: boolean;
   /** A new processor instance for one task (opaque to `topology/`). */
-  create(options: any, inline: any): unknown;
+  create(options: never, inline: unknown): unknown;
 }
 
 export interface ProcessorTypeInfo {
@@ -63,7 +69,8 @@ export function declaredStores(
   options: unknown,
   node: string,
 ): StoreSpec[] {
-  const d = def.stores?.(options, node);
+  const stores = def.stores as ((o: unknown, n: string) => DeclaredStores) | undefined;
+  const d = stores?.call(def, options, node);
   if (!d) return [];
   return Array.isArray(d) ? d : Object.values(d);
 }
@@ -82,7 +89,7 @@ function optionNames(schema: OptionsSchema): string {
 
 /** How `build()` checks nodes of the type `def` defines. */
 export function typeInfo(def: ProcessorTypeDefinition): ProcessorTypeInfo {
-  const outputs = def.outputs;
+  const outputs = def.outputs as readonly string[] | OutputsOf<unknown> | undefined;
   return {
     changesKey: def.changesKey,
     validate: (options: Json) => {

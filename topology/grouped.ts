@@ -3,7 +3,8 @@
  * key-value store, and `groupByKey().windowedBy(tumbling(size, grace)).count()/aggregate()`
  * over a window store. Each declares its store (changelogged and cached by default).
  */
-import type { KStream, TopologyBuilder } from './builder.js';
+import type { TopologyBuilder } from './builder.js';
+import type { KStream } from './stream.js';
 import type { StoreSpec } from './spec.js';
 
 /** Time windows: `sizeMs` wide, epoch-aligned, accepting records up to `graceMs` late. */
@@ -74,7 +75,8 @@ export interface KeyValueAggregateOptions extends AggregateOptions {
   maxBufferedKeys?: number;
 }
 
-type Fold<K, V, A> = (key: K, value: V, aggregate: A) => A;
+/** An aggregation's adder; the aggregate's type `A` is taken from `init` alone. */
+type Fold<K, V, A> = (key: K, value: V, aggregate: NoInfer<A>) => NoInfer<A>;
 
 /** The processor options of a key-value aggregation over `store`. */
 function aggregationOptions(store: string, o: KeyValueAggregateOptions) {
@@ -112,7 +114,7 @@ export class KGroupedStream<K, V> {
   count(opts: KeyValueAggregateOptions = {}): KStream<K, number> {
     const name = this.b.nameFor('count', opts.name);
     const store = this.kvStore(name, opts, 'int64');
-    return this.stream.process('count', {
+    return this.stream.process<K, number>('count', {
       name,
       options: aggregationOptions(store, opts),
       stores: [store],
@@ -166,7 +168,7 @@ export class KGroupedStream<K, V> {
     reducer: (aggregate: V, value: V) => V,
     opts: KeyValueAggregateOptions = {},
   ): KStream<K, V> {
-    return this.aggregate<V | undefined>(
+    const reduced = this.aggregate<V | undefined>(
       () => undefined,
       (_k, v, agg) =>
         v === null || v === undefined ? undefined : agg === undefined ? v : reducer(agg, v),
@@ -175,7 +177,9 @@ export class KGroupedStream<K, V> {
         name: this.b.nameFor('reduce', opts.name),
         valueSerde: opts.valueSerde ?? this.serdes.valueSerde,
       },
-    ) as KStream<K, V>;
+    );
+    // The adder never stores `undefined` (it declines the record instead): every output is a V.
+    return reduced as KStream<K, V>;
   }
 
   /** Windows the grouped stream (see `tumbling()` and `hopping()`). */
@@ -225,7 +229,7 @@ export class TimeWindowedStream<K, V> {
   count(opts: AggregateOptions = {}): KStream<K, Windowed<number>> {
     const name = this.b.nameFor('windowed-count', opts.name);
     const store = this.windowStore(name, opts);
-    return this.stream.process('windowed-count', {
+    return this.stream.process<K, Windowed<number>>('windowed-count', {
       name,
       options: this.options(store),
       stores: [store],

@@ -8,14 +8,17 @@ export {
   type Subtopology,
   type InternalTopic,
 } from './build.js';
+export { TopologyBuilder } from './builder.js';
+export { KStream, type Rec, type ProcessOptions, type GroupedSerdes } from './stream.js';
 export {
-  TopologyBuilder,
-  KStream,
   DEFAULT_SERDES,
-  type Rec,
   type Serdes,
-  type ProcessOptions,
-} from './builder.js';
+  type SerdeTypes,
+  type SerdeType,
+  type SerdesCheck,
+  type GroupedSerdesCheck,
+  type Declared,
+} from './serdes.js';
 export {
   KGroupedStream,
   TimeWindowedStream,
@@ -40,4 +43,5 @@ export {
   type ProcessorTypeDefinition,
   type DeclaredStores,
   type OptionsSchema,
+  type OutputsOf,
 } from './catalog.js';

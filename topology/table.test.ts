@@ -166,8 +166,8 @@ nodes:
 
   it('a store shared across a repartition topic is a build error naming the store and the topic', () => {
     const b = new TopologyBuilder();
-    const users = b.table('users', J, { name: 'users' });
-    const s = b.stream('clicks', J, 'clicks');
+    const users = b.table<string, unknown>('users', J, { name: 'users' });
+    const s = b.stream<string, { user: string }>('clicks', J, 'clicks');
     s.leftJoin(users, (c) => c, 'early').to('early-out', J);
     s.selectKey((r) => r.value.user, 'rekey')
       .repartition(J, 'rekey')

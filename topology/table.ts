@@ -3,7 +3,9 @@
  * key, in a changelogged key-value store; a null value deletes the key), and a stream
  * enriches its records from one with `join()` / `leftJoin()`.
  */
-import type { KStream, Serdes, TopologyBuilder } from './builder.js';
+import type { TopologyBuilder } from './builder.js';
+import type { Serdes } from './serdes.js';
+import type { KStream } from './stream.js';
 
 /** Options of `TopologyBuilder.table()`. */
 export interface TableOptions {
@@ -21,9 +23,12 @@ export interface TableOptions {
  * A table: the latest value per key of a topic, held in `storeName`. Join a stream with it
  * (`stream.join(table, joiner)`), or follow its changes with `toStream()`.
  */
-export class KTable<K = any, V = any> {
+export class KTable<K = unknown, V = unknown> {
+  /** Never set: makes `K` and `V` checked both ways. */
+  declare private readonly types?: (key: K, value: V) => [K, V];
+
   constructor(
-    private readonly b: TopologyBuilder,
+    protected readonly b: TopologyBuilder,
     /** The stream of the table's changes (each new value; `null` for a deleted key). */
     private readonly changes: KStream<K, V | null>,
     /** The key-value store holding the table. */

@@ -23,7 +23,7 @@ import { parse } from 'yaml';
 import { TopologyError } from './errors.js';
 import type { Json, NodeSpec, StoreSpec, TopologySpec } from './spec.js';
 
-type Raw = Record<string, any>;
+type Raw = Record<string, unknown>;
 
 const KEYS: Record<string, string[]> = {
   source: ['source', 'topics', 'topic', 'keySerde', 'valueSerde', 'internal'],
@@ -133,14 +133,26 @@ function nodes(raw: Raw, i: number): NodeSpec[] {
   );
 }
 
+/** A boolean field of a store (default `dflt`); anything else is an error naming the field. */
+function flag(raw: Raw, field: string, dflt: boolean): boolean {
+  const v = raw[field];
+  if (v === undefined) return dflt;
+  if (typeof v === 'boolean') return v;
+  throw new TopologyError(
+    'BAD_FIELD',
+    `store "${String(raw.name)}": ${field} must be true or false, got ${JSON.stringify(v)}`,
+    String(raw.name),
+  );
+}
+
 function store(raw: Raw): StoreSpec {
   checkKeys(raw, 'store', String(raw.name));
   return {
     name: String(raw.name),
     kind: raw.kind === 'window' ? 'window' : 'keyValue',
     ...serdes(raw),
-    logged: raw.logged ?? true,
-    cache: raw.cache ?? true,
+    logged: flag(raw, 'logged', true),
+    cache: flag(raw, 'cache', true),
     ...(raw.retentionMs !== undefined ? { retentionMs: Number(raw.retentionMs) } : {}),
     ...(raw.segmentMs !== undefined ? { segmentMs: Number(raw.segmentMs) } : {}),
     ...(raw.windowSizeMs !== undefined ? { windowSizeMs: Number(raw.windowSizeMs) } : {}),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { KeyValueStore } from '../../state/api.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
+import { inlineFold } from './inline.js';
 import { LatestUpdates } from './latest-updates.js';
 
 const aggregationOptions = z
@@ -81,12 +82,9 @@ export const stateful: ProcessorDefinition[] = [
     description:
       'Folds records per key with init/adder functions; emits the new aggregate (per record, or per key at commit)',
     options: aggregationOptions,
-    create: (o: AggregationOptions, fns) => {
-      if (!fns || typeof fns.adder !== 'function')
-        throw new Error(
-          'aggregate needs init and adder functions: build it with the TypeScript builder',
-        );
-      return new KeyValueAggregation(o, fns.init, fns.adder);
+    create: (o: AggregationOptions, inline) => {
+      const fold = inlineFold('aggregate', inline);
+      return new KeyValueAggregation(o, fold.init, fold.adder);
     },
   },
 ];

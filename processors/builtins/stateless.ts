@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Processor, ProcessorContext, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
+import { inlineFn } from './inline.js';
 
 type Fn<A, R> = (a: A) => R;
 
@@ -16,70 +17,65 @@ function fnProcessor(step: (r: StreamRecord, ctx: ProcessorContext) => void): Pr
 
 const noOptions = z.object({}).strict();
 
-function requireFn(type: string, inline: unknown): asserts inline is (...a: any[]) => any {
-  if (typeof inline !== 'function')
-    throw new Error(`${type} needs a function: build it with the TypeScript builder`);
-}
-
 export const stateless: ProcessorDefinition[] = [
   {
     type: 'map',
     description: 'Replaces each record by fn(record) (key and value may change)',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, StreamRecord>) => (
-      requireFn('map', fn),
-      fnProcessor((r, c) => c.forward(fn(r)))
-    ),
+    create: (_o, inline) => {
+      const fn = inlineFn<Fn<StreamRecord, StreamRecord>>('map', inline);
+      return fnProcessor((r, c) => c.forward(fn(r)));
+    },
   },
   {
     type: 'mapValues',
     description: 'Replaces each value by fn(value, record)',
     options: noOptions,
-    create: (_o, fn: (v: unknown, r: StreamRecord) => unknown) => (
-      requireFn('mapValues', fn),
-      fnProcessor((r, c) => c.forward({ ...r, value: fn(r.value, r) }))
-    ),
+    create: (_o, inline) => {
+      const fn = inlineFn<(v: unknown, r: StreamRecord) => unknown>('mapValues', inline);
+      return fnProcessor((r, c) => c.forward({ ...r, value: fn(r.value, r) }));
+    },
   },
   {
     type: 'filter',
     description: 'Keeps records for which fn(record) is true',
     options: noOptions,
-    create: (_o, fn: Fn<StreamRecord, boolean>) => (
-      requireFn('filter', fn),
-      fnProcessor((r, c) => (fn(r) ? c.forward(r) : undefined))
-    ),
+    create: (_o, inline) => {
+      const fn = inlineFn<Fn<StreamRecord, boolean>>('filter', inline);
+      return fnProcessor((r, c) => (fn(r) ? c.forward(r) : undefined));
+    },
   },
   {
     type: 'flatMap',
     description: 'Replaces each record by the records fn(record) returns',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, StreamRecord[]>) => (
-      requireFn('flatMap', fn),
-      fnProcessor((r, c) => {
+    create: (_o, inline) => {
+      const fn = inlineFn<Fn<StreamRecord, StreamRecord[]>>('flatMap', inline);
+      return fnProcessor((r, c) => {
         for (const x of fn(r)) c.forward(x);
-      })
-    ),
+      });
+    },
   },
   {
     type: 'peek',
     description: 'Calls fn(record) and passes the record on',
     options: noOptions,
-    create: (_o, fn: Fn<StreamRecord, void>) => (
-      requireFn('peek', fn),
-      fnProcessor((r, c) => (fn(r), c.forward(r)))
-    ),
+    create: (_o, inline) => {
+      const fn = inlineFn<Fn<StreamRecord, void>>('peek', inline);
+      return fnProcessor((r, c) => (fn(r), c.forward(r)));
+    },
   },
   {
     type: 'selectKey',
     description: 'Sets each key to fn(record)',
     options: noOptions,
     changesKey: true,
-    create: (_o, fn: Fn<StreamRecord, unknown>) => (
-      requireFn('selectKey', fn),
-      fnProcessor((r, c) => c.forward({ ...r, key: fn(r) }))
-    ),
+    create: (_o, inline) => {
+      const fn = inlineFn<Fn<StreamRecord, unknown>>('selectKey', inline);
+      return fnProcessor((r, c) => c.forward({ ...r, key: fn(r) }));
+    },
   },
   {
     type: 'select-key-field',
@@ -100,7 +96,8 @@ export const stateless: ProcessorDefinition[] = [
       'Sends each record to the first branch whose predicate holds; each branch is a named output',
     options: z.object({ branches: z.array(z.string().min(1)).min(1) }).strict(),
     outputs: (o: { branches: string[] }) => o.branches,
-    create: (o: { branches: string[] }, preds: Array<Fn<StreamRecord, boolean>>) => {
+    create: (o: { branches: string[] }, inline) => {
+      const preds = inline as Array<Fn<StreamRecord, boolean>>;
       if (!Array.isArray(preds) || preds.length !== o.branches.length)
         throw new Error(
           'branch needs one predicate per branch: build it with the TypeScript builder',

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { WindowStore } from '../../state/api.js';
 import type { Processor, ProcessorContext, ProcessorCounter, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
+import { inlineFold, type Fold } from './inline.js';
 import { OpenWindows } from './open-windows.js';
 
 export const windowOptions = z
@@ -27,10 +28,7 @@ export const windowOptions = z
   });
 export type WindowOptions = z.infer<typeof windowOptions>;
 
-export interface Fold {
-  init: () => unknown;
-  adder: (key: unknown, value: unknown, aggregate: unknown) => unknown;
-}
+export type { Fold } from './inline.js';
 
 /** Start (epoch ms) of the `sizeMs` window holding `ts`, also for negative timestamps. */
 export const windowStart = (ts: number, sizeMs: number): number =>
@@ -145,12 +143,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
     stores: windowStore,
     outputs: ['late'],
     counters: ['window_emits', 'late_records'],
-    create: (o, fold: Fold | undefined) => {
-      if (!fold || typeof fold.adder !== 'function')
-        throw new Error(
-          'windowed-aggregate needs init and adder functions: build it with the TypeScript builder',
-        );
-      return new WindowedAggregateProcessor(o, fold);
-    },
+    create: (o, inline) =>
+      new WindowedAggregateProcessor(o, inlineFold('windowed-aggregate', inline)),
   },
 ];

@@ -24,10 +24,10 @@ import { StreamTaskEngine, type ProcessorFactory } from './engine.js';
 import type { FailureAction } from './types.js';
 
 /** Serde by name. */
-export type SerdeResolver = (name: string) => Serde<any>;
+export type SerdeResolver = (name: string) => Serde<unknown>;
 
 /** Built-in serdes (`string`, `json`, `bytes`, `int64`, `float64`), then the extra ones given (e.g. Avro). */
-export function serdeResolver(extra: Record<string, Serde<any>> = {}): SerdeResolver {
+export function serdeResolver(extra: Record<string, Serde<unknown>> = {}): SerdeResolver {
   return (name) => extra[name] ?? serdeByName(name);
 }
 

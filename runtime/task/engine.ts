@@ -65,7 +65,7 @@ export interface EngineOptions {
   subtopology: Subtopology;
   processors: ProcessorFactory;
   /** Serde by name (built-ins and e.g. Avro ones). */
-  serde(name: string): Serde<any>;
+  serde(name: string): Serde<unknown>;
   /** The task's open stores by name (opened by the caller: LevelDB or memory). */
   stores: ReadonlyMap<string, StateStore>;
   deadLetterTopic: string;
@@ -85,8 +85,8 @@ interface Node {
   /** Children on named outputs. */
   outputs: Map<string, Node[]>;
   processor?: Processor;
-  keySerde?: Serde<any>;
-  valueSerde?: Serde<any>;
+  keySerde?: Serde<unknown>;
+  valueSerde?: Serde<unknown>;
   /** Sinks: the run-time topic name. */
   topic?: string;
 }

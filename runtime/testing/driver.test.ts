@@ -115,11 +115,11 @@ describe('topology test driver', () => {
 
   it("aggregate with emit 'on-commit' emits a key early when more keys than maxBufferedKeys wait, and the flush crosses a repartition", async () => {
     const b = new TopologyBuilder('sums');
-    b.stream('amounts', { key: 'string', value: 'json' })
+    b.stream<string, { amount: number }>('amounts', { key: 'string', value: 'json' })
       .groupByKey()
       .aggregate(
         () => 0,
-        (_k, v: { amount: number }, sum) => sum + v.amount,
+        (_k, v, sum) => sum + v.amount,
         {
           name: 'sum',
           emit: 'on-commit',
@@ -199,12 +199,12 @@ describe('topology test driver', () => {
   it('aggregates in tumbling windows with a lambda, and routes late records to the late output when read', async () => {
     const b = new TopologyBuilder('sums');
     const sums = b
-      .stream('amounts', { key: 'string', value: 'json' })
+      .stream<string, { amount: number }>('amounts', { key: 'string', value: 'json' })
       .groupByKey()
       .windowedBy(tumbling(1_000))
       .aggregate(
         () => ({ sum: 0, n: 0 }),
-        (_k, v: { amount: number }, a) => ({ sum: a.sum + v.amount, n: a.n + 1 }),
+        (_k, v, a) => ({ sum: a.sum + v.amount, n: a.n + 1 }),
         { name: 'sum' },
       );
     sums.to('sums');
@@ -265,8 +265,8 @@ describe('topology test driver', () => {
     'handles an undecodable record and a throwing processor: %s',
     async (mode) => {
       const b = new TopologyBuilder('failing');
-      b.stream('in', { key: 'string', value: 'json' })
-        .mapValues((v: { n: number }) => {
+      b.stream<string, { n: number }>('in', { key: 'string', value: 'json' })
+        .mapValues((v) => {
           if (v.n < 0) throw new Error('negative');
           return v.n * 2;
         }, 'double')

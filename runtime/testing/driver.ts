@@ -42,14 +42,14 @@ export interface DriverOptions {
   /** Default `dead-letter`. */
   processingErrorHandler?: FailureAction;
   /** Extra serdes by name (e.g. Avro ones). */
-  serdes?: Record<string, Serde<any>>;
+  serdes?: Record<string, Serde<unknown>>;
 }
 
 /** Serde names, as the builder writes them (`{ key, value }`) or as Kafka does (`{ keySerde, valueSerde }`). */
 export type SerdeNames = { key: string; value: string } | { keySerde: string; valueSerde: string };
 
 /** A record read from an output topic, deserialized. Header values as strings. */
-export interface TestRecord<K = any, V = any> {
+export interface TestRecord<K = unknown, V = unknown> {
   key: K;
   value: V;
   timestamp: number;
@@ -151,7 +151,7 @@ export class TopologyTestDriver {
    * A handle to pipe records into `topic`, serialized as a producer would. Serdes default
    * to those of the source reading `topic`.
    */
-  input<K = any, V = any>(topic: string, serdes?: SerdeNames): TestInputTopic<K, V> {
+  input<K = unknown, V = unknown>(topic: string, serdes?: SerdeNames): TestInputTopic<K, V> {
     const { key, value } = this.serdesFor(topic, serdes, this.names.sourceSerdes(topic));
     const pipe = (k: K | null, v: V | null, opts: PipeOptions = {}) =>
       this.pipeRaw(
@@ -172,7 +172,7 @@ export class TopologyTestDriver {
     topic: string,
     given: SerdeNames | undefined,
     fallback: { key: string; value: string } | undefined,
-  ): { key: Serde<any>; value: Serde<any> } {
+  ): { key: Serde<unknown>; value: Serde<unknown> } {
     const names = given
       ? 'keySerde' in given
         ? { key: given.keySerde, value: given.valueSerde }
@@ -274,7 +274,7 @@ export class TopologyTestDriver {
    * A handle to read `topic` (an output, or a repartition topic — watched from now on).
    * Serdes default to those of the sink writing `topic`.
    */
-  output<K = any, V = any>(topic: string, serdes?: SerdeNames): TestOutputTopic<K, V> {
+  output<K = unknown, V = unknown>(topic: string, serdes?: SerdeNames): TestOutputTopic<K, V> {
     const { key, value } = this.serdesFor(topic, serdes, this.names.sinkSerdes(topic));
     this.watched.add(topic);
     const readAll = () => this.take(topic).map((r) => toTest<K, V>(r, key, value));
@@ -302,12 +302,12 @@ export class TopologyTestDriver {
   }
 
   /** The key-value store `name` (reads are synchronous; writes flush at `commit()`). */
-  keyValueStore<K = any, V = any>(name: string): KeyValueStore<K, V> {
+  keyValueStore<K = unknown, V = unknown>(name: string): KeyValueStore<K, V> {
     return this.store(name, 'keyValue') as KeyValueStore<K, V>;
   }
 
   /** The window store `name`. */
-  windowStore<K = any, V = any>(name: string): WindowStore<K, V> {
+  windowStore<K = unknown, V = unknown>(name: string): WindowStore<K, V> {
     return this.store(name, 'window') as WindowStore<K, V>;
   }
 
@@ -359,7 +359,7 @@ function headerStrings(h: OutputRecord['headers']): Record<string, string> {
   return out;
 }
 
-function toTest<K, V>(r: OutputRecord, ks: Serde<any>, vs: Serde<any>): TestRecord<K, V> {
+function toTest<K, V>(r: OutputRecord, ks: Serde<unknown>, vs: Serde<unknown>): TestRecord<K, V> {
   return {
     key: r.key === null ? null : ks.deserialize(r.key),
     value: r.value === null ? null : vs.deserialize(r.value),

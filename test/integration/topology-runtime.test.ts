@@ -205,8 +205,8 @@ describe('built topologies on the runtime', () => {
       { topic: `${app}-out`, partitions: 2 },
     ]);
     const b = new TopologyBuilder();
-    b.stream(`${app}-in`, { key: 'string', value: 'json' })
-      .mapValues((v: { n: number }) => v.n * 10)
+    b.stream<string, { n: number }>(`${app}-in`, { key: 'string', value: 'json' })
+      .mapValues((v) => v.n * 10)
       .to(`${app}-out`, { key: 'string', value: 'json' });
     await produce(kafka, `${app}-in`, [
       { key: 'a', value: JSON.stringify({ n: 1 }), partition: 0 },
