@@ -12,19 +12,16 @@
  * running (and stops only what it started). Each JVM's log (warnings and errors) goes to
  * .run/bench-kstreams/<case>.log.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../connectors/kafka/client.js';
-import { endpoints, loadConfig, type InfraConfig } from '../deploy/local/config.js';
+import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
-import { requireCommand, run as runCommand } from '../deploy/local/proc.js';
 import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
 import {
-  buildFingerprint,
   caseName,
   caseSlug,
   commitIntervalMs,
@@ -33,6 +30,8 @@ import {
   toBenchCase,
   type KStreamsCase,
 } from './lib/kstreams-cases.js';
+import { ensureJar, jvmDefaults, startKStreams } from './lib/kstreams-runner.js';
+import { deleteGroupsWithPrefix } from './lib/groups.js';
 import { preload } from './lib/preload.js';
 import { writeResults, type BenchCase } from './lib/results.js';
 
@@ -46,121 +45,6 @@ const ONLY = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
 const run = `bench-ks-${randomUUID().slice(0, 6)}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-kstreams-'));
 const log = (m: string) => process.stderr.write(`[bench:kstreams] ${m}\n`);
-const project = path.resolve(import.meta.dirname, 'kafka-streams');
-/** No heap, GC or other tuning flags: the JVM's defaults for this machine. */
-const JVM_FLAGS: string[] = [];
-
-function sourceFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
-}
-
-/**
- * Builds the jar unless the one in the cache was built from these sources for this Kafka
- * version; returns the classpath to run it with. Maven's repository and build output live
- * under the git-ignored cache folder.
- */
-function ensureJar(cfg: InfraConfig): string {
-  const buildDir = path.join(cfg.cacheDir, 'kafka-streams-bench', 'target');
-  const repo = path.join(cfg.cacheDir, 'm2');
-  const jar = path.join(buildDir, 'kafka-streams-bench-1.jar');
-  const classpath = path.join(buildDir, 'classpath.txt');
-  const stamp = path.join(buildDir, '.fingerprint');
-  const files = [path.join(project, 'pom.xml'), ...sourceFiles(path.join(project, 'src'))];
-  const fingerprint = buildFingerprint(
-    cfg.kafka.version,
-    files.map((f) => ({ path: path.relative(project, f), content: fs.readFileSync(f) })),
-  );
-  const built = fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === fingerprint;
-  // The classpath names jars by absolute path: a checkout that moved (or a cache copied from
-  // another one) must be built again.
-  const jarsThere =
-    fs.existsSync(classpath) &&
-    fs
-      .readFileSync(classpath, 'utf8')
-      .trim()
-      .split(':')
-      .every((f) => fs.existsSync(f));
-  if (!(built && fs.existsSync(jar) && jarsThere)) {
-    requireCommand(
-      'java',
-      'install a JDK 17 or newer (e.g. `apt-get install openjdk-17-jdk-headless`)',
-    );
-    requireCommand('mvn', 'install Apache Maven (e.g. `apt-get install maven`) and retry');
-    fs.mkdirSync(cfg.runDir, { recursive: true });
-    const buildLog = path.join(cfg.runDir, 'bench-kstreams-build.log');
-    const args = [
-      '-q',
-      '-B',
-      `-Dmaven.repo.local=${repo}`,
-      `-Dbench.buildDir=${buildDir}`,
-      `-Dkafka.version=${cfg.kafka.version}`,
-      'package',
-    ];
-    log(`building the Kafka Streams ${cfg.kafka.version} bench with Maven (log: ${buildLog})`);
-    try {
-      // Offline once the jars are in the cache; online the first time (or for a new version).
-      if (!fs.existsSync(repo)) throw new Error('no local repository yet');
-      runCommand('mvn', ['-o', ...args], { cwd: project, log: buildLog });
-    } catch {
-      runCommand('mvn', args, { cwd: project, log: buildLog });
-    }
-    fs.writeFileSync(stamp, fingerprint);
-  }
-  return `${jar}:${fs.readFileSync(classpath, 'utf8').trim()}`;
-}
-
-/** The JVM's own choices on this machine with no flags: max heap and collector. */
-function jvmDefaults(): string {
-  const r = spawnSync('java', [...JVM_FLAGS, '-XX:+PrintFlagsFinal', '-version'], {
-    encoding: 'utf8',
-  });
-  const flag = (name: string) => new RegExp(`\\b${name}\\s+= (\\S+)`).exec(r.stdout)?.[1];
-  const heap = Number(flag('MaxHeapSize') ?? 0) / 2 ** 20;
-  const gc = ['G1', 'Parallel', 'Serial', 'Z', 'Shenandoah'].find(
-    (g) => flag(`Use${g}GC`) === 'true',
-  );
-  const version = /version "([^"]+)"/.exec(r.stderr)?.[1] ?? 'unknown';
-  return `Java ${version}, max heap ${Math.round(heap)} MiB, ${gc ?? 'unknown'} GC`;
-}
-
-/** Runs one case in its own JVM; resolves with the program's `done` line. */
-function runCase(classpath: string, env: Record<string, string>, logFile: string): Promise<string> {
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const stderrLog = fs.createWriteStream(logFile);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'java',
-      [...JVM_FLAGS, '-cp', classpath, 'millrace.bench.KafkaStreamsBench'],
-      {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    const errTail: string[] = [];
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => {
-      stderrLog.write(b);
-      errTail.push(...b.toString('utf8').split('\n'));
-      errTail.splice(0, Math.max(0, errTail.length - 40));
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      stderrLog.end();
-      const last = out.trim().split('\n').filter(Boolean).pop();
-      if (code === 0 && last) resolve(last);
-      else
-        reject(
-          new Error(
-            `${env.APP}: java exited with ${code}: ${last ?? '(no output)'}\n${errTail.join('\n')}`,
-          ),
-        );
-    });
-  });
-}
 
 async function runKStreamsCase(
   kafka: Kafka,
@@ -171,7 +55,7 @@ async function runKStreamsCase(
 ): Promise<BenchCase> {
   const appId = `${run}-${caseSlug(c)}`;
   await createTopics(kafka, [{ topic: `${appId}-out`, partitions: 8 }]);
-  const line = await runCase(
+  const line = await startKStreams(
     classpath,
     {
       APP: appId,
@@ -187,7 +71,7 @@ async function runKStreamsCase(
       CACHE_MAX_BYTES: c.cacheMaxBytes === undefined ? '' : String(c.cacheMaxBytes),
     },
     path.join(cfg.runDir, 'bench-kstreams', `${caseSlug(c)}.log`),
-  );
+  ).done;
   const r = toBenchCase(c, parseDone(line));
   log(
     `${caseName(c)} ${c.guarantee}: ${r.records_per_s} records/s (all consumed after ${r.all_consumed_s} s of ${r.seconds} s), peak RSS ${r.rss_mib} MiB`,
@@ -195,23 +79,8 @@ async function runKStreamsCase(
   return r;
 }
 
-/** Deletes the consumer groups of this run (Kafka Streams' application ids). */
-async function deleteGroupsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.listGroups();
-    const mine = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-    if (mine.length) await admin.deleteGroups(mine);
-  } catch {
-    /* best effort */
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 const cfg = loadConfig();
-const classpath = ensureJar(cfg);
+const classpath = ensureJar(cfg, log);
 const jvm = jvmDefaults();
 const started = await up({ services: ['kafka'], progress: log }, cfg);
 const brokers = endpoints(cfg).kafkaBrokers;

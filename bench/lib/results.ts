@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pairsTable } from './compare.js';
 
 export interface BenchCase {
   case: string;
@@ -36,6 +37,14 @@ function commit(): string {
     return 'unknown';
   }
 }
+
+/**
+ * The machine's load averages (1, 5, 15 min) when this module was loaded, i.e. before the
+ * bench started anything: the machine is shared, so every results file says how busy it
+ * was before and after its run (figures meant as results are taken below a 1-min load of ~0.8).
+ */
+const loadBefore = os.loadavg();
+const loadNow = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 export const rssMib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
 
@@ -109,11 +118,16 @@ export async function runBench(
   return file;
 }
 
+/**
+ * Writes the results file and latest.md. `extra` adds top-level fields (bench:compare's
+ * `pairs` and `limits`); `load` (before and after the run) is added to every file.
+ */
 export function writeResults(
   bench: string,
   command: string,
   results: BenchCase[],
   notes?: string,
+  extra: Record<string, unknown> = {},
 ): string {
   fs.mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
@@ -129,6 +143,12 @@ export function writeResults(
       node: process.version,
       cpu: os.cpus()[0]?.model ?? null,
     },
+    load: {
+      before: loadBefore.map((x) => Math.round(x * 100) / 100),
+      after: loadNow(),
+      note: '1, 5 and 15 min load averages of the machine (shared by several people) before the bench started and when it wrote this file (its own work included)',
+    },
+    ...extra,
     results,
     ...(notes ? { notes } : {}),
   };
@@ -166,6 +186,18 @@ export function writeLatest(): void {
       `\`${doc.command}\` — commit ${doc.commit}, ${doc.date.slice(0, 16)}Z, ${doc.machine.cores} cores${doc.machine.cpu ? ` (${doc.machine.cpu})` : ''}, ${doc.machine.memory_gib} GiB, Node ${doc.machine.node}`,
       '',
     );
+    if (doc.load)
+      out.push(
+        `Load averages (1/5/15 min) before: ${doc.load.before.join(' / ')}, after: ${doc.load.after.join(' / ')}`,
+        '',
+      );
+    if (doc.pairs) {
+      // bench:compare: the pairs and their ratios (each run is in the file).
+      out.push(...pairsTable(doc.pairs, doc.limits ?? undefined));
+      if (doc.notes) out.push('', doc.notes);
+      out.push('');
+      continue;
+    }
     out.push(
       '| case | guarantee | records | seconds | records/s | p50 ms | p99 ms | RSS MiB |',
       '|---|---|---|---|---|---|---|---|',
