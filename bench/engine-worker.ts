@@ -23,22 +23,40 @@ const env = (k: string) =>
   })();
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
-// BENCH_PROFILE_DIR=dir: write a CPU profile of this instance (where the time goes).
+// BENCH_PROFILE_DIR=dir: write a CPU profile of this instance (where the time goes);
+// BENCH_HEAP_PROFILE_DIR=dir: a sampling profile of what it allocates (every 64 KiB on
+// average), the objects collected since included (where the garbage comes from). Written when
+// the instance is done (EXPECTED > 0) or stopped with SIGTERM.
 const profileDir = process.env.BENCH_PROFILE_DIR;
-const session = profileDir ? new inspector.Session() : undefined;
+const heapProfileDir = process.env.BENCH_HEAP_PROFILE_DIR;
+const session = profileDir || heapProfileDir ? new inspector.Session() : undefined;
+const post = (method: string, params?: object) =>
+  new Promise<any>((resolve, reject) =>
+    session!.post(method, params, (e, res) => (e ? reject(e) : resolve(res))),
+  );
 if (session) {
   session.connect();
-  await new Promise<void>((r) =>
-    session.post('Profiler.enable', () => session.post('Profiler.start', () => r())),
-  );
+  if (profileDir) await post('Profiler.enable').then(() => post('Profiler.start'));
+  if (heapProfileDir)
+    await post('HeapProfiler.enable').then(() =>
+      post('HeapProfiler.startSampling', {
+        samplingInterval: 65536,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      }),
+    );
 }
 async function writeProfile(): Promise<void> {
-  if (!session || !profileDir) return;
-  const profile = await new Promise<unknown>((r) =>
-    session.post('Profiler.stop', (_e, res) => r(res.profile)),
-  );
-  fs.mkdirSync(profileDir, { recursive: true });
-  fs.writeFileSync(`${profileDir}/${env('APP')}.cpuprofile`, JSON.stringify(profile));
+  if (profileDir) {
+    const { profile } = await post('Profiler.stop');
+    fs.mkdirSync(profileDir, { recursive: true });
+    fs.writeFileSync(`${profileDir}/${env('APP')}.cpuprofile`, JSON.stringify(profile));
+  }
+  if (heapProfileDir) {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    fs.mkdirSync(heapProfileDir, { recursive: true });
+    fs.writeFileSync(`${heapProfileDir}/${env('APP')}.heapprofile`, JSON.stringify(profile));
+  }
 }
 
 // BENCH_COMMIT_STATS=1: time every task commit (start of its send to its end) and say how
@@ -93,7 +111,9 @@ if (expected === 0) {
   }, 20);
   process.once('SIGTERM', () => {
     sayCommitStats();
-    void app.close().then(() => process.exit(0));
+    void writeProfile()
+      .then(() => app.close())
+      .then(() => process.exit(0));
   });
 }
 let first = 0;

@@ -113,8 +113,9 @@ export class StreamTask {
       this.preparing = true;
       this.committer.prepare?.();
     }
-    for (const r of records) {
-      const pending = this.engine.process(r);
+    // (indexed: a for-of across an await allocates an iterator result per record)
+    for (let i = 0; i < records.length; i++) {
+      const pending = this.engine.process(records[i]!);
       if (pending) await pending;
     }
     this.stats.processed += records.length;

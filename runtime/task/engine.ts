@@ -395,12 +395,15 @@ export class StreamTaskEngine implements TaskEngine {
   private emit(sink: Node, record: StreamRecord): void {
     const k = record.key;
     const v = record.value;
+    const h = record.headers;
     this.outputs.push({
       topic: sink.topic!,
       key: k === null || k === undefined ? null : sink.keySerde!.serialize(k),
       value: v === null || v === undefined ? null : sink.valueSerde!.serialize(v),
       timestamp: record.timestamp,
-      headers: record.headers as OutputRecord['headers'],
+      // No headers is the usual case (the client decodes them as {}): left out, the produce
+      // path does not look for any (the same bytes on the wire either way).
+      headers: h !== undefined && hasKeys(h) ? (h as OutputRecord['headers']) : undefined,
     });
   }
 
@@ -544,4 +547,10 @@ export class StreamTaskEngine implements TaskEngine {
     }
     for (const s of this.stores) await s.store.close().catch(() => {});
   }
+}
+
+/** Whether an object has an own or inherited enumerable key, without listing them. */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
