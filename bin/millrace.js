@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The `millrace` command: runs the TypeScript sources through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// The `millrace` command. Installed from the package, it runs the compiled JavaScript in
+// dist/ with plain node. In the repository (the TypeScript sources are beside it) it runs
+// the sources through tsx instead, so developing needs no build step.
+import fs from 'node:fs';
 import { applyHeapGrowing } from './heap.js';
 
 const heapError = applyHeapGrowing();
@@ -9,10 +11,17 @@ if (heapError) {
   process.exit(2);
 }
 
-register();
-const { main } = await import('../cli/main.ts');
-await import('../cli/commands/index.ts');
-const code = await main(process.argv.slice(2));
+const sources = fs.existsSync(new URL('../cli/main.ts', import.meta.url));
+let cli;
+if (sources) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('../cli/main.ts');
+  (await import('../cli/ts-loader.ts')).typeScriptLoaderRegistered();
+} else {
+  cli = await import('../dist/cli/main.js');
+}
+const code = await cli.main(process.argv.slice(2));
 process.exitCode = code;
 // A command is done when main returns; do not wait on stray client sockets.
 setTimeout(() => process.exit(code), 500).unref();

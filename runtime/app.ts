@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { checkKafkaClient } from '../connectors/kafka/client-check.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { BuiltTopology } from '../topology/index.js';
 import { runtimeTopology, type AdapterOptions } from './topology-adapter.js';
@@ -115,6 +116,7 @@ export class StreamsApp {
   }
 
   async start(): Promise<void> {
+    checkKafkaClient(this.config.processingGuarantee);
     this.stateValue = 'starting';
     const c = this.config;
     this.claim = claimInstanceDir(c.stateDir, c.applicationId);

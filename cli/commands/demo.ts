@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { environment } from '../../connectors/finnhub/env-file.js';
 import { sumSamples } from '../../observability/metrics.js';
 import { tailTopics } from '../../connectors/kafka/tail.js';
@@ -27,8 +26,8 @@ import { SERDES, TOPICS, serdes, topology } from '../../apps/finnhub-vwap/app.js
 import { parseArgs } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { Command } from '../command.js';
+import { finnhubVwapApp, millraceBin } from '../self.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APP_ID = 'finnhub-vwap';
 /** The group id `millrace sink` uses by default (its sink id). */
 const SINK_GROUP = 'finnhub-vwap-sink';
@@ -41,15 +40,11 @@ interface Proc {
 }
 
 function start(name: string, args: string[], env: NodeJS.ProcessEnv, logs: string[]): Proc {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'bin/millrace.js'), ...args],
-    {
-      cwd: process.cwd(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [millraceBin, ...args], {
+    cwd: process.cwd(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const p: Proc = {
     name,
     child,
@@ -271,7 +266,7 @@ export const demoCommand: Command = {
         `instance-${i}`,
         [
           'run',
-          'apps/finnhub-vwap',
+          finnhubVwapApp,
           '--app-id',
           APP_ID,
           '--metrics-port',

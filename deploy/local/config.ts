@@ -2,10 +2,20 @@
  * Settings of the local stack, from the environment with defaults. Every port,
  * version and folder can be changed with a `MILLRACE_*` variable.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** In the repository this file is deploy/local/config.ts; installed, dist/deploy/local/config.js. */
+const fromSources = fs.existsSync(path.join(here, 'config.ts'));
+const repoRoot = path.resolve(here, ...(fromSources ? ['..', '..'] : ['..', '..', '..']));
+/**
+ * Downloads and server state: the repository's .cache/ and .run/; for the installed
+ * package (`npx millrace demo` in a project), .millrace/cache and .millrace/run in the
+ * working directory, beside the demo's state, rather than inside node_modules.
+ */
+const localRoot = fromSources ? repoRoot : path.resolve('.millrace');
 
 function env(name: string, fallback: string): string {
   const v = process.env[name];
@@ -36,8 +46,12 @@ export interface InfraConfig {
 }
 
 export function loadConfig(): InfraConfig {
-  const cacheDir = path.resolve(env('MILLRACE_CACHE_DIR', path.join(repoRoot, '.cache')));
-  const runDir = path.resolve(env('MILLRACE_RUN_DIR', path.join(repoRoot, '.run')));
+  const cacheDir = path.resolve(
+    env('MILLRACE_CACHE_DIR', path.join(localRoot, fromSources ? '.cache' : 'cache')),
+  );
+  const runDir = path.resolve(
+    env('MILLRACE_RUN_DIR', path.join(localRoot, fromSources ? '.run' : 'run')),
+  );
   return {
     repoRoot,
     cacheDir,

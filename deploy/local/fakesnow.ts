@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { InfraConfig } from './config.js';
 import { portOpen, requireCommand, run, startDetached, waitFor } from './proc.js';
 import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
@@ -51,10 +52,13 @@ async function gatewayUp(cfg: InfraConfig): Promise<ServiceEntry[]> {
   if (liveService(cfg.runDir, 'snowflake-gateway')) return [];
   if (await portOpen(cfg.host, cfg.fakesnow.gatewayPort)) return []; // already there (someone else's): use it
   const logFile = path.join(cfg.runDir, 'fakesnow', 'gateway.log');
+  // Beside this file: the TypeScript source (run through tsx) or, installed, the built .js.
+  const self = fileURLToPath(import.meta.url);
+  const script = path.join(path.dirname(self), `snowflake-gateway${path.extname(self)}`);
   const tsx = path.join(cfg.repoRoot, 'node_modules', '.bin', 'tsx');
-  const script = path.join(cfg.repoRoot, 'deploy', 'local', 'snowflake-gateway.ts');
+  const [command, first] = script.endsWith('.ts') ? [tsx, [script]] : [process.execPath, [script]];
   const args = [
-    script,
+    ...first,
     '--port',
     String(cfg.fakesnow.gatewayPort),
     '--upstream',
@@ -62,7 +66,7 @@ async function gatewayUp(cfg: InfraConfig): Promise<ServiceEntry[]> {
     '--host',
     cfg.host,
   ];
-  const pid = startDetached(tsx, args, logFile);
+  const pid = startDetached(command, args, logFile);
   const entry = {
     name: 'snowflake-gateway',
     pid,
