@@ -35,15 +35,26 @@ export function startChild(
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
 ): Child {
-  const proc = spawn(
+  return startProcess(
+    name,
     process.execPath,
     [...nodeArgs, '--import', 'tsx', path.resolve(repoRoot, entry), ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { cwd: repoRoot, env },
   );
+}
+
+/** Starts any command as a watched child (stopped by `stopAll()` like the others). */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Child {
+  const proc = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Child['lines'] = [];
   const stderr: string[] = [];
   const waiters: Array<{
