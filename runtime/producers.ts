@@ -399,7 +399,10 @@ export class InstanceTransactionalProducer {
       await n.sends.catch(() => {});
       if (txn.isActive()) await txn.abort();
     });
-    this.tail = aborted.catch(() => {});
+    // An abort that failed leaves the client's transaction half ended: a new producer.
+    this.tail = aborted.catch(() => {
+      this.broken = true;
+    });
   }
 
   /**
@@ -494,8 +497,15 @@ export class InstanceTransactionalProducer {
     }
   }
 
+  /**
+   * After any failed transaction the producer is replaced before the next one: its
+   * InitProducerId bumps the epoch, which ends whatever the failed transaction left open
+   * (an abort that could not reach the coordinator) and starts every partition's sequence
+   * numbers afresh, so no record of the next transaction can be taken by the broker for a
+   * duplicate of a batch the failed one wrote (KIP-360).
+   */
   private fail(batch: Pending[], err: unknown, what: string): void {
-    if (isFencedError(err)) this.broken = true;
+    this.broken = true;
     for (const p of batch) p.reject(this.wrap(err, p.taskId, what));
   }
 
@@ -517,9 +527,20 @@ export class InstanceTransactionalProducer {
   }
 }
 
-/** The at-least-once producer shared by all tasks of an instance (idempotent, acks=all). */
+/**
+ * The at-least-once producer shared by all tasks of an instance (idempotent, acks=all).
+ * The client sends one batch of an idempotent producer at a time (see the kafkajs patch's
+ * sendMessages), so the records of tasks that commit while a send is in flight are
+ * gathered and go out together in the next one.
+ */
 export class SharedProducer {
   private readonly producer: Producer;
+  private waiting: Array<{
+    records: readonly OutgoingRecord[];
+    resolve(w: WrittenOffsets): void;
+    reject(e: unknown): void;
+  }> = [];
+  private inFlight = false;
 
   constructor(kafka: Kafka) {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
@@ -529,11 +550,33 @@ export class SharedProducer {
     await this.producer.connect();
   }
 
-  async send(records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
-    return sendChunked(
-      (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }),
-      records,
+  /** Resolves with the last offset written per partition of the send it went out in. */
+  send(records: readonly OutgoingRecord[]): Promise<WrittenOffsets> {
+    if (!records.length) return Promise.resolve(new Map());
+    const done = new Promise<WrittenOffsets>((resolve, reject) =>
+      this.waiting.push({ records, resolve, reject }),
     );
+    if (!this.inFlight) void this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    this.inFlight = true;
+    while (this.waiting.length) {
+      const group = this.waiting;
+      this.waiting = [];
+      const records = group.length === 1 ? group[0]!.records : group.flatMap((g) => g.records);
+      try {
+        const written = await sendChunked(
+          (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }),
+          records,
+        );
+        for (const g of group) g.resolve(written);
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    this.inFlight = false;
   }
 
   async close(): Promise<void> {

@@ -14,9 +14,15 @@ import path from 'node:path';
 
 /** What each processing guarantee needs from the patched client. */
 export const REQUIRED_CLIENT_FEATURES = {
-  at_least_once: ['consumer-before-join'],
+  at_least_once: [
+    'consumer-before-join',
+    'produce-progress-per-partition',
+    'metadata-leaderless-partitions',
+  ],
   exactly_once: [
     'consumer-before-join',
+    'produce-progress-per-partition',
+    'metadata-leaderless-partitions',
     'admin-fetch-offsets-partitions',
     'offset-fetch-v7-require-stable',
     'txn-offset-commit-v3',
