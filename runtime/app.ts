@@ -29,6 +29,12 @@ import { StreamThread, type ThreadObserver } from './stream-thread.js';
 import type { CheckpointIO, StreamTask } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
 import {
+  clusterDefaults,
+  replicationFactorFor,
+  replicationProblems,
+  topicHealth,
+} from './replication.js';
+import {
   checkCopartitioned,
   ensureInternalTopics,
   partitionCounts,
@@ -204,14 +210,43 @@ export class StreamsApp {
       config: t.config,
     }));
     internal.push({ name: this.config.deadLetterTopic, partitions: widest, config: {} });
-    const created = await ensureInternalTopics(this.admin, internal, this.config.replicationFactor);
-    if (created.length) this.log.info('created internal topics', { topics: created });
+    const replicationFactor = await this.checkReplication(internal.map((t) => t.name));
+    const created = await ensureInternalTopics(this.admin, internal, replicationFactor);
+    if (created.length)
+      this.log.info('created internal topics', { topics: created, replicationFactor });
     for (const t of internal) counts.set(t.name, t.partitions);
     return {
       sourcesBySubtopology: new Map(subs.map((s) => [s.id, [...s.sources, ...s.internalSources]])),
       partitionsBySubtopology: partitionsBySub,
       partitionCount: (topic) => counts.get(topic) ?? 0,
     };
+  }
+
+  /**
+   * The replication factor internal topics are created with (the broker's default unless
+   * configured), after checking those that exist already: one below its
+   * `min.insync.replicas` stops the start (nothing could be written), one below the factor
+   * asked for is logged with the fix.
+   */
+  private async checkReplication(internal: string[]): Promise<number> {
+    const asked = replicationFactorFor(
+      this.config.replicationFactor,
+      await clusterDefaults(this.admin),
+    );
+    const existing = [...(await partitionCounts(this.admin, internal)).keys()];
+    const problems = replicationProblems(
+      await topicHealth(this.admin, existing),
+      asked,
+      this.config.applicationId,
+    );
+    const fatal = problems.filter((p) => p.severity === 'fatal');
+    if (fatal.length)
+      throw new StreamsError(fatal.map((p) => p.message).join('\n'), {
+        code: 'INTERNAL_TOPIC_UNDER_REPLICATED',
+        domain: 'user',
+      });
+    for (const p of problems) this.log.warn(p.message, { topic: p.topic });
+    return asked;
   }
 
   private async onFatal(err: unknown): Promise<void> {

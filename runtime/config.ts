@@ -127,8 +127,18 @@ export const streamsConfigSchema = z
     processingErrorHandler: failureAction.default('dead-letter'),
     /** Dead-letter topic. Default `<applicationId>-dlq`. */
     deadLetterTopic: z.string().min(1).optional(),
-    /** Replication factor of internal topics (changelogs, repartition). */
-    replicationFactor: z.number().int().min(1).default(1),
+    /**
+     * Replication factor of the internal topics it creates (changelogs, repartition, the
+     * dead-letter topic). -1 (the default) takes the broker's `default.replication.factor`,
+     * as Kafka Streams does since 3.0; on a cluster that is typically 3, so that losing a
+     * broker leaves every partition with a leader.
+     */
+    replicationFactor: z
+      .number()
+      .int()
+      .min(-1)
+      .refine((n) => n !== 0, 'write -1 for the broker default, or 1 or more')
+      .default(-1),
     clientId: z.string().min(1).optional(),
     /** Structured logs (one JSON object a line on stderr) at or above this level. */
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('warn'),

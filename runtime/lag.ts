@@ -21,7 +21,8 @@ export async function committedLag(
 ): Promise<PartitionLag[]> {
   const topics = [...new Set(parts.map((p) => p.topic))];
   if (!topics.length) return [];
-  const offsets = await fetchOffsets(admin, groupId, topics);
+  // A topic without a leader for a partition (a broker down) shows no lag until it has one.
+  const offsets = await fetchOffsets(admin, groupId, topics, () => {});
   return parts.map(({ topic, partition }) => {
     const o = offsets.get(topic)?.find((p) => p.partition === partition);
     return { topic, partition, lag: o ? Math.max(0, o.high - (o.committed ?? o.low)) : 0 };

@@ -46,6 +46,10 @@ const status: AppStatus = {
   ],
   totalLag: 14,
   missingTopics: [],
+  unavailableTopics: [],
+  topics: [
+    { topic: 'clicks', partitions: 1, replicationFactor: 3, leaderless: [], underReplicated: [] },
+  ],
 };
 
 describe('formatStatus', () => {
@@ -63,6 +67,43 @@ describe('formatStatus', () => {
         '\n' +
         'total lag: 14\n',
     );
+  });
+
+  it('lists topics with leaderless or under-replicated partitions, and unreadable offsets', () => {
+    const text = formatStatus({
+      ...status,
+      unavailableTopics: ['clicks'],
+      topics: [
+        {
+          topic: 'clicks',
+          partitions: 4,
+          replicationFactor: 1,
+          minInsyncReplicas: 1,
+          leaderless: [1, 3],
+          underReplicated: [1, 3],
+        },
+        {
+          topic: 'clicks-store-changelog',
+          partitions: 4,
+          replicationFactor: 3,
+          minInsyncReplicas: 2,
+          leaderless: [],
+          underReplicated: [0],
+        },
+        { topic: 'ok', partitions: 4, replicationFactor: 3, leaderless: [], underReplicated: [] },
+      ],
+    });
+    expect(text).toContain('offsets unavailable (a partition has no leader): clicks\n');
+    expect(text).toContain(
+      table(
+        ['TOPIC', 'RF', 'MIN ISR', 'LEADERLESS', 'UNDER-REPLICATED'],
+        [
+          ['clicks', 1, 1, '1,3', '1,3'],
+          ['clicks-store-changelog', 3, 2, '-', '0'],
+        ],
+      ),
+    );
+    expect(text).not.toMatch(/^ok /m);
   });
 
   it('says so when the group has no members, and names missing inputs', () => {

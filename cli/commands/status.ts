@@ -83,5 +83,40 @@ export function formatStatus(s: AppStatus): string {
         ),
     );
   out.push(`\ntotal lag: ${s.totalLag}\n`);
+  out.push(formatHealth(s));
+  return out.join('');
+}
+
+/** Topics with partitions that have no leader or too few in-sync replicas, and why it matters. */
+function formatHealth(s: AppStatus): string {
+  const out: string[] = [];
+  if (s.unavailableTopics.length)
+    out.push(
+      `\noffsets unavailable (a partition has no leader): ${s.unavailableTopics.join(', ')}\n`,
+    );
+  const sick = s.topics.filter(
+    (t) =>
+      t.leaderless.length ||
+      t.underReplicated.length ||
+      (t.minInsyncReplicas !== undefined && t.replicationFactor < t.minInsyncReplicas),
+  );
+  if (!sick.length) return out.join('');
+  out.push(
+    '\n' +
+      table(
+        ['TOPIC', 'RF', 'MIN ISR', 'LEADERLESS', 'UNDER-REPLICATED'],
+        sick.map((t) => [
+          t.topic,
+          t.replicationFactor,
+          t.minInsyncReplicas ?? '-',
+          t.leaderless.join(',') || '-',
+          t.underReplicated.join(',') || '-',
+        ]),
+      ),
+  );
+  out.push(
+    'leaderless partitions can be neither read nor written until a replica holding them returns;\n' +
+      'under-replicated ones stop taking writes when fewer than MIN ISR replicas are in sync.\n',
+  );
   return out.join('');
 }

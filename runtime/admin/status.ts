@@ -7,6 +7,8 @@
 import { AssignerProtocol, type Admin, type GroupDescription } from 'kafkajs';
 import { tasksFromAssignment, type TaskLayout } from '../kafka-assignor.js';
 import type { AppTopics } from './app-topics.js';
+import { topicHealth, type TopicHealth } from '../replication.js';
+import { isRetriable } from '../retry.js';
 
 export interface GroupMember {
   memberId: string;
@@ -34,8 +36,11 @@ export interface StatusInput {
   sourcesBySubtopology: ReadonlyMap<number, readonly string[]>;
   /** The external source topics (repartition topics are absent until the app first runs). */
   inputTopics: readonly string[];
-  /** Offsets of every source topic that exists. */
+  /** Offsets of every source topic that exists and answered. */
   offsets: ReadonlyMap<string, PartitionOffsets[]>;
+  /** Source topics that exist but whose offsets could not be read. */
+  unavailableTopics?: readonly string[];
+  health?: readonly TopicHealth[];
 }
 
 export interface PartitionStatus {
@@ -73,6 +78,10 @@ export interface AppStatus {
   totalLag: number;
   /** Input topics the topology names that do not exist. */
   missingTopics: string[];
+  /** Topics whose offsets could not be read (a partition without a leader). */
+  unavailableTopics: string[];
+  /** Replication and partition health of the app's topics (sources, internal, dead letters). */
+  topics: TopicHealth[];
 }
 
 function layoutOf(sources: ReadonlyMap<number, readonly string[]>): TaskLayout {
@@ -126,7 +135,11 @@ export function buildStatus(input: StatusInput): AppStatus {
     tasks: [...tasks].sort(byTaskId).map(([task, owners]) => ({ task, owners })),
     partitions,
     totalLag: partitions.reduce((s, p) => s + p.lag, 0),
-    missingTopics: input.inputTopics.filter((t) => !input.offsets.has(t)),
+    missingTopics: input.inputTopics.filter(
+      (t) => !input.offsets.has(t) && !input.unavailableTopics?.includes(t),
+    ),
+    unavailableTopics: [...(input.unavailableTopics ?? [])],
+    topics: [...(input.health ?? [])],
   };
 }
 
@@ -155,11 +168,16 @@ export function decodeMembers(group: GroupDescription): GroupMember[] {
   });
 }
 
-/** Log start, end and committed offsets of each existing topic in `topics`. */
+/**
+ * Log start, end and committed offsets of each existing topic in `topics`. With
+ * `onUnavailable`, a topic whose offsets cannot be read (one of its partitions has no
+ * leader: a broker is down) is reported there and left out, instead of failing the call.
+ */
 export async function fetchOffsets(
   admin: Admin,
   groupId: string,
   topics: string[],
+  onUnavailable?: (topic: string, err: unknown) => void,
 ): Promise<Map<string, PartitionOffsets[]>> {
   const existing = new Set(await admin.listTopics());
   const present = topics.filter((t) => existing.has(t));
@@ -168,7 +186,14 @@ export async function fetchOffsets(
   const committed = await admin.fetchOffsets({ groupId, topics: present });
   for (const topic of present) {
     const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
-    const ends = await admin.fetchTopicOffsets(topic);
+    let ends: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
+    try {
+      ends = await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (!onUnavailable || !isRetriable(err)) throw err;
+      onUnavailable(topic, err);
+      continue;
+    }
     out.set(
       topic,
       ends.map((e) => {
@@ -185,11 +210,21 @@ export async function fetchOffsets(
   return out;
 }
 
-/** Reads the group and its offsets from the cluster. */
+/**
+ * Reads the group, its offsets and its topics' health from the cluster. Works while a
+ * broker is down: partitions without a leader show in `topics`, and a source topic whose
+ * offsets cannot be read is listed in `unavailableTopics`.
+ */
 export async function fetchStatus(admin: Admin, app: AppTopics): Promise<AppStatus> {
   const { groups } = await admin.describeGroups([app.applicationId]);
   const group = groups[0];
   const sources = [...new Set([...app.sourcesBySubtopology.values()].flat())];
+  const unavailableTopics: string[] = [];
+  const offsets = await fetchOffsets(admin, app.applicationId, sources, (t) =>
+    unavailableTopics.push(t),
+  );
+  const existing = new Set(await admin.listTopics());
+  const owned = [...sources, ...app.internalTopics, `${app.applicationId}-dlq`];
   return buildStatus({
     applicationId: app.applicationId,
     groupState: group?.state ?? 'Dead',
@@ -197,6 +232,11 @@ export async function fetchStatus(admin: Admin, app: AppTopics): Promise<AppStat
     members: group ? decodeMembers(group) : [],
     sourcesBySubtopology: app.sourcesBySubtopology,
     inputTopics: app.inputTopics,
-    offsets: await fetchOffsets(admin, app.applicationId, sources),
+    offsets,
+    unavailableTopics,
+    health: await topicHealth(
+      admin,
+      [...new Set(owned)].filter((t) => existing.has(t)),
+    ),
   });
 }
