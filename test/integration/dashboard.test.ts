@@ -273,17 +273,33 @@ async function scalar(expr: string): Promise<number> {
       // differ when a loaded machine slows the feed or the instances catch up on a backlog):
       // no more than was written (a scrape-interval's worth of slack: targets are scraped
       // at different moments), and at least what had been written 30 s before.
-      const at = Date.now() / 1000;
       const total = async (expr: string, t: number) =>
         (await queryInstant(prom!.url, expr, t))[0]?.points[0]?.[1] ?? NaN;
       const fedExpr = `sum(millrace_ingest_records_produced_total{topic="${PREFIX}trades.raw"})`;
-      const done = await total('sum(millrace_records_processed_total)', at);
-      const fed = await total(fedExpr, at);
-      const fedBefore = await total(fedExpr, at - 30);
-      const fedRate = await total(
-        `sum(rate(millrace_ingest_records_produced_total{topic="${PREFIX}trades.raw"}[30s]))`,
-        at,
-      );
+      const figuresAt = async (at: number) => ({
+        done: await total('sum(millrace_records_processed_total)', at),
+        fed: await total(fedExpr, at),
+        fedBefore: await total(fedExpr, at - 30),
+        fedRate: await total(
+          `sum(rate(millrace_ingest_records_produced_total{topic="${PREFIX}trades.raw"}[30s]))`,
+          at,
+        ),
+      });
+      // An instant query has an answer only where the series has a fresh sample: a scrape
+      // that failed on a loaded machine leaves a gap until the next one (a fed total 30 s
+      // back once came out NaN). Take the figures at an instant where each one has its
+      // sample, moving the instant on until there is one.
+      const deadline = Date.now() + 60_000;
+      let figures = await figuresAt(Date.now() / 1000);
+      while (!Object.values(figures).every(Number.isFinite)) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `no instant in 60 s with a sample of every figure: ${JSON.stringify(figures)}`,
+          );
+        await new Promise((r) => setTimeout(r, SCRAPE_INTERVAL_MS));
+        figures = await figuresAt(Date.now() / 1000);
+      }
+      const { done, fed, fedBefore, fedRate } = figures;
       // The feed flows (about 100 messages/s asked; a CI machine running other test files
       // beside it delivered 46/s over 30 s once), so the totals below compare something.
       expect(fedRate).toBeGreaterThan(10);

@@ -1,16 +1,51 @@
 /**
- * Vitest global setup for integration and e2e tests: starts the real servers that are
- * absent (Kafka, schema registry, Snowflake emulator) and, at the end, stops exactly
- * the ones it started — by pid. Servers already running are reused and left alone.
+ * Vitest global setup for integration and e2e tests: installs the system tools the
+ * integration layer drives (Prometheus, Chromium: deploy/local/ensure-tools.sh, from
+ * Debian's apt) when they are missing, starts the real servers that are absent (Kafka,
+ * schema registry, Snowflake emulator) and, at the end, stops exactly the ones it
+ * started — by pid. Servers already running are reused and left alone. A tool that
+ * cannot be installed stops the run with one line saying what to run.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { endpoints, loadConfig } from '../../deploy/local/config.js';
 import { down, up } from '../../deploy/local/infra.js';
 import type { ServiceEntry } from '../../deploy/local/state.js';
+import { findExecutable } from './tools.js';
 
 let started: ServiceEntry[] = [];
 
+const ensureTools = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../deploy/local/ensure-tools.sh',
+);
+
+/**
+ * Prometheus and Chromium for the integration layer, unless a test run opts out of
+ * them explicitly (MILLRACE_SKIP_PROMETHEUS=1, MILLRACE_SKIP_BROWSER=1).
+ */
+function installTools(project: TestProject): void {
+  if (project.name !== 'integration') return;
+  const missing = [
+    process.env.MILLRACE_SKIP_PROMETHEUS === '1' ? undefined : 'prometheus',
+    process.env.MILLRACE_SKIP_BROWSER === '1' ? undefined : 'chromium',
+  ].filter((t): t is string => t !== undefined && !findExecutable(t));
+  if (!missing.length) return;
+  console.log(`[global-setup] installing ${missing.join(' and ')} (deploy/local/ensure-tools.sh)`);
+  const r = spawnSync('bash', [ensureTools, ...missing], { stdio: 'inherit' });
+  if (r.status === 0) return;
+  const err = new Error(
+    `${missing.join(' and ')} could not be installed (the observability tests run them): ` +
+      `run \`sudo bash deploy/local/ensure-tools.sh\` (Debian/Ubuntu) or install them with your package manager, then npm test again`,
+  );
+  err.stack = `Error: ${err.message}`; // one line, not a trace of vitest's internals
+  throw err;
+}
+
 export async function setup(project: TestProject): Promise<void> {
+  installTools(project);
   const cfg = loadConfig();
   const t0 = Date.now();
   started = await up({ progress: (l) => console.log(`[global-setup] ${l}`) }, cfg);
