@@ -41,12 +41,18 @@ describe('the Kafka client check', () => {
   });
 
   it('names the features a guarantee needs that an older patch lacks', () => {
-    const client = loadedKafkaClient(
-      fakeKafkajs({ version: 0, features: ['consumer-before-join', 'txn-offset-commit-v3'] }),
-    );
+    // An older patch: what at-least-once needs, and one of exactly-once's own features.
+    const older = [...REQUIRED_CLIENT_FEATURES.at_least_once, 'txn-offset-commit-v3'];
+    const client = loadedKafkaClient(fakeKafkajs({ version: 0, features: older }));
     expect(() => checkKafkaClient('at_least_once', client)).not.toThrow();
+    const lacking = REQUIRED_CLIENT_FEATURES.exactly_once.filter((f) => !older.includes(f));
+    expect(lacking.length).toBeGreaterThan(0);
     expect(() => checkKafkaClient('exactly_once', client)).toThrow(
-      /lacks admin-fetch-offsets-partitions, offset-fetch-v7-require-stable, transaction-add-partitions-offsets, which exactly_once needs/,
+      `(millrace patch version 0) lacks ${lacking.join(', ')}, which exactly_once needs`,
+    );
+    const bare = loadedKafkaClient(fakeKafkajs({ version: 0, features: [] }));
+    expect(() => checkKafkaClient('at_least_once', bare)).toThrow(
+      `lacks ${REQUIRED_CLIENT_FEATURES.at_least_once.join(', ')}, which at_least_once needs`,
     );
   });
 });
