@@ -2,12 +2,26 @@
  * Apache Kafka in KRaft mode from the official `org.apache.kafka:kafka_2.13` jars,
  * resolved by Maven into the cache folder. One node, or three (replication factor 3,
  * min ISR 2) for fault tests. Each node is broker and controller at once.
+ *
+ * `kafkaUp` is what `npm run infra:up` starts (recorded in `<runDir>/infra.json`).
+ * `KafkaCluster` is the same cluster as an object a test or the soak drives itself: on
+ * ports and in a folder of its own, with each node started, `kill -9`'d, stopped and
+ * restarted by its pid, and stopped entirely by `stop()` (nothing matched by name).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraConfig } from './config.js';
 import { awaitCoordinators } from '../../connectors/kafka/coordinators.js';
-import { InfraError, portOpen, requireCommand, run, startDetached, waitFor } from './proc.js';
+import {
+  InfraError,
+  isAlive,
+  portOpen,
+  requireCommand,
+  run,
+  startDetached,
+  stopPid,
+  waitFor,
+} from './proc.js';
 import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
 
 const LOG4J_VERSION = '2.25.5';
@@ -69,34 +83,50 @@ logger.request.name = kafka.request.logger
 logger.request.level = warn
 `;
 
-interface NodePlan {
+/** One node of a cluster: broker and controller at once. */
+export interface KafkaNode {
+  /** `node.id`, 1-based. */
   id: number;
   port: number;
   controllerPort: number;
+  /** Holds `server.properties`, `kafka.log` and `data/`. */
   dir: string;
 }
 
-function plan(cfg: InfraConfig, brokers: number): NodePlan[] {
-  const base = path.join(cfg.runDir, brokers === 1 ? 'kafka' : 'kafka-cluster');
-  return Array.from({ length: brokers }, (_, i) => ({
+/** Where a cluster lives: its ports (node i on `port + i − 1`) and folder. */
+export interface ClusterLayout {
+  host: string;
+  /** Client port of node 1; node n listens on `port + n − 1`. */
+  port: number;
+  /** Controller port of node 1; node n on `controllerPort + n − 1`. */
+  controllerPort: number;
+  /** Parent of `node-<n>/` and the `cluster-id` file. */
+  dir: string;
+  brokers: 1 | 3;
+  /** JVM heap of each node, e.g. `512m`. */
+  heap: string;
+}
+
+export function clusterNodes(layout: ClusterLayout): KafkaNode[] {
+  return Array.from({ length: layout.brokers }, (_, i) => ({
     id: i + 1,
-    port: cfg.kafka.port + i,
-    controllerPort: cfg.kafka.controllerPort + i,
-    dir: path.join(base, `node-${i + 1}`),
+    port: layout.port + i,
+    controllerPort: layout.controllerPort + i,
+    dir: path.join(layout.dir, `node-${i + 1}`),
   }));
 }
 
-function serverProperties(cfg: InfraConfig, node: NodePlan, nodes: NodePlan[]): string {
+function serverProperties(host: string, node: KafkaNode, nodes: KafkaNode[]): string {
   const n = nodes.length;
   const rf = n >= 3 ? 3 : 1;
   const isr = n >= 3 ? 2 : 1;
-  const voters = nodes.map((v) => `${v.id}@${cfg.host}:${v.controllerPort}`).join(',');
+  const voters = nodes.map((v) => `${v.id}@${host}:${v.controllerPort}`).join(',');
   return [
     'process.roles=broker,controller',
     `node.id=${node.id}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://${cfg.host}:${node.port},CONTROLLER://${cfg.host}:${node.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${cfg.host}:${node.port}`,
+    `listeners=PLAINTEXT://${host}:${node.port},CONTROLLER://${host}:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${node.port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -126,7 +156,7 @@ function java(): string {
 function formatStorage(
   cfg: InfraConfig,
   libs: string,
-  node: NodePlan,
+  node: KafkaNode,
   clusterId: string,
   log: string,
 ): void {
@@ -162,27 +192,194 @@ function clusterIdFor(base: string, libs: string): string {
   return id;
 }
 
-function startNode(cfg: InfraConfig, libs: string, node: NodePlan, brokers: number): ServiceEntry {
-  const logFile = path.join(node.dir, 'kafka.log');
-  const args = [
-    `-Xmx${cfg.kafka.heap}`,
-    `-Xms${cfg.kafka.heap}`,
-    '-XX:+UseG1GC',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${path.join(kafkaHome(cfg), 'log4j2.properties')}`,
-    '-cp',
-    `${libs}/*`,
-    'kafka.Kafka',
-    path.join(node.dir, 'server.properties'),
-  ];
-  fs.writeFileSync(logFile, '');
-  const pid = startDetached(java(), args, logFile);
-  const name = brokers === 1 ? 'kafka' : `kafka-${node.id}`;
-  return { name, pid, port: node.port, logFile, startedAt: new Date().toISOString() };
+const STARTED = 'Kafka Server started';
+
+/**
+ * A Kafka cluster this process starts and controls node by node, by pid.
+ *
+ * @example
+ *   const c = new KafkaCluster(loadConfig(), { host: '127.0.0.1', port: 9710,
+ *     controllerPort: 19710, dir: '.run/test-cluster', brokers: 3, heap: '512m' });
+ *   await c.start();            // every node up, coordinators loaded
+ *   await c.kill(2);            // kill -9 node 2
+ *   await c.startNode(2);       // same data, same ports
+ *   await c.stop();             // every node this object started, by pid
+ */
+export class KafkaCluster {
+  readonly nodes: KafkaNode[];
+  private readonly pids = new Map<number, number>();
+  /** Size of each node's log when it was last launched (its readiness line comes after). */
+  private readonly launchedAt = new Map<number, number>();
+  private libs = '';
+
+  constructor(
+    private readonly cfg: InfraConfig,
+    readonly layout: ClusterLayout,
+    /** Setup log (Maven, storage format). */
+    private readonly setupLog = path.join(layout.dir, 'setup.log'),
+  ) {
+    this.nodes = clusterNodes(layout);
+  }
+
+  /** `host:port` of every node (all of them, up or not). */
+  get bootstrap(): string[] {
+    return this.nodes.map((n) => `${this.layout.host}:${n.port}`);
+  }
+
+  node(id: number): KafkaNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new InfraError(`no Kafka node ${id}; nodes are ${this.nodes.map((x) => x.id)}`);
+    return n;
+  }
+
+  logFile(id: number): string {
+    return path.join(this.node(id).dir, 'kafka.log');
+  }
+
+  /** The pid of node `id` if this object started it and it is alive. */
+  pid(id: number): number | undefined {
+    const pid = this.pids.get(id);
+    return pid !== undefined && isAlive(pid) ? pid : undefined;
+  }
+
+  isUp(id: number): boolean {
+    return this.pid(id) !== undefined;
+  }
+
+  /** Jars, cluster id, `server.properties` and formatted storage for every node (idempotent). */
+  prepare(): void {
+    fs.mkdirSync(this.layout.dir, { recursive: true });
+    this.libs = ensureKafkaJars(this.cfg, this.setupLog);
+    const clusterId = clusterIdFor(this.layout.dir, this.libs);
+    for (const node of this.nodes) {
+      fs.mkdirSync(node.dir, { recursive: true });
+      fs.writeFileSync(
+        path.join(node.dir, 'server.properties'),
+        serverProperties(this.layout.host, node, this.nodes),
+      );
+      formatStorage(this.cfg, this.libs, node, clusterId, this.setupLog);
+    }
+  }
+
+  /** Fails naming the variable to change if a port of the cluster is taken. */
+  async checkPorts(portVar: string, controllerVar: string): Promise<void> {
+    for (const node of this.nodes)
+      for (const [p, v] of [
+        [node.port, portVar],
+        [node.controllerPort, controllerVar],
+      ] as const)
+        if (await portOpen(this.layout.host, p))
+          throw new InfraError(`port ${p} is taken by another process; stop it or set ${v}`);
+  }
+
+  /** Launches node `id` (its JVM, on its existing data) without waiting. Returns the pid. */
+  launch(id: number): number {
+    if (this.isUp(id)) throw new InfraError(`Kafka node ${id} is already running`);
+    if (!this.libs) this.prepare();
+    const node = this.node(id);
+    const args = [
+      `-Xmx${this.layout.heap}`,
+      `-Xms${this.layout.heap}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${path.join(kafkaHome(this.cfg), 'log4j2.properties')}`,
+      '-cp',
+      `${this.libs}/*`,
+      'kafka.Kafka',
+      path.join(node.dir, 'server.properties'),
+    ];
+    const logFile = this.logFile(id);
+    fs.appendFileSync(logFile, `--- millrace: node ${id} launched ${new Date().toISOString()}\n`);
+    this.launchedAt.set(id, fs.statSync(logFile).size);
+    const pid = startDetached(java(), args, logFile);
+    this.pids.set(id, pid);
+    return pid;
+  }
+
+  /** Resolves once node `id`'s latest launch logged that it started and its port answers. */
+  async awaitNode(id: number, timeoutMs = 120_000): Promise<void> {
+    const node = this.node(id);
+    const logFile = this.logFile(id);
+    const from = this.launchedAt.get(id) ?? 0;
+    await waitFor(
+      `Kafka node ${id}`,
+      async () =>
+        readFrom(logFile, from).includes(STARTED) && (await portOpen(this.layout.host, node.port)),
+      { pid: this.pids.get(id), logFile, timeoutMs },
+    );
+  }
+
+  /** Starts node `id` (again) and waits until it serves. */
+  async startNode(id: number, timeoutMs = 120_000): Promise<void> {
+    this.launch(id);
+    await this.awaitNode(id, timeoutMs);
+  }
+
+  /**
+   * Starts every node that is not up, waits for all, then until the group and transaction
+   * coordinators answer for every partition (a first group or transaction must not pay
+   * for their load). On failure stops what it started.
+   */
+  async start(timeoutMs = 120_000): Promise<void> {
+    this.prepare();
+    const launched = this.nodes.filter((n) => !this.isUp(n.id)).map((n) => n.id);
+    for (const id of launched) this.launch(id);
+    try {
+      await Promise.all(launched.map((id) => this.awaitNode(id, timeoutMs)));
+      await awaitCoordinators(this.bootstrap, { timeoutMs });
+    } catch (err) {
+      await Promise.all(launched.map((id) => this.stopNode(id, 0)));
+      throw err;
+    }
+  }
+
+  /** `kill -9` node `id`; resolves once the process is gone. */
+  async kill(id: number): Promise<void> {
+    await this.stopNode(id, 0);
+  }
+
+  /**
+   * Stops node `id`: SIGTERM (a controlled shutdown: it hands its leaderships over), then
+   * SIGKILL after `graceMs`. `graceMs` 0 is `kill -9` at once.
+   */
+  async stopNode(id: number, graceMs = 30_000): Promise<void> {
+    const pid = this.pids.get(id);
+    if (pid === undefined) return;
+    if (graceMs === 0) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    await stopPid(pid, graceMs);
+    this.pids.delete(id);
+  }
+
+  /** Stops every node this object started (SIGTERM, SIGKILL after `graceMs`). */
+  async stop(graceMs = 15_000): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.stopNode(n.id, graceMs)));
+  }
 }
 
-function started(logFile: string): boolean {
-  return fs.readFileSync(logFile, 'utf8').includes('Kafka Server started');
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, size - offset));
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -194,53 +391,54 @@ export async function kafkaUp(
   brokers: 1 | 3,
   log: string,
 ): Promise<ServiceEntry[]> {
-  const nodes = plan(cfg, brokers);
-  const names = nodes.map((n) => (brokers === 1 ? 'kafka' : `kafka-${n.id}`));
-  if (names.every((n) => liveService(cfg.runDir, n))) return [];
+  const cluster = new KafkaCluster(
+    cfg,
+    {
+      host: cfg.host,
+      port: cfg.kafka.port,
+      controllerPort: cfg.kafka.controllerPort,
+      dir: path.join(cfg.runDir, brokers === 1 ? 'kafka' : 'kafka-cluster'),
+      brokers,
+      heap: cfg.kafka.heap,
+    },
+    log,
+  );
+  const name = (id: number) => (brokers === 1 ? 'kafka' : `kafka-${id}`);
+  const nodes = cluster.nodes;
+  if (nodes.every((n) => liveService(cfg.runDir, name(n.id)))) return [];
   if (
-    nodes.every((n) => !liveService(cfg.runDir, names[n.id - 1]!)) &&
+    nodes.every((n) => !liveService(cfg.runDir, name(n.id))) &&
     (await portOpen(cfg.host, nodes[0]!.port))
   ) {
     return []; // someone else's broker answers: use it, never stop it
   }
-  const libs = ensureKafkaJars(cfg, log);
-  const base = path.dirname(nodes[0]!.dir);
-  const clusterId = clusterIdFor(base, libs);
-  const startedEntries: ServiceEntry[] = [];
-  for (const node of nodes) {
-    if (liveService(cfg.runDir, names[node.id - 1]!)) continue;
+  const absent = nodes.filter((n) => !liveService(cfg.runDir, name(n.id)));
+  for (const node of absent)
     for (const [p, v] of [
       [node.port, 'MILLRACE_KAFKA_PORT'],
       [node.controllerPort, 'MILLRACE_KAFKA_CONTROLLER_PORT'],
-    ] as const) {
+    ] as const)
       if (await portOpen(cfg.host, p))
         throw new InfraError(`port ${p} is taken by another process; stop it or set ${v}`);
-    }
-    fs.mkdirSync(node.dir, { recursive: true });
-    fs.writeFileSync(path.join(node.dir, 'server.properties'), serverProperties(cfg, node, nodes));
-    formatStorage(cfg, libs, node, clusterId, log);
-    const entry = startNode(cfg, libs, node, brokers);
+  cluster.prepare();
+  const startedEntries: ServiceEntry[] = absent.map((node) => {
+    fs.writeFileSync(cluster.logFile(node.id), '');
+    const pid = cluster.launch(node.id);
+    const entry: ServiceEntry = {
+      name: name(node.id),
+      pid,
+      port: node.port,
+      logFile: cluster.logFile(node.id),
+      startedAt: new Date().toISOString(),
+    };
     recordService(cfg.runDir, entry);
-    startedEntries.push(entry);
-  }
+    return entry;
+  });
   await readyOrStop(cfg.runDir, startedEntries, async () => {
-    for (const e of startedEntries) {
-      await waitFor(
-        `Kafka node ${e.name}`,
-        async () => started(e.logFile) && (await portOpen(cfg.host, e.port)),
-        {
-          pid: e.pid,
-          logFile: e.logFile,
-          timeoutMs: 120_000,
-        },
-      );
-    }
+    for (const node of absent) await cluster.awaitNode(node.id, 120_000);
     // A new broker answers COORDINATOR_LOAD_IN_PROGRESS while it loads (or first creates)
     // its offsets and transaction logs: the first group or transaction must not pay for it.
-    await awaitCoordinators(
-      nodes.map((n) => `${cfg.host}:${n.port}`),
-      { timeoutMs: 120_000 },
-    );
+    await awaitCoordinators(cluster.bootstrap, { timeoutMs: 120_000 });
   });
   return startedEntries;
 }
