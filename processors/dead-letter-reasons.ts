@@ -9,5 +9,6 @@ import { VALIDATION_RULES } from './market/validate.js';
 export const BUILTIN_DEAD_LETTER_REASONS: readonly string[] = [
   'late',
   'not_a_trade_message',
+  'key_not_symbol',
   ...VALIDATION_RULES,
 ];

@@ -140,4 +140,31 @@ describe('finnhub-vwap pipeline', () => {
     const { windows } = await run([[e('ZERO', W0 + 1, 5, 0)], [e('ZERO', W0 + 200_000, 5, 1)]]);
     expect(windows[0]).toMatchObject({ symbol: 'ZERO', vwap: null, volume: 0, trade_count: 1 });
   });
+
+  it('dead-letters a message whose key is not its symbol (another symbol, null, bytes that are not text), original bytes kept', async () => {
+    driver = await TopologyTestDriver.create(topology(), {
+      serdes,
+      deadLetterTopic: TOPICS.dlq,
+      applicationId: 'finnhub-vwap',
+    });
+    const message = (s: string) =>
+      Buffer.from(
+        JSON.stringify({ type: 'trade', data: [e(s, T0, 100, 1)], ingest_timestamp: T0 }),
+      );
+    const notText = Buffer.from([0xff, 0xfe, 0x41, 0x80]);
+    await driver.pipeRaw(TOPICS.raw, Buffer.from('MSFT'), message('AAPL'), { timestamp: T0 });
+    await driver.pipeRaw(TOPICS.raw, null, message('AAPL'), { timestamp: T0 });
+    await driver.pipeRaw(TOPICS.raw, notText, message('AAPL'), { timestamp: T0 });
+    await driver.pipeRaw(TOPICS.raw, Buffer.from('AAPL'), message('AAPL'), { timestamp: T0 });
+    const clean = driver.output(TOPICS.clean, { key: 'string', value: SERDES.trade }).readAll();
+    expect(clean.map((r) => r.key)).toEqual(['AAPL']);
+    const dlq = driver.deadLetters();
+    expect(dlq.map((d) => d.headers['millrace.reason'])).toEqual([
+      'key_not_symbol',
+      'key_not_symbol',
+      'key_not_symbol',
+    ]);
+    expect(dlq.map((d) => d.key)).toEqual([Buffer.from('MSFT'), null, notText]);
+    expect(dlq.every((d) => d.value!.equals(message('AAPL')))).toBe(true);
+  });
 });

@@ -1,6 +1,13 @@
 /**
  * `explode-trades`: one Finnhub trade message (one symbol, many entries) becomes one
  * `Trade` per entry, keyed by symbol, timestamped by the trade's own time.
+ *
+ * A record whose key is not its message's symbol goes to the dead-letter topic
+ * (`key_not_symbol`): the ingest keys each message by its symbol, and the partitioning by
+ * that key is what keeps a symbol's dedupe and window state in one task. A record keyed
+ * otherwise (written by something else, or a key that is not text) would put its trades
+ * beside another partition's state: a second row for the same window, duplicates not
+ * seen as such.
  */
 import type { Processor, ProcessorContext, StreamRecord } from '../api.js';
 import { tradeUuid, type RawTradeMessage, type Trade } from './trade.js';
@@ -16,6 +23,10 @@ export class ExplodeTrades implements Processor<unknown, RawTradeMessage, string
     const msg = record.value;
     if (!msg || !Array.isArray(msg.data)) {
       this.ctx.deadLetter(record, 'not_a_trade_message');
+      return;
+    }
+    if (msg.data.some((e) => e?.s !== record.key)) {
+      this.ctx.deadLetter(record, 'key_not_symbol');
       return;
     }
     const meta = this.ctx.recordMetadata();

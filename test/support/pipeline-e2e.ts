@@ -42,6 +42,7 @@ export async function oracleFromInput(
     records.map((r) => ({
       partition: r.partition,
       offset: r.offset,
+      key: r.key,
       message: raw.deserialize(Buffer.from(r.value!, 'base64')) as RawTradeMessage,
     })),
   );

@@ -10,6 +10,8 @@ import { tradeUuid, type RawTradeMessage, type Trade } from '../../processors/ma
 export interface RawInput {
   partition: number;
   offset: number;
+  /** The record's key as text (null: none); a key that is not the symbol is a dead letter. */
+  key?: string | null;
   message: RawTradeMessage;
 }
 
@@ -53,7 +55,11 @@ export function expectedOutputs(
     let clock = -1;
     // symbol|start → the trades of an open window, in processing order
     const open = new Map<string, Trade[]>();
-    for (const { offset, message } of records) {
+    for (const { offset, message, key } of records) {
+      if (key !== undefined && message.data.some((e) => e.s !== key)) {
+        out.deadLetters.push(`key_not_symbol|${partition}|${offset}`);
+        continue;
+      }
       message.data.forEach((e, i) => {
         const t: Trade = {
           uuid: tradeUuid(rawTopic, partition, offset, i),
