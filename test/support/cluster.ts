@@ -25,6 +25,9 @@ import { KafkaCluster } from '../../deploy/local/kafka.js';
 /** Kafka's coordinator types (FindCoordinator's `key_type`). */
 const GROUP = 0;
 const TRANSACTION = 1;
+/** ListOffsets isolation levels. */
+const READ_UNCOMMITTED = 0;
+const READ_COMMITTED = 1;
 
 export interface TestClusterOptions {
   /** Client port of node 1 (default from MILLRACE_TEST_CLUSTER_PORT, else kafka port + 10). */
@@ -190,6 +193,46 @@ export class TestCluster {
   }
 
   /**
+   * Partitions of `topics` where a transaction is still open: the last stable offset (what
+   * a read_committed reader may reach) is below the high watermark. Kafka's EOS verifier
+   * asks the same after the app is stopped ("every transaction finished").
+   */
+  async openTransactions(topics: string[]): Promise<string[]> {
+    const [committed, uncommitted] = await Promise.all(
+      [READ_COMMITTED, READ_UNCOMMITTED].map((level) => this.endOffsets(topics, level)),
+    );
+    return [...committed!]
+      .filter(([tp, lso]) => lso < uncommitted!.get(tp)!)
+      .map(([tp, lso]) => `${tp} (last stable ${lso}, high watermark ${uncommitted!.get(tp)})`);
+  }
+
+  /** End offsets of every partition of `topics` as seen at `isolationLevel`, by `topic:partition`. */
+  private async endOffsets(topics: string[], isolationLevel: number): Promise<Map<string, number>> {
+    const parts = await this.partitions(topics);
+    const cluster = kafkajsCluster(this.kafka('test-cluster-offsets'), { isolationLevel });
+    await cluster.connect();
+    try {
+      await cluster.addMultipleTargetTopics(topics);
+      const res = await cluster.fetchTopicsOffset(
+        topics.map((topic) => ({
+          topic,
+          fromBeginning: false,
+          partitions: parts
+            .filter((p) => p.topic === topic)
+            .map((p) => ({ partition: p.partition })),
+        })),
+      );
+      return new Map(
+        res.flatMap((t) =>
+          t.partitions.map((p) => [`${t.topic}:${p.partition}`, Number(p.offset)]),
+        ),
+      );
+    } finally {
+      await cluster.disconnect().catch(() => {});
+    }
+  }
+
+  /**
    * Resolves once every node is up and registered, and every partition of every topic
    * (the internal `__consumer_offsets` and `__transaction_state` included) has a leader
    * and its whole replica set in sync: the state a test leaves the shared cluster in.
@@ -234,17 +277,25 @@ interface KafkajsCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   refreshMetadata(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  fetchTopicsOffset(
+    topics: Array<{
+      topic: string;
+      fromBeginning: boolean;
+      partitions: Array<{ partition: number }>;
+    }>,
+  ): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
   findGroupCoordinatorMetadata(o: {
     groupId: string;
     coordinatorType: number;
   }): Promise<{ coordinator: { nodeId: number; host: string; port: number } }>;
 }
 
-function kafkajsCluster(kafka: Kafka): KafkajsCluster {
+function kafkajsCluster(kafka: Kafka, opts: { isolationLevel?: number } = {}): KafkajsCluster {
   const sym = Object.getOwnPropertySymbols(kafka).find(
     (s) => s.description === 'private:Kafka:createCluster',
   );
   if (!sym) throw new Error('kafkajs changed: no private createCluster on the client');
   const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
-  return create({});
+  return create(opts);
 }

@@ -75,7 +75,8 @@ export interface ReadRecord {
 
 /**
  * Reads a topic from the beginning (read_committed) until `done(records)` holds or the
- * time runs out; uses a group of its own with a random id.
+ * time runs out; uses a group of its own with a random id. `done` is asked after each
+ * batch and every 250 ms.
  */
 export async function readUntil(
   kafka: Kafka,
@@ -93,6 +94,7 @@ export async function readUntil(
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
+    let poll: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -109,6 +111,7 @@ export async function readUntil(
           resolve();
         }
       };
+      poll = setInterval(check, 250);
       void consumer.run({
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) {
@@ -126,7 +129,7 @@ export async function readUntil(
         },
       });
       check();
-    });
+    }).finally(() => clearInterval(poll));
   } finally {
     await consumer.disconnect();
   }
@@ -141,4 +144,29 @@ export function valuesByKey(records: ReadRecord[]): Map<string, string[]> {
     (m.get(r.key) ?? m.set(r.key, []).get(r.key)!).push(r.value ?? '');
   }
   return m;
+}
+
+/**
+ * A `done` for readUntil: at least `atLeast` records read, then none more for `quietMs`
+ * (so records beyond the expected count — duplicates — are read too).
+ */
+export function settled(atLeast: number, quietMs = 2000): (got: ReadRecord[]) => boolean {
+  let lastAt = Date.now();
+  let n = -1;
+  return (got) => {
+    if (got.length !== n) {
+      n = got.length;
+      lastAt = Date.now();
+    }
+    return got.length >= atLeast && Date.now() - lastAt >= quietMs;
+  };
+}
+
+/** Reads `topic` (read_committed) until {@link settled}; rejects after `timeoutMs`. */
+export function readSettled(
+  kafka: Kafka,
+  topic: string,
+  o: { atLeast: number; quietMs?: number; timeoutMs?: number; encoding?: BufferEncoding },
+): Promise<ReadRecord[]> {
+  return readUntil(kafka, topic, settled(o.atLeast, o.quietMs), o.timeoutMs ?? 180_000, o.encoding);
 }
