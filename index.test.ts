@@ -1,9 +1,22 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 describe('the package entry points', () => {
-  it('"millrace" and "millrace/testing" resolve to the public API, built-ins registered', async () => {
-    const m = await import('millrace');
-    const t = await import('millrace/testing');
+  it('"millrace" and "millrace/testing" are index.ts and testing.ts, built into dist/', () => {
+    // The built package itself is installed and used in test/e2e/install-as-user.test.ts.
+    const pkg = JSON.parse(fs.readFileSync(new URL('package.json', import.meta.url), 'utf8'));
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['./testing']).toEqual({
+      types: './dist/testing.d.ts',
+      import: './dist/testing.js',
+    });
+    for (const f of ['index.ts', 'testing.ts'])
+      expect(fs.existsSync(new URL(f, import.meta.url))).toBe(true);
+  });
+
+  it('give the public API, built-ins registered', async () => {
+    const m = await import('./index.js');
+    const t = await import('./testing.js');
     const b = new m.TopologyBuilder();
     b.stream('in', { key: 'string', value: 'string' })
       .groupByKey({ keySerde: 'string', valueSerde: 'string' })
