@@ -108,8 +108,14 @@ export class StreamsApp {
   }
 
   get state(): AppState {
-    if (this.stateValue === 'running' && this.thread?.state === 'rebalancing') return 'rebalancing';
+    if (this.stateValue === 'running' && this.rebalancing) return 'rebalancing';
     return this.stateValue;
+  }
+
+  /** Joining the group, or between a rejoin and every assigned task running. */
+  private get rebalancing(): boolean {
+    const s = this.thread?.state;
+    return s === 'starting' || s === 'partitions_revoked' || s === 'partitions_assigned';
   }
 
   get tasks(): ReadonlyMap<string, StreamTask> {
@@ -277,7 +283,8 @@ export class StreamsApp {
   notReadyReason(): string | null {
     if (this.stateValue !== 'running') return `instance is ${this.stateValue}`;
     if (!this.thread) return 'not started';
-    if (this.thread.state === 'rebalancing') return 'rebalancing';
+    if (this.thread.state === 'starting') return 'joining the group';
+    if (this.rebalancing) return 'rebalancing';
     const restoring = [...this.thread.tasks.values()].filter((t) => t.state !== 'running');
     if (restoring.length)
       return `restoring ${restoring.map((t) => `${t.id} (${t.stats.restoreRemaining} records left)`).join(', ')}`;

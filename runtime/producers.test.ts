@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunks, writtenOffsets, type OutgoingRecord } from './producers.js';
+import { chunks, isFencedError, writtenOffsets, type OutgoingRecord } from './producers.js';
 
 const r = (topic: string, partition?: number): OutgoingRecord => ({
   topic,
@@ -48,5 +48,24 @@ describe('writtenOffsets', () => {
     // Headers count: a dead letter with large headers is not under-counted.
     const headed = { ...r('dlq'), headers: { 'millrace.error': 'e'.repeat(300 * 1024) } };
     expect(chunks([headed, headed]).map((c) => c.length)).toEqual([1, 1]);
+  });
+});
+
+describe('the error chain', () => {
+  it('finds a Kafka error type behind causes, originalError and aggregates, and ends on cycles', async () => {
+    const { errorChain, hasErrorType, isRetriable } = await import('./retry.js');
+    const fenced = Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' });
+    const aggregate = Object.assign(new Error('several'), { errors: [new Error('a'), fenced] });
+    const wrapped = new Error('outer', {
+      cause: Object.assign(new Error('retries'), { originalError: aggregate }),
+    });
+    expect(hasErrorType(wrapped, new Set(['PRODUCER_FENCED']))).toBe(true);
+    expect(isFencedError(wrapped)).toBe(true);
+    expect(hasErrorType(wrapped, new Set(['NOT_COORDINATOR']))).toBe(false);
+    const loop: { cause?: unknown; type?: string } = { type: 'X' };
+    loop.cause = loop;
+    expect([...errorChain(loop)]).toHaveLength(1);
+    expect(isRetriable(new Error('x', { cause: { type: 'NOT_LEADER_OR_FOLLOWER' } }))).toBe(true);
+    expect(isRetriable(new Error('x', { cause: { type: 'INVALID_RECORD' } }))).toBe(false);
   });
 });

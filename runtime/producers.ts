@@ -8,6 +8,7 @@
 import type { ConsumedOffset, OutputRecord } from './task/types.js';
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import { MillraceError, TaskMigratedError } from './errors.js';
+import { hasErrorType } from './retry.js';
 
 /** A record to produce (outputs, changelog records with an explicit partition, dead letters). */
 export type OutgoingRecord = OutputRecord;
@@ -26,20 +27,9 @@ const FENCED = new Set([
 ]);
 
 export function isFencedError(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause ?? e.originalError) {
-    if (typeof e.type === 'string' && FENCED.has(e.type)) return true;
-    if (Array.isArray(e.errors) && e.errors.some(isFencedError)) return true;
-    if (e === e.cause) break;
-  }
-  return false;
+  return hasErrorType(err, FENCED);
 }
 
-/**
- * Records grouped by topic as the client's messages. A record is handed over as it is (its
- * key, value, partition and headers are the message's; its `topic` is ignored): no copy per
- * record. Its timestamp goes as a number, which millrace's patch of the client's produce
- * encoding takes as it takes the string the client's types ask for (same bytes).
- */
 export function toTopicMessages(records: readonly OutgoingRecord[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
   let topic: string | undefined;
@@ -235,11 +225,7 @@ const MIGRATED = new Set([
 ]);
 
 function isMigratedError(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause ?? e.originalError) {
-    if (typeof e.type === 'string' && MIGRATED.has(e.type)) return true;
-    if (e === e.cause) break;
-  }
-  return false;
+  return hasErrorType(err, MIGRATED);
 }
 
 /** What one task hands to the instance's next transaction. */

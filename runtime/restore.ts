@@ -86,71 +86,125 @@ export interface RestoreOptions {
   fetchMaxBytes?: number;
 }
 
+/**
+ * Restores changelog partitions: `restoreChangelogs(kafka, app, targets)` reads each from
+ * its checkpoint to its end and hands the records to the stores in bulk; resolves with the
+ * number of records restored.
+ */
 export async function restoreChangelogs(
   kafka: Kafka,
   applicationId: string,
   targets: RestoreTarget[],
   opts: RestoreOptions = {},
 ): Promise<number> {
-  const pending = new Map(
-    targets.filter((t) => t.fromOffset < t.endOffset).map((t) => [key(t.topic, t.partition), t]),
-  );
-  if (pending.size === 0) return 0;
-  const groupId = `${applicationId}-restore-${randomUUID()}`;
-  // A short fetch wait: idle partitions must not hold up the disconnect at the end.
-  const consumer = kafka.consumer({
-    groupId,
-    readUncommitted: false,
-    maxBytesPerPartition: opts.fetchMaxBytes ?? DEFAULT_RESTORE_FETCH_MAX_BYTES,
-    maxBytes: opts.fetchMaxBytes ?? DEFAULT_RESTORE_FETCH_MAX_BYTES,
-    sessionTimeout: 10_000,
-    maxWaitTimeInMs: 100,
-  });
-  const restored = new Map<string, number>();
-  let total = 0;
-  let lastProgress = Date.now();
-  let finish!: () => void;
-  let fail!: (e: unknown) => void;
-  const done = new Promise<void>((res, rej) => ((finish = res), (fail = rej)));
-  const positions = new Map<string, number>();
-  const advance = (topic: string, partition: number, next: number) => {
+  const pending = targets.filter((t) => t.fromOffset < t.endOffset);
+  if (!pending.length) return 0;
+  return new ChangelogRestorer(kafka, applicationId, pending, opts).run();
+}
+
+/**
+ * One restore episode: a consumer in a throw-away group, the partitions still to read, and
+ * the promise that settles when every one reached its end (or the episode failed).
+ */
+class ChangelogRestorer {
+  private readonly pending: Map<string, RestoreTarget>;
+  private readonly restored = new Map<string, number>();
+  private total = 0;
+  private lastProgress = Date.now();
+  /** Batches handed to the stores one after another; the end waits for the last. */
+  private applying: Promise<unknown> = Promise.resolve();
+  private readonly groupId: string;
+  private readonly consumer: Consumer;
+  private readonly done: Promise<void>;
+  private finish!: () => void;
+  private fail!: (e: unknown) => void;
+
+  constructor(
+    private readonly kafka: Kafka,
+    applicationId: string,
+    targets: RestoreTarget[],
+    private readonly opts: RestoreOptions,
+  ) {
+    this.pending = new Map(targets.map((t) => [key(t.topic, t.partition), t]));
+    this.groupId = `${applicationId}-restore-${randomUUID()}`;
+    const fetchBytes = opts.fetchMaxBytes ?? DEFAULT_RESTORE_FETCH_MAX_BYTES;
+    // A short fetch wait: idle partitions must not hold up the disconnect at the end.
+    this.consumer = kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      maxBytesPerPartition: fetchBytes,
+      maxBytes: fetchBytes,
+      sessionTimeout: 10_000,
+      maxWaitTimeInMs: 100,
+    });
+    this.done = new Promise<void>((res, rej) => ((this.finish = res), (this.fail = rej)));
+    this.done.catch(() => {}); // run() hears it; a failure before run() awaits is not unhandled
+    this.listen();
+  }
+
+  async run(): Promise<number> {
+    const stallMs = this.opts.stallTimeoutMs ?? 60_000;
+    const stall = setInterval(() => this.checkStalled(stallMs), 1000);
+    try {
+      const topics = [...new Set([...this.pending.values()].map((t) => t.topic))];
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics, fromBeginning: true });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        eachBatch: (p) => this.onBatch(p),
+      });
+      await this.done;
+      await this.applying;
+      return this.total;
+    } finally {
+      clearInterval(stall);
+      await disposeConsumer(this.kafka, this.consumer, this.groupId);
+    }
+  }
+
+  private listen(): void {
+    const c = this.consumer;
+    // kafkajs reports a truly empty fetch as "last offset = high watermark − 1", which under
+    // read_committed can lie ahead of what is readable (records of a transaction whose
+    // markers are not written yet): only batches that held records (data, control markers
+    // or aborted data) move the position.
+    c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.firstOffset !== null)
+        this.advance(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
+    });
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        const idle = partitions.filter((p) => !this.pending.has(key(topic, p)));
+        if (idle.length) c.pause([{ topic, partitions: idle }]);
+      }
+    });
+    c.on(c.events.CRASH, ({ payload }) => this.fail(payload.error));
+  }
+
+  /** A partition whose position reached its end is done (and paused). */
+  private advance(topic: string, partition: number, next: number): void {
     const k = key(topic, partition);
-    const t = pending.get(k);
+    const t = this.pending.get(k);
     if (!t) return;
-    positions.set(k, Math.max(positions.get(k) ?? 0, next));
-    lastProgress = Date.now();
-    if (next >= t.endOffset) {
-      pending.delete(k);
-      void consumer.pause([{ topic, partitions: [partition] }]);
-      if (pending.size === 0) finish();
-    }
-  };
-  // kafkajs reports a truly empty fetch as "last offset = high watermark − 1", which under
-  // read_committed can lie ahead of what is readable (records of a transaction whose
-  // markers are not written yet): only batches that held records (data, control markers
-  // or aborted data) move the position.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.firstOffset !== null)
-      advance(payload.topic, payload.partition, Number(payload.lastOffset) + 1);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-      const idle = partitions.filter((p) => !pending.has(key(topic, p)));
-      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
-    }
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+    this.lastProgress = Date.now();
+    if (next < t.endOffset) return;
+    this.pending.delete(k);
+    this.consumer.pause([{ topic, partitions: [partition] }]);
+    if (this.pending.size === 0) this.finish();
+  }
 
   // The end of a partition can be signalled (by a marker-only batch) while the data batch
-  // before it is still being applied: the caller waits for applies in flight.
-  let applying: Promise<unknown> = Promise.resolve();
-  const eachBatch = async (payload: EachBatchPayload) => {
-    const work = applyBatch(payload);
-    applying = applying.then(() => work);
+  // before it is still being applied: run() waits for applies in flight.
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const work = this.apply(payload);
+    this.applying = this.applying.then(() => work);
     await work;
-  };
-  const applyBatch = async ({ batch }: EachBatchPayload) => {
-    const t = pending.get(key(batch.topic, batch.partition));
+  }
+
+  private async apply({ batch }: EachBatchPayload): Promise<void> {
+    const k = key(batch.topic, batch.partition);
+    const t = this.pending.get(k);
     if (!t) return;
     const records: RestoreRecordOut[] = [];
     for (const m of batch.messages) {
@@ -159,38 +213,25 @@ export async function restoreChangelogs(
       records.push({ key: m.key, value: m.value, timestamp: Number(m.timestamp), offset });
     }
     if (records.length) await t.apply(records);
-    const n = (restored.get(key(t.topic, t.partition)) ?? 0) + records.length;
-    restored.set(key(t.topic, t.partition), n);
-    total += records.length;
-    opts.onProgress?.({
+    const n = (this.restored.get(k) ?? 0) + records.length;
+    this.restored.set(k, n);
+    this.total += records.length;
+    this.opts.onProgress?.({
       topic: t.topic,
       partition: t.partition,
       restored: n,
       remaining: Math.max(0, t.endOffset - Number(batch.lastOffset()) - 1),
     });
-  };
+  }
 
-  const stall = setInterval(() => {
-    if (Date.now() - lastProgress > (opts.stallTimeoutMs ?? 60_000)) {
-      fail(
-        new MillraceError(
-          `restoring ${[...pending.keys()].join(', ')} made no progress for ${(opts.stallTimeoutMs ?? 60_000) / 1000}s; is the broker reachable?`,
-          { code: 'RESTORE_STALLED', domain: 'external', retriable: true },
-        ),
-      );
-    }
-  }, 1000);
-  try {
-    const topics = [...new Set(targets.map((t) => t.topic))];
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatch, eachBatchAutoResolve: true });
-    await done;
-    await applying;
-    return total;
-  } finally {
-    clearInterval(stall);
-    await disposeConsumer(kafka, consumer, groupId);
+  private checkStalled(stallMs: number): void {
+    if (Date.now() - this.lastProgress <= stallMs) return;
+    this.fail(
+      new MillraceError(
+        `restoring ${[...this.pending.keys()].join(', ')} made no progress for ${stallMs / 1000}s; is the broker reachable?`,
+        { code: 'RESTORE_STALLED', domain: 'external', retriable: true },
+      ),
+    );
   }
 }
 

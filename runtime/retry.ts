@@ -1,18 +1,49 @@
 /**
+ * An error and the errors behind it: its `cause` chain (kafkajs's "retries exceeded" wraps
+ * the retried error in `originalError`), and the errors of an aggregate (`errors`), depth
+ * first. Each error once, so a cycle ends the walk.
+ */
+export function* errorChain(err: unknown): Generator<KafkaLikeError> {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const k = e as KafkaLikeError;
+    yield k;
+    if (Array.isArray(k.errors)) stack.push(...[...k.errors].reverse());
+    stack.push(k.cause ?? k.originalError);
+  }
+}
+
+/** The fields of kafkajs's and millrace's errors the runtime looks at. */
+export interface KafkaLikeError {
+  type?: unknown;
+  retriable?: unknown;
+  cause?: unknown;
+  originalError?: unknown;
+  errors?: unknown[];
+}
+
+/** True if the error, or one behind it, is a Kafka error of one of these types. */
+export function hasErrorType(err: unknown, types: ReadonlySet<string>): boolean {
+  for (const e of errorChain(err)) if (typeof e.type === 'string' && types.has(e.type)) return true;
+  return false;
+}
+
+const RETRIABLE_TYPES =
+  /NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|OPERATION_NOT_ATTEMPTED/;
+
+/**
  * Errors Kafka marks retriable (a leader moving, a coordinator loading), anywhere in the
  * cause chain ("retries exceeded" wraps the retried error). OPERATION_NOT_ATTEMPTED counts
  * too: the broker skipped a partition because another one of the same request failed.
  */
 export function isRetriable(err: unknown): boolean {
-  for (let e: any = err; e; e = e.cause ?? e.originalError) {
+  for (const e of errorChain(err)) {
     if (e.retriable === true) return true;
-    if (
-      /NOT_LEADER|LEADER_NOT_AVAILABLE|UNKNOWN_TOPIC_OR_PARTITION|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR|REBALANCE_IN_PROGRESS|OPERATION_NOT_ATTEMPTED/.test(
-        String(e.type ?? ''),
-      )
-    )
-      return true;
-    if (e === e.cause) break;
+    if (RETRIABLE_TYPES.test(String(e.type ?? ''))) return true;
   }
   return false;
 }

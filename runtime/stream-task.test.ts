@@ -63,11 +63,16 @@ function committer(failures: Map<number, (records: readonly OutgoingRecord[]) =>
   return { c, calls };
 }
 
+function running(task: StreamTask): void {
+  task.transition('restoring', 'test');
+  task.transition('running', 'test');
+}
+
 describe('StreamTask.commit after a failed commit', () => {
   it('sends again the records a failed send could not write, before the new ones', async () => {
     const { c, calls } = committer(new Map([[1, () => new Error('broker unreachable')]]));
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0), rec(1)]);
     await expect(task.commit()).rejects.toThrow('broker unreachable');
     expect(task.hasUncommitted).toBe(true);
@@ -80,7 +85,7 @@ describe('StreamTask.commit after a failed commit', () => {
   it('retries the whole commit even when nothing new arrived', async () => {
     const { c, calls } = committer(new Map([[1, () => new Error('timeout')]]));
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0)]);
     await expect(task.commit()).rejects.toThrow('timeout');
     await task.commit();
@@ -92,7 +97,7 @@ describe('StreamTask.commit after a failed commit', () => {
       new Map([[1, () => new OffsetsNotCommittedError('0_0', new Map(), new Error('rebalance'))]]),
     );
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0), rec(1)]);
     await expect(task.commit()).rejects.toBeInstanceOf(OffsetsNotCommittedError);
     await task.commit();
@@ -124,7 +129,7 @@ describe('StreamTask commits in flight', () => {
   it('keeps processing while a commit is sent; what it processed meanwhile is the next commit', async () => {
     const { c, calls, release } = gatedCommitter();
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0), rec(1)]);
     const started = await task.startCommit(); // resolves once drained, not when sent
     expect(started).toBeDefined();
@@ -147,7 +152,7 @@ describe('StreamTask commits in flight', () => {
   it('at-least-once: a failed commit in flight is sent again ahead of what was processed meanwhile', async () => {
     const { c, calls, release } = gatedCommitter();
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint, true);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0)]);
     const started = await task.startCommit();
     await task.process([rec(1)]);
@@ -163,7 +168,7 @@ describe('StreamTask commits in flight', () => {
   it('exactly-once: after a failed commit the task commits no more (it is closed dirty)', async () => {
     const { c, calls, release } = gatedCommitter();
     const task = new StreamTask('0_0', 0, engine(), c, noCheckpoint, false);
-    task.state = 'running';
+    running(task);
     await task.process([rec(0)]);
     const started = await task.startCommit();
     await task.process([rec(1)]);

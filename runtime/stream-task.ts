@@ -6,8 +6,10 @@
 import { OffsetsNotCommittedError } from './errors.js';
 import type { OffsetToCommit, OutgoingRecord, WrittenOffsets } from './producers.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
+import { TASK_TRANSITIONS, type TaskState } from './lifecycle.js';
+import { StateMachine } from './state-machine.js';
 
-export type TaskState = 'restoring' | 'running' | 'suspended' | 'closed';
+export type { TaskState } from './lifecycle.js';
 
 /** Sends a task's records and commits its offsets; returns the last offset written per partition. */
 export interface Committer {
@@ -46,7 +48,7 @@ export interface TaskStats {
 }
 
 export class StreamTask {
-  state: TaskState = 'restoring';
+  private readonly lifecycle: StateMachine<TaskState>;
   readonly stats: TaskStats = {
     processed: 0,
     commits: 0,
@@ -95,7 +97,19 @@ export class StreamTask {
      * Exactly-once: a failed commit ends the task's commits (it is closed dirty).
      */
     private readonly retryFailedCommits = true,
-  ) {}
+  ) {
+    this.lifecycle = new StateMachine(`task ${id}`, TASK_TRANSITIONS, 'created');
+  }
+
+  /** created, restoring, running, suspended or closed (see runtime/lifecycle.ts). */
+  get state(): TaskState {
+    return this.lifecycle.state;
+  }
+
+  /** Moves the task to `next` because of `event`; an illegal move throws, naming both states. */
+  transition(next: TaskState, event: string): void {
+    this.lifecycle.to(next, event);
+  }
 
   /** True when records were processed (or punctuations ran) that are not committed yet. */
   get hasUncommitted(): boolean {
@@ -277,7 +291,7 @@ export class StreamTask {
     await this.engine.close();
     if (this.state === 'running') await this.checkpoint.write(this.changelogPositions);
     await this.committer.close();
-    this.state = 'closed';
+    this.transition('closed', 'closed clean');
   }
 
   /**
@@ -289,7 +303,7 @@ export class StreamTask {
     await this.engine.close().catch(() => {});
     await this.committer.close();
     await this.checkpoint.wipe();
-    this.state = 'closed';
+    this.transition('closed', 'closed dirty');
   }
 }
 

@@ -1,0 +1,295 @@
+/**
+ * The tasks of one stream thread: which exist, which partition feeds which, where each
+ * input partition's processing stands, and the steps of a task's life that talk to Kafka
+ * (create from local state or a wipe, restore from the changelogs, resume at the committed
+ * offsets, close). The thread decides when; this does.
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import { parseTaskId } from './assignment.js';
+import type { StreamsConfig } from './config.js';
+import type { ConsumerHandle } from './consumer-handle.js';
+import { groupByTopic } from './consumer-handle.js';
+import type { TaskLayout } from './kafka-assignor.js';
+import type { Logger } from './log.js';
+import { decodeOffsetMetadata } from './offset-metadata.js';
+import {
+  endOffsets,
+  fetchStableOffsets,
+  restoreChangelogs,
+  type RestoreTarget,
+} from './restore.js';
+import { StreamTask, type CheckpointIO, type Committer } from './stream-task.js';
+import type { TaskEngine } from './task-port.js';
+
+/** Builds a task's engine and its checkpoint access; supplied by the app. */
+export interface TaskFactory {
+  createEngine(taskId: string): Promise<TaskEngine>;
+  checkpoint(taskId: string): CheckpointIO;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export type RestoreObserver = (
+  taskId: string,
+  store: string,
+  restored: number,
+  remaining: number,
+) => void;
+
+const tp = (topic: string, partition: number) => `${topic}:${partition}`;
+
+export class TaskManager {
+  readonly tasks = new Map<string, StreamTask>();
+  private readonly byPartition = new Map<string, StreamTask>();
+  /**
+   * Next offset to process per `topic:partition` of a running task. kafkajs may hand over
+   * records a task already processed: a batch fetched before a rebalance and delivered
+   * after the task was recreated and sought, or, for a task kept across a rebalance, a
+   * refetch from the group's committed offset (kafkajs resolves offsets afresh on every
+   * join, and under exactly-once the committed offset trails what the open transaction
+   * holds). Records below the position are dropped, so none is processed twice.
+   */
+  private readonly positions = new Map<string, number>();
+  /**
+   * Tasks the latest assignment took away, until closed: they committed before the rejoin
+   * and neither process nor punctuate again (a wall-clock punctuation here could change
+   * state and emit after their new owner restored it).
+   */
+  private readonly revoked = new Set<string>();
+  /** Tasks this instance was assigned in the latest generation. */
+  assigned: string[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly config: StreamsConfig,
+    private readonly layout: TaskLayout,
+    private readonly factory: TaskFactory,
+    private readonly log: Logger,
+    private readonly exactlyOnce: boolean,
+  ) {}
+
+  partitionsOf(taskId: string): TopicPartition[] {
+    const { subtopology, partition } = parseTaskId(taskId);
+    return (this.layout.sourcesBySubtopology.get(subtopology) ?? [])
+      .filter((topic) => partition < this.layout.partitionCount(topic))
+      .map((topic) => ({ topic, partition }));
+  }
+
+  all(): StreamTask[] {
+    return [...this.tasks.values()];
+  }
+
+  /** The running task that processes `topic`/`partition`, if any. */
+  forPartition(topic: string, partition: number): StreamTask | undefined {
+    return this.byPartition.get(tp(topic, partition));
+  }
+
+  isRevoked(task: StreamTask): boolean {
+    return this.revoked.has(task.id);
+  }
+
+  position(topic: string, partition: number): number {
+    return this.positions.get(tp(topic, partition)) ?? -1;
+  }
+
+  advance(topic: string, partition: number, next: number): void {
+    this.positions.set(tp(topic, partition), next);
+  }
+
+  /**
+   * A new assignment: tasks it took away stop processing (they are closed by the next
+   * reconcile), the others keep their partitions. Returns the tasks to pause (not running
+   * here yet) and the positions to seek the kept ones to (the consumer resolves its fetch
+   * positions afresh on every join).
+   */
+  assign(tasks: string[]): {
+    pause: TopicPartition[];
+    seek: Array<TopicPartition & { offset: number }>;
+  } {
+    this.assigned = tasks;
+    const wanted = new Set(tasks);
+    this.revoked.clear();
+    for (const t of this.tasks.values()) {
+      if (!wanted.has(t.id)) this.revoked.add(t.id);
+      for (const p of this.partitionsOf(t.id)) {
+        if (wanted.has(t.id)) this.byPartition.set(tp(p.topic, p.partition), t);
+        else this.byPartition.delete(tp(p.topic, p.partition));
+      }
+    }
+    const isRunning = (id: string) => this.tasks.get(id)?.state === 'running';
+    const pause = tasks.filter((t) => !isRunning(t)).flatMap((t) => this.partitionsOf(t));
+    const seek = tasks
+      .filter(isRunning)
+      .flatMap((t) => this.partitionsOf(t))
+      .flatMap((p) => {
+        const offset = this.positions.get(tp(p.topic, p.partition));
+        return offset === undefined ? [] : [{ ...p, offset }];
+      });
+    return { pause, seek };
+  }
+
+  /**
+   * Creates a task from its local state. A checkpoint is valid once: it is removed while
+   * the task runs, so after a crash there is none, and local state that may be ahead of
+   * the changelog is wiped before the stores open. Under exactly-once such state may hold
+   * writes of a transaction that never committed; under at-least-once, writes whose
+   * outputs and changelog records were never sent (the stores are written before the
+   * send). Either way the task restores what the changelog holds, so its state never runs
+   * ahead of its outputs.
+   */
+  async create(id: string, committer: Committer): Promise<StreamTask> {
+    const checkpointIO = this.factory.checkpoint(id);
+    // The stores open first: their locks keep out another instance sharing this state
+    // directory that still has the task open (it moved here, and the other has not closed
+    // it yet; the open fails and the assignment step is retried), so its checkpoint is
+    // read only once it is written, and nothing is wiped under it.
+    let engine = await this.factory.createEngine(id);
+    const checkpoint = await checkpointIO.read();
+    if (checkpoint) await checkpointIO.remove();
+    else {
+      await engine.close();
+      await checkpointIO.wipe();
+      engine = await this.factory.createEngine(id);
+    }
+    const task = new StreamTask(
+      id,
+      parseTaskId(id).partition,
+      engine,
+      committer,
+      checkpointIO,
+      !this.exactlyOnce,
+    );
+    task.restoredFrom = checkpoint;
+    task.transition('restoring', 'created');
+    this.tasks.set(id, task);
+    for (const p of this.partitionsOf(id)) this.byPartition.set(tp(p.topic, p.partition), task);
+    return task;
+  }
+
+  async close(task: StreamTask, clean: boolean): Promise<void> {
+    this.tasks.delete(task.id);
+    this.revoked.delete(task.id);
+    for (const p of this.partitionsOf(task.id)) {
+      this.byPartition.delete(tp(p.topic, p.partition));
+      this.positions.delete(tp(p.topic, p.partition));
+    }
+    if (clean) {
+      try {
+        await task.closeClean();
+        return;
+      } catch (err) {
+        this.log.warn('task could not commit on close; closing it dirty', {
+          task: task.id,
+          error: err,
+        });
+      }
+    }
+    await task.closeDirty();
+  }
+
+  /**
+   * Exactly-once: waits until no transaction holds offsets of these tasks' partitions
+   * (OffsetFetch with require_stable, KIP-447). The previous owner of a task may have sent
+   * its offsets in a transaction it has not ended yet (it was stopped mid-commit, or
+   * crashed): the task must not read offsets or changelogs that transaction may still
+   * change. It ends when its owner commits or aborts it, or at its transaction timeout.
+   * Called before restoring, so the changelogs' ends are taken after it.
+   */
+  async awaitStableOffsets(tasks: StreamTask[]): Promise<void> {
+    if (!this.exactlyOnce || !tasks.length) return;
+    const topics = groupByTopic(tasks.flatMap((t) => this.partitionsOf(t.id)));
+    await fetchStableOffsets(this.admin, this.config.applicationId, topics, {
+      timeoutMs: this.config.transactionTimeout + 60_000,
+      onWait: () =>
+        this.log.info('waiting for an open transaction that holds offsets of new tasks', {
+          tasks: tasks.map((t) => t.id),
+        }),
+    });
+  }
+
+  /** Restores every task's logged stores from its checkpoint to the changelog's end, then initialises its processors. */
+  async restore(tasks: StreamTask[], onRestore?: RestoreObserver): Promise<void> {
+    const targets = await this.restoreTargets(tasks, onRestore);
+    const t0 = Date.now();
+    const n = await restoreChangelogs(this.kafka, this.config.applicationId, targets, {
+      fetchMaxBytes: this.config.restoreFetchMaxBytes,
+    });
+    if (n)
+      this.log.info('restored', { tasks: tasks.map((t) => t.id), records: n, ms: Date.now() - t0 });
+    // Processors initialise after restore, so they see the restored state.
+    for (const task of tasks) {
+      if (task.state === 'closed') continue;
+      await task.engine.init();
+      task.restoreDone = true;
+    }
+  }
+
+  private async restoreTargets(
+    tasks: StreamTask[],
+    onRestore?: RestoreObserver,
+  ): Promise<RestoreTarget[]> {
+    const topics = new Set<string>();
+    for (const task of tasks)
+      for (const s of task.engine.stores) if (s.changelogTopic) topics.add(s.changelogTopic);
+    const ends = topics.size
+      ? await endOffsets(this.admin, [...topics])
+      : new Map<string, number>();
+    const targets: RestoreTarget[] = [];
+    for (const task of tasks) {
+      for (const s of task.engine.stores) {
+        if (!s.changelogTopic) continue;
+        const end = ends.get(tp(s.changelogTopic, task.partition)) ?? 0;
+        const from = Math.min(task.restoredFrom?.get(s.name) ?? 0, end);
+        task.changelogPositions.set(s.name, end);
+        task.stats.restoreRemaining += end - from;
+        targets.push({
+          topic: s.changelogTopic,
+          partition: task.partition,
+          fromOffset: from,
+          endOffset: end,
+          apply: async (records) => {
+            if (task.state === 'closed') return; // revoked while restoring
+            await s.store.restore(records);
+            task.stats.restored += records.length;
+            task.stats.restoreRemaining = Math.max(0, task.stats.restoreRemaining - records.length);
+            onRestore?.(task.id, s.name, task.stats.restored, task.stats.restoreRemaining);
+          },
+        });
+      }
+    }
+    return targets;
+  }
+
+  /** Seeks the task's partitions to their committed offsets and lets records flow. */
+  async resume(task: StreamTask, consumer: ConsumerHandle): Promise<void> {
+    const parts = this.partitionsOf(task.id);
+    const topics = [...new Set(parts.map((p) => p.topic))];
+    const committed = await this.admin.fetchOffsets({ groupId: this.config.applicationId, topics });
+    let streamTime: number | undefined;
+    for (const { topic, partition } of parts) {
+      const c = committed
+        .find((t) => t.topic === topic)
+        ?.partitions.find((p) => p.partition === partition);
+      const t = decodeOffsetMetadata(c?.metadata);
+      if (t !== undefined) streamTime = Math.max(streamTime ?? -1, t);
+      const offset =
+        c && Number(c.offset) >= 0 ? Number(c.offset) : await this.logStart(topic, partition);
+      consumer.seek(topic, partition, offset);
+      this.positions.set(tp(topic, partition), offset);
+    }
+    // The stream time committed with the offsets (the task's clock when its state was
+    // committed), so windows closed before a move or a crash stay closed.
+    if (streamTime !== undefined) task.engine.resumeStreamTime?.(streamTime);
+    task.transition('running', 'restored and sought to its committed offsets');
+    consumer.resume(groupByTopic(parts));
+  }
+
+  private async logStart(topic: string, partition: number): Promise<number> {
+    const low = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+    return Number(low?.low ?? 0);
+  }
+}
