@@ -1,4 +1,4 @@
-// Lint rules, including the one-way import directions of DESIGN.md §1:
+// Lint rules, including the one-way import directions of docs/architecture.md (Import rules):
 // topology/ and state/ know no Kafka; the Kafka client lives only in connectors/kafka and runtime/;
 // the LevelDB binding only in state/.
 import tseslint from 'typescript-eslint';

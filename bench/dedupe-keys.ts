@@ -2,7 +2,7 @@
  * `npm run bench:dedupe-keys`: what each dedupe key drops, on the synthetic market. The
  * same seeded feed goes through the finnhub-vwap topology (in the test driver) once with
  * `symbol+timestamp` and once with `content`; the counts come from the dedupe processor's
- * `duplicates_dropped` and from the outputs. The README's figures are this command's.
+ * `duplicates_dropped` and from the outputs. The figures in docs/pipeline.md are this command's.
  */
 import { syntheticBatches } from '../connectors/finnhub/synthetic.js';
 import { TopologyTestDriver } from '../runtime/testing/driver.js';

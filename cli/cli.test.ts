@@ -13,7 +13,9 @@ const millraceWith = (env: Record<string, string>, ...args: string[]) =>
     env: { ...process.env, ...env },
   });
 
-describe('millrace CLI', () => {
+// Each test starts the CLI several times (through tsx, from the sources): seconds apiece on
+// a loaded machine, so the tests get more time than the unit layer's default.
+describe('millrace CLI', { timeout: 120_000 }, () => {
   it('lists commands and gives --help for each', () => {
     const r = millrace('--help');
     expect(r.status).toBe(0);

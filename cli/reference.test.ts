@@ -5,14 +5,14 @@ import { expect, it } from 'vitest';
 import { commands } from './main.js';
 
 const readme = fs.readFileSync(
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'README.md'),
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'operations', 'cli.md'),
   'utf8',
 );
 
-it("the README's CLI reference lists every command with its current usage", () => {
+it('the CLI reference (docs/operations/cli.md) lists every command with its current usage', () => {
   for (const c of commands) {
-    expect(readme, `README lacks ${c.name}`).toContain(`| \`${c.name}\``);
-    expect(readme, `README has an old usage of ${c.name}`).toContain(
+    expect(readme, `docs/operations/cli.md lacks ${c.name}`).toContain(`| \`${c.name}\``);
+    expect(readme, `docs/operations/cli.md has an old usage of ${c.name}`).toContain(
       `\`${c.usage.replace(/\|/g, '\\|')}\``,
     );
   }

@@ -1,6 +1,6 @@
 /**
- * The README's CLI reference, generated from the commands themselves:
- * `npx tsx cli/reference.ts` prints the table; cli/reference.test.ts keeps the README in step.
+ * The CLI reference (docs/operations/cli.md), generated from the commands themselves:
+ * `npx tsx cli/reference.ts` prints the table; cli/reference.test.ts keeps the page in step.
  */
 import { commands } from './main.js';
 

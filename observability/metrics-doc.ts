@@ -1,5 +1,5 @@
 /**
- * Keeps the README's metrics table equal to the catalogue. The table sits between two
+ * Keeps the metrics table of docs/operations/metrics.md equal to the catalogue. The table sits between two
  * markers; `npm run docs:metrics` rewrites it (then prettier aligns it), and a unit test
  * fails when the two differ. Comparison is by cell text, so prettier's alignment of the
  * columns does not matter.
@@ -43,7 +43,7 @@ export function withMetricsTable(readme: string): string {
 }
 
 if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
-  const file = process.argv[2] ?? 'README.md';
+  const file = process.argv[2] ?? 'docs/operations/metrics.md';
   fs.writeFileSync(file, withMetricsTable(fs.readFileSync(file, 'utf8')));
   process.stdout.write(`metrics table written to ${file}; run prettier --write ${file}\n`);
 }

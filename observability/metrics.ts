@@ -1,7 +1,8 @@
 /**
- * Every metric millrace exports, defined in one table (the README's metrics table is
- * generated from it). Names are `millrace_*` with the unit in the name; labels come
- * from DESIGN.md §5 and never carry unbounded values (no symbol label unless enabled).
+ * Every metric millrace exports, defined in one table (the metrics table of
+ * docs/operations/metrics.md is generated from it). Names are `millrace_*` with the unit in
+ * the name; labels are app, task, processor, store, topic, partition where they apply and
+ * never carry unbounded values (no symbol label unless enabled).
  */
 import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 
@@ -13,7 +14,7 @@ export interface MetricDef {
   help: string;
   labels: readonly string[];
   buckets?: number[];
-  /** Set when nothing fills the metric yet: what it waits for (shown in the README's table). */
+  /** Set when nothing fills the metric yet: what it waits for (shown in the docs' metrics table). */
   pending?: string;
 }
 
@@ -22,7 +23,7 @@ const LATENCY_BUCKETS = [
 ];
 const E2E_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
-/** The catalogue. Order is the README's order. */
+/** The catalogue. Order is the docs table's order. */
 export const METRICS = [
   {
     name: 'millrace_records_consumed_total',
@@ -281,7 +282,7 @@ export class Metrics {
   }
 }
 
-/** The README's metrics table, generated from the catalogue. */
+/** The docs' metrics table (docs/operations/metrics.md), generated from the catalogue. */
 export function metricsTableMarkdown(): string {
   const rows = (METRICS as readonly MetricDef[]).map((m) => {
     const what = m.pending ? `${m.help}. _Not filled yet: needs ${m.pending}._` : m.help;

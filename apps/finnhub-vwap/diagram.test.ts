@@ -1,5 +1,5 @@
 /**
- * The README shows docs/img/finnhub-vwap.svg (and .png): they must be what
+ * The README and docs/pipeline.md show docs/img/finnhub-vwap.png (and .svg): they must be what
  * `millrace diagram apps/finnhub-vwap --format svg` draws from the topology today.
  * Regenerate: npx millrace diagram apps/finnhub-vwap --format svg --out docs/img/finnhub-vwap.svg
  * (and --format png --out docs/img/finnhub-vwap.png).

@@ -1,5 +1,5 @@
 /**
- * Benchmark results as DESIGN.md §5 says: each run writes
+ * Benchmark results as docs/benchmarks.md describes them: each run writes
  * `bench/results/<bench>-<yyyy-mm-dd>-<short-commit>.json` with the machine and commit,
  * and `bench/results/latest.md` summarises the newest run of each bench.
  */

@@ -142,7 +142,7 @@ export const runCommand: Command = {
         `  --registry URL     schema registry (default MILLRACE_REGISTRY_URL or http://127.0.0.1:8081/apis/ccompat/v7)\n` +
         `  --metrics-port N   /metrics, /healthz, /readyz, /topology (default 9464; 0 picks a free port)\n` +
         `  --metrics-host H   bind address (default 127.0.0.1; 0.0.0.0 exposes it)\n` +
-        `Other settings come from MILLRACE_* variables (see README). SIGTERM/SIGINT: commit and stop; twice: exit at once.\n`,
+        `Other settings come from MILLRACE_* variables (docs/guide/running-and-scaling.md lists them). SIGTERM/SIGINT: commit and stop; twice: exit at once.\n`,
     );
     return EXIT.ok;
   },

@@ -16,7 +16,7 @@ export interface DuckDbSinkConfigInput {
   /**
    * Threads DuckDB may use for the sink's writes. Default 1: each write is an upsert of a
    * few thousand rows, which a second thread makes costlier, not faster (on 2 cores: about
-   * a third more CPU for the same rows, see README); queries from other processes are not
+   * a third more CPU for the same rows, see docs/benchmarks.md); queries from other processes are not
    * affected.
    */
   threads?: number;

@@ -28,7 +28,7 @@ export interface TableSpec {
 
 /**
  * Which trades are "the same trade" — the dedupe processor's key and so the `trades`
- * primary key (DESIGN.md §2): `symbol+timestamp` (the original pipeline's key; drops
+ * primary key (docs/pipeline.md, "The dedupe key"): `symbol+timestamp` (the original pipeline's key; drops
  * distinct trades of one symbol in the same millisecond) or `content` (symbol, timestamp,
  * price, volume and conditions).
  */

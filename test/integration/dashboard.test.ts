@@ -11,7 +11,7 @@
  * and each must return series unless it is listed in EXPECTED_EMPTY with the reason.
  * Last, the panels are drawn by deploy/grafana/render-panels.ts and screenshotted in a
  * real Chromium: test-results/dashboard-panels.png (MILLRACE_UPDATE_SCREENSHOT=1 also
- * writes docs/img/dashboard-panels.png, the README's picture).
+ * writes docs/img/dashboard-panels.png, docs/operations/dashboard.md's picture).
  *
  * Needs `prometheus` and `chromium` (`bash deploy/local/ensure-tools.sh`); without them the
  * test fails and says how to install them, unless MILLRACE_SKIP_PROMETHEUS=1 /

@@ -6,7 +6,7 @@
  * playwright-core. Checks the drawing (nodes named as in the topology), the task table
  * (tasks, partitions, state, lag, rates) and that it refreshes live without a reload.
  * Saves a screenshot to test-results/topology-page.png (MILLRACE_UPDATE_SCREENSHOT=1
- * also writes docs/img/topology-page.png, the README's picture).
+ * also writes docs/img/topology-page.png, docs/operations/metrics.md's picture).
  *
  * Needs `chromium` (`bash deploy/local/ensure-tools.sh`, or `apt-get install -y
  * chromium`); without it the test fails and says so, unless MILLRACE_SKIP_BROWSER=1.

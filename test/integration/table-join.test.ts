@@ -118,7 +118,7 @@ describe('stream-table join on the runtime', () => {
     await streams.start();
     try {
       // The table is loaded before clicks exist: a task processes its partitions' records in
-      // the order they arrive, not by timestamp (see the README).
+      // the order they arrive, not by timestamp (see docs/guide/topologies.md).
       await readUntil(kafka, changelog, (got) => new Set(got.map((r) => r.key)).size === users);
       await produce(kafka, `${app}-clicks`, clicks(0, 1000));
       const out = await readUntil(kafka, `${app}-enriched`, (got) => got.length >= 1000);

@@ -5,7 +5,7 @@
  * The oracle is the input topic as it is, read back after the feed stopped: a producer
  * retry may have written a batch twice, and each input record must be counted (once,
  * under exactly-once). Separately, every record the producer saw acknowledged must be in
- * the topic (an acknowledged record is never lost, DESIGN.md §3).
+ * the topic (an acknowledged record is never lost, docs/guarantees.md).
  */
 import type { Kafka, Producer } from 'kafkajs';
 import { readUntil, settled, valuesByKey, type ReadRecord } from './kafka-helpers.js';
