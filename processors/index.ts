@@ -3,10 +3,22 @@ import { market } from './builtins/market.js';
 import { stateful } from './builtins/stateful.js';
 import { stateless } from './builtins/stateless.js';
 import { tables } from './builtins/table.js';
+import { sessions } from './builtins/sessions.js';
+import { sliding } from './builtins/sliding.js';
+import { suppress } from './builtins/suppress.js';
 import { windowed } from './builtins/windowed.js';
 import { processorRegistry } from './registry.js';
 
-for (const def of [...stateless, ...stateful, ...tables, ...windowed, ...market])
+for (const def of [
+  ...stateless,
+  ...stateful,
+  ...tables,
+  ...windowed,
+  ...sessions,
+  ...sliding,
+  ...suppress,
+  ...market,
+])
   processorRegistry.register(def);
 
 export * from './api.js';

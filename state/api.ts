@@ -35,7 +35,7 @@ export interface RestoreRecord extends ChangelogRecord {
   offset: number;
 }
 
-export type StoreKind = 'keyValue' | 'window';
+export type StoreKind = 'keyValue' | 'window' | 'session';
 
 /** What every store offers the runtime (not the processor). */
 export interface StateStore {
@@ -107,8 +107,62 @@ export interface ReadOnlyWindowStore<K, V> {
 }
 
 export interface WindowStore<K, V> extends ReadOnlyWindowStore<K, V> {
-  /** Put (or with `undefined`, delete) the value of one window. Windows older than retention are dropped. */
+  /**
+   * Put (or with `undefined`, delete) the value of one window. Windows older than retention
+   * are dropped. A value that serializes to zero bytes is refused (see `markClosed`).
+   */
   put(key: K, value: V | undefined, windowStart: number): void;
+  /**
+   * Marks a window closed: its value goes, and reads see no window (`fetch` gives
+   * undefined, scans skip it), but `isClosed` is true until retention drops it — so a
+   * processor that emitted the window's final result knows, also after a restart, not
+   * to open it again. Changelogged like any write (an empty value).
+   */
+  markClosed(key: K, windowStart: number): void;
+  /** True when the window was marked closed (and retention has not dropped it yet). */
+  isClosed(key: K, windowStart: number): boolean;
+  /** As `fetchAll`, closed windows included (with `value` undefined): what a processor rebuilds its index from. */
+  fetchAllWithClosed(
+    timeFrom: number,
+    timeTo: number,
+  ): AsyncIterable<WindowedKeyValue<K, V | undefined>>;
+}
+
+/** A session: `[start, end]` (epoch ms, both inclusive) of one key's records. */
+export interface SessionWindow {
+  start: number;
+  end: number;
+}
+
+/** A session of a key with its value (`undefined` for a session marked closed). */
+export interface SessionEntry<K, V> extends SessionWindow {
+  key: K;
+  value: V;
+}
+
+export interface ReadOnlySessionStore<K, V> {
+  /** Synchronous point read of one session. */
+  fetchSession(key: K, session: SessionWindow): V | undefined;
+  /**
+   * Sessions of `key` that end at or after `earliestEnd` and start at or before
+   * `latestStart` (Kafka Streams' `findSessions`), by end time. Closed sessions are left out.
+   */
+  findSessions(key: K, earliestEnd: number, latestStart: number): AsyncIterable<SessionEntry<K, V>>;
+  /** Every key's sessions ending in [endFrom, endTo], by end time then key bytes (closed ones left out). */
+  fetchAll(endFrom: number, endTo: number): AsyncIterable<SessionEntry<K, V>>;
+}
+
+/**
+ * Sessions of each key, kept for a retention measured back from the newest session end
+ * seen. As in a window store, a session can be marked closed (its final result emitted).
+ */
+export interface SessionStore<K, V> extends ReadOnlySessionStore<K, V> {
+  /** Put (or with `undefined`, remove) one session's value. */
+  put(key: K, session: SessionWindow, value: V | undefined): void;
+  /** Marks a session closed (see `WindowStore.markClosed`). */
+  markClosed(key: K, session: SessionWindow): void;
+  /** As `fetchAll`, closed sessions included (with `value` undefined). */
+  fetchAllWithClosed(endFrom: number, endTo: number): AsyncIterable<SessionEntry<K, V | undefined>>;
 }
 
 /** Counters the metered layer raises; bound to prom-client by the runtime. */
@@ -137,8 +191,9 @@ export interface StoreOptions<K, V> {
   cache: boolean;
   /**
    * Window stores: how long windows are kept, in ms, measured back from the newest window
-   * start flushed (the runtime flushes at each commit). Older windows are invisible and
-   * puts to them are dropped. Default 86 400 000 (one day).
+   * start flushed (the runtime flushes at each commit); session stores: back from the newest
+   * session end. Older windows are invisible and puts to them are dropped. Default
+   * 86 400 000 (one day).
    */
   retentionMs?: number;
   /** Window stores: segment width in ms; whole segments expire at once. Default max(60 000, retention / 2). */

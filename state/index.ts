@@ -18,6 +18,7 @@ import {
   type KeyValueStore,
   type LocalStateStore,
   type StoreContext,
+  type SessionStore,
   type StoreOptions,
   type WindowStore,
 } from './api.js';
@@ -32,6 +33,7 @@ import { MeteredKeyValueStore } from './key-value-store.js';
 import type { WriteLayer } from './layer.js';
 import type { StoreStack } from './metered.js';
 import { SegmentedTarget } from './segments.js';
+import { MeteredSessionStore } from './session-store.js';
 import { MeteredWindowStore } from './window-store.js';
 import { WriteThrough } from './write-through.js';
 
@@ -85,6 +87,28 @@ export async function openWindowStore<K, V>(
   opts: StoreOptions<K, V>,
   ctx: StoreContext,
 ): Promise<WindowStore<K, V> & LocalStateStore> {
+  const { segments, backend } = await openSegmented(opts, ctx);
+  const s = stack(opts, ctx, segments, backend);
+  return new MeteredWindowStore(opts.name, opts.keySerde, opts.valueSerde, segments, s);
+}
+
+/**
+ * Opens a session store for one task (see `openKeyValueStore` for where it lives).
+ * Sessions are kept `retentionMs` (default one day) back from the newest session end seen.
+ */
+export async function openSessionStore<K, V>(
+  opts: StoreOptions<K, V>,
+  ctx: StoreContext,
+): Promise<SessionStore<K, V> & LocalStateStore> {
+  const { segments, backend } = await openSegmented(opts, ctx);
+  const s = stack(opts, ctx, segments, backend);
+  return new MeteredSessionStore(opts.name, opts.keySerde, opts.valueSerde, segments, s);
+}
+
+async function openSegmented<K, V>(
+  opts: StoreOptions<K, V>,
+  ctx: StoreContext,
+): Promise<{ segments: SegmentedTarget; backend: BytesBackend }> {
   const retention = positive(opts, 'retentionMs', opts.retentionMs ?? DEFAULT_RETENTION_MS);
   const segmentMs = positive(opts, 'segmentMs', opts.segmentMs ?? Math.max(60_000, retention / 2));
   const backend = await openBackend(opts.name, ctx);
@@ -95,8 +119,7 @@ export async function openWindowStore<K, V>(
     await backend.close().catch(() => {});
     throw err;
   }
-  const s = stack(opts, ctx, segments, backend);
-  return new MeteredWindowStore(opts.name, opts.keySerde, opts.valueSerde, segments, s);
+  return { segments, backend };
 }
 
 function openBackend(name: string, ctx: StoreContext): Promise<BytesBackend> {
@@ -131,7 +154,7 @@ function stack(
 function positive(opts: StoreOptions<unknown, unknown>, field: string, value: number): number {
   if (Number.isFinite(value) && value > 0) return value;
   throw new StateStoreError(
-    `window store "${opts.name}": ${field} must be a positive number of milliseconds, got ${value}`,
+    `${opts.kind} store "${opts.name}": ${field} must be a positive number of milliseconds, got ${value}`,
     { code: 'STORE_BAD_OPTIONS', domain: 'user' },
   );
 }

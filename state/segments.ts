@@ -19,13 +19,15 @@ import type { LoggedTarget } from './changelogging.js';
 const TWO32 = 4294967296;
 const SEGMENT_BYTES = 8;
 
-function writeI64Ordered(out: Buffer, v: number, at: number): void {
+/** Writes `v` as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian). */
+export function writeI64Ordered(out: Buffer, v: number, at: number): void {
   const hi = Math.floor(v / TWO32);
   out.writeUInt32BE((hi ^ 0x80000000) >>> 0, at);
   out.writeUInt32BE(v - hi * TWO32, at + 4);
 }
 
-function readI64Ordered(b: Buffer, at: number): number {
+/** Reads what `writeI64Ordered` wrote. */
+export function readI64Ordered(b: Buffer, at: number): number {
   return ((b.readUInt32BE(at) ^ 0x80000000) | 0) * TWO32 + b.readUInt32BE(at + 4);
 }
 

@@ -10,6 +10,7 @@ import {
   int64Serde,
   jsonSerde,
   openKeyValueStore,
+  openSessionStore,
   openWindowStore,
   stringSerde,
   type StoreContext,
@@ -262,6 +263,96 @@ describe.each(['memory', 'leveldb'] as const)('store contract on %s', (backend) 
     expect(await collect(fresh.fetchAll(0, 200_000))).toEqual(before);
     expect(fresh.fetch('s0', 90_000)).toBeUndefined();
     expect(fresh.fetch('s0', 0)).toBeUndefined(); // expired during restore
+    await fresh.close();
+  });
+
+  it('windows marked closed: no value, skipped by scans, remembered across a restore; empty values refused', async () => {
+    const w = await win(ctx(), 60_000, 10_000);
+    w.put('a', { n: 1 }, 0);
+    w.put('b', { n: 2 }, 0);
+    w.markClosed('a', 0);
+    expect(w.fetch('a', 0)).toBeUndefined();
+    expect(w.isClosed('a', 0)).toBe(true);
+    expect(w.isClosed('b', 0)).toBe(false);
+    expect(w.isClosed('c', 0)).toBe(false);
+    expect((await collect(w.fetchAll(0, 1))).map((x) => x.key)).toEqual(['b']);
+    expect(await collect(w.fetchAllWithClosed(0, 1))).toEqual([
+      { key: 'a', windowStart: 0, value: undefined },
+      { key: 'b', windowStart: 0, value: { n: 2 } },
+    ]);
+    expect(await collect(w.fetchRange('a', 0, 1))).toEqual([]);
+    await w.flush();
+    const log = w.drainChangelog().map((r, offset) => ({ ...r, offset }));
+    await w.close();
+    const fresh = await win(ctx(), 60_000, 10_000);
+    await fresh.restore(log);
+    expect(fresh.isClosed('a', 0)).toBe(true);
+    expect(fresh.fetch('b', 0)).toEqual({ n: 2 });
+    await fresh.close();
+    const strings = await openWindowStore(
+      {
+        name: 's',
+        kind: 'window',
+        keySerde: stringSerde,
+        valueSerde: stringSerde,
+        logged: true,
+        cache: true,
+      },
+      ctx(),
+    );
+    expect(() => strings.put('k', '', 0)).toThrow(/serialized to zero bytes/);
+    await strings.close();
+  });
+
+  it('sessions: put, fetchSession, findSessions, fetchAll by end, closed markers, retention by end, restore', async () => {
+    const open = (c = ctx()) =>
+      openSessionStore(
+        {
+          name: 'sess',
+          kind: 'session',
+          keySerde: stringSerde,
+          valueSerde: int64Serde,
+          logged: true,
+          cache: true,
+          retentionMs: 30_000,
+          segmentMs: 10_000,
+        },
+        c,
+      );
+    const s = await open();
+    s.put('AAPL', { start: 0, end: 5_000 }, 3);
+    s.put('AAPL', { start: 20_000, end: 21_000 }, 2);
+    s.put('AAP', { start: 1_000, end: 1_000 }, 1);
+    s.put('MSFT', { start: 4_000, end: 9_000 }, 7);
+    expect(s.fetchSession('AAPL', { start: 0, end: 5_000 })).toBe(3);
+    expect(s.fetchSession('AAPL', { start: 0, end: 4_000 })).toBeUndefined();
+    const found = await collect(s.findSessions('AAPL', 4_000, 25_000));
+    expect(found.map((x) => [x.start, x.end, x.value])).toEqual([
+      [0, 5_000, 3],
+      [20_000, 21_000, 2],
+    ]);
+    expect((await collect(s.findSessions('AAPL', 6_000, 19_000))).length).toBe(0);
+    await s.flush();
+    s.markClosed('AAPL', { start: 0, end: 5_000 });
+    s.put('MSFT', { start: 4_000, end: 9_000 }, undefined);
+    const all = await collect(s.fetchAllWithClosed(0, 100_000));
+    expect(all.map((x) => `${x.key}:${x.start}-${x.end}:${x.value}`)).toEqual([
+      'AAP:1000-1000:1',
+      'AAPL:0-5000:undefined',
+      'AAPL:20000-21000:2',
+    ]);
+    expect((await collect(s.fetchAll(0, 100_000))).map((x) => x.key)).toEqual(['AAP', 'AAPL']);
+    await s.flush();
+    const log = s.drainChangelog().map((r, offset) => ({ ...r, offset }));
+    await s.close();
+    const fresh = await open();
+    await fresh.restore(log);
+    expect(await collect(fresh.fetchAllWithClosed(0, 100_000))).toEqual(all);
+    fresh.put('AAPL', { start: 40_000, end: 45_000 }, 1); // newest end 45 000: ends < 15 000 expire
+    await fresh.flush();
+    expect((await collect(fresh.fetchAllWithClosed(0, 100_000))).map((x) => x.end)).toEqual([
+      21_000, 45_000,
+    ]);
     await fresh.close();
   });
 

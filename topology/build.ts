@@ -110,7 +110,7 @@ export class BuiltTopology {
 
   /**
    * Repartition topics (no config) and changelog topics of logged stores (cleanup policy
-   * `compact` for key-value stores, `compact,delete` for window stores), named as in the
+   * `compact` for key-value stores, `compact,delete` for window and session stores), named as in the
    * spec: prefix them with `topicName(applicationId, name, true)`.
    */
   internalTopics(): InternalTopic[] {
@@ -123,9 +123,11 @@ export class BuiltTopology {
       for (const s of sub.stores) {
         const spec = this.store(s)!;
         if (!spec.logged) continue;
-        const policy = spec.kind === 'window' ? 'compact,delete' : 'compact';
-        const config: Record<string, string> = { 'cleanup.policy': policy };
-        if (spec.kind === 'window' && spec.retentionMs)
+        const timed = spec.kind !== 'keyValue';
+        const config: Record<string, string> = {
+          'cleanup.policy': timed ? 'compact,delete' : 'compact',
+        };
+        if (timed && spec.retentionMs)
           config['retention.ms'] = String(spec.retentionMs + 86_400_000);
         out.push({ name: `${s}-changelog`, kind: 'changelog', subtopology: sub.id, config });
       }

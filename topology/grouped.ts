@@ -1,61 +1,38 @@
 /**
- * Grouped and windowed streams of the builder: `groupByKey().count()/aggregate()` over a
- * key-value store, and `groupByKey().windowedBy(tumbling(size, grace)).count()/aggregate()`
- * over a window store. Each declares its store (changelogged and cached by default).
+ * Grouped streams of the builder: `groupByKey().count()/aggregate()/reduce()` over a
+ * key-value store, and `windowedBy(window)` for time, session and sliding windows (see
+ * windowed.ts). Each declares its store (changelogged and cached by default).
  */
 import type { TopologyBuilder } from './builder.js';
-import type { KStream } from './stream.js';
-import type { StoreSpec } from './spec.js';
+import { reducerFold, type Fold } from './folds.js';
+import { AggregatedStream, type KStream } from './stream.js';
+import {
+  SessionWindowedStream,
+  SlidingWindowedStream,
+  TimeWindowedStream,
+  type Grouping,
+} from './windowed.js';
+import type { SessionWindows, SlidingWindows, TumblingWindow } from './windows.js';
 
-/** Time windows: `sizeMs` wide, epoch-aligned, accepting records up to `graceMs` late. */
-export interface TumblingWindow {
-  sizeMs: number;
-  graceMs: number;
-  /** Hopping windows: one starts every `advanceMs` (absent: tumbling, one every `sizeMs`). */
-  advanceMs?: number;
-}
+export { tumbling, hopping, session, sliding, joinWindows } from './windows.js';
+export type {
+  TumblingWindow,
+  TimeWindows,
+  SessionWindows,
+  SlidingWindows,
+  JoinWindows,
+} from './windows.js';
+export { TimeWindowedStream, SessionWindowedStream, SlidingWindowedStream } from './windowed.js';
+export type { Windowed } from './suppress.js';
+export type { Fold } from './folds.js';
 
-/**
- * Tumbling (non-overlapping, epoch-aligned) windows of `sizeMs` milliseconds; a window
- * accepts records until stream time passes its end + `graceMs` (default 0), then emits
- * its final result once.
- *
- * ```ts
- * stream.groupByKey().windowedBy(tumbling(60_000, 10_000)).count();
- * ```
- */
-export const tumbling = (sizeMs: number, graceMs = 0): TumblingWindow => ({ sizeMs, graceMs });
-
-/**
- * Hopping (overlapping, epoch-aligned) windows of `sizeMs` milliseconds, one starting every
- * `advanceMs` (at most `sizeMs`): a record counts in each of the `sizeMs / advanceMs`
- * windows that hold it. Each window emits its final result once, when stream time passes
- * its end + `graceMs`.
- *
- * ```ts
- * stream.groupByKey().windowedBy(hopping(300_000, 60_000, 10_000)).count(); // 5-minute windows every minute
- * ```
- */
-export const hopping = (sizeMs: number, advanceMs: number, graceMs = 0): TumblingWindow => ({
-  sizeMs,
-  graceMs,
-  advanceMs,
-});
-
-/** A windowed result: the window `[window_start, window_end)` (epoch ms) and its final aggregate. */
-export interface Windowed<A> {
-  window_start: number;
-  window_end: number;
-  value: A;
-}
-
-/** Options of `count()` and `aggregate()`. */
+/** Options of `count()`, `aggregate()` and `reduce()`. */
 export interface AggregateOptions {
-  /** Node name (default `count-<n>` / `aggregate-<n>`). */
+  /** Node name (default `count-<n>` / `aggregate-<n>` / `reduce-<n>`). */
   name?: string;
   /** Store name (default `<node>-store`). */
   store?: string;
-  /** Serde of the aggregate in the store (default `int64` for counts, `json` otherwise). */
+  /** Serde of the aggregate in the store (default `int64` for key-value counts, `json` otherwise). */
   valueSerde?: string;
   /** Keep a changelog topic `<app>-<store>-changelog` (default true). */
   logged?: boolean;
@@ -63,7 +40,7 @@ export interface AggregateOptions {
   cache?: boolean;
 }
 
-/** Options of the key-value `count()` and `aggregate()` (not windowed: those emit once per window). */
+/** Options of the key-value `count()`, `aggregate()` and `reduce()`. */
 export interface KeyValueAggregateOptions extends AggregateOptions {
   /**
    * `every-update` (default): one output per input record, each key's new value.
@@ -74,9 +51,6 @@ export interface KeyValueAggregateOptions extends AggregateOptions {
   /** With `on-commit`: keys held between commits before the least recently updated leaves early (default 10 000). */
   maxBufferedKeys?: number;
 }
-
-/** An aggregation's adder; the aggregate's type `A` is taken from `init` alone. */
-type Fold<K, V, A> = (key: K, value: V, aggregate: NoInfer<A>) => NoInfer<A>;
 
 /** The processor options of a key-value aggregation over `store`. */
 function aggregationOptions(store: string, o: KeyValueAggregateOptions) {
@@ -94,6 +68,10 @@ export class KGroupedStream<K, V> {
     private readonly serdes: { keySerde: string; valueSerde: string },
   ) {}
 
+  private get grouping(): Grouping<K, V> {
+    return { b: this.b, stream: this.stream, serdes: this.serdes };
+  }
+
   private kvStore(name: string, o: AggregateOptions, valueSerde: string): string {
     const store = o.store ?? `${name}-store`;
     this.b.addStore({
@@ -107,19 +85,39 @@ export class KGroupedStream<K, V> {
     return store;
   }
 
+  /** Appends a key-value aggregation node of `type`; returns its result stream. */
+  private aggregation<A>(
+    type: 'count' | 'aggregate',
+    name: string,
+    o: KeyValueAggregateOptions,
+    fn?: unknown,
+  ): AggregatedStream<K, A> {
+    const store = this.kvStore(name, o, type === 'count' ? 'int64' : 'json');
+    this.b.addNode(
+      {
+        kind: 'processor',
+        name,
+        type,
+        parents: [this.stream.ref],
+        options: aggregationOptions(store, o),
+        stores: [store],
+        ...(fn ? { inline: true } : {}),
+      },
+      fn,
+    );
+    const value = type === 'count' ? 'int64' : (o.valueSerde ?? 'json');
+    return new AggregatedStream<K, A>(this.b, name, {
+      keyChanged: false,
+      serdes: { key: this.serdes.keySerde, value },
+    });
+  }
+
   /**
    * Counts records per key (null keys are skipped); emits the key with its new count, per
    * record or (`emit: 'on-commit'`) the newest count per key at each commit.
    */
-  count(opts: KeyValueAggregateOptions = {}): KStream<K, number> {
-    const name = this.b.nameFor('count', opts.name);
-    const store = this.kvStore(name, opts, 'int64');
-    return this.stream.process<K, number>('count', {
-      name,
-      options: aggregationOptions(store, opts),
-      stores: [store],
-      serdes: { key: this.serdes.keySerde, value: 'int64' },
-    });
+  count(opts: KeyValueAggregateOptions = {}): AggregatedStream<K, number> {
+    return this.aggregation('count', this.b.nameFor('count', opts.name), opts);
   }
 
   /**
@@ -127,32 +125,16 @@ export class KGroupedStream<K, V> {
    * An adder that returns `undefined` leaves the key's aggregate as it was and emits nothing.
    *
    * ```ts
-   * grouped.aggregate(() => 0, (_k, v: { amount: number }, sum) => sum + v.amount);
+   * grouped.aggregate(() => 0, (_k, v, sum) => sum + v.amount);
    * ```
    */
   aggregate<A>(
     init: () => A,
     adder: Fold<K, V, A>,
     opts: KeyValueAggregateOptions = {},
-  ): KStream<K, A> {
+  ): AggregatedStream<K, A> {
     const name = this.b.nameFor('aggregate', opts.name);
-    const store = this.kvStore(name, opts, 'json');
-    this.b.addNode(
-      {
-        kind: 'processor',
-        name,
-        type: 'aggregate',
-        parents: [this.stream.ref],
-        options: aggregationOptions(store, opts),
-        stores: [store],
-        inline: true,
-      },
-      { init, adder },
-    );
-    return this.b.streamOf<K, A>(name, {
-      key: this.serdes.keySerde,
-      value: opts.valueSerde ?? 'json',
-    });
+    return this.aggregation('aggregate', name, opts, { init, adder });
   }
 
   /**
@@ -167,96 +149,28 @@ export class KGroupedStream<K, V> {
   reduce(
     reducer: (aggregate: V, value: V) => V,
     opts: KeyValueAggregateOptions = {},
-  ): KStream<K, V> {
-    const reduced = this.aggregate<V | undefined>(
-      () => undefined,
-      (_k, v, agg) =>
-        v === null || v === undefined ? undefined : agg === undefined ? v : reducer(agg, v),
-      {
-        ...opts,
-        name: this.b.nameFor('reduce', opts.name),
-        valueSerde: opts.valueSerde ?? this.serdes.valueSerde,
-      },
-    );
-    // The adder never stores `undefined` (it declines the record instead): every output is a V.
-    return reduced as KStream<K, V>;
-  }
-
-  /** Windows the grouped stream (see `tumbling()` and `hopping()`). */
-  windowedBy(window: TumblingWindow): TimeWindowedStream<K, V> {
-    return new TimeWindowedStream(this.b, this.stream, this.serdes, window);
-  }
-}
-
-export class TimeWindowedStream<K, V> {
-  constructor(
-    private readonly b: TopologyBuilder,
-    private readonly stream: KStream<K, V>,
-    private readonly serdes: { keySerde: string; valueSerde: string },
-    private readonly window: TumblingWindow,
-  ) {}
-
-  private windowStore(name: string, o: AggregateOptions): string {
-    const store: StoreSpec = {
-      name: o.store ?? `${name}-store`,
-      kind: 'window',
-      keySerde: this.serdes.keySerde,
-      valueSerde: o.valueSerde ?? 'json',
-      logged: o.logged ?? true,
-      cache: o.cache ?? true,
-      retentionMs: this.window.sizeMs + this.window.graceMs,
-      windowSizeMs: this.window.sizeMs,
-    };
-    this.b.addStore(store);
-    return store.name;
-  }
-
-  private options(store: string) {
-    const { sizeMs, graceMs, advanceMs } = this.window;
-    return {
-      store,
-      sizeMs,
-      graceMs,
-      ...(advanceMs !== undefined && advanceMs !== sizeMs ? { advanceMs } : {}),
-    };
-  }
-
-  /**
-   * Counts records per key and window; emits `{ window_start, window_end, value }` once per
-   * window when it closes. Records later than end + grace go to output `late` (or, with no
-   * child there, to the dead-letter topic with reason `late`).
-   */
-  count(opts: AggregateOptions = {}): KStream<K, Windowed<number>> {
-    const name = this.b.nameFor('windowed-count', opts.name);
-    const store = this.windowStore(name, opts);
-    return this.stream.process<K, Windowed<number>>('windowed-count', {
-      name,
-      options: this.options(store),
-      stores: [store],
-      serdes: { key: this.serdes.keySerde, value: 'json' },
+  ): AggregatedStream<K, V> {
+    const name = this.b.nameFor('reduce', opts.name);
+    const o = { ...opts, valueSerde: opts.valueSerde ?? this.serdes.valueSerde };
+    // The fold declines a null value (the aggregate stays): every output is a V.
+    return this.aggregation('aggregate', name, o, {
+      init: () => undefined,
+      adder: reducerFold(reducer, true),
     });
   }
 
-  /** Folds records per key and window; emits each window's final aggregate once (as `count()`). */
-  aggregate<A>(
-    init: () => A,
-    adder: Fold<K, V, A>,
-    opts: AggregateOptions = {},
-  ): KStream<K, Windowed<A>> {
-    const name = this.b.nameFor('windowed-aggregate', opts.name);
-    const store = this.windowStore(name, opts);
-    this.b.addNode(
-      {
-        kind: 'processor',
-        name,
-        type: 'windowed-aggregate',
-        parents: [this.stream.ref],
-        options: this.options(store),
-        stores: [store],
-        inline: true,
-      },
-      { init, adder },
-    );
-    return this.b.streamOf<K, Windowed<A>>(name, { key: this.serdes.keySerde, value: 'json' });
+  /**
+   * Windows the grouped stream: time windows (`tumbling()`, `hopping()`), session windows
+   * (`session()`) or sliding windows (`sliding()`).
+   */
+  windowedBy(window: SessionWindows): SessionWindowedStream<K, V>;
+  windowedBy(window: SlidingWindows): SlidingWindowedStream<K, V>;
+  windowedBy(window: TumblingWindow): TimeWindowedStream<K, V>;
+  windowedBy(
+    window: TumblingWindow | SessionWindows | SlidingWindows,
+  ): TimeWindowedStream<K, V> | SessionWindowedStream<K, V> | SlidingWindowedStream<K, V> {
+    if (window.kind === 'session') return new SessionWindowedStream(this.grouping, window);
+    if (window.kind === 'sliding') return new SlidingWindowedStream(this.grouping, window);
+    return new TimeWindowedStream(this.grouping, window);
   }
 }

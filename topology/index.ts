@@ -1,5 +1,6 @@
 /** millrace topologies: the spec, the builder, YAML files, validation, description and diagrams. */
 export * from './spec.js';
+
 export { TopologyError } from './errors.js';
 export {
   buildTopology,
@@ -22,13 +23,32 @@ export {
 export {
   KGroupedStream,
   TimeWindowedStream,
+  SessionWindowedStream,
+  SlidingWindowedStream,
   tumbling,
   hopping,
+  session,
+  sliding,
+  joinWindows,
   type Windowed,
   type TumblingWindow,
+  type TimeWindows,
+  type SessionWindows,
+  type SlidingWindows,
+  type JoinWindows,
   type AggregateOptions,
   type KeyValueAggregateOptions,
+  type Fold,
 } from './grouped.js';
+export { type WindowedAggregateOptions, type SessionValue } from './windowed.js';
+export { AggregatedStream, WindowedStream } from './stream.js';
+export {
+  untilWindowCloses,
+  untilTimeLimit,
+  type WindowCloseSuppression,
+  type TimeLimitSuppression,
+  type SuppressOptions,
+} from './suppress.js';
 export { KTable, type TableOptions } from './table.js';
 export { parseTopology, loadTopologyFile } from './yaml.js';
 export { describe, toMermaid, toDot, toJson, toSvg } from './describe.js';

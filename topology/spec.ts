@@ -45,13 +45,14 @@ export type NodeSpec = SourceSpec | ProcessorSpec | SinkSpec;
 
 export interface StoreSpec {
   name: string;
-  kind: 'keyValue' | 'window';
+  kind: 'keyValue' | 'window' | 'session';
   keySerde: string;
   valueSerde: string;
   /** Backed by a changelog topic `<app>-<store>-changelog` (default true). */
   logged: boolean;
   /** Write cache in front of the store (default true). */
   cache: boolean;
+  /** Window and session stores: how long windows (sessions) are kept, in ms. */
   retentionMs?: number;
   segmentMs?: number;
   windowSizeMs?: number;
@@ -82,4 +83,11 @@ export function parseParent(ref: string): ParentRef {
 /** The reference to `output` of `node` (the default output when `output` is undefined). */
 export function parentRef(node: string, output?: string): string {
   return output === undefined ? node : `${node}:${output}`;
+}
+
+/** `o` without its undefined fields, as spec options (plain JSON). */
+export function compact(o: Record<string, Json | undefined>): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
 }

@@ -13,6 +13,14 @@ import {
   type SerdesCheck,
 } from './serdes.js';
 import { parentRef, type Json, type StoreSpec } from './spec.js';
+import {
+  addSuppress,
+  type SuppressOptions,
+  type TimeLimitSuppression,
+  type WindowCloseSuppression,
+  type WindowClosing,
+  type Windowed,
+} from './suppress.js';
 import type { KTable } from './table.js';
 
 /** A record as the builder's lambdas see it. `timestamp` is epoch ms. */
@@ -353,5 +361,39 @@ export class KStream<K = unknown, V = unknown> {
       keySerde: s.key,
       valueSerde: s.value,
     });
+  }
+}
+
+/**
+ * The stream of a key-value aggregation's results (`count()`, `aggregate()`, `reduce()`):
+ * a `KStream` that can also be suppressed.
+ */
+export class AggregatedStream<K, V> extends KStream<K, V> {
+  /** Forwards each key's newest value at most once per time limit (see `untilTimeLimit`). */
+  suppress(s: TimeLimitSuppression, opts: SuppressOptions = {}): KStream<K, V> {
+    return addSuppress(this.b, this, s, undefined, opts);
+  }
+}
+
+/**
+ * The stream of a windowed aggregation's results: a `KStream` of `Windowed` values that can
+ * also be suppressed until each window closes, or by a time limit.
+ */
+export class WindowedStream<K, A> extends KStream<K, Windowed<A>> {
+  constructor(
+    b: TopologyBuilder,
+    node: string,
+    state: StreamState,
+    private readonly closing: WindowClosing,
+  ) {
+    super(b, node, state);
+  }
+
+  /** Holds the updates back: until each window closes (final results), or by a time limit. */
+  suppress(
+    s: WindowCloseSuppression | TimeLimitSuppression,
+    opts: SuppressOptions = {},
+  ): KStream<K, Windowed<A>> {
+    return addSuppress(this.b, this, s, this.closing, opts);
   }
 }

@@ -133,6 +133,18 @@ function nodes(raw: Raw, i: number): NodeSpec[] {
   );
 }
 
+const STORE_KINDS = ['keyValue', 'window', 'session'] as const;
+
+function storeKind(raw: Raw): StoreSpec['kind'] {
+  const k = raw.kind ?? 'keyValue';
+  if (STORE_KINDS.includes(k as StoreSpec['kind'])) return k as StoreSpec['kind'];
+  throw new TopologyError(
+    'BAD_FIELD',
+    `store "${String(raw.name)}": kind must be one of ${STORE_KINDS.join(', ')}, got ${JSON.stringify(k)}`,
+    String(raw.name),
+  );
+}
+
 /** A boolean field of a store (default `dflt`); anything else is an error naming the field. */
 function flag(raw: Raw, field: string, dflt: boolean): boolean {
   const v = raw[field];
@@ -149,7 +161,7 @@ function store(raw: Raw): StoreSpec {
   checkKeys(raw, 'store', String(raw.name));
   return {
     name: String(raw.name),
-    kind: raw.kind === 'window' ? 'window' : 'keyValue',
+    kind: storeKind(raw),
     ...serdes(raw),
     logged: flag(raw, 'logged', true),
     cache: flag(raw, 'cache', true),

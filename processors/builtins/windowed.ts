@@ -1,16 +1,23 @@
 /**
  * Time-window aggregation, tumbling or hopping (epoch-aligned; a hopping window of
- * `sizeMs` starts every `advanceMs`): running aggregates in a window store,
- * each window's final result emitted once when stream time passes its end + grace (a
- * stream-time punctuation), records for a closed window sent to the `late` output — or,
- * when nothing reads it, to the dead-letter topic with reason `late` — and counted.
+ * `sizeMs` starts every `advanceMs`): running aggregates in a window store. By default
+ * each window's final result is emitted once, when the clock passes its end + grace (a
+ * stream-time punctuation, or an idle advance with `idleCloseMs`); with `emit:
+ * 'every-update'` each window's new aggregate is emitted for every record that changes it.
+ * Records for a closed window go to the `late` output — or, when nothing reads it, to the
+ * dead-letter topic with reason `late` — and are counted. A closed window is marked so in
+ * the store, and is never opened again, also after a restart.
  */
 import { z } from 'zod';
 import type { WindowStore } from '../../state/api.js';
 import type { Processor, ProcessorContext, ProcessorCounter, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
+import { EventClock } from './event-clock.js';
 import { inlineFold, type Fold } from './inline.js';
 import { OpenWindows } from './open-windows.js';
+import { emitOption, idleCloseOption } from './window-options.js';
+
+export type { Fold } from './inline.js';
 
 export const windowOptions = z
   .object({
@@ -19,6 +26,8 @@ export const windowOptions = z
     graceMs: z.number().int().nonnegative().default(0),
     /** Hopping windows: a new window starts every `advanceMs` (<= sizeMs); absent: tumbling. */
     advanceMs: z.number().int().positive().optional(),
+    emit: emitOption,
+    idleCloseMs: idleCloseOption,
   })
   .strict()
   .refine((o) => o.advanceMs === undefined || o.advanceMs <= o.sizeMs, {
@@ -28,17 +37,33 @@ export const windowOptions = z
   });
 export type WindowOptions = z.infer<typeof windowOptions>;
 
-export type { Fold } from './inline.js';
-
 /** Start (epoch ms) of the `sizeMs` window holding `ts`, also for negative timestamps. */
 export const windowStart = (ts: number, sizeMs: number): number =>
   ts - (((ts % sizeMs) + sizeMs) % sizeMs);
 
+/** The counters every windowed aggregation reports. */
+export function windowCounters(ctx: ProcessorContext): {
+  late: ProcessorCounter;
+  emitted: ProcessorCounter;
+} {
+  return {
+    late: ctx.metrics.counter('late_records', 'Records later than window end + grace'),
+    emitted: ctx.metrics.counter('window_emits', 'Final window results emitted'),
+  };
+}
+
+/** Sends a late record to the `late` output, or to the dead-letter topic when nothing reads it. */
+export function sendLate(ctx: ProcessorContext, late: ProcessorCounter, r: StreamRecord): void {
+  late.inc();
+  if (ctx.connected('late')) ctx.forward(r, 'late');
+  else ctx.deadLetter(r, 'late');
+}
+
 export class WindowedAggregateProcessor implements Processor {
   private ctx!: ProcessorContext;
   private store!: WindowStore<unknown, unknown>;
-  private late!: ProcessorCounter;
-  private emitted!: ProcessorCounter;
+  private counters!: ReturnType<typeof windowCounters>;
+  private clock!: EventClock;
   private readonly open = new OpenWindows();
   private readonly span: number;
   private readonly advance: number;
@@ -51,62 +76,62 @@ export class WindowedAggregateProcessor implements Processor {
     this.advance = o.advanceMs ?? o.sizeMs;
   }
 
-  async init(ctx: ProcessorContext<unknown, unknown, Record<string, unknown>>): Promise<void> {
+  async init(ctx: ProcessorContext): Promise<void> {
     this.ctx = ctx;
     this.store = ctx.stores[this.o.store] as WindowStore<unknown, unknown>;
-    this.late = ctx.metrics.counter('late_records', 'Records later than window end + grace');
-    this.emitted = ctx.metrics.counter('window_emits', 'Final window results emitted');
+    this.counters = windowCounters(ctx);
+    this.clock = new EventClock(ctx, this.o.idleCloseMs);
     // After a restore, the store holds the windows still open: index them again.
-    for await (const w of this.store.fetchAll(0, Number.MAX_SAFE_INTEGER))
+    for await (const w of this.store.fetchAll(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER))
       this.open.add(w.windowStart, w.key);
-    ctx.schedule(1, 'stream-time', (now) => this.closeUpTo(now));
+    ctx.schedule(1, 'stream-time', () => this.closeUpTo(this.clock.now()));
+    this.clock.start((now) => this.closeUpTo(now));
   }
 
   process(r: StreamRecord): void {
     if (r.key === null || r.key === undefined) return; // as Kafka Streams: null keys do not aggregate
-    const now = this.ctx.streamTime();
+    this.clock.touch();
+    const now = this.clock.now();
     const last = windowStart(r.timestamp, this.advance);
     // The windows holding the record: starts last, last - advance, … above timestamp - size.
     // Those already closed are skipped; a record whose windows are all closed is late.
     let added = false;
-    for (let start = last; start > r.timestamp - this.o.sizeMs; start -= this.advance) {
-      if (start + this.span <= now) continue;
-      const current = this.store.fetch(r.key, start);
-      this.store.put(
-        r.key,
-        this.fold.adder(r.key, r.value, current === undefined ? this.fold.init() : current),
-        start,
-      );
-      this.open.add(start, r.key);
-      added = true;
-    }
-    if (!added) this.onLate(r);
+    for (let start = last; start > r.timestamp - this.o.sizeMs; start -= this.advance)
+      if (start + this.span > now && this.add(r, start)) added = true;
+    if (!added) sendLate(this.ctx, this.counters.late, r);
   }
 
-  private onLate(r: StreamRecord): void {
-    this.late.inc();
-    if (this.ctx.connected('late')) this.ctx.forward(r, 'late');
-    else this.ctx.deadLetter(r, 'late');
+  /** Folds `r` into its window at `start`; false when that window was closed already. */
+  private add(r: StreamRecord, start: number): boolean {
+    const current = this.store.fetch(r.key, start);
+    if (current === undefined && this.store.isClosed(r.key, start)) return false;
+    const agg = this.fold.adder(r.key, r.value, current === undefined ? this.fold.init() : current);
+    this.store.put(r.key, agg, start);
+    this.open.add(start, r.key);
+    if (this.o.emit === 'every-update') this.forward(r.key, start, agg, r.timestamp);
+    return true;
   }
 
-  /** Emits and forgets every window whose end + grace is at or before `now`. */
+  private forward(key: unknown, start: number, value: unknown, timestamp: number): void {
+    const window_end = start + this.o.sizeMs;
+    this.ctx.forward({ key, value: { window_start: start, window_end, value }, timestamp });
+  }
+
+  /** Emits (unless every update was) and marks closed every window whose end + grace is at or before `now`. */
   private closeUpTo(now: number): void {
     if (this.open.earliest() + this.span > now) return;
     for (const { start, keys } of this.open.takeUpTo(now - this.span))
-      for (const key of keys) this.emit(key, start);
+      for (const key of keys) this.closeWindow(key, start);
   }
 
-  private emit(key: unknown, start: number): void {
+  private closeWindow(key: unknown, start: number): void {
     const value = this.store.fetch(key, start);
     if (value === undefined) return;
-    const end = start + this.o.sizeMs;
-    this.ctx.forward({
-      key,
-      value: { window_start: start, window_end: end, value },
-      timestamp: end - 1,
-    });
-    this.emitted.inc();
-    this.store.put(key, undefined, start);
+    if (this.o.emit !== 'every-update') {
+      this.forward(key, start, value, start + this.o.sizeMs - 1);
+      this.counters.emitted.inc();
+    }
+    this.store.markClosed(key, start);
   }
 }
 
@@ -127,7 +152,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
   {
     type: 'windowed-count',
     description:
-      'Counts records per key and tumbling (or hopping: advanceMs) window; emits final counts when windows close (output late: records past end + grace)',
+      'Counts records per key and tumbling (or hopping: advanceMs) window; emits final counts when windows close, or every update (output late: records past end + grace)',
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],
@@ -138,7 +163,7 @@ export const windowed: ProcessorDefinition<WindowOptions>[] = [
   {
     type: 'windowed-aggregate',
     description:
-      'Folds records per key and tumbling (or hopping: advanceMs) window with init/adder; emits final aggregates when windows close (output late)',
+      'Folds records per key and tumbling (or hopping: advanceMs) window with init/adder; emits final aggregates when windows close, or every update (output late)',
     options: windowOptions,
     stores: windowStore,
     outputs: ['late'],

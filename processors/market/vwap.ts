@@ -19,6 +19,7 @@ import type {
   ProcessorCounter,
   StreamRecord,
 } from '../api.js';
+import { EventClock } from '../builtins/event-clock.js';
 import type { Trade, VwapWindow } from './trade.js';
 
 export interface VwapOptions {
@@ -168,7 +169,8 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
   private clock = -1;
   /** Window start under which the clock marker is stored (-1: none yet). */
   private clockStart = -1;
-  private lastRecordWall = 0;
+  /** Close on idle (the windowed aggregations' rule), over this processor's own clock. */
+  private idle!: EventClock;
   private idleTimer?: Cancellable;
 
   constructor(private readonly opts: VwapOptions) {}
@@ -184,12 +186,17 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
         this.clockStart = w.windowStart;
       } else this.track(w.windowStart, w.key);
     }
-    this.lastRecordWall = ctx.currentSystemTime();
-    if (this.opts.idleCloseMs !== undefined) {
-      this.idleTimer = ctx.schedule(Math.min(1000, this.opts.idleCloseMs), 'wall-clock', (now) =>
-        this.onWallClock(now),
-      );
-    }
+    const clock = {
+      streamTime: () => this.clock,
+      currentSystemTime: () => ctx.currentSystemTime(),
+      schedule: ctx.schedule.bind(ctx),
+    };
+    this.idle = new EventClock(clock, this.opts.idleCloseMs);
+    this.idleTimer = this.idle.start((now) => {
+      // A quiet partition: the clock moves with the wall clock, so its windows close.
+      this.advanceClock(now);
+      this.emitClosed();
+    });
   }
 
   private track(start: number, symbol: string): void {
@@ -211,7 +218,7 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
 
   process(record: StreamRecord<string, Trade>): void {
     const t = record.value;
-    this.lastRecordWall = this.ctx.currentSystemTime();
+    this.idle.touch();
     // Event time: the newest trade time this task has seen (not the Kafka record time of
     // the raw message, which is the ingest time and would make a replay entirely late).
     if (t.trade_timestamp > this.clock) this.advanceClock(t.trade_timestamp);
@@ -257,16 +264,6 @@ export class VwapProcessor implements Processor<string, Trade, string, VwapWindo
     this.nextClose = Infinity;
     for (const start of this.open.keys())
       this.nextClose = Math.min(this.nextClose, this.closes(start));
-  }
-
-  private onWallClock(now: number): void {
-    const idle = now - this.lastRecordWall;
-    if (this.opts.idleCloseMs === undefined || idle < this.opts.idleCloseMs || this.clock < 0)
-      return;
-    // A quiet partition: let stream time move with the wall clock so its windows close.
-    this.advanceClock(this.clock + idle);
-    this.lastRecordWall = now;
-    this.emitClosed();
   }
 
   close(): void {

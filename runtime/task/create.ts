@@ -9,6 +9,7 @@ import { processorRegistry } from '../../processors/index.js';
 import { storeRoles, type ProcessorDefinition } from '../../processors/registry.js';
 import {
   openKeyValueStore,
+  openSessionStore,
   openWindowStore,
   serdeByName,
   type Serde,
@@ -76,6 +77,12 @@ export function processorFactory(topology: BuiltTopology): ProcessorFactory {
   };
 }
 
+const OPEN = {
+  keyValue: openKeyValueStore,
+  window: openWindowStore,
+  session: openSessionStore,
+} as const;
+
 async function openStores(
   o: CreateEngineOptions,
   sub: Subtopology,
@@ -96,12 +103,7 @@ async function openStores(
       windowSizeMs: spec.windowSizeMs,
     };
     try {
-      stores.set(
-        name,
-        spec.kind === 'window'
-          ? await openWindowStore(opts, ctx)
-          : await openKeyValueStore(opts, ctx),
-      );
+      stores.set(name, await OPEN[spec.kind](opts, ctx));
     } catch (err) {
       for (const s of stores.values()) await s.close().catch(() => {});
       throw err;

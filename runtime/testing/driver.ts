@@ -20,7 +20,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Headers } from '../../processors/api.js';
-import type { KeyValueStore, Serde, WindowStore } from '../../state/api.js';
+import type {
+  KeyValueStore,
+  Serde,
+  SessionStore,
+  StoreKind,
+  WindowStore,
+} from '../../state/api.js';
 import { BuiltTopology } from '../../topology/index.js';
 import { createTaskEngine, serdeResolver, type SerdeResolver } from '../task/create.js';
 import type { StreamTaskEngine } from '../task/engine.js';
@@ -311,7 +317,12 @@ export class TopologyTestDriver {
     return this.store(name, 'window') as WindowStore<K, V>;
   }
 
-  private store(name: string, kind: 'keyValue' | 'window'): unknown {
+  /** The session store `name`. */
+  sessionStore<K = unknown, V = unknown>(name: string): SessionStore<K, V> {
+    return this.store(name, 'session') as SessionStore<K, V>;
+  }
+
+  private store(name: string, kind: StoreKind): unknown {
     for (const e of this.engines) {
       const s = e.stores.find((x) => x.name === name);
       if (s && s.store.kind !== kind)
