@@ -280,6 +280,8 @@ export class InstanceTransactionalProducer {
   private lastPartitions = new Map<string, TopicPartition>();
   /** The transaction in flight and those queued behind it (settled when there is none). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** A transaction failed: commits are refused until the thread rebuilds its tasks (see fail). */
+  private failedWith: { err: unknown; what: string } | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -373,22 +375,36 @@ export class InstanceTransactionalProducer {
   }
 
   /**
-   * Aborts the transaction begun ahead, and what was sent into it: its tasks were closed
-   * without committing, so none of it may be committed later by another task's commit.
+   * The thread closes every task without committing: aborts the transaction begun ahead
+   * and what was sent into it (none of it may be committed later by another task's
+   * commit). Once the transactions flushed before this have ended, commits are taken again
+   * (see fail: a failed transaction refuses them until then).
    */
   discardAhead(): void {
+    this.abortAhead();
+    const tail = this.tail;
+    this.tail = tail.then(() => {
+      this.failedWith = undefined;
+    });
+  }
+
+  private abortAhead(): void {
     const n = this.next;
     if (!n) return;
     this.next = undefined;
-    const aborted = this.tail.then(async () => {
+    this.tail = this.tail.then(() => this.abort(n));
+  }
+
+  /** Aborts a transaction begun ahead, after the sends into it. */
+  private async abort(n: Ahead): Promise<void> {
+    try {
       const txn = await n.txn;
       await n.sends.catch(() => {});
       if (txn.isActive()) await txn.abort();
-    });
-    // An abort that failed leaves the client's transaction half ended: a new producer.
-    this.tail = aborted.catch(() => {
+    } catch {
+      // An abort that failed leaves the client's transaction half ended: a new producer.
       this.broken = true;
-    });
+    }
   }
 
   /**
@@ -400,7 +416,7 @@ export class InstanceTransactionalProducer {
    * fails is done again, as kafkajs always does, when the records and offsets are sent.
    */
   prepare(): void {
-    if (this.next || !this.opts.eager) return;
+    if (this.next || !this.opts.eager || this.failedWith) return;
     const txn = this.tail.then(() => this.begin());
     const joined = txn.then(async (t) => {
       const topics = groupByTopic([...this.lastPartitions.values()]);
@@ -443,6 +459,10 @@ export class InstanceTransactionalProducer {
   private async send(batch: Pending[], next: InstanceTransactionalProducer['next']): Promise<void> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
     const offsets = batch.flatMap((p) => p.offsets);
+    if (this.failedWith) {
+      if (next) await this.abort(next);
+      return this.fail(batch, this.failedWith.err, this.failedWith.what);
+    }
     let txn: JoinableTransaction;
     try {
       if (next) {
@@ -493,6 +513,13 @@ export class InstanceTransactionalProducer {
   private fail(batch: Pending[], err: unknown, what: string): void {
     this.broken = true;
     for (const p of batch) p.reject(this.wrap(err, p.taskId, what));
+    // The transaction begun ahead holds outputs the failed tasks sent ahead of their next
+    // commit: another task's commit must not carry them (they would be committed while
+    // their offsets and state are rolled back, and produced again by the rebuilt task).
+    // It is aborted now, and every commit flushed until the thread has rebuilt its tasks
+    // (discardAhead) fails with this one: under exactly-once all of them are rebuilt.
+    this.failedWith ??= { err, what };
+    this.abortAhead();
   }
 
   async close(): Promise<void> {

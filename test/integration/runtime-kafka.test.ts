@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { TaskMigratedError } from '../../runtime/errors.js';
+import { MillraceError, TaskMigratedError } from '../../runtime/errors.js';
 import {
   InstanceTransactionalProducer,
   type GroupMetadata,
@@ -325,6 +325,43 @@ describe('runtime on the real broker', () => {
     await admin.deleteTopics({ topics: [out] }).catch(() => {});
     await admin.disconnect();
     expect(keys, `read committed up to offset ${end}`).toEqual(['a1', 'a2', 'a3', 'b1']);
+  });
+
+  it('a failed transaction takes what was sent ahead with it: a later commit of another task never carries it', async () => {
+    const { group, out, admin, o, p, c } = await oneOutput('ahead-fail', 'i6');
+    const other = p.committer('0_1');
+    // Task 0_0's commit fails (a record larger than the broker takes) ...
+    const tooLarge = { ...o('too-large'), value: Buffer.alloc(2 << 20) };
+    const failing = c.commit([tooLarge], [{ topic: input, partition: 0, offset: 1 }]);
+    c.flush();
+    // ... while the next transaction is begun ahead and 0_0's later outputs are sent into it,
+    c.prepare();
+    expect(c.sendAhead([o('ahead-of-failed')])).toBe(true);
+    // and task 0_1, which had nothing in the failed transaction, commits after it.
+    const later = other.commit([o('later')], [{ topic: input, partition: 1, offset: 1 }]);
+    other.flush();
+    expect(await failing.catch((e: unknown) => e)).toBeInstanceOf(MillraceError);
+    // Before the fix this commit went through, carrying 'ahead-of-failed' (committed while
+    // 0_0's offsets and state were rolled back: produced again by the rebuilt task).
+    expect(await later.catch((e: unknown) => e)).toBeInstanceOf(MillraceError);
+    p.discardAhead(); // the thread closes and rebuilds every task: commits are taken again
+    await commit(p, '0_1', [o('rebuilt')], [{ topic: input, partition: 1, offset: 1 }]);
+    await p.close();
+    await transactionsSettled(`${app}-i6`, group);
+    const end = (await endOffsets(admin, [out])).get(`${out}:0`)!;
+    const keys: string[] = [];
+    await restoreChangelogs(kafka, `${app}-ahead-fail-reader`, [
+      {
+        topic: out,
+        partition: 0,
+        fromOffset: 0,
+        endOffset: end,
+        apply: async (rs) => void keys.push(...rs.map((x) => String(x.key))),
+      },
+    ]);
+    await admin.deleteTopics({ topics: [out] }).catch(() => {});
+    await admin.disconnect();
+    expect(keys).toEqual(['rebuilt']);
   });
 
   it('fences a zombie: once its transactional id is claimed again (the instance restarted), the old producer cannot commit', async () => {
