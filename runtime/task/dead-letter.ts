@@ -15,6 +15,10 @@ export const DLQ_HEADERS = {
   partition: 'millrace.source.partition',
   offset: 'millrace.source.offset',
   error: 'millrace.error',
+  /** Set when the dead letter carries only the start of the record (see DEAD_LETTER_MAX_BYTES). */
+  truncated: 'millrace.truncated',
+  keySize: 'millrace.original.key.size',
+  valueSize: 'millrace.original.value.size',
 } as const;
 
 export interface DeadLetterCause {
@@ -55,13 +59,41 @@ function headers(c: DeadLetterCause): Record<string, string | Buffer> {
   return h;
 }
 
+/**
+ * Most bytes of key, value and headers a dead letter carries. An input record near the
+ * broker's size limit (`message.max.bytes`, 1 MiB by default) would no longer fit with the
+ * dead-letter headers added, and a commit that cannot write its dead letter would stop the
+ * partition on that record (a poison pill). Such a dead letter keeps the start of the value,
+ * and says so: `millrace.truncated` and the original sizes; the whole record is still in its
+ * source topic at the offset the headers give.
+ */
+export const DEAD_LETTER_MAX_BYTES = 1_000_000;
+
 export function deadLetterRecord(c: DeadLetterCause): OutputRecord {
   const { raw, record } = c;
-  return {
+  return fit({
     topic: c.topic,
     key: raw ? raw.key : json(record?.key),
     value: raw ? raw.value : json(record?.value),
     timestamp: raw?.timestamp ?? record?.timestamp ?? c.now,
     headers: headers(c),
+  });
+}
+
+function fit(r: OutputRecord, max = DEAD_LETTER_MAX_BYTES): OutputRecord {
+  const keyBytes = r.key?.length ?? 0;
+  const valueBytes = r.value?.length ?? 0;
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(r.headers ?? {})) headerBytes += k.length + (v?.length ?? 0);
+  if (keyBytes + valueBytes + headerBytes <= max) return r;
+  const headers = {
+    ...r.headers,
+    [DLQ_HEADERS.truncated]: 'true',
+    [DLQ_HEADERS.keySize]: String(keyBytes),
+    [DLQ_HEADERS.valueSize]: String(valueBytes),
   };
+  const room = Math.max(0, max - headerBytes - 200);
+  const key = r.key && r.key.length > room / 2 ? r.key.subarray(0, Math.floor(room / 2)) : r.key;
+  const value = r.value?.subarray(0, Math.max(0, room - (key?.length ?? 0))) ?? null;
+  return { ...r, key, value, headers };
 }
