@@ -21,6 +21,7 @@ import {
   type StreamsConfigInput,
 } from './config.js';
 import { StreamsError } from './errors.js';
+import { withRetries } from './retry.js';
 import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
@@ -161,7 +162,12 @@ export class StreamsApp {
       );
     }
     try {
-      this.layout = await this.prepareTopics();
+      // A broker that is down or still learning of topics another instance just created
+      // answers retriably: the topic checks are done again, a few times, before giving up.
+      this.layout = await withRetries('checking and creating topics', () => this.prepareTopics(), {
+        onRetry: (err, attempt) =>
+          this.log.warn('checking and creating topics failed; retrying', { attempt, error: err }),
+      });
     } catch (err) {
       await this.admin.disconnect().catch(() => {});
       this.stateValue = 'failed';
