@@ -392,13 +392,18 @@ export class StreamThread {
     // (their outputs wait in memory); then it waits for that commit to settle.
     while (task.committing && this.bufferedRecords() >= this.config.maxBufferedRecords)
       await task.settled();
-    await this.lock.run(async () => {
-      if (!payload.isRunning() || payload.isStale() || task.state !== 'running' || this.halted)
-        return;
-      if (!(await this.processBatch(task, payload))) return;
-      this.commits.sendAhead(this.manager.all());
-      await this.commitIfBusy(task);
-    });
+    // An error out of processing (a processor's with the handler set to fail, a schema
+    // registry that stays unreachable) stops the instance: thrown back into kafkajs it would
+    // restart the consumer and fetch the batch again, from a record before ones processed.
+    await this.lock
+      .run(async () => {
+        if (!payload.isRunning() || payload.isStale() || task.state !== 'running' || this.halted)
+          return;
+        if (!(await this.processBatch(task, payload))) return;
+        this.commits.sendAhead(this.manager.all());
+        await this.commitIfBusy(task);
+      })
+      .catch((err: unknown) => this.fail(err));
     await payload.heartbeat().catch(() => {});
   }
 

@@ -14,6 +14,14 @@
 export interface Serde<T> {
   serialize(value: T): Buffer;
   deserialize(bytes: Buffer): T;
+  /**
+   * Optional. Called by the runtime before `deserialize` on a record read from a topic:
+   * returns a promise when the serde must fetch something first (a schema registry serde
+   * meeting a schema id it has not seen: a newer version of the subject, say), and
+   * `undefined` when `deserialize` can run now. The record waits for it; a rejection stops
+   * the instance (the record is not dead-lettered: it may well be good).
+   */
+  prepareFor?(bytes: Buffer): Promise<void> | undefined;
 }
 
 export interface KeyValue<K, V> {

@@ -128,6 +128,33 @@ export class AvroRegistrySerde<T = unknown> implements Serde<T> {
     return id;
   }
 
+  /**
+   * For runtimes (`Serde.prepareFor`): a promise when the writer schema of `bytes` must be
+   * fetched before `deserialize` can decode them, `undefined` when it can now. While the
+   * registry is unreachable it asks again (0.5 s doubling to 5 s) for up to
+   * `unreachableTimeoutMs` (default 60 s), then rejects with `REGISTRY_UNREACHABLE`; an id
+   * the registry does not know resolves, and `deserialize` then says `UNKNOWN_SCHEMA_ID`.
+   */
+  prepareFor(bytes: Buffer, unreachableTimeoutMs = 60_000): Promise<void> | undefined {
+    const id = this.missingSchemaId(bytes);
+    if (id === undefined) return undefined;
+    return this.ensureSchemaPatiently(id, unreachableTimeoutMs);
+  }
+
+  private async ensureSchemaPatiently(id: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 500; ; wait = Math.min(5000, wait * 2)) {
+      try {
+        return await this.ensureSchema(id);
+      } catch (err) {
+        if (err instanceof SerdeError && err.code === 'UNKNOWN_SCHEMA_ID') return;
+        if (!(err instanceof SerdeError && err.retriable) || Date.now() + wait > deadline)
+          throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   /** Avro-encodes `value` with this serde's schema and frames it. `SCHEMA_MISMATCH` when it does not fit. */
   serialize(value: T): Buffer {
     return encodeValue(this.ready(), this.writerId, value, this.subject);

@@ -286,6 +286,16 @@ export class StreamTaskEngine implements TaskEngine {
         `task ${this.taskId} got a record from ${raw.topic}, which none of its sources reads`,
         { code: 'UNKNOWN_SOURCE', domain: 'internal' },
       );
+    // A serde that must fetch something before it can decode this record (a schema id not
+    // seen yet) makes the record wait for it.
+    const keyReady = raw.key && source.keySerde!.prepareFor?.(raw.key);
+    const valueReady = raw.value && source.valueSerde!.prepareFor?.(raw.value);
+    if (keyReady || valueReady)
+      return Promise.all([keyReady, valueReady]).then(() => this.processFrom(source, raw));
+    return this.processFrom(source, raw);
+  }
+
+  private processFrom(source: Node, raw: RawRecord): void | Promise<void> {
     this.current = raw;
     this.timestamp = raw.timestamp;
     if (raw.timestamp > this.stream) this.stream = raw.timestamp;
