@@ -7,10 +7,20 @@ import { describe, toDot, toJson, toMermaid, toSvg, TopologyBuilder, tumbling } 
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-/** Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it. */
+/**
+ * Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it. A missing one is written
+ * (and the test passes) on a developer's machine, but fails under CI (`CI` set): there it
+ * means a golden file was not committed.
+ */
 function golden(name: string, actual: string) {
   const file = path.join(here, '__golden__', name);
-  if (process.env.UPDATE_GOLDEN === '1' || !fs.existsSync(file)) {
+  const missing = !fs.existsSync(file);
+  const ci = !['', '0', 'false', undefined].includes(process.env.CI);
+  if (missing && ci && process.env.UPDATE_GOLDEN !== '1')
+    throw new Error(
+      `golden file topology/__golden__/${name} is missing: run the test with UPDATE_GOLDEN=1 and commit the file`,
+    );
+  if (process.env.UPDATE_GOLDEN === '1' || missing) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, actual);
   }

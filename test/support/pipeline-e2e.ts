@@ -6,14 +6,18 @@ import type { Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { DuckDbSink } from '../../connectors/duckdb/index.js';
 import type { RawTradeMessage } from '../../processors/market/trade.js';
-import { readUntil, type ReadRecord } from './kafka-helpers.js';
+import { readUntil, settled, type ReadRecord } from './kafka-helpers.js';
 import { closeTo, expectedOutputs, type Expected } from './pipeline-oracle.js';
 import path from 'node:path';
 import { startChild, type Child } from './processes.js';
 
+/**
+ * Reads exactly `n` records of `topic` (values base64): reads until at least `n` came and
+ * none more for a second, and fails if any record beyond `n` arrived by then.
+ */
 export async function readAll(kafka: Kafka, topic: string, n: number): Promise<ReadRecord[]> {
-  const got = await readUntil(kafka, topic, (r) => r.length >= n, 120_000, 'base64');
-  await new Promise((r) => setTimeout(r, 1000));
+  const got = await readUntil(kafka, topic, settled(n, 1000), 120_000, 'base64');
+  expect(got.length, `${topic} holds records beyond the ${n} expected`).toBe(n);
   return got;
 }
 
