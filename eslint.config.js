@@ -1,17 +1,7 @@
-// Lint rules, including the one-way import directions of docs/architecture.md (Import rules):
-// topology/ and state/ know no Kafka; the Kafka client lives only in connectors/kafka and runtime/;
-// the LevelDB binding only in state/.
+// Lint rules. The import directions between millrace's parts (docs/architecture.md) are the
+// table in lint/layers.js, enforced by its rule `millrace/layers`.
 import tseslint from 'typescript-eslint';
-
-const kafka = {
-  group: ['kafkajs', 'kafkajs/*'],
-  message: 'kafkajs is used only under connectors/kafka/ and runtime/.',
-};
-const level = {
-  group: ['level', 'classic-level'],
-  message: 'The LevelDB binding is used only under state/.',
-};
-const ours = (folders) => folders.map((f) => `**/${f}/**`);
+import { layersPlugin } from './lint/layers.js';
 
 export default tseslint.config(
   {
@@ -26,13 +16,14 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
+    plugins: { millrace: layersPlugin },
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
-      'no-restricted-imports': ['error', { patterns: [kafka, level] }],
+      'millrace/layers': 'error',
     },
   },
   {
@@ -50,81 +41,5 @@ export default tseslint.config(
     ],
     ignores: ['**/*.test.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
-  },
-  {
-    files: ['topology/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            kafka,
-            level,
-            {
-              group: ours([
-                'state',
-                'processors',
-                'runtime',
-                'connectors',
-                'apps',
-                'cli',
-                'observability',
-              ]),
-              message: 'topology/ imports nothing else of ours.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['state/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            kafka,
-            {
-              group: ours([
-                'topology',
-                'processors',
-                'runtime',
-                'connectors',
-                'apps',
-                'cli',
-                'observability',
-              ]),
-              message: 'state/ imports nothing else of ours.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['processors/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            kafka,
-            level,
-            {
-              group: ours(['runtime', 'connectors', 'apps', 'cli', 'observability']),
-              message: 'processors/ may import topology/ and state/ interfaces only.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['connectors/kafka/**/*.ts', 'runtime/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [level] }] },
   },
 );

@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{topology,processors,state,runtime,connectors,schemas,apps,cli,observability,bench,deploy,docs}/**/*.test.ts',
+            '{topology,processors,state,runtime,connectors,schemas,apps,cli,observability,bench,deploy,docs,lint,harness}/**/*.test.ts',
             '*.test.ts',
           ],
           testTimeout: 20_000,

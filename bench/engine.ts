@@ -25,8 +25,8 @@ import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { StreamsApp } from '../runtime/app.js';
-import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
-import { startChild } from '../test/support/processes.js';
+import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
+import { startChild } from '../harness/processes.js';
 import { peakRssMib, percentile, rssMib, writeResults, type BenchCase } from './lib/results.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);

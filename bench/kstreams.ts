@@ -20,7 +20,7 @@ import type { Kafka } from 'kafkajs';
 import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
-import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
+import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
 import {
   caseName,
   caseSlug,

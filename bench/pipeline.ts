@@ -21,11 +21,11 @@ import { randomUUID } from 'node:crypto';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { createKafka } from '../connectors/kafka/client.js';
-import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
-import { startChild, type Child } from '../test/support/processes.js';
+import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
+import { startChild, type Child } from '../harness/processes.js';
 import { peakRssMib, writeResults, type BenchCase } from './lib/results.js';
 import { sumSamples } from '../observability/metrics.js';
-import { freePort } from '../test/support/observed-instance.js';
+import { freePort } from '../harness/ports.js';
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 400_000);
 const LAT_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);

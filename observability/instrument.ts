@@ -5,11 +5,12 @@
  * latency, and the stores' cache counts. What is read instead (lag, task states, store
  * sizes, records produced) is in `view.ts`.
  */
-import type { ProcessorMetrics } from '../processors/api.js';
-import { BUILTIN_DEAD_LETTER_REASONS } from '../processors/dead-letter-reasons.js';
 import type { AppObserver } from '../runtime/app.js';
-import { RECORD_FAILURE_REASONS } from '../runtime/task/errors.js';
-import type { StoreMetrics } from '../state/index.js';
+import {
+  DEAD_LETTER_REASONS,
+  type ProcessorMetrics,
+  type StoreMetrics,
+} from '../runtime/observed.js';
 import type { Metrics } from './metrics.js';
 
 export function observerFor(metrics: Metrics, app: () => string): AppObserver {
@@ -43,8 +44,7 @@ export function observerFor(metrics: Metrics, app: () => string): AppObserver {
       restores.zero(task, stores);
       // The reasons the runtime and the built-in processors give (a user's own reason
       // appears with its first dead letter).
-      for (const reason of [...RECORD_FAILURE_REASONS, ...BUILTIN_DEAD_LETTER_REASONS])
-        deadLetters.inc({ app: app(), reason }, 0);
+      for (const reason of DEAD_LETTER_REASONS) deadLetters.inc({ app: app(), reason }, 0);
     },
     onProcessed: (task, n) => {
       zeroOnce();

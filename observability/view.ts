@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { StreamsApp } from '../runtime/app.js';
 import type { PartitionLag } from '../runtime/lag.js';
-import { storeDir } from '../state/index.js';
+import { storeDirectory } from '../runtime/observed.js';
 import { toSvg, type BuiltTopology } from '../topology/index.js';
 import type { Metrics } from './metrics.js';
 import type { InstanceStatus, InstanceView, TaskStatus } from './server.js';
@@ -135,7 +135,7 @@ async function storeBytes(app: StreamsApp, metrics: Metrics): Promise<void> {
   for (const t of [...app.tasks.values()]) {
     if (t.state === 'closed') continue;
     for (const s of t.engine.stores) {
-      const bytes = await dirBytes(storeDir(c.stateDir, c.applicationId, t.id, s.name));
+      const bytes = await dirBytes(storeDirectory(c, t.id, s.name));
       if (bytes !== undefined)
         found.push([{ app: c.applicationId, task: t.id, store: s.name }, bytes]);
     }

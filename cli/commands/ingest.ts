@@ -24,13 +24,16 @@ import {
   SyntheticSource,
   type FinnhubConfig,
   type IngestLogger,
+  type IngestMetrics,
   type LogLevel,
   type SourceSummary,
+  type TradeSink,
   type TradeSource,
 } from '../../connectors/finnhub/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
-import { ensureTopics, kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
+import { kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
+import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/index.js';
 import { parseDuration } from '../../runtime/duration.js';
 import { parseArgs, type Parsed } from '../args.js';
@@ -42,7 +45,7 @@ const SOURCES = ['finnhub', 'synthetic', 'replay'] as const;
 type SourceKind = (typeof SOURCES)[number];
 
 /** Everything the command needs, from flags, environment and `.env`. */
-interface IngestSettings {
+export interface IngestSettings {
   source: SourceKind;
   brokers: string[];
   registry: string;
@@ -59,6 +62,8 @@ interface IngestSettings {
     seed: number;
     startMs: number | undefined;
     max: boolean;
+    /** Frames whose event time is past go at once, later ones at their time (`--catch-up`). */
+    catchUp: boolean;
     count: number | undefined;
     jsonFrames: boolean;
   };
@@ -81,7 +86,7 @@ const VALUES = [
   'log-level',
   'metrics-port',
 ];
-const BOOLEANS = ['max-speed', 'deterministic', 'json-frames', 'quiet'];
+const BOOLEANS = ['max-speed', 'catch-up', 'deterministic', 'json-frames', 'quiet'];
 
 function positive(v: string | true | undefined, flag: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -146,6 +151,11 @@ function finnhubSettings(f: Parsed['flags'], env: Record<string, string | undefi
   return finnhubConfig(list ? { ...env, FINNHUB_SYMBOLS: String(f.symbols) } : env);
 }
 
+/** The settings `millrace ingest <argv>` runs with (flags, environment, `.env`). */
+export function ingestSettings(argv: string[]): IngestSettings {
+  return settings(parseArgs(argv, { values: VALUES, booleans: BOOLEANS }));
+}
+
 function settings(a: Parsed): IngestSettings {
   const f = a.flags;
   const env = environment();
@@ -170,6 +180,10 @@ function settings(a: Parsed): IngestSettings {
     throw new UsageError(
       `--symbols ${String(f.symbols)}: the synthetic source takes a count, e.g. --symbols 50`,
     );
+  if (f['catch-up'] === true && (f.rate === 'max' || f['max-speed'] === true))
+    throw new UsageError(
+      '--catch-up paces the feed by the clock; --max-speed (or --rate max) does not: give one of them',
+    );
   return {
     source,
     brokers: String(f.brokers ?? env.MILLRACE_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092').split(','),
@@ -191,6 +205,7 @@ function settings(a: Parsed): IngestSettings {
       seed: integer(f.seed, 'seed', 42),
       startMs: startTime(f.start) ?? (f.deterministic ? Date.UTC(2026, 0, 5, 14, 30) : undefined),
       max: f.rate === 'max' || f['max-speed'] === true,
+      catchUp: f['catch-up'] === true,
       count: f.count === undefined ? undefined : integer(f.count, 'count', 1),
       jsonFrames: f['json-frames'] === true,
     },
@@ -198,11 +213,13 @@ function settings(a: Parsed): IngestSettings {
   };
 }
 
-function buildSource(
+/** The source `s` asks for, handing what it reads to `sink`; `now`: its wall clock (tests). */
+export function buildSource(
   s: IngestSettings,
-  sink: IngestProducer,
-  metrics: CountingMetrics,
+  sink: TradeSink,
+  metrics: IngestMetrics,
   logger: IngestLogger,
+  now?: () => number,
 ): TradeSource {
   if (s.source === 'finnhub')
     return new FinnhubWebSocketSource({ config: s.finnhub, sink, metrics, logger });
@@ -215,9 +232,10 @@ function buildSource(
     logger,
     feed: { symbols: y.symbols, rate: y.rate, seed: y.seed, startMs: y.startMs },
     deterministic: y.startMs !== undefined,
-    pace: y.max ? 'max' : 'realtime',
+    pace: y.max ? 'max' : y.catchUp ? 'catch-up' : 'realtime',
     path: y.jsonFrames ? 'frames' : 'batches',
     maxFrames: y.count,
+    ...(now ? { now } : {}),
   });
 }
 
@@ -429,7 +447,7 @@ export const ingestCommand: Command = {
     'Feed trades.raw: Finnhub WebSocket (FINNHUB_TOKEN set), synthetic Finnhub-shaped trades, or a JSONL replay',
   usage:
     'millrace ingest [--source finnhub|synthetic|replay] [--symbols N|LIST] [--rate TRADES_PER_S|max] [--seed S] ' +
-    '[--start EPOCH_MS|ISO | --deterministic] [--count FRAMES] [--max-speed] [--json-frames] [--file F.jsonl --speed X|max] ' +
+    '[--start EPOCH_MS|ISO | --deterministic] [--count FRAMES] [--max-speed | --catch-up] [--json-frames] [--file F.jsonl --speed X|max] ' +
     '[--duration 30s] [--partitions 8] [--brokers H:P,…] [--registry URL] [--log-level warn] [--metrics-port N] [--quiet]',
   async run(argv) {
     const a = parseArgs(argv, { values: VALUES, booleans: BOOLEANS });
@@ -449,6 +467,8 @@ export const ingestCommand: Command = {
         `             --max-speed sends as fast as Kafka takes them (event time then runs ahead of the clock).\n` +
         `             --start T (or --deterministic: 2026-01-05T14:30Z) makes the output identical run to run:\n` +
         `             event time starts at T and ingest_timestamp is event time. --count N stops after N frames.\n` +
+        `             --catch-up: what is behind the clock goes at full speed, the rest when the clock reaches\n` +
+        `             it (with a past --start: a backfill that goes on live, one price walk).\n` +
         `  replay     --file recording.jsonl (one Finnhub message a line) at --speed 1 (original pace), 10, or max.\n\n` +
         `Produces each per-symbol trade message to ${TOPICS.raw} (key = symbol, Avro, Confluent framing, subject\n` +
         `${TOPICS.raw}-value) and unreadable frames to ${TOPICS.finnhubDlq} (original bytes, millrace.reason header),\n` +

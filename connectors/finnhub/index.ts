@@ -51,6 +51,7 @@ export {
   syntheticFeed,
   syntheticOptions,
   symbolNames,
+  WALK,
   type SyntheticBatch,
   type SyntheticFrame,
   type SyntheticKind,

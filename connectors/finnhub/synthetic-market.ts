@@ -29,6 +29,12 @@ const NAMED: Array<[string, AssetClass, number]> = [
   ['OANDA:EUR_USD', 'forex', 1.08],
 ];
 
+/**
+ * The price walk: before each trade the symbol's mid moves by a factor exp(step · N(0,1));
+ * the trade's price is the mid times (1 + noise · N(0,1)).
+ */
+export const WALK = { step: 0.0004, noise: 0.0001 } as const;
+
 const DECIMALS: Record<AssetClass, number> = { stock: 2, crypto: 2, forex: 5 };
 const STOCK_CONDITIONS: Array<string[] | null> = [['1'], ['1'], ['1', '12'], ['12'], null];
 
@@ -71,8 +77,8 @@ export class SyntheticMarket {
   /** A new trade of symbol `k` at `t`: the mid moves a small random step first. */
   trade(k: number, t: number): FinnhubTrade {
     const ins = this.instruments[k]!;
-    ins.mid *= Math.exp(0.0004 * gauss(this.rnd));
-    const p = round(ins.mid * (1 + 0.0001 * gauss(this.rnd)), ins.decimals);
+    ins.mid *= Math.exp(WALK.step * gauss(this.rnd));
+    const p = round(ins.mid * (1 + WALK.noise * gauss(this.rnd)), ins.decimals);
     return { s: ins.symbol, p, t, v: this.volume(ins), c: this.conditions(ins) };
   }
 

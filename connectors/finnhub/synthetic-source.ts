@@ -25,8 +25,14 @@ export interface SyntheticSourceOptions {
   sink: TradeSink;
   /** Feed settings (symbols, rate in trades/s, seed, startMs, shares…); defaults in `defaultSynthetic`. */
   feed?: Partial<SyntheticOptions>;
-  /** `realtime` (default): frames leave when the wall clock reaches their event time. `max`: as fast as the sink accepts. */
-  pace?: 'realtime' | 'max';
+  /**
+   * `realtime` (default): frames leave as the wall clock advances as far from the start as
+   * their event time. `max`: as fast as the sink accepts. `catch-up`: a frame whose event
+   * time the wall clock has passed leaves at once (as fast as the sink accepts), a later
+   * one when the wall clock reaches its event time — a feed started in the past backfills
+   * up to now, then goes on live, one price walk throughout.
+   */
+  pace?: 'realtime' | 'max' | 'catch-up';
   /**
    * true: `ingest_timestamp` is each frame's event time, and event time starts at
    * `feed.startMs` (default 2026-01-05T14:30Z): the same options give the same records.
@@ -76,14 +82,23 @@ export class SyntheticSource implements TradeSource {
     let n = 0;
     for (const batch of syntheticBatches(feed)) {
       if (n >= maxFrames || signal?.aborted || this.now() >= endAt) break;
-      if (this.o.pace !== 'max')
-        await sleep(batch.at - feed.startMs - (this.now() - wallStart), signal);
-      else if (n % 512 === 0) await yieldToEventLoop();
+      await this.pace(batch.at, n, feed.startMs - wallStart, signal);
       if (signal?.aborted) break;
       n++;
       await this.deliver(batch, this.o.deterministic ? batch.at : this.now());
     }
     return this.summary;
+  }
+
+  /**
+   * Waits until frame `n` (event time `at`) is due. `offset`: the feed's start minus the
+   * wall clock's at the run's start (realtime pacing keeps that distance).
+   */
+  private async pace(at: number, n: number, offset: number, signal?: AbortSignal): Promise<void> {
+    const pace = this.o.pace ?? 'realtime';
+    const wait = pace === 'max' ? 0 : at - this.now() - (pace === 'catch-up' ? 0 : offset);
+    if (wait > 0) await sleep(wait, signal);
+    else if (pace !== 'realtime' && n % 512 === 0) await yieldToEventLoop();
   }
 
   private deliver(batch: SyntheticBatch, ingestTs: number): Promise<unknown> {

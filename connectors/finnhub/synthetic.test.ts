@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { parseFrame } from './messages.js';
 import { MemorySink } from './sink.js';
 import { SyntheticSource } from './synthetic-source.js';
-import { syntheticFeed, type SyntheticFrame, type SyntheticOptions } from './synthetic.js';
+import {
+  defaultSynthetic,
+  syntheticFeed,
+  type SyntheticFrame,
+  type SyntheticOptions,
+} from './synthetic.js';
 import type { FinnhubTrade } from './types.js';
 
 const START = 1_700_000_000_000;
@@ -177,5 +182,36 @@ describe('synthetic Finnhub feed', () => {
     expect(mixed.length).toBeGreaterThan(1000);
     for (const f of frames.filter((x) => x.kinds.includes('malformed')))
       expect(f.kinds).toEqual(['malformed']);
+  });
+
+  it('catch-up pacing: what is behind the clock goes at once, then frames wait for the clock', async () => {
+    // The wall clock starts 5 s into the feed and runs for real for 300 ms.
+    const realStart = Date.now();
+    const now = () => START + 5000 + (Date.now() - realStart);
+    const early: number[] = [];
+    const sink = new MemorySink();
+    const accept = sink.accept.bind(sink);
+    sink.accept = async (m) => {
+      if (m.data[0]!.t > now()) early.push(m.data[0]!.t - now());
+      return accept(m);
+    };
+    await new SyntheticSource({
+      sink,
+      pace: 'catch-up',
+      deterministic: true,
+      feed: {
+        startMs: START,
+        rate: 1000,
+        shares: { ...defaultSynthetic.shares, late: 0, outOfOrder: 0, malformed: 0 },
+      },
+      durationMs: 300,
+      now,
+    }).run();
+    const times = sink.messages.map((m) => m.data[0]!.t);
+    expect(early).toEqual([]);
+    // The backlog went out whole, and the feed kept up with the clock to the end.
+    expect(times[0]).toBe(START);
+    expect(times.filter((t) => t < START + 5000).length).toBeGreaterThan(2000);
+    expect(Math.max(...times)).toBeGreaterThan(START + 5300 - 250);
   });
 });

@@ -24,7 +24,7 @@ import type { FinnhubTrade } from './types.js';
 
 export type { FinnhubTrade } from './types.js';
 export { prng } from './prng.js';
-export { symbolNames } from './synthetic-market.js';
+export { symbolNames, WALK } from './synthetic-market.js';
 
 export type SyntheticKind =
   'trade' | 'duplicate' | 'same-ms' | 'out-of-order' | 'late' | 'invalid' | 'malformed';

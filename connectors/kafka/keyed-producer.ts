@@ -448,29 +448,3 @@ export function kafkaBatchSender(kafka: Kafka): BatchSender {
     },
   };
 }
-
-/**
- * Creates the topics that are absent, each with its partition count;
- * returns the ones it created. Existing topics are left as they are.
- *
- * @example await ensureTopics(kafka, [{ topic: 'trades.raw', partitions: 8 }, { topic: 'finnhub.dlq', partitions: 1 }])
- */
-export async function ensureTopics(
-  kafka: Kafka,
-  topics: Array<{ topic: string; partitions: number }>,
-): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const have = new Set(await admin.listTopics());
-    const want = topics.filter((t) => !have.has(t.topic));
-    if (want.length)
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: want.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
-      });
-    return want.map((t) => t.topic);
-  } finally {
-    await admin.disconnect();
-  }
-}

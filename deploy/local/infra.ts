@@ -7,6 +7,10 @@
  *   npm run infra:down               # stops exactly the pids that `up` recorded
  *   npm run infra:status
  *
+ * For programs that start the stack as a child process (`millrace demo`): `up --json`
+ * ends with one JSON line, `{"started":[names],"kafkaBrokers":[…],"registryUrl":…}`, and
+ * `down --names a,b` stops only the named entries (those that `up` said it started).
+ *
  * Logs: <runDir>/**.log; setup log (downloads): <runDir>/setup.log.
  */
 import fs from 'node:fs';
@@ -88,11 +92,18 @@ export function status(cfg: InfraConfig = loadConfig()): Array<ServiceEntry & { 
   }));
 }
 
-function parseArgs(argv: string[]): UpOptions {
-  const opts: UpOptions = {};
+interface CliOptions extends UpOptions {
+  json?: boolean;
+  names?: string[];
+}
+
+function parseArgs(argv: string[]): CliOptions {
+  const opts: CliOptions = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--brokers') {
+    if (a === '--json') opts.json = true;
+    else if (a === '--names') opts.names = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--brokers') {
       const n = Number(argv[++i]);
       if (n !== 1 && n !== 3) throw new InfraError('--brokers takes 1 or 3');
       opts.brokers = n;
@@ -106,26 +117,42 @@ function parseArgs(argv: string[]): UpOptions {
       opts.services = list;
     } else {
       throw new InfraError(
-        `unknown option ${a}; options: --brokers 1|3, --only ${ALL_SERVICES.join(',')}`,
+        `unknown option ${a}; options: --brokers 1|3, --only ${ALL_SERVICES.join(',')}, --json (up), --names a,b (down)`,
       );
     }
   }
   return opts;
 }
 
+async function cliUp(cfg: InfraConfig, opts: CliOptions): Promise<void> {
+  const t0 = Date.now();
+  const started = await up({ ...opts, progress: (l) => console.log(`infra: ${l}`) }, cfg);
+  const ep = endpoints(cfg, opts.brokers ?? 1);
+  console.log(
+    `infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, ` +
+      `snowflake (for snowflake-sdk) http://${ep.snowflakeGateway.host}:${ep.snowflakeGateway.port}, fakesnow itself on ${ep.snowflake.port}`,
+  );
+  if (opts.json)
+    console.log(
+      JSON.stringify({
+        started: started.map((e) => e.name),
+        kafkaBrokers: ep.kafkaBrokers,
+        registryUrl: ep.registryUrl,
+      }),
+    );
+}
+
 async function main(cmd: string | undefined, argv: string[]): Promise<void> {
   const cfg = loadConfig();
   if (cmd === 'up') {
-    const opts = parseArgs(argv);
-    const t0 = Date.now();
-    await up({ ...opts, progress: (l) => console.log(`infra: ${l}`) }, cfg);
-    const ep = endpoints(cfg, opts.brokers ?? 1);
-    console.log(
-      `infra: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s — kafka ${ep.kafkaBrokers.join(',')}, registry ${ep.registryUrl}, ` +
-        `snowflake (for snowflake-sdk) http://${ep.snowflakeGateway.host}:${ep.snowflakeGateway.port}, fakesnow itself on ${ep.snowflake.port}`,
-    );
+    await cliUp(cfg, parseArgs(argv));
   } else if (cmd === 'down') {
-    const stopped = await down(undefined, cfg);
+    const { names } = parseArgs(argv);
+    const recorded = Object.values(readState(cfg.runDir).services);
+    const stopped = await down(
+      names ? recorded.filter((e) => names.includes(e.name)) : undefined,
+      cfg,
+    );
     console.log(
       stopped.length
         ? `infra: stopped ${stopped.map((e) => `${e.name} (pid ${e.pid})`).join(', ')}`
@@ -140,7 +167,7 @@ async function main(cmd: string | undefined, argv: string[]): Promise<void> {
       );
   } else {
     console.log(
-      'usage: infra.ts up [--brokers 1|3] [--only kafka,registry,snowflake] | down | status',
+      'usage: infra.ts up [--brokers 1|3] [--only kafka,registry,snowflake] [--json] | down [--names a,b] | status',
     );
     process.exitCode = 2;
   }

@@ -1,39 +1,7 @@
 /** Small Kafka helpers for integration and e2e tests: topics, producing, reading to the end. */
 import type { Kafka } from 'kafkajs';
 
-export async function createTopics(
-  kafka: Kafka,
-  topics: Array<{ topic: string; partitions: number; config?: Record<string, string> }>,
-): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Deletes every topic whose name starts with `prefix` (the test's own run id). */
-export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (mine.length) await admin.deleteTopics({ topics: mine });
-  } catch {
-    /* best effort */
-  } finally {
-    await admin.disconnect();
-  }
-}
+export { createTopics, deleteTopicsWithPrefix } from '../../connectors/kafka/topics.js';
 
 export async function produce(
   kafka: Kafka,

@@ -5,14 +5,16 @@
  * its source topic and counts what Kafka acknowledged. Stopped by pid.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { createTopics, deleteTopicsWithPrefix } from './kafka-helpers.js';
-import { startChild, type Child } from './processes.js';
+import { freePort } from '../../harness/ports.js';
+import { startChild, type Child } from '../../harness/processes.js';
+
+export { freePort };
 
 export interface ObservedInstance {
   /** Also the application id and the prefix of every topic. */
@@ -33,15 +35,6 @@ export interface ObservedInstance {
   addMember(metricsPort?: number): Promise<{ url: string; child: Child }>;
   /** SIGTERM to every member (SIGKILL after 15 s), then deletes the topics and the state. */
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 function topologyYaml(run: string): string {
