@@ -8,8 +8,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { loadDdl } from '../warehouse/ddl.js';
 import { SinkError } from '../warehouse/errors.js';
-import { offsetRows, offsetsFromRows } from '../warehouse/offsets.js';
-import { prepareRows, type Cell } from '../warehouse/rows.js';
+import { batchCells, managedTable, offsetsFromRows, type TableCells } from '../warehouse/batch.js';
 import { Serial } from '../warehouse/serial.js';
 import type { ColumnDescription, TableRows, WarehouseSink } from '../warehouse/sink.js';
 import { OFFSETS_TABLE, warehouseTables, type TableSpec } from '../warehouse/tables.js';
@@ -90,13 +89,7 @@ export class DuckDbSink implements WarehouseSink {
         `SELECT topic, partition, next_offset FROM main.${OFFSETS_TABLE.name} WHERE sink_id = $1`,
         [sinkId],
       );
-      return offsetsFromRows(
-        rows.map((r) => ({
-          topic: String(r.topic),
-          partition: Number(r.partition),
-          next_offset: Number(r.next_offset),
-        })),
-      );
+      return offsetsFromRows(rows);
     });
   }
 
@@ -106,14 +99,7 @@ export class DuckDbSink implements WarehouseSink {
     offsets: ReadonlyMap<string, number>,
   ): Promise<void> {
     return this.serial.run(async () => {
-      const work = batches.map((b) => ({
-        table: this.table(b.table),
-        cells: prepareRows(this.table(b.table), b.rows, this.kind),
-      }));
-      work.push({
-        table: OFFSETS_TABLE,
-        cells: offsetRows(sinkId, offsets, Date.now(), this.kind),
-      });
+      const work = batchCells(this.tables, this.kind, { sinkId, batches, offsets });
       if (work.every((w) => !w.cells.length)) return;
       if (!this.staged)
         throw new SinkError('duckdb sink: call ensureSchema() before writeBatch()', {
@@ -154,10 +140,7 @@ export class DuckDbSink implements WarehouseSink {
     });
   }
 
-  private async upsertAll(
-    conn: DuckDBConnection,
-    work: Array<{ table: TableSpec; cells: Cell[][] }>,
-  ): Promise<void> {
+  private async upsertAll(conn: DuckDBConnection, work: TableCells[]): Promise<void> {
     for (const w of work) await upsertViaStaging(conn, w.table, w.cells);
   }
 
@@ -209,13 +192,7 @@ export class DuckDbSink implements WarehouseSink {
   }
 
   private table(name: string): TableSpec {
-    const t = this.tables.get(name);
-    if (!t)
-      throw new SinkError(
-        `duckdb sink: no table ${name}; tables are ${[...this.tables.keys()].join(', ')}`,
-        { code: 'SINK_UNKNOWN_TABLE', domain: 'user', sink: this.kind },
-      );
-    return t;
+    return managedTable(this.tables, name, this.kind);
   }
 
   private connection(): DuckDBConnection {

@@ -8,8 +8,7 @@ import type snowflake from 'snowflake-sdk';
 import { loadDdl } from '../warehouse/ddl.js';
 import { SinkError } from '../warehouse/errors.js';
 import { silentLogger, type SinkLogger } from '../warehouse/logger.js';
-import { offsetRows, offsetsFromRows } from '../warehouse/offsets.js';
-import { prepareRows } from '../warehouse/rows.js';
+import { batchCells, managedTable, offsetsFromRows } from '../warehouse/batch.js';
 import { Serial } from '../warehouse/serial.js';
 import type { ColumnDescription, TableRows, WarehouseSink } from '../warehouse/sink.js';
 import { OFFSETS_TABLE, warehouseTables, type TableSpec } from '../warehouse/tables.js';
@@ -103,13 +102,7 @@ export class SnowflakeSink implements WarehouseSink {
           `SELECT topic, partition, next_offset FROM ${this.qualified(OFFSETS_TABLE)} WHERE sink_id = ?`,
           [sinkId],
         );
-        return offsetsFromRows(
-          rows.map((r) => ({
-            topic: String(r.TOPIC),
-            partition: Number(r.PARTITION),
-            next_offset: Number(r.NEXT_OFFSET),
-          })),
-        );
+        return offsetsFromRows(rows);
       }),
     );
   }
@@ -171,12 +164,7 @@ export class SnowflakeSink implements WarehouseSink {
       maxRows: this.config.maxRowsPerStatement,
       maxBytes: this.config.maxBytesPerStatement,
     };
-    const work = batches.map((b) => ({
-      table: this.table(b.table),
-      cells: prepareRows(this.table(b.table), b.rows, this.kind),
-    }));
-    work.push({ table: OFFSETS_TABLE, cells: offsetRows(sinkId, offsets, Date.now(), this.kind) });
-    return work.flatMap((w) =>
+    return batchCells(this.tables, this.kind, { sinkId, batches, offsets }).flatMap((w) =>
       upsertStatements(this.config.upsert, this.qualified(w.table), w.table, w.cells, limits),
     );
   }
@@ -280,13 +268,7 @@ export class SnowflakeSink implements WarehouseSink {
   }
 
   private table(name: string): TableSpec {
-    const t = this.tables.get(name);
-    if (!t)
-      throw new SinkError(
-        `snowflake sink: no table ${name}; tables are ${[...this.tables.keys()].join(', ')}`,
-        { code: 'SINK_UNKNOWN_TABLE', domain: 'user', sink: this.kind },
-      );
-    return t;
+    return managedTable(this.tables, name, this.kind);
   }
 }
 

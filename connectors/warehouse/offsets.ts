@@ -43,12 +43,3 @@ export function offsetRows(
     return [sinkId, topic, partition, next, nowMs];
   });
 }
-
-/** Builds the offsets map from `(topic, partition, next_offset)` rows read back. */
-export function offsetsFromRows(
-  rows: Iterable<{ topic: string; partition: number; next_offset: number }>,
-): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const r of rows) out.set(offsetKey(r.topic, r.partition), r.next_offset);
-  return out;
-}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SinkError } from './errors.js';
-import { offsetRows, offsetsFromRows } from './offsets.js';
+import { offsetsFromRows } from './batch.js';
+import { offsetRows } from './offsets.js';
 import { prepareRows } from './rows.js';
 import { OFFSETS_TABLE, tradesTable, VWAP_1M_TABLE } from './tables.js';
 
