@@ -12,8 +12,6 @@ export interface TaskId {
   partition: number;
 }
 
-export const taskIdString = (t: TaskId): string => `${t.subtopology}_${t.partition}`;
-
 export function parseTaskId(id: string): TaskId {
   const m = /^(\d+)_(\d+)$/.exec(id);
   if (!m) throw new Error(`not a task id: ${id}`);

@@ -10,16 +10,3 @@ export function parseDuration(value: string | number): number | undefined {
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNITS[m[2]!]!);
 }
-
-/** Formats milliseconds the way config writes them (`1m`, `10s`, `250ms`). */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

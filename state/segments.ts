@@ -40,14 +40,6 @@ export function encodeWindowKey(key: Buffer, windowStart: number): Buffer {
   return out;
 }
 
-/** The bytes every window key of `key` starts with. */
-export function windowKeyPrefix(key: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(4 + key.length);
-  out.writeUInt32BE(key.length, 0);
-  key.copy(out, 4);
-  return out;
-}
-
 export function windowStartOf(windowKey: Buffer): number {
   return readI64Ordered(windowKey, windowKey.length - 8);
 }

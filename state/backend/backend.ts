@@ -54,26 +54,10 @@ export interface BytesBackend {
 export const byteString = (b: Buffer): string => b.toString('latin1');
 export const fromByteString = (s: string): Buffer => Buffer.from(s, 'latin1');
 
-/** The smallest key greater than every key starting with `prefix`; undefined if none is. */
-export function prefixEnd(prefix: Buffer): Buffer | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i]! < 0xff) {
-      const end = Buffer.from(prefix.subarray(0, i + 1));
-      end[i]!++;
-      return end;
-    }
-  }
-  return undefined;
-}
-
-export function inRange(key: Buffer, r: ScanRange): boolean {
-  if (r.gte && Buffer.compare(key, r.gte) < 0) return false;
-  if (r.lte && Buffer.compare(key, r.lte) > 0) return false;
-  if (r.lt && Buffer.compare(key, r.lt) >= 0) return false;
-  return true;
-}
-
-/** `inRange` on byte strings (see `byteString`). */
+/**
+ * The bounds of `r` on byte strings (see `byteString`): where a scan starts, and whether a
+ * key is still below the end.
+ */
 export function byteStringBounds(r: ScanRange): {
   from?: string;
   below: (k: string) => boolean;
