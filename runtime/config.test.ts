@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { configFromEnv, resolveConfig } from './config.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configFromEnv, configFromFile, resolveConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
 const base = { applicationId: 'app', bootstrapServers: '127.0.0.1:9092' };
@@ -111,5 +114,51 @@ describe('streams config', () => {
     expect(() => resolveConfig(base, { fetchMaxBytes: 1536.5 })).toThrow(
       /fetchMaxBytes: write a whole number of bytes/,
     );
+  });
+});
+
+describe('config files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-config-'));
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads YAML and JSON, and sits between the defaults and the environment', () => {
+    const yaml = write('millrace.yaml', 'commitInterval: 500ms\ncacheMaxEntries: 2000\n');
+    const json = write('millrace.json', '{"processingGuarantee": "exactly_once"}');
+    expect(configFromFile(yaml)).toEqual({ commitInterval: '500ms', cacheMaxEntries: 2000 });
+    const env = configFromEnv({ MILLRACE_CACHE_MAX_ENTRIES: '3000' });
+    const c = resolveConfig(configFromFile(yaml), configFromFile(json), env, base);
+    expect(c).toMatchObject({
+      commitInterval: 500,
+      cacheMaxEntries: 3000,
+      processingGuarantee: 'exactly_once',
+      applicationId: 'app',
+    });
+    expect(resolveConfig(base).cacheMaxEntries).toBe(10_000);
+  });
+
+  it('names the file and the field of a wrong or unknown setting, and the fix', () => {
+    const unknown = write('unknown.yaml', 'comitInterval: 1s\n');
+    expect(() => configFromFile(unknown)).toThrow(
+      `config file ${unknown}: unknown setting(s) comitInterval: remove them or check the spelling`,
+    );
+    const wrong = write('wrong.json', '{"commitInterval": "soon"}');
+    expect(() => configFromFile(wrong)).toThrow(
+      /^config file .*wrong\.json: commitInterval: "soon" is not a duration; write e\.g\. "100ms"/,
+    );
+    expect(() => configFromFile(write('list.yaml', '- a\n- b\n'))).toThrow(
+      /write a mapping of settings/,
+    );
+    expect(() => configFromFile(write('millrace.toml', 'a = 1'))).toThrow(
+      /name it \.yaml, \.yml or \.json/,
+    );
+    expect(() => configFromFile(path.join(dir, 'absent.yaml'))).toThrow(
+      /cannot read config file .*absent\.yaml/,
+    );
+    expect(() => configFromFile(write('bad.json', '{'))).toThrow(ConfigError);
   });
 });

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../observability/metrics.js';
 import { processorMetricsFor } from '../../observability/instrument.js';
@@ -31,6 +34,43 @@ describe('millrace run config', () => {
     );
     expect(fromFlags.processingGuarantee).toBe('exactly_once');
     expect(fromFlags.applicationId).toBe('flag');
+  });
+});
+
+describe('millrace run --config', () => {
+  const app = { processingGuarantee: 'exactly_once' as const, cacheMaxEntries: 5000 };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-run-config-'));
+  const file = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+
+  it("sits over the app's defaults and under MILLRACE_* variables and flags", () => {
+    const config = file(
+      'millrace.yaml',
+      'applicationId: from-file\ncacheMaxEntries: 7000\ncommitInterval: 250ms\nbootstrapServers: f:1\n',
+    );
+    const fromFile = resolveConfig(runConfig({ config }, app, 'finnhub-vwap', {}));
+    expect(fromFile).toMatchObject({
+      applicationId: 'from-file',
+      cacheMaxEntries: 7000,
+      commitInterval: 250,
+      bootstrapServers: ['f:1'],
+      processingGuarantee: 'exactly_once',
+    });
+    const env = { MILLRACE_CACHE_MAX_ENTRIES: '8000', MILLRACE_APPLICATION_ID: 'from-env' };
+    const fromEnv = resolveConfig(runConfig({ config }, app, 'finnhub-vwap', env));
+    expect([fromEnv.applicationId, fromEnv.cacheMaxEntries]).toEqual(['from-env', 8000]);
+    const flags = { config, 'app-id': 'from-flag', brokers: 'b:2' };
+    const fromFlags = resolveConfig(runConfig(flags, app, 'finnhub-vwap', env));
+    expect([fromFlags.applicationId, fromFlags.bootstrapServers]).toEqual(['from-flag', ['b:2']]);
+  });
+
+  it('rejects a setting it does not know, naming the file and the field', () => {
+    const config = file('typo.json', '{"cacheMaxEntrys": 1}');
+    expect(() => runConfig({ config }, app, 'finnhub-vwap', {})).toThrow(
+      `config file ${config}: unknown setting(s) cacheMaxEntrys: remove them or check the spelling`,
+    );
   });
 });
 
