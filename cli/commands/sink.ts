@@ -3,51 +3,118 @@
  * `trades.clean` → `trades`, `vwap.1m` → `vwap_1m`, rows and source offsets in one
  * warehouse transaction per batch, resuming from the offsets stored in the warehouse.
  * DuckDB (embedded file) by default; Snowflake when `SNOWFLAKE_ACCOUNT` is set.
+ *
+ * This file is the orchestration; cli/sink/ holds its settings and what it reports.
  */
 import { environment } from '../../connectors/finnhub/env-file.js';
 import { Metrics } from '../../observability/metrics.js';
-import { processView, startServer } from '../../observability/server.js';
-import { sinkMetricsFor } from '../../observability/sink.js';
-import { parseDuration } from '../../runtime/duration.js';
-import { createLogger, type LogLevel } from '../../runtime/log.js';
-import { startPipelineSink, type WarehouseKind } from '../../apps/finnhub-vwap/sink.js';
+import { processView, startServer, type RunningServer } from '../../observability/server.js';
+import { createLogger, type Logger } from '../../runtime/log.js';
+import { startPipelineSink, type RunningPipelineSink } from '../../apps/finnhub-vwap/sink.js';
 import { parseArgs } from '../args.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import type { Command } from '../command.js';
+import { say, SinkReport } from '../sink/report.js';
+import { SINK_FLAGS, sinkSettings, type SinkSettings } from '../sink/settings.js';
 
-const say = (o: object) =>
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...o }) + '\n');
+/** What readiness reports before the sink is up, and after it failed. */
+class Readiness {
+  ready = false;
+  failure: string | null = null;
 
-function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!allowed.includes(v as T))
-    throw new UsageError(`--${name} ${String(v)}: use one of ${allowed.join(', ')}`);
-  return v as T;
+  notReady(): string | null {
+    return this.failure ?? (this.ready ? null : 'connecting to the warehouse and Kafka');
+  }
 }
 
-/** `--session-timeout`: a duration the broker accepts (its default range is 6 s – 5 min). */
-function sessionTimeoutOf(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const ms = parseDuration(String(v));
-  if (ms === undefined || ms < 6000 || ms > 300_000)
-    throw new UsageError(
-      `--session-timeout ${String(v)}: use a duration between 6s and 5m, e.g. 10s (MILLRACE_SINK_SESSION_TIMEOUT likewise)`,
-    );
-  return ms;
+interface Running {
+  server: RunningServer;
+  /** Absent while the sink is starting. */
+  sink?: RunningPipelineSink;
+  log: Logger;
+  done: (code: number) => void;
 }
 
-/**
- * `--fetch-max-bytes` / `--max-partition-fetch-bytes`: whole bytes, 1 KiB – 1 GiB (the
- * range a streams instance accepts for the same settings, whose variables they share).
- */
-export function fetchBytesOf(v: unknown, flag: string, variable: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1024 || n > 1 << 30)
-    throw new UsageError(
-      `--${flag} ${String(v)}: write a whole number of bytes from 1024 to 1073741824, e.g. 1048576 for 1 MiB (${variable} likewise)`,
-    );
-  return n;
+/** Starts the sink; `onFatal` runs if it fails for good later. */
+async function start(
+  s: SinkSettings,
+  parts: { server: RunningServer; report: SinkReport; log: Logger },
+  onFatal: (err: unknown) => void,
+): Promise<RunningPipelineSink> {
+  let commits = 0;
+  const onBatch: Parameters<typeof startPipelineSink>[0]['onBatch'] = (b) => {
+    // Fault injection for tests: SIGKILL right after the N-th warehouse commit, before
+    // anything else happens (the crash window the offsets-in-the-warehouse design covers).
+    if (++commits === s.killAfterCommits) process.kill(process.pid, 'SIGKILL');
+    parts.report.batch(b);
+  };
+  return startPipelineSink({ ...s.sink, log: parts.log, onBatch }, onFatal).catch(
+    async (err: unknown) => {
+      await parts.server.close();
+      throw err;
+    },
+  );
+}
+
+/** The sink failed for good: stop it, close the server, exit 3. */
+function failed(r: Running, readiness: Readiness, report: SinkReport, err: unknown): void {
+  readiness.failure = (err as Error)?.message ?? String(err);
+  r.log.error('sink failed; stopping', { error: err });
+  report.failed(readiness.failure);
+  void (r.sink?.stop() ?? Promise.resolve())
+    .catch(() => {})
+    .finally(() => void r.server.close().then(() => r.done(EXIT.external)));
+}
+
+/** SIGTERM/SIGINT: write the last batch and stop; a second one exits at once. */
+function stopOnSignals(r: Required<Running>): void {
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      say({ event: 'signal', msg: `second ${sig}: exiting now` });
+      process.exit(130);
+    }
+    stopping = true;
+    say({ event: 'signal', msg: `${sig}: flushing the last batch and stopping` });
+    void r.sink
+      .stop()
+      .then(
+        () => EXIT.ok,
+        (err: unknown) => {
+          r.log.error('stop failed', { error: err });
+          return EXIT.external;
+        },
+      )
+      .then(async (code) => {
+        await r.server.close();
+        say({ event: 'stopped' });
+        r.done(code);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function runSink(s: SinkSettings): Promise<number> {
+  const sinkId = s.sink.sinkId;
+  const log = createLogger(s.logLevel, { component: 'sink', sink: sinkId });
+  const metrics = new Metrics({ defaultLabels: { sink: sinkId } });
+  const report = new SinkReport(metrics);
+  const readiness = new Readiness();
+  const view = processView(sinkId, 'warehouse offsets', () => readiness.notReady());
+  const server = await startServer(metrics, view, { port: s.metricsPort, host: s.metricsHost });
+  let done!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (done = resolve));
+  const running: Running = { server, log, done: (code) => done(code) };
+  const sink = await start(s, { server, report, log }, (err) =>
+    failed(running, readiness, report, err),
+  );
+  running.sink = sink;
+  readiness.ready = true;
+  const warehouse = sink.warehouse.kind;
+  say({ event: 'started', sink: sinkId, warehouse, metrics: `${server.url}/metrics` });
+  stopOnSignals({ ...running, sink });
+  return exited;
 }
 
 export const sinkCommand: Command = {
@@ -57,157 +124,9 @@ export const sinkCommand: Command = {
   usage:
     'millrace sink [--warehouse duckdb|snowflake] [--duckdb FILE] [--sink-id ID] [--dedupe-key symbol+timestamp|content] [--session-timeout 30s] [--fetch-max-bytes N] [--max-partition-fetch-bytes N] [--brokers H:P,…] [--registry URL] [--metrics-port N] [--metrics-host H]',
   async run(argv) {
-    const a = parseArgs(argv, {
-      values: [
-        'warehouse',
-        'duckdb',
-        'sink-id',
-        'dedupe-key',
-        'session-timeout',
-        'fetch-max-bytes',
-        'max-partition-fetch-bytes',
-        'brokers',
-        'registry',
-        'metrics-port',
-        'metrics-host',
-        'log-level',
-      ],
-    });
+    const a = parseArgs(argv, { values: SINK_FLAGS });
     if (a.flags.help || a.positionals.length) return this.help();
-    const env = environment();
-    const warehouse = oneOf<WarehouseKind>(a.flags.warehouse, 'warehouse', ['duckdb', 'snowflake']);
-    const dedupeKey = oneOf(a.flags['dedupe-key'], 'dedupe-key', [
-      'symbol+timestamp',
-      'content',
-    ] as const);
-    const logLevel =
-      oneOf<LogLevel>(a.flags['log-level'] ?? env.MILLRACE_LOG_LEVEL, 'log-level', [
-        'error',
-        'warn',
-        'info',
-        'debug',
-      ]) ?? 'info';
-    const sessionTimeoutMs = sessionTimeoutOf(
-      a.flags['session-timeout'] ?? env.MILLRACE_SINK_SESSION_TIMEOUT,
-    );
-    const fetchMaxBytes = fetchBytesOf(
-      a.flags['fetch-max-bytes'] ?? env.MILLRACE_FETCH_MAX_BYTES,
-      'fetch-max-bytes',
-      'MILLRACE_FETCH_MAX_BYTES',
-    );
-    const maxPartitionFetchBytes = fetchBytesOf(
-      a.flags['max-partition-fetch-bytes'] ?? env.MILLRACE_MAX_PARTITION_FETCH_BYTES,
-      'max-partition-fetch-bytes',
-      'MILLRACE_MAX_PARTITION_FETCH_BYTES',
-    );
-    const sinkId = String(a.flags['sink-id'] ?? env.MILLRACE_SINK_ID ?? 'finnhub-vwap-sink');
-    const log = createLogger(logLevel, { component: 'sink', sink: sinkId });
-    const metrics = new Metrics({ defaultLabels: { sink: sinkId } });
-    const { batchRows, written, transaction: txn, e2e, errors } = sinkMetricsFor(metrics);
-    // Fault injection for tests: SIGKILL ourselves right after the N-th warehouse commit,
-    // before anything else happens (the crash window the offsets-in-the-warehouse design covers).
-    const killAfter = Number(env.MILLRACE_FAULT_SINK_KILL_AFTER_COMMITS ?? 0);
-    let commits = 0;
-    let ready = false;
-    let failure: string | null = null;
-
-    const view = processView(
-      sinkId,
-      'warehouse offsets',
-      () => failure ?? (ready ? null : 'connecting to the warehouse and Kafka'),
-    );
-    const server = await startServer(metrics, view, {
-      port: Number(a.flags['metrics-port'] ?? env.MILLRACE_SINK_METRICS_PORT ?? 9465),
-      host: (a.flags['metrics-host'] as string | undefined) ?? '127.0.0.1',
-    });
-
-    let resolveDone!: (code: number) => void;
-    const done = new Promise<number>((r) => (resolveDone = r));
-    const sink = await startPipelineSink(
-      {
-        brokers: String(
-          a.flags.brokers ?? env.MILLRACE_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
-        ).split(','),
-        registryUrl: String(
-          a.flags.registry ?? env.MILLRACE_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-        ),
-        warehouse,
-        duckdbPath: (a.flags.duckdb as string | undefined) ?? env.MILLRACE_DUCKDB_PATH,
-        duckdb: {
-          ...(env.MILLRACE_DUCKDB_THREADS ? { threads: Number(env.MILLRACE_DUCKDB_THREADS) } : {}),
-          ...(env.MILLRACE_DUCKDB_CHECKPOINT_THRESHOLD
-            ? { checkpointThreshold: env.MILLRACE_DUCKDB_CHECKPOINT_THRESHOLD }
-            : {}),
-        },
-        sinkId,
-        dedupeKey,
-        sessionTimeoutMs,
-        fetchMaxBytes,
-        maxPartitionFetchBytes,
-        env,
-        log,
-        onBatch: (b) => {
-          commits++;
-          if (killAfter > 0 && commits === killAfter) process.kill(process.pid, 'SIGKILL');
-          const now = Date.now();
-          txn.observe(b.seconds);
-          for (const [table, n] of Object.entries(b.tables)) {
-            batchRows.observe({ table }, n);
-            written.inc({ table }, n);
-          }
-          for (const t of b.tradeTimestamps) e2e.observe({ from: 'trade' }, (now - t) / 1000);
-          for (const t of b.ingestTimestamps) e2e.observe({ from: 'ingest' }, (now - t) / 1000);
-          say({ event: 'batch', rows: b.rows, tables: b.tables, ms: Math.round(b.seconds * 1000) });
-        },
-      },
-      (err) => {
-        failure = (err as Error)?.message ?? String(err);
-        errors.inc({ kind: 'fatal' });
-        log.error('sink failed; stopping', { error: err });
-        say({ event: 'failed', error: failure });
-        void sink
-          ?.stop()
-          .catch(() => {})
-          .finally(() => void server.close().then(() => resolveDone(EXIT.external)));
-      },
-    ).catch(async (err: unknown) => {
-      await server.close();
-      throw err;
-    });
-    ready = true;
-    say({
-      event: 'started',
-      sink: sinkId,
-      warehouse: sink.warehouse.kind,
-      metrics: `${server.url}/metrics`,
-    });
-
-    let stopping = false;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (stopping) {
-        say({ event: 'signal', msg: `second ${sig}: exiting now` });
-        process.exit(130);
-      }
-      stopping = true;
-      say({ event: 'signal', msg: `${sig}: flushing the last batch and stopping` });
-      void sink
-        .stop()
-        .then(
-          () => EXIT.ok,
-          (err: unknown) => {
-            log.error('stop failed', { error: err });
-            return EXIT.external;
-          },
-        )
-        .then(async (code) => {
-          await server.close();
-          say({ event: 'stopped' });
-          resolveDone(code);
-        });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    return done;
+    return runSink(sinkSettings(a.flags, environment()));
   },
   help() {
     process.stdout.write(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fetchBytesOf } from './sink.js';
+import { fetchBytesOf } from './settings.js';
 
 describe('millrace sink fetch sizes', () => {
   it('takes whole bytes from 1 KiB to 1 GiB and names the flag, its variable and the fix otherwise', () => {
