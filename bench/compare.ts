@@ -35,8 +35,8 @@ import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { readState } from '../deploy/local/state.js';
 import { commitIntervalMs as ksCommitIntervalMs, parseDone } from './lib/kstreams-cases.js';
-import { createTopics, deleteTopicsWithPrefix } from '../test/support/kafka-helpers.js';
-import { startChild } from '../test/support/processes.js';
+import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
+import { startChild } from '../harness/processes.js';
 import {
   comparePairs,
   pairResult,
