@@ -8,7 +8,7 @@ export const describeCommand: Command = {
   name: 'describe',
   summary:
     'Print a topology as text (sub-topologies, sources, processors, stores, sinks, internal topics)',
-  usage: 'millrace describe <topology.yaml | app folder> [--app-id ID]',
+  usage: 'millrace describe <topology.yaml | app.ts | app folder> [--app-id ID]',
   async run(argv) {
     const a = parseArgs(argv, { values: ['app-id'] });
     if (a.flags.help) return this.help();

@@ -34,7 +34,7 @@ export const diagramCommand: Command = {
   summary:
     'Draw a topology as Mermaid, Graphviz DOT, SVG, PNG or JSON (rendered in-process, no external binary)',
   usage:
-    'millrace diagram <topology.yaml | app folder> --format mermaid|dot|svg|png|json [--out FILE] [--app-id ID]',
+    'millrace diagram <topology.yaml | app.ts | app folder> --format mermaid|dot|svg|png|json [--out FILE] [--app-id ID]',
   async run(argv) {
     const a = parseArgs(argv, { values: ['format', 'out', 'app-id'] });
     if (a.flags.help) return this.help();

@@ -93,7 +93,7 @@ describe('millrace reset (process)', () => {
   it('--help describes it', () => {
     const r = millrace('reset', '--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('millrace reset <app folder | topology.yaml>');
+    expect(r.stdout).toContain('millrace reset <topology.yaml | app.ts | app folder>');
     expect(r.stdout).toMatch(/--dry-run/);
     expect(r.stdout).toMatch(/--to-datetime/);
   });

@@ -16,7 +16,7 @@ export const resetCommand: Command = {
   summary:
     'Reset an app to reprocess its inputs: rewind its input offsets, delete its internal topics and local state',
   usage:
-    'millrace reset <app folder | topology.yaml> [--app-id ID] [--brokers H:P,…] [--state-dir DIR] [--to-datetime ISO | --to-timestamp MS] [--dry-run]',
+    'millrace reset <topology.yaml | app.ts | app folder> [--app-id ID] [--brokers H:P,…] [--state-dir DIR] [--to-datetime ISO | --to-timestamp MS] [--dry-run]',
   async run(argv) {
     const a = parseArgs(argv, {
       values: [...TARGET_FLAGS, 'to-datetime', 'to-timestamp'],

@@ -72,7 +72,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Run one instance of an app (start more, with the same app id, to scale out)',
   usage:
-    'millrace run <app folder | topology.yaml> [--config millrace.yaml] [--app-id ID] [--brokers H:P,…] [--guarantee exactly_once|at_least_once] [--state-dir DIR] [--registry URL] [--metrics-port N] [--metrics-host H]',
+    'millrace run <topology.yaml | app.ts | app folder> [--config millrace.yaml] [--app-id ID] [--brokers H:P,…] [--guarantee exactly_once|at_least_once] [--state-dir DIR] [--registry URL] [--metrics-port N] [--metrics-host H]',
   async run(argv) {
     const a = parseArgs(argv, {
       values: [

@@ -140,7 +140,7 @@ describe('millrace status (process)', () => {
   it('--help describes it', () => {
     const r = millrace('status', '--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('millrace status <app folder | topology.yaml>');
+    expect(r.stdout).toContain('millrace status <topology.yaml | app.ts | app folder>');
     expect(r.stdout).toContain('--json');
   });
 

@@ -9,7 +9,8 @@ export const statusCommand: Command = {
   name: 'status',
   summary:
     "Show an app's consumer group: members, which member runs which task, committed offsets and lag",
-  usage: 'millrace status <app folder | topology.yaml> [--app-id ID] [--brokers H:P,…] [--json]',
+  usage:
+    'millrace status <topology.yaml | app.ts | app folder> [--app-id ID] [--brokers H:P,…] [--json]',
   async run(argv) {
     const a = parseArgs(argv, { values: TARGET_FLAGS, booleans: ['json'] });
     if (a.flags.help) return this.help();
