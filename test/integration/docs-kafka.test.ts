@@ -1,8 +1,9 @@
 /**
  * The ts blocks of README.md and docs/**.md marked `<!-- docs-test: kafka; topics: … -->`,
- * run against the test's broker: their source and output topics created first,
- * `localhost:9092` replaced by the broker's address, and afterwards those topics and the
- * app's internal ones (`<applicationId>-…`) deleted. The other blocks run in the unit layer
+ * run against the test's broker: their source and output topics created first (those that
+ * are absent: blocks share topic names, and a topic deleted and created again at once is
+ * not always served), `localhost:9092` replaced by the broker's address; at the end, those
+ * topics and the apps' internal ones (`<applicationId>-…`) are deleted. The other blocks run in the unit layer
  * (docs/code-blocks.test.ts), which also type-checks these.
  */
 import fs from 'node:fs';
@@ -17,37 +18,48 @@ import { createTopics } from '../support/kafka-helpers.js';
 const out = path.join(repoRoot, 'test-artifacts', 'docs-kafka');
 let kafka: Kafka;
 
-beforeAll(() => {
+const programs = markdownFiles().flatMap((f) => programsOf(blocksOf(f)).filter((p) => p.kafka));
+const sources = new Map(
+  programs.map((p) => [
+    p,
+    p.source.replace(/(localhost|127\.0\.0\.1):9092/g, inject('kafkaBrokers')[0]!),
+  ]),
+);
+const appIds = [...sources.values()].flatMap((s) => /applicationId: '([^']+)'/.exec(s)?.[1] ?? []);
+const topics = [...new Set(programs.flatMap((p) => p.kafka!.topics))];
+
+beforeAll(async () => {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'docs-kafka' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const present = await admin.listTopics().finally(() => admin.disconnect());
+  const absent = topics.filter((t) => !present.includes(t));
+  await createTopics(
+    kafka,
+    absent.map((topic) => ({ topic, partitions: 2 })),
+  );
 });
-afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+afterAll(async () => {
+  fs.rmSync(out, { recursive: true, force: true });
+  await deleteTopics(topics, appIds);
+});
 
-/** Deletes `topics` and every topic of the app `appId` (`<appId>-…`) that exist, and waits until they are gone. */
-async function deleteTopics(topics: string[], appId: string | undefined): Promise<void> {
+/** Deletes `topics` and every topic of the apps `appIds` (`<appId>-…`) that exist. */
+async function deleteTopics(topics: string[], appIds: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const all = await admin.listTopics();
     const mine = all.filter(
-      (t) => topics.includes(t) || (appId !== undefined && t.startsWith(`${appId}-`)),
+      (t) => topics.includes(t) || appIds.some((id) => t.startsWith(`${id}-`)),
     );
-    if (!mine.length) return;
-    await admin.deleteTopics({ topics: mine });
-    // Deletion finishes in the background; a topic created again before it is gone is not
-    // served ("does not host this topic-partition").
-    const deadline = Date.now() + 60_000;
-    while ((await admin.listTopics()).some((t) => mine.includes(t))) {
-      if (Date.now() > deadline) throw new Error(`topics still there: ${mine.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    if (mine.length) await admin.deleteTopics({ topics: mine });
   } finally {
     await admin.disconnect();
   }
 }
-
-const programs = markdownFiles().flatMap((f) => programsOf(blocksOf(f)).filter((p) => p.kafka));
 
 describe('docs blocks that run on Kafka', () => {
   it('finds some (the README and the tutorial have one each)', () => {
@@ -56,21 +68,8 @@ describe('docs blocks that run on Kafka', () => {
 
   for (const p of programs)
     it(`ts program at ${p.at}`, async () => {
-      const broker = inject('kafkaBrokers')[0]!;
-      const source = p.source.replace(/(localhost|127\.0\.0\.1):9092/g, broker);
-      const appId = /applicationId: '([^']+)'/.exec(source)?.[1];
-      const topics = p.kafka!.topics;
-      await deleteTopics(topics, appId);
-      await createTopics(
-        kafka,
-        topics.map((topic) => ({ topic, partitions: 2 })),
-      );
       const file = path.join(out, `${p.at.replace(/[/.:]/g, '_')}.ts`);
-      fs.writeFileSync(file, source);
-      try {
-        await import(pathToFileURL(file).href);
-      } finally {
-        await deleteTopics(topics, appId);
-      }
+      fs.writeFileSync(file, sources.get(p)!);
+      await import(pathToFileURL(file).href);
     }, 180_000);
 });
