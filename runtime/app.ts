@@ -30,6 +30,7 @@ import { StreamThread, type ThreadObserver } from './stream-thread.js';
 import type { CheckpointIO, StreamTask } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
 import {
+  checkCanCreate,
   clusterDefaults,
   replicationFactorFor,
   replicationProblems,
@@ -37,6 +38,7 @@ import {
 } from './replication.js';
 import {
   checkCopartitioned,
+  checkPartitionCount,
   ensureInternalTopics,
   partitionCounts,
   requireTopics,
@@ -207,7 +209,12 @@ export class StreamsApp {
     const subs = this.topology.subtopologies(app);
     const external = [...new Set(subs.flatMap((s) => s.sources))];
     const outputs = this.topology.outputTopics(app);
-    const counts = await partitionCounts(this.admin, [...external, ...outputs]);
+    let counts = await partitionCounts(this.admin, [...external, ...outputs]);
+    // A topic created a moment ago may not be known yet to the broker asked: once more.
+    if ([...external, ...outputs].some((t) => !counts.has(t))) {
+      await new Promise((r) => setTimeout(r, 1000));
+      counts = await partitionCounts(this.admin, [...external, ...outputs]);
+    }
     requireTopics('source', external, counts);
     requireTopics('output', outputs, counts);
     const partitionsBySub = new Map<number, number>();
@@ -222,10 +229,7 @@ export class StreamsApp {
       config: t.config,
     }));
     internal.push({ name: this.config.deadLetterTopic, partitions: widest, config: {} });
-    const replicationFactor = await this.checkReplication(internal.map((t) => t.name));
-    const created = await ensureInternalTopics(this.admin, internal, replicationFactor);
-    if (created.length)
-      this.log.info('created internal topics', { topics: created, replicationFactor });
+    await this.createInternalTopics(internal);
     for (const t of internal) counts.set(t.name, t.partitions);
     return {
       sourcesBySubtopology: new Map(subs.map((s) => [s.id, [...s.sources, ...s.internalSources]])),
@@ -235,22 +239,43 @@ export class StreamsApp {
   }
 
   /**
-   * The replication factor internal topics are created with (the broker's default unless
-   * configured), after checking those that exist already: one below its
-   * `min.insync.replicas` stops the start (nothing could be written), one below the factor
-   * asked for is logged with the fix.
+   * Creates the absent internal topics, with the broker's default replication factor unless
+   * one is configured, then checks every internal topic as the cluster has it (one created
+   * by someone else a moment ago included).
    */
-  private async checkReplication(internal: string[]): Promise<number> {
-    const asked = replicationFactorFor(
-      this.config.replicationFactor,
-      await clusterDefaults(this.admin),
+  private async createInternalTopics(internal: InternalTopicSpec[]): Promise<void> {
+    const cluster = await clusterDefaults(this.admin);
+    const rf = replicationFactorFor(this.config.replicationFactor, cluster);
+    const names = internal.map((t) => t.name);
+    const existing = await partitionCounts(this.admin, names);
+    checkCanCreate(
+      rf,
+      cluster,
+      names.filter((t) => !existing.has(t)),
     );
-    const existing = [...(await partitionCounts(this.admin, internal)).keys()];
-    const problems = replicationProblems(
-      await topicHealth(this.admin, existing),
-      asked,
-      this.config.applicationId,
+    const created = await ensureInternalTopics(this.admin, internal, rf);
+    if (created.length)
+      this.log.info('created internal topics', { topics: created, replicationFactor: rf });
+    await this.checkInternalTopics(internal, rf);
+  }
+
+  /**
+   * Partition counts and replication of the internal topics: a wrong count, or a topic below
+   * its `min.insync.replicas` (nothing could be written), stops the start naming the topic
+   * and the fix; one below the replication factor asked for is logged.
+   */
+  private async checkInternalTopics(internal: InternalTopicSpec[], rf: number): Promise<void> {
+    const health = await topicHealth(
+      this.admin,
+      internal.map((t) => t.name),
     );
+    for (const h of health)
+      checkPartitionCount(
+        h.topic,
+        h.partitions,
+        internal.find((t) => t.name === h.topic)!.partitions,
+      );
+    const problems = replicationProblems(health, rf, this.config.applicationId);
     const fatal = problems.filter((p) => p.severity === 'fatal');
     if (fatal.length)
       throw new StreamsError(fatal.map((p) => p.message).join('\n'), {
@@ -258,7 +283,6 @@ export class StreamsApp {
         domain: 'user',
       });
     for (const p of problems) this.log.warn(p.message, { topic: p.topic });
-    return asked;
   }
 
   private async onFatal(err: unknown): Promise<void> {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { replicationFactorFor, replicationProblems, type TopicHealth } from './replication.js';
+import {
+  checkCanCreate,
+  replicationFactorFor,
+  replicationProblems,
+  type TopicHealth,
+} from './replication.js';
 
 const cluster = { brokers: 3, defaultReplicationFactor: 3, minInsyncReplicas: 2 };
 const health = (topic: string, rf: number, minIsr?: number): TopicHealth => ({
@@ -15,14 +20,24 @@ describe('replicationFactorFor', () => {
   it('takes the broker default for -1 and a configured number as is', () => {
     expect(replicationFactorFor(-1, cluster)).toBe(3);
     expect(replicationFactorFor(2, cluster)).toBe(2);
-    expect(replicationFactorFor(-1, { ...cluster, brokers: 1, defaultReplicationFactor: 1 })).toBe(
-      1,
-    );
+    expect(replicationFactorFor(-1, { ...cluster, defaultReplicationFactor: 1 })).toBe(1);
   });
+});
 
-  it('refuses more replicas than brokers, naming the setting and the fix', () => {
-    expect(() => replicationFactorFor(3, { ...cluster, brokers: 1 })).toThrow(
-      /replicationFactor 3 is more than the 1 broker\(s\).*MILLRACE_REPLICATION_FACTOR.*-1/,
+describe('checkCanCreate', () => {
+  it('needs as many brokers up as replicas only when there is something to create', () => {
+    expect(() => checkCanCreate(3, { ...cluster, brokers: 2 }, [])).not.toThrow();
+    expect(() => checkCanCreate(3, cluster, ['a-s-changelog'])).not.toThrow();
+    const err = (() => {
+      try {
+        checkCanCreate(3, { ...cluster, brokers: 2 }, ['a-s-changelog']);
+      } catch (e) {
+        return e as { message: string; retriable: boolean; code: string };
+      }
+    })();
+    expect(err).toMatchObject({ code: 'NOT_ENOUGH_BROKERS', retriable: true });
+    expect(err!.message).toMatch(
+      /a-s-changelog\) with replication factor 3 needs 3 brokers, and 2 answer: start the missing broker\(s\), or set replicationFactor \(MILLRACE_REPLICATION_FACTOR\)/,
     );
   });
 });

@@ -49,19 +49,22 @@ export async function clusterDefaults(admin: Admin): Promise<ClusterDefaults> {
   throw lastError ?? new Error('the cluster lists no brokers');
 }
 
-/**
- * The replication factor to create internal topics with: the configured one, or the
- * broker's default for -1. More than the cluster has brokers is a config error.
- */
+/** The replication factor to create internal topics with: the configured one, or the broker's default for -1. */
 export function replicationFactorFor(configured: number, cluster: ClusterDefaults): number {
-  const rf = configured === -1 ? cluster.defaultReplicationFactor : configured;
-  if (rf > cluster.brokers)
-    throw new StreamsError(
-      `replicationFactor ${rf} is more than the ${cluster.brokers} broker(s) of the cluster; ` +
-        'set replicationFactor (MILLRACE_REPLICATION_FACTOR) to at most that, or -1 for the broker default',
-      { code: 'REPLICATION_FACTOR_TOO_HIGH', domain: 'user' },
-    );
-  return rf;
+  return configured === -1 ? cluster.defaultReplicationFactor : configured;
+}
+
+/**
+ * Creating topics with `rf` replicas needs that many brokers up (Kafka refuses otherwise):
+ * retriable, since a broker may be restarting; the message names both fixes.
+ */
+export function checkCanCreate(rf: number, cluster: ClusterDefaults, topics: string[]): void {
+  if (!topics.length || rf <= cluster.brokers) return;
+  throw new StreamsError(
+    `creating ${topics.length} internal topic(s) (${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ', …' : ''}) with replication factor ${rf} needs ${rf} brokers, and ${cluster.brokers} answer: ` +
+      'start the missing broker(s), or set replicationFactor (MILLRACE_REPLICATION_FACTOR) to at most the brokers you have (-1: the broker default)',
+    { code: 'NOT_ENOUGH_BROKERS', domain: 'external', retriable: true },
+  );
 }
 
 /** Replication of one topic as the cluster reports it now. */
@@ -78,11 +81,23 @@ export interface TopicHealth {
   underReplicated: number[];
 }
 
-/** Replication and partition health of each existing topic in `topics`. */
-export async function topicHealth(admin: Admin, topics: string[]): Promise<TopicHealth[]> {
+/**
+ * Replication and partition health of each topic in `topics` (they must exist). With
+ * `bestEffort`, a topic whose `min.insync.replicas` cannot be read is reported without it
+ * (for status pages); otherwise that failure is thrown (retriable when a broker does not
+ * know the topic yet).
+ */
+export async function topicHealth(
+  admin: Admin,
+  topics: string[],
+  bestEffort = false,
+): Promise<TopicHealth[]> {
   if (!topics.length) return [];
   const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-  const minIsr = await topicMinIsr(admin, topics).catch(() => new Map<string, number>());
+  const minIsr = await topicMinIsr(admin, topics).catch((err: unknown) => {
+    if (bestEffort) return new Map<string, number>();
+    throw err;
+  });
   return meta.map((t) => ({
     topic: t.name,
     partitions: t.partitions.length,

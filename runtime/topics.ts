@@ -69,6 +69,16 @@ export function checkCopartitioned(
   return Math.max(0, ...sizes.values());
 }
 
+/** An internal topic must have its sub-topology's partition count. */
+export function checkPartitionCount(topic: string, have: number, need: number): void {
+  if (have === need) return;
+  throw new StreamsError(
+    `internal topic ${topic} has ${have} partitions but needs ${need}; ` +
+      'run `millrace reset <app>` to delete the internal topics (they are rebuilt from the sources), then start again',
+    { code: 'INTERNAL_TOPIC_MISMATCH', domain: 'user' },
+  );
+}
+
 /** Creates absent internal topics; an existing one with the wrong partition count is an error. */
 export async function ensureInternalTopics(
   admin: Admin,
@@ -81,13 +91,7 @@ export async function ensureInternalTopics(
   );
   for (const s of specs) {
     const have = counts.get(s.name);
-    if (have !== undefined && have !== s.partitions) {
-      throw new StreamsError(
-        `internal topic ${s.name} has ${have} partitions but needs ${s.partitions}; ` +
-          'run `millrace reset <app>` to delete the internal topics (they are rebuilt from the sources), then start again',
-        { code: 'INTERNAL_TOPIC_MISMATCH', domain: 'user' },
-      );
-    }
+    if (have !== undefined) checkPartitionCount(s.name, have, s.partitions);
   }
   const toCreate: ITopicConfig[] = specs
     .filter((s) => !counts.has(s.name))

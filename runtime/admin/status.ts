@@ -237,6 +237,7 @@ export async function fetchStatus(admin: Admin, app: AppTopics): Promise<AppStat
     health: await topicHealth(
       admin,
       [...new Set(owned)].filter((t) => existing.has(t)),
+      true,
     ),
   });
 }
