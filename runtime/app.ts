@@ -167,6 +167,7 @@ export class StreamsApp {
       // A broker that is down or still learning of topics another instance just created
       // answers retriably: the topic checks are done again, a few times, before giving up.
       this.layout = await withRetries('checking and creating topics', () => this.prepareTopics(), {
+        forMs: 60_000,
         onRetry: (err, attempt) =>
           this.log.warn('checking and creating topics failed; retrying', { attempt, error: err }),
       });

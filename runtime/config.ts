@@ -116,9 +116,12 @@ export const streamsConfigSchema = z
      */
     maxBufferedRecords: z.number().int().positive().default(5000),
     /**
-     * How long the at-least-once commits of a task may keep failing (each already retried
-     * by the client) before the instance stops with the cause, as a producer's delivery
-     * timeout does in Kafka Streams. Under exactly-once a failed commit stops it at once.
+     * How long commits, and the steps of taking tasks over (restoring, reading committed
+     * offsets), may keep failing retriably — a broker down, a coordinator moving — before
+     * the instance stops with the cause, as a producer's delivery timeout and
+     * `task.timeout.ms` do in Kafka Streams. Meanwhile an exactly-once commit that fails is
+     * rolled back and its tasks rebuilt; an at-least-once one is retried with the next
+     * commit. Default 2 min.
      */
     commitFailureTimeout: duration('commitFailureTimeout').default(120_000),
     sessionTimeout: duration('sessionTimeout').default(10_000),

@@ -48,21 +48,31 @@ export function isRetriable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Runs `fn`, again after a backoff (0.1 s doubling to 2 s, jittered) while it fails
+ * retriably: `attempts` times (default 8), or, with `forMs`, for as long as that lasts —
+ * for steps that must ride out a broker that is down or coordinators moving (Kafka
+ * Streams' task.timeout.ms plays the same part). A non-retriable error is thrown at once.
+ */
 export async function withRetries<T>(
   what: string,
   fn: () => Promise<T>,
-  opts: { attempts?: number; onRetry?: (err: unknown, attempt: number) => void } = {},
+  opts: {
+    attempts?: number;
+    forMs?: number;
+    onRetry?: (err: unknown, attempt: number) => void;
+  } = {},
 ): Promise<T> {
-  const attempts = opts.attempts ?? 8;
+  const deadline = opts.forMs === undefined ? Infinity : Date.now() + opts.forMs;
+  const attempts = opts.forMs === undefined ? (opts.attempts ?? 8) : Infinity;
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if (i >= attempts || !isRetriable(err)) throw err;
+      const wait = Math.min(2000, 100 * 2 ** i) * (0.5 + Math.random() / 2);
+      if (i >= attempts || Date.now() + wait > deadline || !isRetriable(err)) throw err;
       opts.onRetry?.(err, i);
-      await new Promise((r) =>
-        setTimeout(r, Math.min(2000, 100 * 2 ** i) * (0.5 + Math.random() / 2)),
-      );
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }

@@ -309,9 +309,10 @@ export class StreamThread {
     this.log.info('assignment', { generation: gen, tasks, expelled });
     const retryLog = (err: unknown, attempt: number) =>
       this.log.warn('assignment step failed; retrying', { attempt, error: err });
-    void withRetries('assignment', () => this.reconcile(gen), { onRetry: retryLog }).catch((e) =>
-      this.fail(e),
-    );
+    void withRetries('assignment', () => this.reconcile(gen), {
+      forMs: this.config.commitFailureTimeout,
+      onRetry: retryLog,
+    }).catch((e) => this.fail(e));
   }
 
   /**
@@ -563,6 +564,7 @@ export class StreamThread {
     if (this.halted) return;
     const gen = this.generation;
     void withRetries('recreate closed tasks', () => this.reconcile(gen), {
+      forMs: this.config.commitFailureTimeout,
       onRetry: (e, attempt) =>
         this.log.warn('recreating closed tasks failed; retrying', { attempt, error: e }),
     }).catch((e) => this.fail(e));
