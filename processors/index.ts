@@ -5,6 +5,8 @@ import { stateless } from './builtins/stateless.js';
 import { tables } from './builtins/table.js';
 import { sessions } from './builtins/sessions.js';
 import { sliding } from './builtins/sliding.js';
+import { streamJoins } from './builtins/stream-join.js';
+import { tableJoins } from './builtins/table-join.js';
 import { suppress } from './builtins/suppress.js';
 import { windowed } from './builtins/windowed.js';
 import { processorRegistry } from './registry.js';
@@ -17,6 +19,8 @@ for (const def of [
   ...sessions,
   ...sliding,
   ...suppress,
+  ...streamJoins,
+  ...tableJoins,
   ...market,
 ])
   processorRegistry.register(def);

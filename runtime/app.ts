@@ -59,6 +59,8 @@ export interface AppTopology {
   outputTopics(applicationId: string): string[];
   createEngine(taskId: string, ctx: EngineContext): Promise<TaskEngine>;
   checkpoint(taskId: string, ctx: EngineContext): CheckpointIO;
+  /** Reads the global tables into the instance's global stores, before any task (runtime/global-tables.ts). */
+  startGlobals?(ctx: EngineContext, kafka: Kafka): Promise<{ close(): Promise<void> } | undefined>;
 }
 
 export interface EngineContext {
@@ -93,6 +95,7 @@ export class StreamsApp {
   private readonly failureListeners: Array<(err: unknown) => void> = [];
 
   private readonly topology: AppTopology;
+  private globals?: { close(): Promise<void> };
 
   /** `topology` is a built topology (from the builder or a YAML file) or a hand-made AppTopology. */
   constructor(
@@ -171,6 +174,7 @@ export class StreamsApp {
         onRetry: (err, attempt) =>
           this.log.warn('checking and creating topics failed; retrying', { attempt, error: err }),
       });
+      this.globals = await this.topology.startGlobals?.({ config: c, log: this.log }, this.kafka);
     } catch (err) {
       await this.admin.disconnect().catch(() => {});
       this.stateValue = 'failed';
@@ -305,6 +309,7 @@ export class StreamsApp {
     if (this.stateValue === 'stopped' || this.stateValue === 'stopping') return;
     this.stateValue = 'stopping';
     await this.thread?.stop();
+    await this.globals?.close();
     await this.admin?.disconnect().catch(() => {});
     this.claim?.release();
     this.stateValue = 'stopped';

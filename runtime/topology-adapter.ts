@@ -14,6 +14,7 @@ import {
 import type { ProcessorMetrics } from '../processors/api.js';
 import { BuiltTopology } from '../topology/index.js';
 import type { AppTopology } from './app.js';
+import { GlobalTables } from './global-tables.js';
 import { createTaskEngine, serdeResolver } from './task/create.js';
 
 export interface AdapterOptions {
@@ -27,7 +28,13 @@ export interface AdapterOptions {
 
 export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {}): AppTopology {
   const serde = serdeResolver(opts.serdes);
+  /** The instance's global tables, once started (see runtime/global-tables.ts). */
+  let globals: GlobalTables | undefined;
   return {
+    startGlobals: async ({ config, log }, kafka) => {
+      globals = await GlobalTables.start(built, { config, log, kafka, serde });
+      return globals;
+    },
     subtopologies: (app) =>
       built.subtopologies.map((s) => ({
         id: s.id,
@@ -61,6 +68,7 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
           writeBufferBytes: config.leveldbWriteBufferBytes,
         },
         deadLetterTopic: config.deadLetterTopic,
+        ...(globals ? { globalStores: globals.stores } : {}),
         deserializationErrorHandler: config.deserializationErrorHandler,
         processingErrorHandler: config.processingErrorHandler,
         ...(opts.processorMetrics

@@ -47,6 +47,20 @@ export interface BuildOptions {
   definitions?: ReadonlyMap<string, ProcessorTypeDefinition>;
 }
 
+/**
+ * A global store: the source reading its topic and the `global-table` node writing it.
+ * Not a task: every instance runs it once, over all partitions of the topic.
+ */
+export interface GlobalStore {
+  store: string;
+  topic: string;
+  source: SourceSpec;
+  /** The `global-table` node. */
+  processor: string;
+  /** Its nodes as a sub-topology (id -1, -2, …), for an engine to run them. */
+  subtopology: Subtopology;
+}
+
 export interface InternalTopic {
   /** As written in the spec (without the application id). */
   name: string;
@@ -76,6 +90,8 @@ export class BuiltTopology {
     readonly definitions: ReadonlyMap<string, ProcessorTypeDefinition> = new Map(),
     /** The application id given to `build()`, if any (names internal topics in descriptions). */
     readonly applicationId?: string,
+    /** Global stores, each read in full by every instance (no tasks). */
+    readonly globals: readonly GlobalStore[] = [],
   ) {
     this.nodesByName = new Map(spec.nodes.map((n) => [n.name, n]));
     const children = new Map<string, string[]>(spec.nodes.map((n) => [n.name, []]));
@@ -345,7 +361,20 @@ function checkOutputs(
  * connect (they join sub-topologies). A store that would join the two sides of one of the
  * topology's own topics (a repartition) is an error.
  */
-function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
+function split(spec: TopologySpec, sorted: string[], global: GlobalNodes): Subtopology[] {
+  const local = { ...spec, nodes: spec.nodes.filter((n) => !global.nodes.has(n.name)) };
+  return splitLocal(
+    local,
+    sorted.filter((n) => !global.nodes.has(n)),
+    global.stores,
+  );
+}
+
+function splitLocal(
+  spec: TopologySpec,
+  sorted: string[],
+  globalStores: Set<string>,
+): Subtopology[] {
   const parent = new Map<string, string>(spec.nodes.map((n) => [n.name, n.name]));
   const find = (x: string): string => {
     const p = parent.get(x)!;
@@ -362,6 +391,7 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
   for (const n of spec.nodes) {
     if (n.kind !== 'processor') continue;
     for (const s of n.stores) {
+      if (globalStores.has(s)) continue; // every task reads it; it joins no sub-topologies
       const first = storeUser.get(s);
       if (first === undefined) storeUser.set(s, n.name);
       else if (find(first) !== find(n.name)) {
@@ -395,7 +425,7 @@ function split(spec: TopologySpec, sorted: string[]): Subtopology[] {
     for (const x of names) {
       const n = byName.get(x)!;
       if (n.kind !== 'processor') continue;
-      for (const s of n.stores) stores.add(s);
+      for (const s of n.stores) if (!globalStores.has(s)) stores.add(s);
     }
     const sources = names
       .map((x) => byName.get(x)!)
@@ -434,13 +464,15 @@ export function buildTopology(spec: TopologySpec, opts: BuildOptions = {}): Buil
   const catalog = overlayCatalog(definitions, opts.catalog ?? getDefaultCatalog());
   const checked = checkProcessors(spec, catalog);
   checkInline(checked, opts.inline);
-  const subs = split(checked, sorted);
+  const global = globalNodes(checked);
+  const subs = split(checked, sorted, global);
   return new BuiltTopology(
     deepFreeze(checked),
     subs,
     opts.inline ?? new Map(),
     definitions,
     opts.applicationId,
+    global.list,
   );
 }
 
@@ -460,4 +492,85 @@ function deepFreeze<T>(x: T): T {
     Object.freeze(x);
   }
   return x;
+}
+
+interface GlobalNodes {
+  /** Names of the global sources and the global-table nodes under them. */
+  nodes: Set<string>;
+  stores: Set<string>;
+  list: GlobalStore[];
+}
+
+/**
+ * The global stores: each a `global: true` source whose only child is a `global-table`
+ * node writing a store declared `global`. Anything else under a global source, or a
+ * global-table node elsewhere, is an error naming the node.
+ */
+function globalNodes(spec: TopologySpec): GlobalNodes {
+  const out: GlobalNodes = { nodes: new Set(), stores: new Set(), list: [] };
+  for (const src of spec.nodes) {
+    if (src.kind !== 'source' || !src.global) continue;
+    const children = spec.nodes.filter(
+      (n) => n.kind !== 'source' && n.parents.some((p) => parseParent(p).node === src.name),
+    );
+    if (src.topics.length !== 1)
+      fail(
+        'GLOBAL_SOURCE_TOPICS',
+        src.name,
+        `global source "${src.name}" reads ${src.topics.length} topics; a global table reads exactly one`,
+      );
+    const table = children[0];
+    if (children.length !== 1 || table?.kind !== 'processor' || table.type !== 'global-table')
+      fail(
+        'GLOBAL_SOURCE_CHILDREN',
+        src.name,
+        `global source "${src.name}" must feed exactly one global-table node (it feeds ${children.map((c) => c.name).join(', ') || 'none'}); read the topic with a plain source for anything else`,
+      );
+    const store = globalStoreOf(spec, table);
+    out.nodes.add(src.name).add(table.name);
+    out.stores.add(store);
+    out.list.push(globalStore(src, table.name, store, -1 - out.list.length));
+  }
+  for (const n of spec.nodes)
+    if (n.kind === 'processor' && n.type === 'global-table' && !out.nodes.has(n.name))
+      fail(
+        'GLOBAL_TABLE_PARENT',
+        n.name,
+        `global-table node "${n.name}" must be the child of a global source (global: true)`,
+      );
+  return out;
+}
+
+function globalStoreOf(spec: TopologySpec, table: ProcessorSpec): string {
+  const store = spec.stores.find((s) => table.stores.includes(s.name));
+  if (!store?.global)
+    fail(
+      'GLOBAL_STORE_NOT_GLOBAL',
+      table.name,
+      `global-table node "${table.name}" writes store "${store?.name ?? table.stores[0]}", which is not declared global; declare it with global: true (and logged: false)`,
+    );
+  if (store.logged)
+    fail(
+      'GLOBAL_STORE_LOGGED',
+      table.name,
+      `global store "${store.name}" is declared logged; a global store is restored from its own topic — declare it logged: false`,
+    );
+  return store.name;
+}
+
+function globalStore(src: SourceSpec, processor: string, store: string, id: number): GlobalStore {
+  return {
+    store,
+    topic: src.topics[0]!,
+    source: src,
+    processor,
+    subtopology: {
+      id,
+      nodes: [src.name, processor],
+      sources: [src],
+      sourceTopics: [...src.topics],
+      sinks: [],
+      stores: [store],
+    },
+  };
 }

@@ -20,7 +20,7 @@ import { TopologyError } from './errors.js';
 import type { Declared, Serdes } from './serdes.js';
 import type { NodeSpec, StoreSpec, TopologySpec } from './spec.js';
 import { KStream } from './stream.js';
-import { KTable, type TableOptions } from './table.js';
+import { GlobalKTable, KTable, type TableOptions } from './table.js';
 
 export { KStream, type Rec, type ProcessOptions } from './stream.js';
 export { DEFAULT_SERDES, type Serdes } from './serdes.js';
@@ -138,7 +138,54 @@ export class TopologyBuilder {
       stores: [store],
       serdes,
     });
-    return new KTable(this, changes, store, serdes);
+    return new KTable(this, changes, { stores: [store] }, serdes);
+  }
+
+  /**
+   * Reads `topic` as a global table: every instance reads all its partitions into a
+   * key-value store of its own (restored from the topic itself, no changelog) and keeps
+   * it up to date while running. Streams join it on a key they compute from each record,
+   * whatever their partitioning:
+   *
+   * ```ts
+   * const products = b.globalTable<string, Product>('products', { key: 'string', value: 'json' });
+   * orders.join(products, (_k, order) => order.sku, (order, product) => ({ ...order, product }));
+   * ```
+   */
+  globalTable<K = never, V = never, const S extends Serdes = Serdes>(
+    topic: string,
+    serdes: S,
+    opts: Omit<TableOptions, 'logged'> = {},
+  ): GlobalKTable<Declared<K, S['key']>, Declared<V, S['value']>> {
+    const name = this.nameFor('global-table', opts.name);
+    const store = opts.store ?? `${name}-store`;
+    this.addStore({
+      name: store,
+      kind: 'keyValue',
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      logged: false,
+      cache: opts.cache ?? true,
+      global: true,
+    });
+    const source = `${name}-source`;
+    this.addNode({
+      kind: 'source',
+      name: source,
+      topics: [topic],
+      keySerde: serdes.key,
+      valueSerde: serdes.value,
+      global: true,
+    });
+    this.addNode({
+      kind: 'processor',
+      name,
+      type: 'global-table',
+      parents: [source],
+      options: { store },
+      stores: [store],
+    });
+    return new GlobalKTable(store, serdes);
   }
 
   /** A stream of `node`'s default output (for DSL steps that add their own nodes). */

@@ -28,21 +28,12 @@ export function describe(t: BuiltTopology, app: string | undefined = t.applicati
   const lines = ['Topologies:'];
   for (const sub of t.subtopologies) {
     lines.push(`   Sub-topology: ${sub.id}`);
-    for (const name of sub.nodes) {
-      const n = t.nodesByName.get(name)!;
-      const children = t.children.get(name) ?? [];
-      if (n.kind === 'source')
-        lines.push(
-          `    Source: ${n.name} (topics: [${n.topics.map((x) => topicOf(app, x, n.internal)).join(', ')}])`,
-        );
-      if (n.kind === 'processor')
-        lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
-      if (n.kind === 'sink')
-        lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
-      if (n.kind !== 'sink')
-        lines.push(`      --> ${children.length ? children.join(', ') : 'none'}`);
-      if (n.kind !== 'source') lines.push(`      <-- ${n.parents.join(', ')}`);
-    }
+    describeNodes(t, sub.nodes, app, lines);
+    lines.push('');
+  }
+  for (const g of t.globals) {
+    lines.push(`   Global store: ${g.store} (read in full by every instance; no tasks)`);
+    describeNodes(t, g.subtopology.nodes, app, lines);
     lines.push('');
   }
   const internal = t.internalTopics();
@@ -55,6 +46,45 @@ export function describe(t: BuiltTopology, app: string | undefined = t.applicati
     lines.push('');
   }
   return lines.join('\n');
+}
+
+function describeNodes(
+  t: BuiltTopology,
+  nodes: readonly string[],
+  app: string | undefined,
+  lines: string[],
+): void {
+  for (const name of nodes) {
+    const n = t.nodesByName.get(name)!;
+    const children = t.children.get(name) ?? [];
+    if (n.kind === 'source')
+      lines.push(
+        `    Source: ${n.name} (topics: [${n.topics.map((x) => topicOf(app, x, n.internal)).join(', ')}])`,
+      );
+    if (n.kind === 'processor')
+      lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`);
+    if (n.kind === 'sink')
+      lines.push(`    Sink: ${n.name} (topic: ${topicOf(app, n.topic, n.internal)})`);
+    if (n.kind !== 'sink')
+      lines.push(`      --> ${children.length ? children.join(', ') : 'none'}`);
+    if (n.kind !== 'source') lines.push(`      <-- ${n.parents.join(', ')}`);
+  }
+}
+
+/** Sub-topologies and global stores as groups of nodes to draw: an id, a title, the nodes. */
+function groups(t: BuiltTopology): Array<{ id: string; title: string; nodes: readonly string[] }> {
+  return [
+    ...t.subtopologies.map((s) => ({
+      id: `${s.id}`,
+      title: `Sub-topology ${s.id}`,
+      nodes: s.nodes,
+    })),
+    ...t.globals.map((g, i) => ({
+      id: `global_${i}`,
+      title: `Global store ${g.store}`,
+      nodes: g.subtopology.nodes,
+    })),
+  ];
 }
 
 const id = (s: string) => 'n_' + s.replace(/[^A-Za-z0-9_]/g, '_');
@@ -79,8 +109,8 @@ function edge(ref: string): { from: string; output?: string } {
 export function toMermaid(t: BuiltTopology, app: string | undefined = t.applicationId): string {
   const out = ['flowchart LR'];
   const topics = new Map<string, boolean>();
-  for (const sub of t.subtopologies) {
-    out.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}"]`);
+  for (const sub of groups(t)) {
+    out.push(`  subgraph sub${sub.id}["${sub.title}"]`);
     for (const name of sub.nodes) {
       const n = t.nodesByName.get(name)!;
       const text = n.kind === 'processor' ? `${n.name}<br/>${n.type}` : n.name;
@@ -132,10 +162,10 @@ export function toDot(t: BuiltTopology, app: string | undefined = t.applicationI
     '  node [fontname="Helvetica", fontsize=11];',
   ];
   const topics = new Map<string, boolean>();
-  for (const sub of t.subtopologies) {
+  for (const sub of groups(t)) {
     out.push(
       `  subgraph cluster_${sub.id} {`,
-      `    label="Sub-topology ${sub.id}"; style=rounded; color="#94a3b8";`,
+      `    label="${q(sub.title)}"; style=rounded; color="#94a3b8";`,
     );
     for (const name of sub.nodes) {
       const n = t.nodesByName.get(name)!;
@@ -174,7 +204,7 @@ export function toDot(t: BuiltTopology, app: string | undefined = t.applicationI
   }
   for (const s of t.spec.stores)
     out.push(
-      `  ${id('s_' + s.name)} [label="${q(s.name)}\\n(${s.kind}${s.logged ? ', changelog' : ''})", shape=cylinder, style=filled, fillcolor="#f0fdf4"];`,
+      `  ${id('s_' + s.name)} [label="${q(s.name)}\\n(${s.global ? 'global ' : ''}${s.kind}${s.logged ? ', changelog' : ''})", shape=cylinder, style=filled, fillcolor="#f0fdf4"];`,
     );
   out.push('}');
   return out.join('\n') + '\n';
@@ -196,6 +226,15 @@ export function toJson(t: BuiltTopology, app: string | undefined = t.application
           stores: s.stores,
         })),
         internalTopics: t.internalTopics().map((i) => ({ ...i, name: topicOf(app, i.name, true) })),
+        ...(t.globals.length
+          ? {
+              globalStores: t.globals.map((g) => ({
+                store: g.store,
+                topic: g.topic,
+                nodes: g.subtopology.nodes,
+              })),
+            }
+          : {}),
       },
       null,
       2,

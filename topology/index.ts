@@ -8,6 +8,7 @@ export {
   type BuildOptions,
   type Subtopology,
   type InternalTopic,
+  type GlobalStore,
 } from './build.js';
 export { TopologyBuilder } from './builder.js';
 export { KStream, type Rec, type ProcessOptions, type GroupedSerdes } from './stream.js';
@@ -49,7 +50,14 @@ export {
   type TimeLimitSuppression,
   type SuppressOptions,
 } from './suppress.js';
-export { KTable, type TableOptions } from './table.js';
+export {
+  KTable,
+  GlobalKTable,
+  type TableOptions,
+  type TableSource,
+  type StoreRead,
+} from './table.js';
+export type { StreamJoinOptions } from './stream-joins.js';
 export { parseTopology, loadTopologyFile } from './yaml.js';
 export { describe, toMermaid, toDot, toJson, toSvg } from './describe.js';
 export {

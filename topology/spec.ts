@@ -14,6 +14,8 @@ export interface SourceSpec {
   valueSerde: string;
   /** A repartition topic written by this topology (named `<app>-<topic>` at run time). */
   internal?: boolean;
+  /** Read in full by every instance into a global store (see `TopologyBuilder.globalTable`). */
+  global?: boolean;
 }
 
 export interface ProcessorSpec {
@@ -52,6 +54,11 @@ export interface StoreSpec {
   logged: boolean;
   /** Write cache in front of the store (default true). */
   cache: boolean;
+  /**
+   * A global store: every instance holds all of it, read from its source topic (no
+   * changelog); processors of any sub-topology may read it.
+   */
+  global?: boolean;
   /** Window and session stores: how long windows (sessions) are kept, in ms. */
   retentionMs?: number;
   segmentMs?: number;

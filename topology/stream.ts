@@ -21,7 +21,14 @@ import {
   type WindowClosing,
   type Windowed,
 } from './suppress.js';
-import type { KTable } from './table.js';
+import {
+  addGlobalJoin,
+  addStreamJoin,
+  addTableJoin,
+  type StreamJoinOptions,
+} from './stream-joins.js';
+import { GlobalKTable, KTable } from './table.js';
+import type { JoinWindows } from './windows.js';
 
 /** A record as the builder's lambdas see it. `timestamp` is epoch ms. */
 export interface Rec<K = unknown, V = unknown> {
@@ -199,52 +206,107 @@ export class KStream<K = unknown, V = unknown> {
   }
 
   /**
-   * Inner stream-table join: each record whose key `table` holds becomes
-   * `joiner(value, tableValue, key)`; records whose key it does not hold (or with a null
-   * key or value) are dropped. The table is read as it is when the record is processed.
-   * After a key change the stream is repartitioned first (with the table's partition count).
+   * Joins each record of this stream:
+   *
+   * - with a table (`join(table, joiner)`): records whose key the table holds become
+   *   `joiner(value, tableValue, key)`; the others (and records with a null key or value)
+   *   are dropped. The table is read as it is when the record is processed.
+   * - with another stream in join windows (`join(other, joiner, joinWindows(ms, grace))`):
+   *   each pair of records with equal keys at most the window apart, once, as
+   *   `joiner(value, otherValue, key)`. Both sides' records wait in changelogged window stores.
+   * - with a global table (`join(globalTable, (key, value) => tableKey, joiner)`): on a key
+   *   computed from the record; no repartition, whatever the stream's keys.
+   *
+   * A stream whose key changed is repartitioned first (not for a global table); the two
+   * sides' keys must use the same serde (checked at build), and their topics must be
+   * co-partitioned (checked at start-up).
    */
   join<VT, VR>(
     table: KTable<K, VT>,
     joiner: (value: V, tableValue: VT, key: K) => VR,
     name?: string,
-  ): KStream<K, VR> {
-    return this.joinTable('inner', table, joiner, name);
+  ): KStream<K, VR>;
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    windows: JoinWindows,
+    opts?: StreamJoinOptions,
+  ): KStream<K, VR>;
+  join<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keyOf: (key: K, value: V) => GK,
+    joiner: (value: V, tableValue: GV, key: K) => VR,
+    name?: string,
+  ): KStream<K, VR>;
+  join(target: unknown, fn: unknown, third?: unknown, fourth?: unknown): KStream<K, unknown> {
+    return this.joinAny('inner', target, fn, third, fourth);
   }
 
-  /** As `join()`, but every record joins: `tableValue` is `null` when the table lacks the key. */
+  /**
+   * As `join()`, but every record of this stream joins: with `null` for the table's value
+   * when the table lacks the key, and — with another stream — as `joiner(value, null)` once
+   * no record of the other stream can join it any more (its window closed).
+   */
   leftJoin<VT, VR>(
     table: KTable<K, VT>,
     joiner: (value: V, tableValue: VT | null, key: K) => VR,
     name?: string,
-  ): KStream<K, VR> {
-    return this.joinTable('left', table, joiner, name);
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    opts?: StreamJoinOptions,
+  ): KStream<K, VR>;
+  leftJoin<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keyOf: (key: K, value: V) => GK,
+    joiner: (value: V, tableValue: GV | null, key: K) => VR,
+    name?: string,
+  ): KStream<K, VR>;
+  leftJoin(target: unknown, fn: unknown, third?: unknown, fourth?: unknown): KStream<K, unknown> {
+    return this.joinAny('left', target, fn, third, fourth);
   }
 
-  private joinTable<VT, VR>(
-    kind: 'inner' | 'left',
-    table: KTable<K, VT>,
-    joiner: (value: V, tableValue: VT, key: K) => VR,
-    name?: string,
+  /**
+   * Windowed outer join with another stream: pairs as `join()`, and every record of either
+   * stream that joined nothing once its window closed, with `null` for the missing side.
+   */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    windows: JoinWindows,
+    opts?: StreamJoinOptions,
   ): KStream<K, VR> {
-    const n = this.b.nameFor('join', name);
-    this.b.addNode(
-      {
-        kind: 'processor',
-        name: n,
-        type: 'stream-table-join',
-        parents: [this.copartitioned().ref],
-        options: { store: table.storeName, kind },
-        stores: [table.storeName],
-        inline: true,
-      },
-      joiner,
+    return this.joinAny('outer', other, joiner, windows, opts) as KStream<K, VR>;
+  }
+
+  private joinAny(
+    kind: 'inner' | 'left' | 'outer',
+    target: unknown,
+    fn: unknown,
+    third?: unknown,
+    fourth?: unknown,
+  ): KStream<K, unknown> {
+    const out = (n: string) =>
+      this.b.streamOf<K, unknown>(n, { key: this.serdes.key, value: DEFAULT_SERDES.value });
+    if (target instanceof GlobalKTable) {
+      const fns = { keyOf: fn, joiner: third };
+      return out(addGlobalJoin(this.b, this, target, kind as 'inner', fns, fourth as string));
+    }
+    if (target instanceof KTable)
+      return out(
+        addTableJoin(this.b, this.copartitioned(), target, kind as 'inner', fn, third as string),
+      );
+    const other = (target as KStream<K, unknown>).copartitioned();
+    const sides = { left: this.copartitioned(), right: other };
+    return out(
+      addStreamJoin(this.b, sides, kind, third as JoinWindows, fn, fourth as StreamJoinOptions),
     );
-    return this.b.streamOf<K, VR>(n, { key: this.serdes.key, value: DEFAULT_SERDES.value });
   }
 
   /** This stream, repartitioned first when its keys changed (before a join or a grouping). */
-  protected copartitioned(serdes: Serdes = this.serdes): KStream<K, V> {
+  copartitioned(serdes: Serdes = this.serdes): KStream<K, V> {
     return this.keyChanged
       ? this.b.repartitionOnce(this.ref, () => this.repartitionWith(serdes))
       : this;

@@ -29,13 +29,13 @@ interface User {
 function enrich(kind: 'join' | 'leftJoin') {
   const b = new TopologyBuilder('enrich');
   const users = b.table<string, User>('users', J, { name: 'users' });
-  b.stream<string, Click>('clicks', J, 'clicks')
-    [kind](users, (c: Click, u: User | null, key: string) => ({
-      user: key,
-      page: c.page,
-      country: u?.country ?? null,
-    }))
-    .to('enriched', J);
+  const clicks = b.stream<string, Click>('clicks', J, 'clicks');
+  const joiner = (c: Click, u: User | null, key: string) => ({
+    user: key,
+    page: c.page,
+    country: u?.country ?? null,
+  });
+  (kind === 'join' ? clicks.join(users, joiner) : clicks.leftJoin(users, joiner)).to('enriched', J);
   return b.build('enrich');
 }
 

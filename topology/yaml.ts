@@ -26,7 +26,7 @@ import type { Json, NodeSpec, StoreSpec, TopologySpec } from './spec.js';
 type Raw = Record<string, unknown>;
 
 const KEYS: Record<string, string[]> = {
-  source: ['source', 'topics', 'topic', 'keySerde', 'valueSerde', 'internal'],
+  source: ['source', 'topics', 'topic', 'keySerde', 'valueSerde', 'internal', 'global'],
   processor: ['processor', 'type', 'parents', 'options', 'stores'],
   sink: ['sink', 'topic', 'parents', 'keySerde', 'valueSerde', 'internal'],
   repartition: ['repartition', 'parents', 'keySerde', 'valueSerde'],
@@ -40,6 +40,7 @@ const KEYS: Record<string, string[]> = {
     'retentionMs',
     'segmentMs',
     'windowSizeMs',
+    'global',
   ],
 };
 
@@ -70,6 +71,7 @@ function source(raw: Raw): NodeSpec {
     topics: toList(raw.topics ?? raw.topic),
     ...serdes(raw),
     ...(raw.internal ? { internal: true } : {}),
+    ...(raw.global ? { global: true } : {}),
   };
 }
 
@@ -168,6 +170,7 @@ function store(raw: Raw): StoreSpec {
     ...(raw.retentionMs !== undefined ? { retentionMs: Number(raw.retentionMs) } : {}),
     ...(raw.segmentMs !== undefined ? { segmentMs: Number(raw.segmentMs) } : {}),
     ...(raw.windowSizeMs !== undefined ? { windowSizeMs: Number(raw.windowSizeMs) } : {}),
+    ...(flag(raw, 'global', false) ? { global: true } : {}),
   };
 }
 

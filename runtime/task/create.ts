@@ -52,6 +52,10 @@ export interface CreateEngineOptions {
   cacheMaxEntries?: number;
   /** Block cache and write buffer of each LevelDB store (default: the state layer's). */
   leveldb?: LevelDbMemory;
+  /** The instance's global stores, for processors that read them (see runtime/global-tables.ts). */
+  globalStores?: ReadonlyMap<string, StateStore>;
+  /** Run this sub-topology instead of the one the task id names (a global store's). */
+  subtopology?: Subtopology;
 }
 
 /** The processor factory for `topology`: its own definitions first, then the registry. */
@@ -112,19 +116,24 @@ async function openStores(
   return stores;
 }
 
+function subtopologyOf(topology: BuiltTopology, taskId: string): Subtopology {
+  const { subtopology } = parseTaskId(taskId);
+  const sub = topology.subtopologies[subtopology];
+  if (!sub)
+    throw new MillraceError(
+      `task ${taskId}: the topology has no sub-topology ${subtopology} (it has ${topology.subtopologies.length})`,
+      { code: 'UNKNOWN_SUBTOPOLOGY', domain: 'internal' },
+    );
+  return sub;
+}
+
 /**
  * Opens the stores of task `taskId`'s sub-topology and wires its processors. The
  * processors' `init()` runs later, in `engine.init()`, after the runtime restored the
  * stores.
  */
 export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTaskEngine> {
-  const { subtopology } = parseTaskId(o.taskId);
-  const sub = o.topology.subtopologies[subtopology];
-  if (!sub)
-    throw new MillraceError(
-      `task ${o.taskId}: the topology has no sub-topology ${subtopology} (it has ${o.topology.subtopologies.length})`,
-      { code: 'UNKNOWN_SUBTOPOLOGY', domain: 'internal' },
-    );
+  const sub = o.subtopology ?? subtopologyOf(o.topology, o.taskId);
   const holder: { engine?: StreamTaskEngine } = {};
   const stores = await openStores(o, sub, {
     applicationId: o.applicationId,
@@ -144,6 +153,7 @@ export async function createTaskEngine(o: CreateEngineOptions): Promise<StreamTa
       subtopology: sub,
       serde: o.serde,
       stores,
+      ...(o.globalStores ? { globalStores: o.globalStores } : {}),
       deadLetterTopic: o.deadLetterTopic,
       deserializationErrorHandler: o.deserializationErrorHandler,
       processingErrorHandler: o.processingErrorHandler,

@@ -68,6 +68,8 @@ export interface EngineOptions {
   serde(name: string): Serde<unknown>;
   /** The task's open stores by name (opened by the caller: LevelDB or memory). */
   stores: ReadonlyMap<string, StateStore>;
+  /** The instance's global stores by name: processors read them; the task neither flushes nor closes them. */
+  globalStores?: ReadonlyMap<string, StateStore>;
   deadLetterTopic: string;
   deserializationErrorHandler: FailureAction;
   processingErrorHandler: FailureAction;
@@ -210,9 +212,10 @@ export class StreamTaskEngine implements TaskEngine {
       options: unknown;
     };
     const stores: Record<string, unknown> = {};
-    for (const s of spec.stores) stores[s] = this.o.stores.get(s);
+    const get = (s: string) => this.o.stores.get(s) ?? this.o.globalStores?.get(s);
+    for (const s of spec.stores) stores[s] = get(s);
     const roles = this.o.processors.storeRoles?.(spec.type, spec.options, node.name) ?? {};
-    for (const [role, s] of Object.entries(roles)) stores[role] = this.o.stores.get(s);
+    for (const [role, s] of Object.entries(roles)) stores[role] = get(s);
     const metrics = this.metricsFor(node.name);
     return {
       applicationId: this.o.applicationId,

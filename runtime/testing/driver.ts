@@ -24,11 +24,17 @@ import type {
   KeyValueStore,
   Serde,
   SessionStore,
+  StateStore,
   StoreKind,
   WindowStore,
 } from '../../state/api.js';
 import { BuiltTopology } from '../../topology/index.js';
-import { createTaskEngine, serdeResolver, type SerdeResolver } from '../task/create.js';
+import {
+  createTaskEngine,
+  serdeResolver,
+  type CreateEngineOptions,
+  type SerdeResolver,
+} from '../task/create.js';
 import type { StreamTaskEngine } from '../task/engine.js';
 import type { FailureAction, OutputRecord } from '../task/types.js';
 import { TopicNames } from './topics.js';
@@ -104,7 +110,7 @@ export class TopologyTestDriver {
   private constructor(
     readonly topology: BuiltTopology,
     readonly applicationId: string,
-    private readonly engines: StreamTaskEngine[],
+    private readonly all: Engines,
     private readonly serde: SerdeResolver,
     private readonly names: TopicNames,
     private readonly clock: { now: number },
@@ -114,38 +120,34 @@ export class TopologyTestDriver {
   /** Opens every sub-topology's task (stores in memory unless `backend: 'leveldb'`) and runs `init()`. */
   static async create(topology: BuiltTopology, o: DriverOptions = {}): Promise<TopologyTestDriver> {
     const applicationId = o.applicationId ?? topology.applicationId ?? 'test-app';
-    const serde = serdeResolver(o.serdes);
     const stateDir =
       o.backend === 'leveldb'
         ? fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-driver-'))
         : undefined;
     const clock = { now: o.wallClockStart ?? 0 };
     const dlq = o.deadLetterTopic ?? `${applicationId}-dlq`;
-    const engines: StreamTaskEngine[] = [];
-    try {
-      for (const sub of topology.subtopologies) {
-        const engine = await createTaskEngine({
-          applicationId,
-          taskId: `${sub.id}_0`,
-          topology,
-          serde,
-          stateDir: stateDir ?? os.tmpdir(),
-          backend: o.backend ?? 'memory',
-          deadLetterTopic: dlq,
-          deserializationErrorHandler: o.deserializationErrorHandler ?? 'dead-letter',
-          processingErrorHandler: o.processingErrorHandler ?? 'dead-letter',
-          now: () => clock.now,
-        });
-        engines.push(engine);
-        await engine.init();
-      }
-    } catch (err) {
-      for (const e of engines) await e.close();
-      if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
-      throw err;
-    }
+    const base: Omit<CreateEngineOptions, 'taskId'> = {
+      applicationId,
+      topology,
+      serde: serdeResolver(o.serdes),
+      stateDir: stateDir ?? os.tmpdir(),
+      backend: o.backend ?? 'memory',
+      deadLetterTopic: dlq,
+      deserializationErrorHandler: o.deserializationErrorHandler ?? 'dead-letter',
+      processingErrorHandler: o.processingErrorHandler ?? 'dead-letter',
+      now: () => clock.now,
+    };
+    const engines = await openEngines(topology, base, stateDir);
     const names = new TopicNames(topology, applicationId, dlq);
-    return new TopologyTestDriver(topology, applicationId, engines, serde, names, clock, stateDir);
+    return new TopologyTestDriver(
+      topology,
+      applicationId,
+      engines,
+      base.serde,
+      names,
+      clock,
+      stateDir,
+    );
   }
 
   /** The driver's wall clock (epoch ms). */
@@ -219,7 +221,18 @@ export class TopologyTestDriver {
     }
   }
 
+  private get engines(): StreamTaskEngine[] {
+    return this.all.tasks;
+  }
+
+  /** Every engine: the global stores' and the tasks'. */
+  private get everyEngine(): StreamTaskEngine[] {
+    return [...this.all.globals.values(), ...this.all.tasks];
+  }
+
   private engineFor(topic: string): StreamTaskEngine | undefined {
+    const global = this.all.globals.get(topic);
+    if (global) return global;
     const sub = this.names.subtopologyReading(topic);
     return sub === undefined ? undefined : this.engines[sub];
   }
@@ -323,13 +336,13 @@ export class TopologyTestDriver {
   }
 
   private store(name: string, kind: StoreKind): unknown {
-    for (const e of this.engines) {
+    for (const e of this.everyEngine) {
       const s = e.stores.find((x) => x.name === name);
       if (s && s.store.kind !== kind)
         throw new Error(`store "${name}" is a ${s.store.kind} store; use the matching accessor`);
       if (s) return s.store;
     }
-    const known = this.engines.flatMap((e) => e.stores.map((s) => s.name));
+    const known = this.everyEngine.flatMap((e) => e.stores.map((s) => s.name));
     throw new Error(`no store "${name}" in this topology; it has ${known.join(', ') || 'none'}`);
   }
 
@@ -348,7 +361,7 @@ export class TopologyTestDriver {
   /** Flushes stores as a runtime commit does; returns how many changelog records each store wrote. */
   async commit(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const e of this.engines) {
+    for (const e of this.everyEngine) {
       const batch = await e.prepareCommit();
       await this.route(batch.records, 0);
       for (const c of batch.changelogs)
@@ -359,9 +372,49 @@ export class TopologyTestDriver {
 
   /** Closes processors and stores; removes the LevelDB directory. */
   async close(): Promise<void> {
-    for (const e of this.engines) await e.close();
+    for (const e of this.everyEngine) await e.close();
     if (this.stateDir) fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
+}
+
+/** Opens the global stores' engines, then one task per sub-topology reading them; inits all. */
+async function openEngines(
+  topology: BuiltTopology,
+  base: Omit<CreateEngineOptions, 'taskId'>,
+  stateDir: string | undefined,
+): Promise<Engines> {
+  const engines: Engines = { tasks: [], globals: new Map() };
+  const all: StreamTaskEngine[] = [];
+  try {
+    const globalStores = new Map<string, StateStore>();
+    for (const g of topology.globals) {
+      const engine = await createTaskEngine({
+        ...base,
+        taskId: 'global',
+        subtopology: g.subtopology,
+      });
+      all.push(engine);
+      engines.globals.set(BuiltTopology.topicName(base.applicationId, g.topic), engine);
+      for (const s of engine.stores) globalStores.set(s.name, s.store);
+    }
+    for (const sub of topology.subtopologies) {
+      const engine = await createTaskEngine({ ...base, taskId: `${sub.id}_0`, globalStores });
+      all.push(engine);
+      engines.tasks.push(engine);
+    }
+    for (const e of all) await e.init();
+    return engines;
+  } catch (err) {
+    for (const e of all) await e.close();
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The driver's engines: one task per sub-topology, and one per global store by its topic. */
+interface Engines {
+  tasks: StreamTaskEngine[];
+  globals: Map<string, StreamTaskEngine>;
 }
 
 function headerStrings(h: OutputRecord['headers']): Record<string, string> {

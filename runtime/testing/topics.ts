@@ -12,6 +12,7 @@ export class TopicNames {
   private readonly sources = new Map<string, SerdeNames>();
   private readonly sinks = new Map<string, SerdeNames>();
   private readonly internal = new Set<string>();
+  private readonly globalTopics = new Set<string>();
 
   constructor(
     topology: BuiltTopology,
@@ -26,6 +27,11 @@ export class TopicNames {
           this.sources.set(name, { key: src.keySerde, value: src.valueSerde });
           if (src.internal) this.internal.add(name);
         }
+    for (const g of topology.globals) {
+      const name = BuiltTopology.topicName(app, g.topic);
+      this.sources.set(name, { key: g.source.keySerde, value: g.source.valueSerde });
+      this.globalTopics.add(name);
+    }
     for (const n of topology.spec.nodes)
       if (n.kind === 'sink')
         this.sinks.set(BuiltTopology.topicName(app, n.topic, n.internal), {
@@ -45,7 +51,7 @@ export class TopicNames {
 
   /** Topics users pipe into (not the internal ones). */
   inputTopics(): string[] {
-    return [...this.readers.keys()].filter((t) => !this.internal.has(t));
+    return [...this.readers.keys(), ...this.globalTopics].filter((t) => !this.internal.has(t));
   }
 
   sourceSerdes(topic: string): SerdeNames | undefined {

@@ -6,11 +6,17 @@
  */
 import {
   defineProcessor,
+  joinWindows,
   keyValueStoreSpec,
   registerProcessor,
+  session,
+  sliding,
   TopologyBuilder,
   tumbling,
+  untilTimeLimit,
+  untilWindowCloses,
   type KStream,
+  type KTable,
   type ProcessorContext,
   type KeyValueStore,
   type Serde,
@@ -87,6 +93,75 @@ const perMinute = perUser.windowedBy(tumbling(60_000)).count();
 perMinute satisfies KStream<string, Windowed<number>>;
 // @ts-expect-error: a windowed count's value is a Windowed<number>, not a number
 perMinute.mapValues((n: number) => n + 1);
+
+// --- session and sliding windows, suppress ---------------------------------------------
+const visits = perUser.windowedBy(session(1_800_000, 60_000));
+visits.count() satisfies KStream<string, Windowed<number>>;
+visits.count({ emit: 'every-update' }) satisfies KStream<string, Windowed<number | null>>;
+visits.aggregate(
+  () => [] as string[],
+  (_k, c, pages) => [...pages, c.page],
+  (_k, a, b) => [...a, ...b],
+);
+// @ts-expect-error: a session aggregation needs a merger (two sessions one record joins)
+visits.aggregate(
+  () => 0,
+  (_k, _c, n) => n + 1,
+);
+visits.aggregate(
+  () => 0,
+  (_k, _c, n) => n + 1,
+  // @ts-expect-error: the merger combines two aggregates (numbers)
+  (_k, a: string, b: string) => a + b,
+);
+perUser.windowedBy(sliding(60_000)).aggregate(
+  () => 0,
+  (_k, _c, n) => n + 1,
+  // @ts-expect-error: sliding windows never merge: the third argument is the options
+  (_k: string, a: number, b: number) => a + b,
+);
+perUser.windowedBy(tumbling(60_000)).count({ emit: 'every-update' }).suppress(untilWindowCloses());
+perUser.count().suppress(untilTimeLimit(60_000));
+// @ts-expect-error: a key-value aggregation has no windows to close
+perUser.count().suppress(untilWindowCloses());
+// @ts-expect-error: suppress follows an aggregation, not any stream
+clicks.suppress(untilTimeLimit(1_000));
+
+// --- stream-stream, table-table and global joins --------------------------------------
+const views = b.stream<string, { page: string; ms: number }>('views', J);
+clicks.join(views, (c, v) => c.page === v.page, joinWindows(60_000));
+// @ts-expect-error: a stream-stream join needs join windows
+clicks.join(views, (c, v) => c.page === v.page);
+// @ts-expect-error: the other stream's values are views, not clicks
+clicks.join(views, (c: Click, v: Click) => c.page === v.page, joinWindows(60_000));
+clicks.outerJoin(views, (c, v) => `${c?.page ?? '-'} ${v?.ms ?? 0}`, joinWindows(60_000));
+// @ts-expect-error: in an outer join either side may be missing
+clicks.outerJoin(views, (c: Click, v) => `${c.page} ${v?.ms ?? 0}`, joinWindows(60_000));
+// @ts-expect-error: join windows, not time windows
+clicks.join(views, (c, v) => [c, v], tumbling(60_000));
+const tiers = b.table<string, { tier: string }>('tiers', J);
+users.outerJoin(tiers, (u, t) => `${u?.country ?? '-'} ${t?.tier ?? '-'}`) satisfies KTable<
+  string,
+  string
+>;
+// @ts-expect-error: a left join's other value may be null
+users.leftJoin(tiers, (u, t: { tier: string }) => u.country + t.tier);
+users.filter((u) => u.country === 'NO').mapValues((u) => u.country.length) satisfies KTable<
+  string,
+  number
+>;
+const products = b.globalTable<string, { name: string }>('products', J);
+clicks.join(
+  products,
+  (_k, c) => c.page,
+  (c, p) => `${c.user} ${p.name}`,
+);
+// @ts-expect-error: the global table is keyed by strings; this key function gives numbers
+clicks.join(
+  products,
+  (_k, c) => c.page.length,
+  (c, p) => `${c.user} ${p.name}`,
+);
 
 // --- processors, stores and serdes ----------------------------------------------------
 const stringSerde: Serde<string> = {
