@@ -306,7 +306,13 @@ export class StreamThread {
     const { pause, seek } = this.manager.assign(tasks);
     this.consumer.pause(groupByTopic(pause));
     for (const p of seek) this.consumer.seek(p.topic, p.partition, p.offset);
-    this.log.info('assignment', { generation: gen, tasks, expelled });
+    this.log.info('assignment', {
+      assignment: gen,
+      generationId,
+      memberId,
+      tasks,
+      expelled,
+    });
     const retryLog = (err: unknown, attempt: number) =>
       this.log.warn('assignment step failed; retrying', { attempt, error: err });
     void withRetries('assignment', () => this.reconcile(gen), {
