@@ -21,7 +21,9 @@
  *
  * BENCH_RECORDS (2,000,000), BENCH_SCALES=1,2, BENCH_CASES=word,… (pair ids containing a
  * word: stateless, count-every, count-collapsed, count-defaults, eos, alos, x1, x2),
- * BENCH_REPEAT (runs per side; the median counts), BENCH_LIMITS=0 skips the perf tools.
+ * BENCH_REPEAT (runs per side; the median counts), BENCH_LIMITS=0 skips the perf tools,
+ * BENCH_SCALE_OUT=threads (default: two against two is one millrace instance of two stream
+ * threads) or instances (two millrace processes).
  * Starts the local broker if it is not running (and stops only what it started).
  */
 import { spawn } from 'node:child_process';
@@ -46,6 +48,7 @@ import {
   type Limits,
   type PairDef,
   type PairResult,
+  type ScaleOut,
 } from './lib/compare.js';
 import { ensureJar, jvmDefaults, startKStreams } from './lib/kstreams-runner.js';
 import { deleteGroupsWithPrefix } from './lib/groups.js';
@@ -60,6 +63,9 @@ if (!SCALES.every((s) => s === 1 || s === 2))
   throw new Error(`BENCH_SCALES=${process.env.BENCH_SCALES}: use 1, 2 or 1,2`);
 const ONLY = process.env.BENCH_CASES?.split(',').map((w) => w.trim());
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const SCALE_OUT = (process.env.BENCH_SCALE_OUT ?? 'threads') as ScaleOut;
+if (SCALE_OUT !== 'threads' && SCALE_OUT !== 'instances')
+  throw new Error(`BENCH_SCALE_OUT=${SCALE_OUT}: use threads or instances`);
 const run = `bench-cmp-${randomUUID().slice(0, 6)}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bench-compare-'));
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -187,7 +193,10 @@ function countYaml(file: string, input: string, output: string): void {
 
 function startMillrace(p: PairDef, appId: string, input: string, output: string): Proc[] {
   const procs: Proc[] = [];
-  for (let i = 0; i < p.scale; i++) {
+  // Two against two: one instance of two stream threads (BENCH_SCALE_OUT=instances: two
+  // instances, each its own process).
+  const perProcess = SCALE_OUT === 'threads' ? p.scale : 1;
+  for (let i = 0; i < p.scale / perProcess; i++) {
     const stateDir = path.join(root, appId, `instance-${i}`);
     if (p.millrace.how === 'library') {
       const c = startChild(`${appId}-${i}`, 'bench/engine-worker.ts', [], {
@@ -200,6 +209,7 @@ function startMillrace(p: PairDef, appId: string, input: string, output: string)
         STATE_DIR: stateDir,
         // 0: the worker runs until SIGTERM; the probe says when the input is done.
         EXPECTED: '0',
+        THREADS: String(perProcess),
       });
       procs.push({
         pid: c.pid,
@@ -228,6 +238,8 @@ function startMillrace(p: PairDef, appId: string, input: string, output: string)
             stateDir,
             '--metrics-port',
             '0',
+            '--num-stream-threads',
+            String(perProcess),
           ],
           process.env,
         ),
@@ -331,7 +343,7 @@ async function runSide(p: PairDef, side: Side, rep: number): Promise<BenchCase> 
     log(`${appId}: an instance exited with ${codes.join(',')} after SIGTERM`);
   const cpuSeconds = procs.map((x) => round(used?.perPid.get(x.pid) ?? 0));
   const r: BenchCase = {
-    case: `${p.name} — ${side === 'millrace' ? (p.millrace.how === 'cli' ? 'millrace run (CLI)' : 'millrace') : 'Kafka Streams'}, ${scaleLabel(p.scale)}`,
+    case: `${p.name} — ${side === 'millrace' ? (p.millrace.how === 'cli' ? 'millrace run (CLI)' : 'millrace') : 'Kafka Streams'}, ${scaleLabel(p.scale, SCALE_OUT)}`,
     guarantee: p.guarantee,
     records: window.records,
     seconds: round(window.seconds),
@@ -414,6 +426,7 @@ try {
       side('millrace'),
       side('kstreams'),
       lim?.produce_records_per_s ?? undefined,
+      SCALE_OUT,
     );
     pairs.push(pr);
     log(`${p.id}: ratio ${pr.ratio}`);
@@ -425,7 +438,7 @@ try {
     [
       `Same broker (Kafka ${cfg.kafka.version}, on this machine) for everything; ${N} records of 100 bytes, 10,000 keys, input and output topics of 8 partitions.`,
       'Each run is timed from outside by one probe (an admin client polling the group’s committed offsets every 10 ms): from the first commit seen once the group is Stable with all its members, to the commit reaching the input’s end; the records committed before the window are not counted. Both sides of a pair run one after the other, in alternating order; with BENCH_REPEAT > 1 a pair takes each side’s median.',
-      `millrace: bench/engine-worker.ts (the runtime as a library, in a process of its own; the heap setting of millrace run) for the library pairs, \`node ${path.relative(repoRoot, millraceBin())} run topology.yaml\` with every setting at its default for the defaults pairs; 2 = two instances (processes). Kafka Streams ${cfg.kafka.version}: one JVM with no flags (${jvm}), 1 or 2 stream threads, commit.interval.ms set to millrace’s default for the guarantee (1 s / 100 ms; KS’s own at-least-once default, 30 s, would time its commit interval), everything else at its default unless the pair says (record cache off).`,
+      `millrace: bench/engine-worker.ts (the runtime as a library, in a process of its own; the heap setting of millrace run) for the library pairs, \`node ${path.relative(repoRoot, millraceBin())} run topology.yaml\` with every setting at its default for the defaults pairs; 2 = ${SCALE_OUT === 'threads' ? 'one instance of two stream threads (numStreamThreads 2)' : 'two instances (processes)'}. Kafka Streams ${cfg.kafka.version}: one JVM with no flags (${jvm}), 1 or 2 stream threads, commit.interval.ms set to millrace’s default for the guarantee (1 s / 100 ms; KS’s own at-least-once default, 30 s, would time its commit interval), everything else at its default unless the pair says (record cache off).`,
       'others_cpu_share: the share of the machine’s two cores used by processes other than this bench’s (the broker, the driver and the processes under test) during the window; load: the machine’s load averages.',
     ].join(' '),
     { limits: lim ?? null, pairs, jvm },

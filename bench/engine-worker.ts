@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import inspector from 'node:inspector';
 import { benchTopology, type BenchKind } from './lib/topologies.js';
 import { StreamsApp } from '../runtime/app.js';
+import { StreamThreads } from '../runtime/threads.js';
+import type { EngineThreadArgs } from './engine-thread.js';
 import { peakRssMib, rssMib } from './lib/results.js';
 import { applyHeapGrowing } from '../bin/heap.js';
 
@@ -82,16 +84,32 @@ function sayCommitStats(): void {
 }
 
 const expected = Number(env('EXPECTED'));
-const app = new StreamsApp(
-  benchTopology(env('KIND') as BenchKind, env('INPUT'), env('OUTPUT')),
-  {
-    applicationId: env('APP'),
-    bootstrapServers: env('BROKERS'),
-    processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
-    stateDir: env('STATE_DIR'),
-  },
-  observer,
-);
+const config = {
+  applicationId: env('APP'),
+  bootstrapServers: env('BROKERS'),
+  processingGuarantee: env('GUARANTEE') as 'exactly_once' | 'at_least_once',
+  stateDir: env('STATE_DIR'),
+};
+// THREADS > 1: one instance of that many stream threads (bench/engine-thread.ts in each).
+const threads = Number(process.env.THREADS ?? 1);
+const app =
+  threads > 1
+    ? new StreamThreads(
+        {
+          module: new URL('./engine-thread.ts', import.meta.url).href,
+          args: {
+            kind: env('KIND') as BenchKind,
+            input: env('INPUT'),
+            output: env('OUTPUT'),
+          } satisfies EngineThreadArgs,
+        },
+        { ...config, numStreamThreads: threads },
+      )
+    : new StreamsApp(
+        benchTopology(env('KIND') as BenchKind, env('INPUT'), env('OUTPUT')),
+        config,
+        observer,
+      );
 // An instance that fails ends the worker, so the bench stops with the cause instead of
 // waiting for records that will never be processed.
 app.onFailure((err) => {

@@ -4,7 +4,14 @@
  * the name; labels are app, task, processor, store, topic, partition where they apply and
  * never carry unbounded values (no symbol label unless enabled).
  */
-import client, { type Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
+import client, {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
@@ -238,6 +245,8 @@ export class Metrics {
   readonly registry: Registry;
   private readonly byName = new Map<string, Counter | Gauge | Histogram>();
   private readonly scrapeHooks: Array<() => Promise<void> | void> = [];
+  private readonly sources: Array<() => Promise<MetricObjectWithValues<MetricValue<string>>[][]>> =
+    [];
 
   constructor(opts: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
     this.registry = new client.Registry();
@@ -276,9 +285,30 @@ export class Metrics {
     this.scrapeHooks.push(hook);
   }
 
-  async text(): Promise<string> {
+  /**
+   * Adds the metrics of another registry to every scrape (a stream thread's, in a worker:
+   * its `json()`); series are merged by name and labels.
+   */
+  addSource(source: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>): void {
+    this.sources.push(source);
+  }
+
+  /** The registry's metrics as JSON, the scrape hooks run first (for another registry's addSource). */
+  async json(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
     await Promise.all(this.scrapeHooks.map(async (h) => h()));
-    return this.registry.metrics();
+    return this.registry.getMetricsAsJSON();
+  }
+
+  async text(): Promise<string> {
+    if (!this.sources.length) {
+      await Promise.all(this.scrapeHooks.map(async (h) => h()));
+      return this.registry.metrics();
+    }
+    const parts = await Promise.all([
+      this.json().then((own) => [own]),
+      ...this.sources.map((s) => s().catch(() => [])),
+    ]);
+    return client.AggregatorRegistry.aggregate(parts.flat()).metrics();
   }
 }
 

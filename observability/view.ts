@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { StreamsApp } from '../runtime/app.js';
+import type { StreamThreads } from '../runtime/threads.js';
 import type { PartitionLag } from '../runtime/lag.js';
 import { storeDirectory } from '../runtime/observed.js';
 import { toSvg, type BuiltTopology } from '../topology/index.js';
@@ -88,6 +89,50 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
         instanceId: app.instanceId,
         state: app.state,
         guarantee: app.config.processingGuarantee,
+        tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
+        topology: topology.toJSON(),
+        updatedAt: new Date(now).toISOString(),
+      };
+    },
+  };
+}
+
+/**
+ * What `/readyz`, `/topology` and `/topology.json` show for an instance of several stream
+ * threads: their tasks from the threads' latest snapshots (lag is each thread's own
+ * metric; the pulled metrics are each thread's, merged at the scrape).
+ */
+export function threadsView(threads: StreamThreads, topology: BuiltTopology): InstanceView {
+  let svg: Promise<string> | undefined;
+  const rates = new Map<string, { at: number; processed: number; rate: number }>();
+  const rateOf = (id: string, processed: number, now: number) => {
+    const prev = rates.get(id);
+    if (prev && now - prev.at < 1000) return prev.rate;
+    const rate = prev ? ((processed - prev.processed) * 1000) / (now - prev.at) : 0;
+    rates.set(id, { at: now, processed, rate });
+    return rate;
+  };
+  return {
+    applicationId: threads.config.applicationId,
+    notReadyReason: () => threads.notReadyReason(),
+    topologySvg: () => (svg ??= toSvg(topology, threads.config.applicationId).catch(() => '')),
+    status: (): InstanceStatus => {
+      const now = Date.now();
+      const tasks = [...threads.tasks.values()].map((t): TaskStatus => ({
+        id: t.id,
+        state: t.state,
+        partitions: [],
+        processed: t.stats.processed,
+        ratePerSecond: rateOf(t.id, t.stats.processed, now),
+        restored: t.stats.restored,
+        restoreRemaining: t.state === 'running' ? 0 : t.stats.restoreRemaining,
+        commits: t.stats.commits,
+      }));
+      return {
+        applicationId: threads.config.applicationId,
+        instanceId: threads.instanceId,
+        state: threads.state,
+        guarantee: threads.config.processingGuarantee,
         tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
         topology: topology.toJSON(),
         updatedAt: new Date(now).toISOString(),

@@ -20,7 +20,7 @@ import {
   type StreamsConfig,
   type StreamsConfigInput,
 } from './config.js';
-import { StreamsError } from './errors.js';
+import { ConfigError, StreamsError } from './errors.js';
 import { withRetries } from './retry.js';
 import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
@@ -134,6 +134,10 @@ export class StreamsApp {
   }
 
   async start(): Promise<void> {
+    if (this.config.numStreamThreads > 1)
+      throw new ConfigError(
+        `numStreamThreads is ${this.config.numStreamThreads}: a StreamsApp runs one stream thread; run more with \`millrace run --num-stream-threads ${this.config.numStreamThreads}\`, or from code with StreamThreads (runtime/threads.ts) and a module that builds the topology in each thread`,
+      );
     checkKafkaClient(this.config.processingGuarantee);
     this.stateValue = 'starting';
     const c = this.config;

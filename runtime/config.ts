@@ -146,6 +146,15 @@ export const streamsConfigSchema = z
       .refine((n) => n !== 0, 'write -1 for the broker default, or 1 or more')
       .default(-1),
     clientId: z.string().min(1).optional(),
+    /**
+     * Stream threads of the instance (Kafka Streams' `num.stream.threads`): each a worker
+     * thread with its own consumer in the group, its own tasks, stores and transactional id,
+     * so an instance uses as many cores. Default 1 (no worker: the instance runs in the
+     * process's main thread). More than one needs the topology as a module each thread can
+     * import: `millrace run` does that (`--num-stream-threads`); from code, see
+     * runtime/threads.ts.
+     */
+    numStreamThreads: z.number().int().min(1).max(64).default(1),
     /** Structured logs (one JSON object a line on stderr) at or above this level. */
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('warn'),
   })
@@ -182,6 +191,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['deadLetterTopic', String],
   ['replicationFactor', Number],
   ['logLevel', String],
+  ['numStreamThreads', Number],
 ];
 
 function envName(key: string): string {

@@ -60,4 +60,38 @@ describe('claimInstanceDir', () => {
     expect(next.processId).not.toBe(first.processId);
     next.release();
   });
+
+  it('gives each worker thread of a process a slot of its own (stream threads)', async () => {
+    const root = tmp();
+    const url = new URL('./instance-dir.ts', import.meta.url).href;
+    // Two workers (each with its own copy of this module) claim at once, then report.
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.tsx).then((t) => t.register()).then(() => import(workerData.url)).then((m) => {
+        const c = m.claimInstanceDir(workerData.root, 'app');
+        parentPort.postMessage(c.processId);
+        parentPort.once('message', () => { c.release(); parentPort.close(); });
+      });`;
+    const { Worker } = await import('node:worker_threads');
+    const workers = [0, 1].map(
+      () =>
+        new Worker(code, {
+          eval: true,
+          workerData: { url, root, tsx: import.meta.resolve('tsx/esm/api') },
+        }),
+    );
+    const ids = await Promise.all(
+      workers.map((w) => new Promise<string>((resolve) => w.once('message', resolve))),
+    );
+    expect(new Set(ids).size).toBe(2);
+    const main = claimInstanceDir(root, 'app');
+    expect(ids).not.toContain(main.processId);
+    main.release();
+    for (const w of workers) w.postMessage('release');
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+    // Released: the next claims take the freed slots again.
+    const again = claimInstanceDir(root, 'app');
+    expect(ids.concat(main.processId)).toContain(again.processId);
+    again.release();
+  });
 });

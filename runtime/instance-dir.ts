@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { isMainThread, threadId } from 'node:worker_threads';
 
 export interface InstanceClaim {
   /** Stable across restarts of the instance on this directory and slot (8 hex digits). */
@@ -31,23 +32,32 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes `lock` if it is free or its holder is gone; false when a live process holds it. */
+/**
+ * Who holds a slot: the process id, and the worker thread's id for a stream thread of an
+ * instance with several (`pid:thread`; the main thread's is the pid alone). Each stream
+ * thread claims a slot of its own, so each has a transactional id of its own.
+ */
+const holderId = isMainThread ? String(process.pid) : `${process.pid}:${threadId}`;
+
+/** Takes `lock` if it is free or its holder is gone; false when a live process or thread holds it. */
 function take(lock: string): boolean {
   for (;;) {
     try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      fs.writeFileSync(lock, holderId, { flag: 'wx' });
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder = NaN;
+      let holder = '';
       try {
-        holder = Number(fs.readFileSync(lock, 'utf8').trim());
+        holder = fs.readFileSync(lock, 'utf8').trim();
       } catch {
         continue; // removed meanwhile
       }
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder))
-        return false;
-      if (holder === process.pid && claimed.has(lock)) return false;
+      const pid = Number(holder.split(':')[0]);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) return false;
+      // Another thread of this process (its worker threads run stream threads).
+      if (pid === process.pid && holder !== holderId) return false;
+      if (holder === holderId && claimed.has(lock)) return false;
       fs.rmSync(lock, { force: true }); // left by a process that is gone
     }
   }
@@ -78,7 +88,7 @@ export function claimInstanceDir(stateDir: string, applicationId: string): Insta
       released = true;
       claimed.delete(lock);
       try {
-        if (fs.readFileSync(lock, 'utf8').trim() === String(process.pid)) fs.rmSync(lock);
+        if (fs.readFileSync(lock, 'utf8').trim() === holderId) fs.rmSync(lock);
       } catch {
         /* removed already (e.g. by `millrace reset`) */
       }

@@ -417,30 +417,37 @@ export class StreamThread {
   /** Processes the batch's records this task has not processed yet; false if there were none. */
   private async processBatch(task: StreamTask, { batch, resolveOffset }: EachBatchPayload) {
     const position = this.manager.position(batch.topic, batch.partition);
-    const fresh = batch.messages.filter((m) => Number(m.offset) >= position);
-    if (fresh.length < batch.messages.length)
+    const messages = batch.messages;
+    // Offsets rise through a batch: the records already processed, if any, come first.
+    let skip = 0;
+    while (skip < messages.length && Number(messages[skip]!.offset) < position) skip++;
+    if (skip)
       this.log.debug('dropped records already processed', {
         task: task.id,
         topic: batch.topic,
         partition: batch.partition,
         from: batch.firstOffset(),
         position,
-        dropped: batch.messages.length - fresh.length,
+        dropped: skip,
       });
-    if (!fresh.length) {
+    if (skip === messages.length) {
       // kafkajs is behind this task: move its fetch position to ours.
       this.consumer.seek(batch.topic, batch.partition, position);
       return false;
     }
-    const records: RawRecord[] = fresh.map((m) => ({
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: Number(m.offset),
-      key: m.key,
-      value: m.value,
-      timestamp: Number(m.timestamp),
-      headers: (m.headers ?? {}) as RawRecord['headers'],
-    }));
+    const records: RawRecord[] = new Array(messages.length - skip);
+    for (let i = skip; i < messages.length; i++) {
+      const m = messages[i]!;
+      records[i - skip] = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: Number(m.offset),
+        key: m.key,
+        value: m.value,
+        timestamp: Number(m.timestamp),
+        headers: (m.headers ?? {}) as RawRecord['headers'],
+      };
+    }
     await task.process(records);
     this.manager.advance(batch.topic, batch.partition, records[records.length - 1]!.offset + 1);
     resolveOffset(batch.lastOffset());

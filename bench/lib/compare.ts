@@ -173,9 +173,13 @@ export interface PairResult {
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-export function scaleLabel(scale: 1 | 2): string {
-  return scale === 1
-    ? '1 millrace instance vs 1 stream thread'
+/** How millrace runs two: one instance of two stream threads, or two instances. */
+export type ScaleOut = 'threads' | 'instances';
+
+export function scaleLabel(scale: 1 | 2, scaleOut: ScaleOut = 'threads'): string {
+  if (scale === 1) return '1 millrace instance vs 1 stream thread';
+  return scaleOut === 'threads'
+    ? '1 millrace instance of 2 stream threads vs 2 stream threads'
     : '2 millrace instances vs 2 stream threads';
 }
 
@@ -184,13 +188,14 @@ export function pairResult(
   m: SideResult,
   k: SideResult,
   produceLimit: number | undefined,
+  scaleOut: ScaleOut = 'threads',
 ): PairResult {
   return {
     pair: p.id,
     name: p.name,
     group: p.group,
     guarantee: p.guarantee,
-    scale: scaleLabel(p.scale),
+    scale: scaleLabel(p.scale, scaleOut),
     millrace_records_per_s: m.records_per_s,
     kstreams_records_per_s: k.records_per_s,
     ratio: r2(m.records_per_s / k.records_per_s),

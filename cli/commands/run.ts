@@ -1,22 +1,33 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Metrics } from '../../observability/metrics.js';
+import { threadsView, viewFor } from '../../observability/view.js';
+import { startServer, type InstanceView } from '../../observability/server.js';
+import type { StreamsApp } from '../../runtime/app.js';
 import {
-  observerFor,
-  processorMetricsFor,
-  storeMetricsFor,
-} from '../../observability/instrument.js';
-import { viewFor } from '../../observability/view.js';
-import { startServer } from '../../observability/server.js';
-import { StreamsApp } from '../../runtime/app.js';
-import { processorRegistry, type ProcessorMetrics } from '../../processors/index.js';
-import type { BuiltTopology } from '../../topology/index.js';
-import { configFromEnv, configFromFile, type StreamsConfigInput } from '../../runtime/config.js';
+  configFromEnv,
+  configFromFile,
+  resolveConfig,
+  type StreamsConfigInput,
+} from '../../runtime/config.js';
 import { closeOnSignals } from '../../runtime/signals.js';
+import { StreamThreads } from '../../runtime/threads.js';
 import { parseArgs } from '../args.js';
-import { withRestoreProgress } from '../progress.js';
 import { EXIT } from '../errors.js';
-import { loadTopology } from '../load.js';
+import { instanceFor, loadTarget } from '../instance.js';
+import type { RunThreadArgs } from '../thread-worker.js';
 import type { Command } from '../command.js';
+
+/** What `run` starts: one StreamsApp, or the stream threads of one instance. */
+type Instance = Pick<StreamsApp | StreamThreads, 'start' | 'close' | 'onFailure' | 'instanceId'> & {
+  config: { applicationId: string };
+};
+
+/** cli/thread-worker.{ts,js}, beside this command's folder. */
+function threadWorkerModule(): string {
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  return new URL(`../thread-worker${ext}`, import.meta.url).href;
+}
 
 const say = (o: object) =>
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...o }) + '\n');
@@ -40,6 +51,8 @@ export function runConfig(
     bootstrapServers: flag('brokers'),
     stateDir: flag('state-dir'),
     processingGuarantee: flag('guarantee') as StreamsConfigInput['processingGuarantee'],
+    numStreamThreads:
+      flag('num-stream-threads') === undefined ? undefined : Number(flag('num-stream-threads')),
   };
   return {
     ...(appDefaults ?? {}),
@@ -52,27 +65,13 @@ export function runConfig(
   };
 }
 
-/**
- * Starts at 0, before the instance joins, the counters each processor type declares
- * (`counters` in its definition): a window closed by a task that just moved here still
- * shows on the dashboard as a step (a series that first appears with a value hides it
- * from rate() and increase()).
- */
-export function zeroDeclaredCounters(
-  topology: BuiltTopology,
-  processorMetrics: (task: string, processor: string) => ProcessorMetrics,
-): void {
-  for (const node of topology.spec.nodes)
-    if (node.kind === 'processor')
-      for (const counter of processorRegistry.definition(node.type)?.counters ?? [])
-        processorMetrics('', node.name).counter(counter, '');
-}
+export { zeroDeclaredCounters } from '../instance.js';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run one instance of an app (start more, with the same app id, to scale out)',
   usage:
-    'millrace run <topology.yaml | app.ts | app folder> [--config millrace.yaml] [--app-id ID] [--brokers H:P,…] [--guarantee exactly_once|at_least_once] [--state-dir DIR] [--registry URL] [--metrics-port N] [--metrics-host H]',
+    'millrace run <topology.yaml | app.ts | app folder> [--config millrace.yaml] [--app-id ID] [--brokers H:P,…] [--guarantee exactly_once|at_least_once] [--state-dir DIR] [--registry URL] [--metrics-port N] [--metrics-host H] [--num-stream-threads N]',
   async run(argv) {
     const a = parseArgs(argv, {
       values: [
@@ -84,57 +83,62 @@ export const runCommand: Command = {
         'registry',
         'metrics-port',
         'metrics-host',
+        'num-stream-threads',
       ],
     });
     if (a.flags.help || a.positionals.length !== 1) return this.help();
-    const { topology, app: mod, name } = await loadTopology(a.positionals[0]!);
+    const target = a.positionals[0]!;
+    const { topology, app: mod, name } = await loadTarget(target);
     const registry =
       (a.flags.registry as string | undefined) ??
       process.env.MILLRACE_REGISTRY_URL ??
       'http://127.0.0.1:8081/apis/ccompat/v7';
-    const m = mod as
-      | {
-          serdes?: (url: string) => Promise<Record<string, any>>;
-          streamsDefaults?: Partial<StreamsConfigInput>;
-        }
-      | undefined;
-    const serdes = m?.serdes ? await m.serdes(registry) : {};
-    const config = runConfig(a.flags, m?.streamsDefaults, mod?.applicationId ?? name);
+    const config = runConfig(a.flags, mod?.streamsDefaults, mod?.applicationId ?? name);
     const metrics = new Metrics();
-    let appId = '';
-    const processorMetrics = processorMetricsFor(metrics, () => appId);
-    const app = new StreamsApp(
-      topology,
-      config,
-      withRestoreProgress(observerFor(metrics, () => appId)),
-      {
-        serdes,
-        processorMetrics,
-        storeMetrics: storeMetricsFor(metrics, () => appId),
-      },
-    );
-    appId = app.config.applicationId;
-    zeroDeclaredCounters(topology, processorMetrics);
-    const server = await startServer(metrics, viewFor(app, topology, metrics), {
+    const threads = resolveConfig(config).numStreamThreads;
+    let instance: Instance;
+    let view: InstanceView;
+    if (threads === 1) {
+      const built = await instanceFor(target, registry, config, metrics);
+      instance = built.app;
+      view = viewFor(built.app, topology, metrics);
+    } else {
+      // Each stream thread a worker building the same instance (cli/thread-worker.ts); their
+      // metrics are merged into this thread's at each scrape.
+      const pool = new StreamThreads(
+        { module: threadWorkerModule(), args: { target, registry } satisfies RunThreadArgs },
+        config,
+      );
+      metrics.addSource(() => pool.request('metrics') as Promise<any>);
+      instance = pool;
+      view = threadsView(pool, topology);
+    }
+    const server = await startServer(metrics, view, {
       port: Number(a.flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
       host: (a.flags['metrics-host'] as string | undefined) ?? '127.0.0.1',
     });
     const done = new Promise<number>((resolve) => {
-      app.onFailure((err) => {
+      instance.onFailure((err) => {
         say({ event: 'failed', error: (err as Error).message });
         void server.close().then(() => resolve(EXIT.internal));
       });
-      closeOnSignals(app, {
+      closeOnSignals(instance, {
         onClosed: () =>
           void server.close().then(() => (say({ event: 'stopped' }), resolve(EXIT.ok))),
         log: (msg) => say({ event: 'signal', msg }),
       });
     });
-    await app.start();
+    try {
+      await instance.start();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     say({
       event: 'started',
-      app: appId,
-      instance: app.instanceId,
+      app: instance.config.applicationId,
+      instance: instance.instanceId,
+      ...(threads > 1 ? { streamThreads: threads } : {}),
       metrics: `${server.url}/metrics`,
       status: `${server.url}/topology`,
     });
@@ -152,6 +156,7 @@ export const runCommand: Command = {
         `  --registry URL     schema registry (default MILLRACE_REGISTRY_URL or http://127.0.0.1:8081/apis/ccompat/v7)\n` +
         `  --metrics-port N   /metrics, /healthz, /readyz, /topology (default 9464; 0 picks a free port)\n` +
         `  --metrics-host H   bind address (default 127.0.0.1; 0.0.0.0 exposes it)\n` +
+        `  --num-stream-threads N  stream threads, each a worker with its own consumer (default 1)\n` +
         `Other settings come from MILLRACE_* variables (docs/guide/running-and-scaling.md lists them). SIGTERM/SIGINT: commit and stop; twice: exit at once.\n`,
     );
     return EXIT.ok;

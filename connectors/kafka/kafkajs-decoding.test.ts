@@ -237,6 +237,27 @@ describe('kafkajs record batch decoding (patched) gives what kafkajs 2.2.4 gave'
       }
     }
   });
+
+  it("the consumer's Batch leaves control records out", async () => {
+    const data = await batchBytes(randomRecords(3), { firstOffset: '0', firstTimestamp: 1 });
+    const control = await batchBytes(randomRecords(1), {
+      firstOffset: '3',
+      firstTimestamp: 1,
+      control: true,
+    });
+    const records = [
+      ...(await decodeRecordBatch(new Decoder(data))).records,
+      ...(await decodeRecordBatch(new Decoder(control))).records,
+    ];
+    const batch = new Batch('t', '0', {
+      partition: 0,
+      highWatermark: '4',
+      abortedTransactions: [],
+      messages: records,
+    });
+    expect(batch.messages.map((m: any) => m.offset)).toEqual(['0', '1', '2']);
+    expect(batch.lastOffset()).toBe('3');
+  });
 });
 
 describe('murmur2 (the default partitioner) is the Java client’s', () => {

@@ -9,6 +9,9 @@
  * (test/support/pipeline-oracle.ts): each (symbol, trade_timestamp) once with the same
  * row, each closed window's vwap/volume/count/OHLC equal within 1e-9 relative; trades.dlq
  * must hold exactly the rule breakers and the late trades.
+ *
+ * Each instance runs MILLRACE_E2E_STREAM_THREADS stream threads (1 here; 2 in
+ * pipeline-crash-2-threads.test.ts, which runs this file again): a SIGKILL takes both.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +39,7 @@ const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js'
 // Event time: recent (outputs carry it, and Kafka deletes records older than retention).
 const START = Math.floor((Date.now() - 40 * 60_000) / 60_000) * 60_000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-crash-'));
+const THREADS = Number(process.env.MILLRACE_E2E_STREAM_THREADS ?? 1);
 const duckdbPath = path.join(dir, 'warehouse.duckdb');
 let kafka: Kafka;
 
@@ -51,7 +55,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('finnhub-vwap under crashes, as processes', () => {
+describe(`finnhub-vwap under crashes, as processes (${THREADS} stream thread${THREADS > 1 ? 's' : ''} per instance)`, () => {
   it('instance SIGKILLed mid-stream and sink killed after a commit: DuckDB equals the independent computation', async () => {
     const {
       ingest,
@@ -66,7 +70,7 @@ describe('finnhub-vwap under crashes, as processes', () => {
       partitions: 4,
     });
     // b2 restarts on b's state directory.
-    const instance = (name: string) => start(name, name.replace(/\d+$/, ''));
+    const instance = (name: string) => start(name, name.replace(/\d+$/, ''), THREADS);
     const sink = (name: string, fault: Record<string, string> = {}) =>
       startSink(name, duckdbPath, SINK_ID, fault);
 

@@ -2,8 +2,11 @@
  * Scale out the flagship while data flows, every part its own process: 1 → 2 → 3
  * instances of `millrace run apps/finnhub-vwap`, then one is stopped (SIGTERM). At each
  * stable point `millrace status --json` (Kafka's admin API) must show every task owned
- * by exactly one member, and every member's own /topology.json must agree; at the end
+ * by exactly one member, and every instance's own /topology.json must agree; at the end
  * the DuckDB tables written by `millrace sink` equal the independent computation.
+ *
+ * Each instance runs MILLRACE_E2E_STREAM_THREADS stream threads (1 here; 2 in
+ * scale-out-2-threads.test.ts, which runs this file again): each thread is a member.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -31,6 +34,7 @@ const APP_ID = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
 const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js');
 const START = Math.floor((Date.now() - 50 * 60_000) / 60_000) * 60_000;
 const PARTITIONS = 6;
+const THREADS = Number(process.env.MILLRACE_E2E_STREAM_THREADS ?? 1);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-scale-'));
 const duckdbPath = path.join(dir, 'warehouse.duckdb');
 const run = promisify(execFile);
@@ -52,8 +56,8 @@ interface Status {
   tasks: Array<{ task: string; owners: string[] }>;
 }
 
-describe('finnhub-vwap scaled out while data flows', () => {
-  it('1 → 2 → 3 instances, then one stopped: each task on one instance at every stable point, warehouse exact', async () => {
+describe(`finnhub-vwap scaled out while data flows (${THREADS} stream thread${THREADS > 1 ? 's' : ''} per instance)`, () => {
+  it('1 → 2 → 3 instances, then one stopped: each task on one member at every stable point, warehouse exact', async () => {
     const p = pipelineProcesses({
       brokers: inject('kafkaBrokers'),
       registryUrl: inject('registryUrl'),
@@ -65,7 +69,7 @@ describe('finnhub-vwap scaled out while data flows', () => {
     const env = p.env;
     const ingest = (seed: number, minute: number) =>
       p.ingest(seed, START + minute * 60_000, 6000, 100);
-    const instance = (name: string) => p.instance(name);
+    const instance = (name: string) => p.instance(name, name, THREADS);
     const status = async (): Promise<Status> => {
       const { stdout } = await run(
         process.execPath,
@@ -84,8 +88,9 @@ describe('finnhub-vwap scaled out while data flows', () => {
       return JSON.parse(stdout) as Status;
     };
     const ALL = Array.from({ length: PARTITIONS }, (_, p) => `0_${p}`);
-    /** Waits for a stable group of `n` members and checks that each task has one owner. */
-    const stableWith = async (n: number, running: Child[]) => {
+    /** Waits for a stable group of `instances` (their threads the members), each task one owner. */
+    const stableWith = async (instances: number, running: Child[]) => {
+      const n = instances * THREADS;
       const deadline = Date.now() + 90_000;
       let last: Status | undefined;
       for (;;) {

@@ -159,8 +159,11 @@ export function pipelineProcesses(o: {
         ],
         env,
       ),
-    /** One `millrace run apps/finnhub-vwap` instance with state in `<dir>/<stateName>`. */
-    instance: (name: string, stateName = name): Child =>
+    /**
+     * One `millrace run apps/finnhub-vwap` instance with state in `<dir>/<stateName>`, with
+     * `streamThreads` stream threads (`--num-stream-threads`).
+     */
+    instance: (name: string, stateName = name, streamThreads = 1): Child =>
       startChild(
         name,
         'bin/millrace.js',
@@ -173,6 +176,8 @@ export function pipelineProcesses(o: {
           '0',
           '--state-dir',
           path.join(o.dir, stateName),
+          '--num-stream-threads',
+          String(streamThreads),
         ],
         env,
       ),
