@@ -15,7 +15,8 @@ import type { ProcessorMetrics } from '../processors/api.js';
 import { BuiltTopology } from '../topology/index.js';
 import type { AppTopology } from './app.js';
 import { GlobalTables } from './global-tables.js';
-import { createTaskEngine, serdeResolver } from './task/create.js';
+import type { StreamsConfig } from './config.js';
+import { createTaskEngine, serdeResolver, type CreateEngineOptions } from './task/create.js';
 
 export interface AdapterOptions {
   /** Serdes by name beyond the built-ins (e.g. Avro ones from the registry). */
@@ -56,25 +57,11 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
     ],
     createEngine: (taskId, { config }) =>
       createTaskEngine({
-        applicationId: config.applicationId,
+        ...engineOptions(config, opts, taskId),
         taskId,
         topology: built,
         serde,
-        stateDir: config.stateDir,
-        backend: config.storeBackend,
-        cacheMaxEntries: config.cacheMaxEntries,
-        leveldb: {
-          blockCacheBytes: config.leveldbBlockCacheBytes,
-          writeBufferBytes: config.leveldbWriteBufferBytes,
-        },
-        deadLetterTopic: config.deadLetterTopic,
         ...(globals ? { globalStores: globals.stores } : {}),
-        deserializationErrorHandler: config.deserializationErrorHandler,
-        processingErrorHandler: config.processingErrorHandler,
-        ...(opts.processorMetrics
-          ? { processorMetrics: (p: string) => opts.processorMetrics!(taskId, p) }
-          : {}),
-        ...(opts.storeMetrics ? { storeMetrics: opts.storeMetrics(taskId) } : {}),
       }),
     checkpoint: (taskId, { config }) => {
       const dir = taskDir(config.stateDir, config.applicationId, taskId);
@@ -85,5 +72,30 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         wipe: () => wipeTaskState(dir),
       };
     },
+  };
+}
+
+/** What every task's engine takes from the config and the adapter's options. */
+function engineOptions(
+  config: StreamsConfig,
+  opts: AdapterOptions,
+  taskId: string,
+): Omit<CreateEngineOptions, 'taskId' | 'topology' | 'serde'> {
+  return {
+    applicationId: config.applicationId,
+    stateDir: config.stateDir,
+    backend: config.storeBackend,
+    cacheMaxEntries: config.cacheMaxEntries,
+    leveldb: {
+      blockCacheBytes: config.leveldbBlockCacheBytes,
+      writeBufferBytes: config.leveldbWriteBufferBytes,
+    },
+    deadLetterTopic: config.deadLetterTopic,
+    deserializationErrorHandler: config.deserializationErrorHandler,
+    processingErrorHandler: config.processingErrorHandler,
+    ...(opts.processorMetrics
+      ? { processorMetrics: (p: string) => opts.processorMetrics!(taskId, p) }
+      : {}),
+    ...(opts.storeMetrics ? { storeMetrics: opts.storeMetrics(taskId) } : {}),
   };
 }

@@ -370,44 +370,55 @@ function split(spec: TopologySpec, sorted: string[], global: GlobalNodes): Subto
   );
 }
 
-function splitLocal(
-  spec: TopologySpec,
-  sorted: string[],
-  globalStores: Set<string>,
-): Subtopology[] {
-  const parent = new Map<string, string>(spec.nodes.map((n) => [n.name, n.name]));
-  const find = (x: string): string => {
-    const p = parent.get(x)!;
+/** Union-find over node names. */
+class Components {
+  private readonly parent = new Map<string, string>();
+
+  constructor(names: Iterable<string>) {
+    for (const n of names) this.parent.set(n, n);
+  }
+
+  find(x: string): string {
+    const p = this.parent.get(x)!;
     if (p === x) return x;
-    const root = find(p);
-    parent.set(x, root);
+    const root = this.find(p);
+    this.parent.set(x, root);
     return root;
-  };
-  for (const n of spec.nodes)
-    if (n.kind !== 'source')
-      for (const p of n.parents) parent.set(find(n.name), find(parseParent(p).node));
+  }
+
+  union(a: string, b: string): void {
+    this.parent.set(this.find(a), this.find(b));
+  }
+}
+
+interface StoreJoin {
+  store: string;
+  first: string;
+  node: string;
+}
+
+/** Connects processors that share a (task) store; returns where that joined two groups. */
+function unionByStores(spec: TopologySpec, c: Components, globalStores: Set<string>): StoreJoin[] {
   const storeUser = new Map<string, string>();
-  const joinedBy: Array<{ store: string; first: string; node: string }> = [];
+  const joinedBy: StoreJoin[] = [];
   for (const n of spec.nodes) {
     if (n.kind !== 'processor') continue;
     for (const s of n.stores) {
       if (globalStores.has(s)) continue; // every task reads it; it joins no sub-topologies
       const first = storeUser.get(s);
       if (first === undefined) storeUser.set(s, n.name);
-      else if (find(first) !== find(n.name)) {
+      else if (c.find(first) !== c.find(n.name)) {
         joinedBy.push({ store: s, first, node: n.name });
-        parent.set(find(n.name), find(first));
+        c.union(n.name, first);
       }
     }
   }
-  const groups = new Map<string, string[]>();
-  for (const name of sorted)
-    (groups.get(find(name)) ?? groups.set(find(name), []).get(find(name))!).push(name);
-  const firstIndex = (names: string[]) =>
-    Math.min(...names.map((x) => spec.nodes.findIndex((n) => n.name === x)));
-  const ordered = [...groups.values()].sort((a, b) => firstIndex(a) - firstIndex(b));
-  const byName = new Map(spec.nodes.map((n) => [n.name, n]));
-  for (const names of ordered) {
+  return joinedBy;
+}
+
+/** A store that joined the two sides of one of the topology's own topics is an error. */
+function checkStoreLoops(groups: string[][], joinedBy: StoreJoin[], byName: Map<string, NodeSpec>) {
+  for (const names of groups) {
     const why = joinedBy.find((j) => names.includes(j.node));
     if (!why) continue;
     const nodes = names.map((x) => byName.get(x)!);
@@ -420,25 +431,49 @@ function splitLocal(
         `store "${why.store}" is used by "${why.first}" and "${why.node}", on the two sides of topic "${loop.topic}"; processors that share a store run in one task, so a store cannot span a repartition — give each side its own store`,
       );
   }
-  return ordered.map((names, id) => {
-    const stores = new Set<string>();
-    for (const x of names) {
-      const n = byName.get(x)!;
-      if (n.kind !== 'processor') continue;
-      for (const s of n.stores) if (!globalStores.has(s)) stores.add(s);
-    }
-    const sources = names
-      .map((x) => byName.get(x)!)
-      .filter((n): n is SourceSpec => n.kind === 'source');
-    return {
-      id,
-      nodes: names,
-      sources,
-      sourceTopics: sources.flatMap((x) => x.topics),
-      sinks: names.map((x) => byName.get(x)!).filter((n): n is SinkSpec => n.kind === 'sink'),
-      stores: [...stores],
-    };
-  });
+}
+
+function subtopology(
+  id: number,
+  names: string[],
+  byName: Map<string, NodeSpec>,
+  globalStores: Set<string>,
+): Subtopology {
+  const nodes = names.map((x) => byName.get(x)!);
+  const stores = new Set<string>();
+  for (const n of nodes)
+    if (n.kind === 'processor') for (const s of n.stores) if (!globalStores.has(s)) stores.add(s);
+  const sources = nodes.filter((n): n is SourceSpec => n.kind === 'source');
+  return {
+    id,
+    nodes: names,
+    sources,
+    sourceTopics: sources.flatMap((x) => x.topics),
+    sinks: nodes.filter((n): n is SinkSpec => n.kind === 'sink'),
+    stores: [...stores],
+  };
+}
+
+function splitLocal(
+  spec: TopologySpec,
+  sorted: string[],
+  globalStores: Set<string>,
+): Subtopology[] {
+  const c = new Components(spec.nodes.map((n) => n.name));
+  for (const n of spec.nodes)
+    if (n.kind !== 'source') for (const p of n.parents) c.union(n.name, parseParent(p).node);
+  const joinedBy = unionByStores(spec, c, globalStores);
+  const groups = new Map<string, string[]>();
+  for (const name of sorted) {
+    const root = c.find(name);
+    (groups.get(root) ?? groups.set(root, []).get(root)!).push(name);
+  }
+  const firstIndex = (names: string[]) =>
+    Math.min(...names.map((x) => spec.nodes.findIndex((n) => n.name === x)));
+  const ordered = [...groups.values()].sort((a, b) => firstIndex(a) - firstIndex(b));
+  const byName = new Map(spec.nodes.map((n) => [n.name, n]));
+  checkStoreLoops(ordered, joinedBy, byName);
+  return ordered.map((names, id) => subtopology(id, names, byName, globalStores));
 }
 
 /**
