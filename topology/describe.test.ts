@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe as suite, expect, it } from 'vitest';
 import '../processors/index.js';
+import { activityTopology } from '../examples/topologies/activity.js';
 import { clicksTopology } from '../examples/topologies/clicks.js';
+import { ordersTopology } from '../examples/topologies/orders.js';
 import { describe, toDot, toJson, toMermaid, toSvg, TopologyBuilder, tumbling } from './index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -75,6 +77,20 @@ suite('describe and draw the multi-sub-topology example (golden files)', () => {
     );
     expect(mmd).toContain('n_s_clicks_total[("clicks-total")]:::store');
   });
+});
+
+suite('describe and draw windows, joins and a global table (golden files)', () => {
+  for (const [name, t] of [
+    ['activity', activityTopology().build('activity')],
+    ['orders', ordersTopology().build('orders')],
+  ] as const) {
+    it(`${name}: describe(), Mermaid, DOT, JSON`, () => {
+      golden(`${name}.describe.txt`, describe(t));
+      golden(`${name}.mmd`, toMermaid(t));
+      golden(`${name}.dot`, toDot(t));
+      golden(`${name}.json`, toJson(t));
+    });
+  }
 });
 
 suite('describe()', () => {
