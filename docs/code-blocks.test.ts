@@ -123,7 +123,7 @@ for (const file of markdownFiles()) {
         expect(b.lang, 'every fence names its language (text for output)').not.toBe('');
         if (b.skip && !/^(bash|sh|shell)$/.test(b.lang)) return;
         runBlock(b);
-      });
+      }, 120_000); // a block may start the CLI more than once: seconds apiece on a loaded machine
     }
     for (const p of programsOf(blocks)) {
       const name = p.at.replace(/[/.:]/g, '_') + '.ts';
