@@ -43,6 +43,8 @@ export interface CommitStrategy {
   committerFor(taskId: string): Committer;
   /** The tasks that commit along with `task` when it must commit early. */
   commitGroup(task: StreamTask, all: StreamTask[]): StreamTask[];
+  /** Whether a round of commits may start now (`all`: every task of the thread). */
+  mayStartRound(all: StreamTask[]): boolean;
   /** Called once a round of commits has started: exactly-once sends them as one transaction. */
   flush(): void;
   /** Exactly-once: sends what the tasks hold into the open transaction, once they hold enough. */
@@ -123,6 +125,18 @@ class ExactlyOnceCommits implements CommitStrategy {
   /** The transaction holds every task's work: all commit together. */
   commitGroup(_task: StreamTask, all: StreamTask[]): StreamTask[] {
     return all;
+  }
+
+  /**
+   * Not while a task's commit is in flight. Outputs go ahead into the transaction after
+   * the one in flight; a round that started meanwhile, for the tasks not in flight, would
+   * take that transaction and commit those outputs without the offsets and state of the
+   * tasks that sent them (which commit in a later round): a crash in between, and their
+   * next owner would produce them again. The round after starts when the commit in flight
+   * ends (see the thread's commitIfDue).
+   */
+  mayStartRound(all: StreamTask[]): boolean {
+    return !all.some((t) => t.committing);
   }
 
   flush(): void {
@@ -235,6 +249,11 @@ class AtLeastOnceCommits implements CommitStrategy {
 
   commitGroup(task: StreamTask): StreamTask[] {
     return [task];
+  }
+
+  /** Each task commits on its own, whenever it has no commit in flight. */
+  mayStartRound(): boolean {
+    return true;
   }
 
   flush(): void {}

@@ -364,6 +364,8 @@ export class StreamThread {
 
   private async createAndClose(): Promise<StreamTask[]> {
     const wanted = new Set(this.manager.assigned);
+    // Tasks closed without committing take what they sent ahead of their commit with them.
+    if (this.manager.all().some((t) => t.state === 'suspended')) this.commits.discardAhead();
     for (const task of this.manager.all()) {
       if (task.state === 'suspended') await this.manager.close(task, false);
       else if (!wanted.has(task.id)) await this.manager.close(task, true);
@@ -491,6 +493,7 @@ export class StreamThread {
    */
   private async commitTasks(tasks: StreamTask[], evenIfHalted = false): Promise<void> {
     if (this.halted && !evenIfHalted) return;
+    if (!this.commits.mayStartRound(this.manager.all())) return;
     const ready = tasks.filter((t) => t.state === 'running' && !t.committing);
     const started = await Promise.allSettled(ready.map((task) => task.startCommit()));
     // Exactly-once: what the tasks handed over goes out now, as one transaction.
