@@ -66,6 +66,10 @@ export class CachingLayer implements WriteLayer {
       return e.value === null ? undefined : fromByteString(e.value);
     }
     this.stats.misses++;
+    // Known to be absent below without a read (a window newer than any stored): nothing
+    // worth caching, as asking again costs as little (a dedupe store's new keys, each put
+    // right after, would fill the cache with misses and churn it).
+    if (!this.inner.mayContain(key)) return undefined;
     const v = this.inner.getSync(key);
     const value = v === undefined ? null : byteString(v);
     this.insert(k, { value, dirty: false, used: false, timestamp: 0 });

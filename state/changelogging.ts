@@ -9,6 +9,8 @@ import type { ScanRange, WriteOp } from './backend/backend.js';
 /** What the change-logging layer writes to: a bytes backend, or the window store's segments. */
 export interface LoggedTarget {
   getSync(key: Buffer): Buffer | undefined;
+  /** False when `key` cannot be there (a read would find nothing); optional. */
+  mayContain?(key: Buffer): boolean;
   write(ops: readonly WriteOp[]): Promise<void>;
   load(ops: readonly WriteOp[]): Promise<void>;
   scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]>;
@@ -32,6 +34,11 @@ export class ChangeLoggingLayer {
 
   getSync(key: Buffer): Buffer | undefined {
     return this.inner.getSync(key);
+  }
+
+  /** False when `key` cannot be below (see LoggedTarget.mayContain). */
+  mayContain(key: Buffer): boolean {
+    return this.inner.mayContain?.(key) ?? true;
   }
 
   scan(range: ScanRange): AsyncIterable<[Buffer, Buffer]> {

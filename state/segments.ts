@@ -69,7 +69,11 @@ function storedKey(segment: number, windowKey: Buffer): Buffer {
  * drops whole segments once every window in them is past retention.
  */
 export class SegmentedTarget implements LoggedTarget {
-  /** Newest window start seen (epoch ms); retention is measured back from it. */
+  /**
+   * Newest window start seen (epoch ms): of every window written to the backend, loaded
+   * into it by a restore, or found in it at open. Retention is measured back from it, and
+   * no window newer than it is in the backend.
+   */
   observed = Number.MIN_SAFE_INTEGER;
   /** Segments that may hold data in the backend. */
   private readonly live = new Set<number>();
@@ -94,9 +98,18 @@ export class SegmentedTarget implements LoggedTarget {
   }
 
   getSync(windowKey: Buffer): Buffer | undefined {
+    if (!this.mayContain(windowKey)) return undefined;
+    return this.backend.getSync(storedKey(this.segmentOf(windowStartOf(windowKey)), windowKey));
+  }
+
+  /**
+   * False when the window cannot be in the backend: expired, or newer than every window
+   * written, loaded or found at open (`observed` follows each). A dedupe store's keys are
+   * mostly new, so most of its reads end here instead of in LevelDB.
+   */
+  mayContain(windowKey: Buffer): boolean {
     const ws = windowStartOf(windowKey);
-    if (ws < this.expiredBefore) return undefined;
-    return this.backend.getSync(storedKey(this.segmentOf(ws), windowKey));
+    return ws >= this.expiredBefore && ws <= this.observed;
   }
 
   /** Writes window keys into their segments; skips expired windows, then drops old segments. */
