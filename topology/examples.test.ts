@@ -87,3 +87,39 @@ describe('the orders example (joins and a global table)', () => {
     ]);
   });
 });
+
+describe('the YAML examples of joins and a global table', () => {
+  it('joins.yaml: an outer stream-stream join and a left table-table join, values side by side', async () => {
+    const t = buildTopology(loadTopologyFile(path.join(examples, 'joins.yaml')));
+    const d = (driver = await TopologyTestDriver.create(t));
+    await d.input('orders', J).pipe('o1', { amount: 5 }, { timestamp: 0 });
+    await d.input('payments', J).pipe('o1', { paid: 5 }, { timestamp: MINUTE });
+    await d.input('payments', J).pipe('o7', { paid: 1 }, { timestamp: 2 * MINUTE });
+    expect(d.output('orders-paid', J).readKeyValues()).toEqual([
+      ['o1', { left: { amount: 5 }, right: { paid: 5 } }],
+    ]);
+    await d.input('payments', J).pipe('zz', { paid: 0 }, { timestamp: 60 * MINUTE });
+    expect(d.output('orders-paid', J).readKeyValues()).toEqual([
+      ['o7', { left: null, right: { paid: 1 } }],
+    ]);
+    await d.input('users', J).pipe('ann', { name: 'Ann' });
+    await d.input('tiers', J).pipe('ann', 'gold');
+    expect(d.output('profiles', J).readKeyValues()).toEqual([
+      ['ann', { left: { name: 'Ann' }, right: null }],
+      ['ann', { left: { name: 'Ann' }, right: 'gold' }],
+    ]);
+  });
+
+  it('global-table.yaml: orders joined with the product their sku names', async () => {
+    const t = buildTopology(loadTopologyFile(path.join(examples, 'global-table.yaml')));
+    expect(t.globals.map((g) => g.store)).toEqual(['products']);
+    const d = (driver = await TopologyTestDriver.create(t));
+    await d.input('products', J).pipe('sku-1', { name: 'pen' });
+    await d.input('orders', J).pipe('o1', { sku: 'sku-1' });
+    await d.input('orders', J).pipe('o2', { sku: 'sku-2' });
+    expect(d.output('order-lines', J).readKeyValues()).toEqual([
+      ['o1', { left: { sku: 'sku-1' }, right: { name: 'pen' } }],
+      ['o2', { left: { sku: 'sku-2' }, right: null }],
+    ]);
+  });
+});

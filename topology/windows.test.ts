@@ -344,6 +344,25 @@ describe('windowed reduce, emit modes and suppress', () => {
     expect(got.length).toBeLessThan(500 / 3); // far fewer than the 500 updates
   });
 
+  it('suppress(untilTimeLimit) on a table: each key’s newest row at most once per limit, deletes included', async () => {
+    const b = new TopologyBuilder('table-limit');
+    b.table<string, number>('prices', J, { name: 'prices' })
+      .suppress(untilTimeLimit(10_000), { name: 'limited' })
+      .to('limited', J);
+    const d = await start(b.build('app'));
+    const prices = d.input<string, number>('prices', J);
+    await prices.pipe('a', 1, { timestamp: 0 });
+    await prices.pipe('a', 2, { timestamp: 5_000 });
+    await prices.pipe('b', 7, { timestamp: 6_000 });
+    await prices.pipe('a', null, { timestamp: 9_000 }); // deleted before its limit passed
+    await prices.pipe('b', 8, { timestamp: 12_000 }); // a's limit passed: a's newest is the delete
+    await prices.pipe('c', 1, { timestamp: 30_000 }); // b's limit passed
+    expect(d.output('limited', J).readKeyValues()).toEqual([
+      ['a', null],
+      ['b', 8],
+    ]);
+  });
+
   it('a suppressed window-close buffer is a changelogged store', async () => {
     const b = new TopologyBuilder('buffer');
     b.stream<string, { n: number }>('in', J)

@@ -96,6 +96,16 @@ export const tableJoins: ProcessorDefinition<TableJoinOptions>[] = [
     description:
       "One side of a table-table join (inner, left, outer): for each change of its table, the key's new joined value or a tombstone",
     options: tableJoinOptions,
+    // The other table's stores (a file need not list them on the node).
+    stores: (o) =>
+      [o.otherStore, ...(o.reads ?? [])].map((name) => ({
+        name,
+        kind: 'keyValue' as const,
+        keySerde: 'string',
+        valueSerde: 'json',
+        logged: true,
+        cache: true,
+      })),
     create: (o, inline) => {
       const p = parts(o, inline);
       return new TableJoinSide(o, p.joiner, p.lookup);
