@@ -40,7 +40,7 @@ export class EventClock {
 
   /** Notes input: call it for each record the processor receives. */
   touch(): void {
-    this.lastActivity = this.ctx.currentSystemTime();
+    if (this.idleCloseMs !== undefined) this.lastActivity = this.ctx.currentSystemTime();
   }
 
   /** Starts the idle checks (none when `idleCloseMs` is undefined); `onAdvance(now)` closes what is due. */

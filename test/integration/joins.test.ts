@@ -23,6 +23,17 @@ import {
   type ReadRecord,
 } from '../support/kafka-helpers.js';
 
+/** How many records a topic holds (the sum of its partitions' high watermarks). */
+async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 const run = `it-join2-${randomUUID().slice(0, 8)}`;
 let kafka: Kafka;
 const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-joins-'));
@@ -192,6 +203,7 @@ describe('joins on the runtime', () => {
             .map((x) => `${x.key} ${JSON.parse(x.value!)}`);
         const got = await readUntil(kafka, out, (rs) => rows(rs).length >= expected.length, 90_000);
         expect(rows(got).sort()).toEqual(expected);
+        expect(await recordsIn(kafka, `${app}-dlq`)).toBe(0); // nothing was late
       },
     );
   });
