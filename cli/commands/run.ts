@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Metrics } from '../../observability/metrics.js';
 import { threadsView, viewFor } from '../../observability/view.js';
-import { startServer, type InstanceView } from '../../observability/server.js';
+import { startServer, type InstanceView, type RunningServer } from '../../observability/server.js';
 import type { StreamsApp } from '../../runtime/app.js';
 import {
   configFromEnv,
@@ -17,6 +17,7 @@ import { EXIT } from '../errors.js';
 import { instanceFor, loadTarget } from '../instance.js';
 import type { RunThreadArgs } from '../thread-worker.js';
 import type { Command } from '../command.js';
+import type { BuiltTopology } from '../../topology/index.js';
 
 /** What `run` starts: one StreamsApp, or the stream threads of one instance. */
 type Instance = Pick<StreamsApp | StreamThreads, 'start' | 'close' | 'onFailure' | 'instanceId'> & {
@@ -67,82 +68,93 @@ export function runConfig(
 
 export { zeroDeclaredCounters } from '../instance.js';
 
+const RUN_FLAGS = [
+  'config',
+  'app-id',
+  'brokers',
+  'guarantee',
+  'state-dir',
+  'registry',
+  'metrics-port',
+  'metrics-host',
+  'num-stream-threads',
+];
+
+/** One StreamsApp, or `threads` workers each building it, with what the server shows of it. */
+async function startable(
+  loaded: { target: string; topology: BuiltTopology; registry: string },
+  config: StreamsConfigInput,
+  metrics: Metrics,
+): Promise<{ instance: Instance; view: InstanceView; threads: number }> {
+  const { target, topology, registry } = loaded;
+  const threads = resolveConfig(config).numStreamThreads;
+  if (threads === 1) {
+    const built = await instanceFor(target, registry, config, metrics);
+    return { instance: built.app, view: viewFor(built.app, topology, metrics), threads };
+  }
+  // Each stream thread a worker building the same instance (cli/thread-worker.ts); their
+  // metrics are merged into this thread's at each scrape.
+  const pool = new StreamThreads(
+    { module: threadWorkerModule(), args: { target, registry } satisfies RunThreadArgs },
+    config,
+  );
+  metrics.addSource(() => pool.request('metrics') as Promise<any>);
+  return { instance: pool, view: threadsView(pool, topology), threads };
+}
+
+/** Resolves with the exit code: 0 once a signal stopped the instance, 1 if it failed. */
+function untilStopped(instance: Instance, server: RunningServer): Promise<number> {
+  return new Promise<number>((resolve) => {
+    instance.onFailure((err) => {
+      say({ event: 'failed', error: (err as Error).message });
+      void server.close().then(() => resolve(EXIT.internal));
+    });
+    closeOnSignals(instance, {
+      onClosed: () => void server.close().then(() => (say({ event: 'stopped' }), resolve(EXIT.ok))),
+      log: (msg) => say({ event: 'signal', msg }),
+    });
+  });
+}
+
+async function runApp(target: string, flags: Record<string, string | true>): Promise<number> {
+  const { topology, app: mod, name } = await loadTarget(target);
+  const registry =
+    (flags.registry as string | undefined) ??
+    process.env.MILLRACE_REGISTRY_URL ??
+    'http://127.0.0.1:8081/apis/ccompat/v7';
+  const config = runConfig(flags, mod?.streamsDefaults, mod?.applicationId ?? name);
+  const metrics = new Metrics();
+  const loaded = { target, topology, registry };
+  const { instance, view, threads } = await startable(loaded, config, metrics);
+  const server = await startServer(metrics, view, {
+    port: Number(flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
+    host: (flags['metrics-host'] as string | undefined) ?? '127.0.0.1',
+  });
+  const done = untilStopped(instance, server);
+  await instance.start().catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
+  say({
+    event: 'started',
+    app: instance.config.applicationId,
+    instance: instance.instanceId,
+    ...(threads > 1 ? { streamThreads: threads } : {}),
+    metrics: `${server.url}/metrics`,
+    status: `${server.url}/topology`,
+  });
+  return done;
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run one instance of an app (start more, with the same app id, to scale out)',
   usage:
     'millrace run <topology.yaml | app.ts | app folder> [--config millrace.yaml] [--app-id ID] [--brokers H:P,…] [--guarantee exactly_once|at_least_once] [--state-dir DIR] [--registry URL] [--metrics-port N] [--metrics-host H] [--num-stream-threads N]',
   async run(argv) {
-    const a = parseArgs(argv, {
-      values: [
-        'config',
-        'app-id',
-        'brokers',
-        'guarantee',
-        'state-dir',
-        'registry',
-        'metrics-port',
-        'metrics-host',
-        'num-stream-threads',
-      ],
-    });
+    const a = parseArgs(argv, { values: RUN_FLAGS });
     if (a.flags.help || a.positionals.length !== 1) return this.help();
-    const target = a.positionals[0]!;
-    const { topology, app: mod, name } = await loadTarget(target);
-    const registry =
-      (a.flags.registry as string | undefined) ??
-      process.env.MILLRACE_REGISTRY_URL ??
-      'http://127.0.0.1:8081/apis/ccompat/v7';
-    const config = runConfig(a.flags, mod?.streamsDefaults, mod?.applicationId ?? name);
-    const metrics = new Metrics();
-    const threads = resolveConfig(config).numStreamThreads;
-    let instance: Instance;
-    let view: InstanceView;
-    if (threads === 1) {
-      const built = await instanceFor(target, registry, config, metrics);
-      instance = built.app;
-      view = viewFor(built.app, topology, metrics);
-    } else {
-      // Each stream thread a worker building the same instance (cli/thread-worker.ts); their
-      // metrics are merged into this thread's at each scrape.
-      const pool = new StreamThreads(
-        { module: threadWorkerModule(), args: { target, registry } satisfies RunThreadArgs },
-        config,
-      );
-      metrics.addSource(() => pool.request('metrics') as Promise<any>);
-      instance = pool;
-      view = threadsView(pool, topology);
-    }
-    const server = await startServer(metrics, view, {
-      port: Number(a.flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
-      host: (a.flags['metrics-host'] as string | undefined) ?? '127.0.0.1',
-    });
-    const done = new Promise<number>((resolve) => {
-      instance.onFailure((err) => {
-        say({ event: 'failed', error: (err as Error).message });
-        void server.close().then(() => resolve(EXIT.internal));
-      });
-      closeOnSignals(instance, {
-        onClosed: () =>
-          void server.close().then(() => (say({ event: 'stopped' }), resolve(EXIT.ok))),
-        log: (msg) => say({ event: 'signal', msg }),
-      });
-    });
-    try {
-      await instance.start();
-    } catch (err) {
-      await server.close();
-      throw err;
-    }
-    say({
-      event: 'started',
-      app: instance.config.applicationId,
-      instance: instance.instanceId,
-      ...(threads > 1 ? { streamThreads: threads } : {}),
-      metrics: `${server.url}/metrics`,
-      status: `${server.url}/topology`,
-    });
-    return done;
+    return runApp(a.positionals[0]!, a.flags);
   },
   help() {
     process.stdout.write(

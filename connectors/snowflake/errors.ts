@@ -47,89 +47,105 @@ export interface Classified {
   fix: string;
 }
 
+const unavailable = (fix: string, reconnect = false): Classified => ({
+  code: 'SINK_UNAVAILABLE',
+  domain: 'external',
+  retriable: true,
+  reconnect,
+  fix,
+});
+
+const refused = (code: SinkErrorCode, fix: string): Classified => ({
+  code,
+  domain: 'user',
+  retriable: false,
+  reconnect: false,
+  fix,
+});
+
+/** An HTTP failure of the driver's request: refused credentials, or a server to retry. */
+const httpFailure = (status: number | undefined): Classified =>
+  status === 401 || status === 403
+    ? refused('SINK_AUTH', 'check SNOWFLAKE_USER and its password or key')
+    : unavailable(`Snowflake answered HTTP ${status ?? '?'}; retrying`, true);
+
+/** The first rule whose test holds decides; the order matters (network before HTTP, …). */
+const RULES: Array<[(e: DriverError, code: string) => boolean, (e: DriverError) => Classified]> = [
+  [
+    (e, code) => e.name === 'NetworkError' || code === '401001' || NODE_NETWORK.has(code),
+    () =>
+      unavailable(
+        'Snowflake could not be reached; check the network and SNOWFLAKE_ACCOUNT / SNOWFLAKE_HOST',
+        true,
+      ),
+  ],
+  [
+    (_, code) => SESSION_GONE.has(code),
+    () => unavailable('the session expired; the sink logs in again', true),
+  ],
+  [
+    (e, code) => e.name === 'RequestFailedError' || code === '401002',
+    (e) => httpFailure(e.response?.statusCode),
+  ],
+  [
+    (_, code) => /^39\d{4}$/.test(code),
+    () =>
+      refused(
+        'SINK_AUTH',
+        'check SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH and its passphrase); not retried',
+      ),
+  ],
+  [
+    (e, code) => code.startsWith('ERR_OSSL') || /bad decrypt|private key/i.test(e.message ?? ''),
+    () =>
+      refused(
+        'SINK_AUTH',
+        'the key in SNOWFLAKE_PRIVATE_KEY_PATH could not be loaded: check the file is a PKCS#8 PEM key and SNOWFLAKE_PRIVATE_KEY_PASSPHRASE is its passphrase',
+      ),
+  ],
+  [
+    (_, code) => code === '000606',
+    () =>
+      refused(
+        'SINK_CONFIG_INVALID',
+        'no warehouse is in use: set SNOWFLAKE_WAREHOUSE to one the role may use',
+      ),
+  ],
+  [
+    (_, code) => PERMISSION.has(code),
+    () =>
+      refused(
+        'SINK_PERMISSION',
+        'grant the role (SNOWFLAKE_ROLE) usage on the database and schema and SELECT/INSERT/UPDATE/DELETE on the tables (see deploy/terraform/snowflake), or check SNOWFLAKE_DATABASE/SNOWFLAKE_SCHEMA',
+      ),
+  ],
+  [
+    (_, code) => TRANSIENT_SQL.has(code),
+    () => unavailable('the statement was cancelled, timed out or waited on a lock; retrying'),
+  ],
+  [
+    (_, code) => CONSTRAINT.has(code),
+    () =>
+      refused(
+        'SINK_CONSTRAINT',
+        'a row violates a column constraint; fix the row mapper or the upstream data',
+      ),
+  ],
+];
+
 /** Decides what a driver error means. Exposed for tests. */
 export function classify(err: unknown): Classified {
   const e = (err ?? {}) as DriverError;
   const code = e.code === undefined ? '' : String(e.code);
-  const status = e.response?.statusCode;
-  const c = (
-    code: SinkErrorCode,
-    domain: SinkErrorDomain,
-    retriable: boolean,
-    fix: string,
-    reconnect = false,
-  ): Classified => ({ code, domain, retriable, reconnect, fix });
-  if (e.name === 'NetworkError' || code === '401001' || NODE_NETWORK.has(code))
-    return c(
-      'SINK_UNAVAILABLE',
-      'external',
-      true,
-      'Snowflake could not be reached; check the network and SNOWFLAKE_ACCOUNT / SNOWFLAKE_HOST',
-      true,
-    );
-  if (SESSION_GONE.has(code))
-    return c(
-      'SINK_UNAVAILABLE',
-      'external',
-      true,
-      'the session expired; the sink logs in again',
-      true,
-    );
-  if (e.name === 'RequestFailedError' || code === '401002') {
-    if (status === 401 || status === 403)
-      return c('SINK_AUTH', 'user', false, 'check SNOWFLAKE_USER and its password or key');
-    return c(
-      'SINK_UNAVAILABLE',
-      'external',
-      true,
-      `Snowflake answered HTTP ${status ?? '?'}; retrying`,
-      true,
-    );
-  }
-  if (/^39\d{4}$/.test(code))
-    return c(
-      'SINK_AUTH',
-      'user',
-      false,
-      'check SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or SNOWFLAKE_PRIVATE_KEY_PATH and its passphrase); not retried',
-    );
-  if (code.startsWith('ERR_OSSL') || /bad decrypt|private key/i.test(e.message ?? '')) {
-    return c(
-      'SINK_AUTH',
-      'user',
-      false,
-      'the key in SNOWFLAKE_PRIVATE_KEY_PATH could not be loaded: check the file is a PKCS#8 PEM key and SNOWFLAKE_PRIVATE_KEY_PASSPHRASE is its passphrase',
-    );
-  }
-  if (code === '000606')
-    return c(
-      'SINK_CONFIG_INVALID',
-      'user',
-      false,
-      'no warehouse is in use: set SNOWFLAKE_WAREHOUSE to one the role may use',
-    );
-  if (PERMISSION.has(code))
-    return c(
-      'SINK_PERMISSION',
-      'user',
-      false,
-      'grant the role (SNOWFLAKE_ROLE) usage on the database and schema and SELECT/INSERT/UPDATE/DELETE on the tables (see deploy/terraform/snowflake), or check SNOWFLAKE_DATABASE/SNOWFLAKE_SCHEMA',
-    );
-  if (TRANSIENT_SQL.has(code))
-    return c(
-      'SINK_UNAVAILABLE',
-      'external',
-      true,
-      'the statement was cancelled, timed out or waited on a lock; retrying',
-    );
-  if (CONSTRAINT.has(code))
-    return c(
-      'SINK_CONSTRAINT',
-      'user',
-      false,
-      'a row violates a column constraint; fix the row mapper or the upstream data',
-    );
-  return c('SINK_WRITE_FAILED', 'external', false, '');
+  const rule = RULES.find(([holds]) => holds(e, code));
+  if (rule) return rule[1](e);
+  return {
+    code: 'SINK_WRITE_FAILED',
+    domain: 'external',
+    retriable: false,
+    reconnect: false,
+    fix: '',
+  };
 }
 
 /**

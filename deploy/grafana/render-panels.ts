@@ -105,6 +105,75 @@ interface Size {
   height: number;
 }
 
+/** The plotting area and the scales from time and value to it. */
+interface Plot {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  xOf(t: number): number;
+  yOf(v: number): number;
+}
+
+/** Horizontal grid lines and value labels at `ticks`. */
+function valueAxis(p: Plot, ticks: number[], unit: string): string[] {
+  return ticks.flatMap((t) => {
+    const y = p.yOf(t).toFixed(1);
+    return [
+      `<line x1="${p.x}" x2="${p.x + p.w}" y1="${y}" y2="${y}" class="grid"/>`,
+      `<text x="${p.x - 6}" y="${Number(y) + 4}" text-anchor="end" class="axis">${escape(formatValue(t, unit))}</text>`,
+    ];
+  });
+}
+
+/** Vertical grid lines and hh:mm:ss labels, none under the value labels or past the edge. */
+function timeAxis(p: Plot, range: { fromMs: number; toMs: number }): string[] {
+  const ticks = niceTimeTicks(range.fromMs, range.toMs, Math.max(2, Math.floor(p.w / 110)));
+  return ticks
+    .filter((t) => p.xOf(t) > p.x + 25 && p.xOf(t) < p.x + p.w - 25)
+    .flatMap((t) => {
+      const x = p.xOf(t).toFixed(1);
+      return [
+        `<line x1="${x}" x2="${x}" y1="${p.y}" y2="${p.y + p.h}" class="grid"/>`,
+        `<text x="${x}" y="${p.y + p.h + 15}" text-anchor="middle" class="axis">${hhmmss(t)}</text>`,
+      ];
+    });
+}
+
+/** Each series as lines (a lone point as a dot), broken where it has no value. */
+function seriesLines(p: Plot, series: TargetResult['series']): string[] {
+  return series.flatMap((s, i) => {
+    const color = COLORS[i % COLORS.length]!;
+    return finiteRuns(s.points).map((run) => {
+      if (run.length === 1)
+        return `<circle cx="${p.xOf(run[0]![0])}" cy="${p.yOf(run[0]![1])}" r="1.8" fill="${color}"/>`;
+      const d = run.map(
+        ([t, v], j) => `${j ? 'L' : 'M'}${p.xOf(t).toFixed(1)},${p.yOf(v).toFixed(1)}`,
+      );
+      return `<path d="${d.join('')}" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+    });
+  });
+}
+
+/** The plot of `values` in a panel of `size` with `legendRows` rows of legend, and its ticks. */
+function plotFor(
+  size: Size,
+  legendRows: number,
+  values: number[],
+  range: { fromMs: number; toMs: number },
+): { plot: Plot; ticks: number[] } {
+  const [top, left] = [30, 74];
+  const w = size.width - left - 14;
+  const h = size.height - top - 20 - legendRows * 16 - 8;
+  const lo = Math.min(0, ...values);
+  const hiRaw = Math.max(...values);
+  const ticks = niceTicks(lo, hiRaw > lo ? hiRaw : lo + 1);
+  const [min, hi] = [ticks[0]!, ticks.at(-1)!];
+  const xOf = (t: number) => left + ((t - range.fromMs) / (range.toMs - range.fromMs)) * w;
+  const yOf = (v: number) => top + h - ((v - min) / (hi - min)) * h;
+  return { plot: { x: left, y: top, w, h, xOf, yOf }, ticks };
+}
+
 /** One panel as SVG: title, y axis in the panel's unit, time axis, lines, legend. */
 export function panelSvg(
   panel: Panel,
@@ -116,14 +185,6 @@ export function panelSvg(
   const series = results.flatMap((r) => r.series);
   const values = series.flatMap((s) => s.points.map((p) => p[1]).filter(Number.isFinite));
   const legendRows = Math.min(3, Math.ceil(series.length / 3));
-  const top = 30;
-  const left = 74;
-  const plot = {
-    x: left,
-    y: top,
-    w: size.width - left - 14,
-    h: size.height - top - 20 - legendRows * 16 - 8,
-  };
   const parts = [
     `<rect x="0.5" y="0.5" width="${size.width - 1}" height="${size.height - 1}" rx="3" fill="#181b1f" stroke="#2c3235"/>`,
     `<text x="10" y="19" class="title">${escape(panel.title)}</text>`,
@@ -134,40 +195,12 @@ export function panelSvg(
     );
     return svg(size, parts);
   }
-  const lo = Math.min(0, ...values);
-  const hiRaw = Math.max(...values);
-  const ticks = niceTicks(lo, hiRaw > lo ? hiRaw : lo + 1);
-  const hi = ticks.at(-1)!;
-  const min = ticks[0]!;
-  const xOf = (t: number) => plot.x + ((t - range.fromMs) / (range.toMs - range.fromMs)) * plot.w;
-  const yOf = (v: number) => plot.y + plot.h - ((v - min) / (hi - min)) * plot.h;
-  for (const t of ticks) {
-    const y = yOf(t).toFixed(1);
-    parts.push(
-      `<line x1="${plot.x}" x2="${plot.x + plot.w}" y1="${y}" y2="${y}" class="grid"/>`,
-      `<text x="${plot.x - 6}" y="${Number(y) + 4}" text-anchor="end" class="axis">${escape(formatValue(t, unit))}</text>`,
-    );
-  }
-  const timeTicks = niceTimeTicks(range.fromMs, range.toMs, Math.max(2, Math.floor(plot.w / 110)));
-  // No time label under the y labels or past the right edge.
-  for (const t of timeTicks.filter((t) => xOf(t) > plot.x + 25 && xOf(t) < plot.x + plot.w - 25)) {
-    const x = xOf(t).toFixed(1);
-    parts.push(
-      `<line x1="${x}" x2="${x}" y1="${plot.y}" y2="${plot.y + plot.h}" class="grid"/>`,
-      `<text x="${x}" y="${plot.y + plot.h + 15}" text-anchor="middle" class="axis">${hhmmss(t)}</text>`,
-    );
-  }
-  series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!;
-    for (const run of finiteRuns(s.points)) {
-      const d = run.map(([t, v], j) => `${j ? 'L' : 'M'}${xOf(t).toFixed(1)},${yOf(v).toFixed(1)}`);
-      parts.push(
-        run.length === 1
-          ? `<circle cx="${xOf(run[0]![0])}" cy="${yOf(run[0]![1])}" r="1.8" fill="${color}"/>`
-          : `<path d="${d.join('')}" fill="none" stroke="${color}" stroke-width="1.5"/>`,
-      );
-    }
-  });
+  const { plot, ticks } = plotFor(size, legendRows, values, range);
+  parts.push(
+    ...valueAxis(plot, ticks, unit),
+    ...timeAxis(plot, range),
+    ...seriesLines(plot, series),
+  );
   parts.push(...legend(series, { x: 10, y: plot.y + plot.h + 34, w: size.width - 20 }, legendRows));
   return svg(size, parts);
 }
