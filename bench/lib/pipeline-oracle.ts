@@ -5,7 +5,12 @@
  * dedupe, lateness and the window aggregates are re-derived here.
  */
 import { brokenRule } from '../../processors/market/validate.js';
-import { tradeUuid, type RawTradeMessage, type Trade } from '../../processors/market/trade.js';
+import {
+  tradeUuid,
+  type RawTradeMessage,
+  type Trade,
+  type VwapWindow,
+} from '../../processors/market/trade.js';
 
 export interface RawInput {
   partition: number;
@@ -15,18 +20,8 @@ export interface RawInput {
   message: RawTradeMessage;
 }
 
-export interface ExpectedWindow {
-  symbol: string;
-  window_start: number;
-  window_end: number;
-  vwap: number | null;
-  volume: number;
-  trade_count: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-}
+/** A window the pipeline must emit: the shape of the app's own (vwap.1m, `vwap_1m`). */
+export type ExpectedWindow = VwapWindow;
 
 export interface Expected {
   /** trades.clean / the `trades` table: the first trade of each (symbol, trade_timestamp). */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOPICS } from '../../apps/finnhub-vwap/app.js';
 import { Metrics } from '../../observability/metrics.js';
-import { ingestMetricsFor, type IngestMetricsBinding } from '../../observability/ingest.js';
+import { ingestMetricsFor } from '../../observability/ingest.js';
 import { processView, startServer } from '../../observability/server.js';
 import {
   CountingMetrics,
@@ -22,6 +22,7 @@ import {
   REJECT_REASONS,
   ReplaySource,
   SyntheticSource,
+  teeMetrics,
   type FinnhubConfig,
   type IngestLogger,
   type IngestMetrics,
@@ -239,37 +240,6 @@ export function buildSource(
   });
 }
 
-/** Counts for the summary line and, through `binding`, for Prometheus. */
-class PromCountingMetrics extends CountingMetrics {
-  constructor(private readonly binding: IngestMetricsBinding) {
-    super();
-  }
-  override messageReceived(kind: Parameters<CountingMetrics['messageReceived']>[0]): void {
-    super.messageReceived(kind);
-    this.binding.messageReceived(kind);
-  }
-  override tradesReceived(count: number): void {
-    super.tradesReceived(count);
-    this.binding.tradesReceived(count);
-  }
-  override reconnect(): void {
-    super.reconnect();
-    this.binding.reconnect();
-  }
-  override deadLettered(reason: string): void {
-    super.deadLettered(reason);
-    this.binding.deadLettered(reason);
-  }
-  override produced(topic: string, count: number): void {
-    super.produced(topic, count);
-    this.binding.produced(topic, count);
-  }
-  override backpressureWait(ms: number): void {
-    super.backpressureWait(ms);
-    this.binding.backpressureWait(ms);
-  }
-}
-
 /** Kafka could not be reached or refused the admin requests (exit code 3). */
 class KafkaUnreachable extends Error {
   readonly domain = 'external' as const;
@@ -341,7 +311,7 @@ function stopSignals(durationMs: number | undefined): { signal: AbortSignal; dis
   };
 }
 
-async function prepare(s: IngestSettings, metrics: CountingMetrics, logger: IngestLogger) {
+async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: IngestLogger) {
   const kafka = createKafka({ brokers: s.brokers, clientId: 'millrace-ingest' });
   // The pipeline's own topics too, so `millrace run apps/finnhub-vwap` can start next.
   const topics = [TOPICS.raw, TOPICS.finnhubDlq, TOPICS.clean, TOPICS.vwap, TOPICS.dlq];
@@ -395,7 +365,10 @@ function report(
 async function ingest(s: IngestSettings): Promise<number> {
   const logger = jsonLogger({ level: s.logLevel, base: { component: 'ingest' } });
   const prom = new Metrics();
-  const metrics = new PromCountingMetrics(
+  // Counted twice: for the summary line, and for Prometheus.
+  const counts = new CountingMetrics();
+  const metrics = teeMetrics(
+    counts,
     ingestMetricsFor(prom, s.source, {
       reasons: REJECT_REASONS,
       topics: [TOPICS.raw, TOPICS.finnhubDlq],
@@ -423,7 +396,7 @@ async function ingest(s: IngestSettings): Promise<number> {
   const source = buildSource(s, producer, metrics, logger);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const stopCounter = startCounter(() => statusLine(s, metrics, producer, seconds()), s.quiet);
+  const stopCounter = startCounter(() => statusLine(s, counts, producer, seconds()), s.quiet);
   const stop = stopSignals(s.durationMs);
   let summary: SourceSummary | undefined;
   try {
@@ -437,7 +410,7 @@ async function ingest(s: IngestSettings): Promise<number> {
     stopCounter();
     await server?.close();
   }
-  report(s, summary, metrics, seconds());
+  report(s, summary, counts, seconds());
   return EXIT.ok;
 }
 

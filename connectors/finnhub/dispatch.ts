@@ -3,9 +3,9 @@
  * (or the frame itself, as a dead letter) to the sink, and wait for the sink — so nothing
  * received is dropped silently and a slow sink slows the source.
  */
-import type { IngestLogger } from './log.js';
+import { silentLogger, type IngestLogger } from './log.js';
 import { parseFrame, type Parsed } from './messages.js';
-import type { IngestMetrics } from './metrics.js';
+import { noopMetrics, type IngestMetrics } from './metrics.js';
 import type { TradeSink } from './sink.js';
 import { emptySummary, type SourceSummary } from './source.js';
 import type { SourceName } from './types.js';
@@ -21,6 +21,15 @@ export class FrameDispatcher {
   readonly summary: SourceSummary = emptySummary();
 
   constructor(private readonly o: DispatchOptions) {}
+
+  /** A dispatcher for `source` to a source's sink; no metrics or logs unless given. */
+  static for(
+    source: SourceName,
+    o: { sink: TradeSink; metrics?: IngestMetrics; logger?: IngestLogger },
+  ): FrameDispatcher {
+    const metrics = o.metrics ?? noopMetrics;
+    return new FrameDispatcher({ sink: o.sink, source, metrics, logger: o.logger ?? silentLogger });
+  }
 
   /** Parses `frame` (received at `ingestTimestamp`, epoch ms) and delivers it. */
   async dispatch(frame: Buffer | string, ingestTimestamp: number): Promise<Parsed> {

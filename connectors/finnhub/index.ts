@@ -43,7 +43,7 @@ export {
 export { redact } from './redact.js';
 export { ReplaySource, type ReplaySourceOptions } from './replay.js';
 export { MemorySink, type TradeSink } from './sink.js';
-export type { SourceSummary, TradeSource } from './source.js';
+export type { SourceOptions, SourceSummary, TradeSource } from './source.js';
 export {
   defaultSynthetic,
   frameText,

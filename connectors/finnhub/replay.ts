@@ -10,23 +10,15 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { FrameDispatcher } from './dispatch.js';
 import { FinnhubError } from './errors.js';
-import { silentLogger, type IngestLogger } from './log.js';
 import { parseFrame, type Parsed } from './messages.js';
-import { noopMetrics, type IngestMetrics } from './metrics.js';
-import type { TradeSink } from './sink.js';
-import type { SourceSummary, TradeSource } from './source.js';
+import type { SourceOptions, SourceSummary, TradeSource } from './source.js';
 import { sleep, yieldToEventLoop } from './timing.js';
 
-export interface ReplaySourceOptions {
+export interface ReplaySourceOptions extends SourceOptions {
   /** Path of the JSONL file. */
   file: string;
   /** 1 (default) = original pace; 10 = ten times faster; `max` = no waiting. */
   speed?: number | 'max';
-  sink: TradeSink;
-  metrics?: IngestMetrics;
-  logger?: IngestLogger;
-  /** Wall clock, epoch ms (also the records' `ingest_timestamp`). Default `Date.now`. */
-  now?: () => number;
 }
 
 export class ReplaySource implements TradeSource {
@@ -45,12 +37,7 @@ export class ReplaySource implements TradeSource {
         },
       );
     this.now = o.now ?? Date.now;
-    this.dispatcher = new FrameDispatcher({
-      sink: o.sink,
-      source: 'replay',
-      metrics: o.metrics ?? noopMetrics,
-      logger: o.logger ?? silentLogger,
-    });
+    this.dispatcher = FrameDispatcher.for('replay', o);
   }
 
   get summary(): SourceSummary {

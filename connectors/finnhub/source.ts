@@ -3,6 +3,21 @@
  * feed ends, the signal aborts or something fatal happens, handing each frame's trade
  * messages and dead letters to a `TradeSink`, awaiting it (backpressure).
  */
+import type { IngestLogger } from './log.js';
+import type { IngestMetrics } from './metrics.js';
+import type { TradeSink } from './sink.js';
+
+/** What every source takes: where what it reads goes, its hooks and its clock. */
+export interface SourceOptions {
+  /** Where trade messages and dead letters go; the source waits for it (backpressure). */
+  sink: TradeSink;
+  /** Counters to bind. Default: none. */
+  metrics?: IngestMetrics;
+  /** Structured logger. Default: silent. */
+  logger?: IngestLogger;
+  /** Wall clock, epoch ms (the records' `ingest_timestamp` unless told otherwise). Default `Date.now`. */
+  now?: () => number;
+}
 
 /** What a source read, by the time `run` resolves. */
 export interface SourceSummary {

@@ -7,11 +7,8 @@
  *   await source.run(AbortSignal.timeout(10_000));
  */
 import { FrameDispatcher } from './dispatch.js';
-import { silentLogger, type IngestLogger } from './log.js';
 import { splitBySymbol, type Parsed } from './messages.js';
-import { noopMetrics, type IngestMetrics } from './metrics.js';
-import type { TradeSink } from './sink.js';
-import type { SourceSummary, TradeSource } from './source.js';
+import type { SourceOptions, SourceSummary, TradeSource } from './source.js';
 import {
   frameText,
   syntheticBatches,
@@ -21,8 +18,7 @@ import {
 } from './synthetic.js';
 import { sleep, yieldToEventLoop } from './timing.js';
 
-export interface SyntheticSourceOptions {
-  sink: TradeSink;
+export interface SyntheticSourceOptions extends SourceOptions {
   /** Feed settings (symbols, rate in trades/s, seed, startMs, shares…); defaults in `defaultSynthetic`. */
   feed?: Partial<SyntheticOptions>;
   /**
@@ -45,10 +41,6 @@ export interface SyntheticSourceOptions {
   durationMs?: number;
   /** `batches` (default) hands trades over without JSON; `frames` renders and parses each frame like the WebSocket path. */
   path?: 'batches' | 'frames';
-  metrics?: IngestMetrics;
-  logger?: IngestLogger;
-  /** Wall clock, epoch ms. Default `Date.now`. */
-  now?: () => number;
 }
 
 export class SyntheticSource implements TradeSource {
@@ -58,12 +50,7 @@ export class SyntheticSource implements TradeSource {
 
   constructor(private readonly o: SyntheticSourceOptions) {
     this.now = o.now ?? Date.now;
-    this.dispatcher = new FrameDispatcher({
-      sink: o.sink,
-      source: 'synthetic',
-      metrics: o.metrics ?? noopMetrics,
-      logger: o.logger ?? silentLogger,
-    });
+    this.dispatcher = FrameDispatcher.for('synthetic', o);
   }
 
   /** What was read so far. */

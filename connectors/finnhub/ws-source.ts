@@ -21,25 +21,20 @@ import { FrameQueue } from './frame-queue.js';
 import { redactingLogger, silentLogger, type IngestLogger } from './log.js';
 import { noopMetrics, type IngestMetrics } from './metrics.js';
 import { redact, redactError } from './redact.js';
-import type { TradeSink } from './sink.js';
-import type { SourceSummary, TradeSource } from './source.js';
+import type { SourceOptions, SourceSummary, TradeSource } from './source.js';
 import { sleep } from './timing.js';
 import { WsConnection, type ConnectionOutcome } from './ws-connection.js';
 
-export interface FinnhubSourceOptions {
+export interface FinnhubSourceOptions extends SourceOptions {
   /** URL, token, symbols, backoff and idle timeout (see `finnhubConfig()`). */
   config: Pick<FinnhubConfig, 'token' | 'url' | 'symbols'> &
     Partial<Pick<FinnhubConfig, 'reconnect' | 'idleTimeoutMs'>>;
-  sink: TradeSink;
-  metrics?: IngestMetrics;
   /** Gets redacted lines only. Default: silent. */
   logger?: IngestLogger;
   /** Frames queued before the socket is paused. Default 1000. */
   highWaterFrames?: number;
   /** WebSocket handshake timeout, ms. Default 10 000. */
   handshakeTimeoutMs?: number;
-  /** Wall clock for `ingest_timestamp`, epoch ms. Default `Date.now`. */
-  now?: () => number;
   /** Jitter source, uniform [0, 1). Default `Math.random`. */
   random?: () => number;
 }

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InfraConfig } from './config.js';
-import { portOpen, requireCommand, run, startDetached, waitFor } from './proc.js';
-import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
+import { portOpen, requireCommand, run, startDetached } from './proc.js';
+import { liveService, recordWhenReady, type ServiceEntry } from './state.js';
 
 // fakesnow 0.12 imports modules that snowflake-connector-python 5 moved; 4.x works.
 const CONNECTOR_PIN = 'snowflake-connector-python>=4,<5';
@@ -67,22 +67,12 @@ async function gatewayUp(cfg: InfraConfig): Promise<ServiceEntry[]> {
     cfg.host,
   ];
   const pid = startDetached(command, args, logFile);
-  const entry = {
-    name: 'snowflake-gateway',
-    pid,
-    port: cfg.fakesnow.gatewayPort,
-    logFile,
-    startedAt: new Date().toISOString(),
-  };
-  recordService(cfg.runDir, entry);
-  await readyOrStop(cfg.runDir, [entry], () =>
-    waitFor('snowflake gateway', () => portOpen(cfg.host, cfg.fakesnow.gatewayPort), {
-      pid,
-      logFile,
-      timeoutMs: 30_000,
-    }),
+  const port = cfg.fakesnow.gatewayPort;
+  return recordWhenReady(
+    cfg.runDir,
+    { name: 'snowflake-gateway', pid, port, logFile },
+    { what: 'snowflake gateway', check: () => portOpen(cfg.host, port), timeoutMs: 30_000 },
   );
-  return [entry];
 }
 
 export async function fakesnowUp(cfg: InfraConfig, log: string): Promise<ServiceEntry[]> {
@@ -97,20 +87,10 @@ export async function fakesnowUp(cfg: InfraConfig, log: string): Promise<Service
     ['-s', '--host', cfg.host, '-p', String(cfg.fakesnow.port)],
     logFile,
   );
-  const entry = {
-    name: 'fakesnow',
-    pid,
-    port: cfg.fakesnow.port,
-    logFile,
-    startedAt: new Date().toISOString(),
-  };
-  recordService(cfg.runDir, entry);
-  await readyOrStop(cfg.runDir, [entry], () =>
-    waitFor('fakesnow', () => portOpen(cfg.host, cfg.fakesnow.port), {
-      pid,
-      logFile,
-      timeoutMs: 60_000,
-    }),
+  const port = cfg.fakesnow.port;
+  return recordWhenReady(
+    cfg.runDir,
+    { name: 'fakesnow', pid, port, logFile },
+    { what: 'fakesnow', check: () => portOpen(cfg.host, port), timeoutMs: 60_000 },
   );
-  return [entry];
 }

@@ -10,16 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InfraConfig } from './config.js';
-import {
-  httpOk,
-  InfraError,
-  portOpen,
-  requireCommand,
-  run,
-  startDetached,
-  waitFor,
-} from './proc.js';
-import { liveService, readyOrStop, recordService, type ServiceEntry } from './state.js';
+import { httpOk, InfraError, portOpen, requireCommand, run, startDetached } from './proc.js';
+import { liveService, recordWhenReady, type ServiceEntry } from './state.js';
 
 function home(cfg: InfraConfig): string {
   return path.join(cfg.cacheDir, `apicurio-registry-${cfg.registry.version}`);
@@ -91,16 +83,9 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
     logFile,
     { cwd: path.dirname(jar) },
   );
-  const entry = {
-    name: 'registry',
-    pid,
-    port: cfg.registry.port,
-    logFile,
-    startedAt: new Date().toISOString(),
-  };
-  recordService(cfg.runDir, entry);
-  await readyOrStop(cfg.runDir, [entry], () =>
-    waitFor('schema registry', () => httpOk(url), { pid, logFile, timeoutMs: 120_000 }),
+  return recordWhenReady(
+    cfg.runDir,
+    { name: 'registry', pid, port: cfg.registry.port, logFile },
+    { what: 'schema registry', check: () => httpOk(url), timeoutMs: 120_000 },
   );
-  return [entry];
 }

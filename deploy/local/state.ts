@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive, stopPid } from './proc.js';
+import { isAlive, stopPid, waitFor } from './proc.js';
 
 export interface ServiceEntry {
   /** e.g. `kafka-1`, `registry`, `fakesnow`. */
@@ -72,4 +72,22 @@ export async function readyOrStop(
     for (const e of entries) forgetService(runDir, e.name);
     throw err;
   }
+}
+
+/**
+ * Records a server just started and waits until `ready.check` holds (or the process
+ * exits, or `ready.timeoutMs` passes: then it is stopped and forgotten). Returns its entry.
+ */
+export async function recordWhenReady(
+  runDir: string,
+  server: Omit<ServiceEntry, 'startedAt'>,
+  ready: { what: string; check: () => Promise<boolean>; timeoutMs: number },
+): Promise<ServiceEntry[]> {
+  const entry = { ...server, startedAt: new Date().toISOString() };
+  recordService(runDir, entry);
+  const { pid, logFile } = entry;
+  await readyOrStop(runDir, [entry], () =>
+    waitFor(ready.what, ready.check, { pid, logFile, timeoutMs: ready.timeoutMs }),
+  );
+  return [entry];
 }

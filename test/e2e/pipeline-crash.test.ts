@@ -21,15 +21,14 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import type { Trade, VwapWindow } from '../../processors/market/trade.js';
-import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import {
+  cleanUpRun,
   expectWarehouseEquals,
   oracleFromInput,
   pipelineProcesses,
   quiet,
   readAll as readAllOf,
 } from '../support/pipeline-e2e.js';
-import { stopAll } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -48,12 +47,7 @@ const readAll = (topic: string, n: number) => readAllOf(kafka, topic, n);
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-pipeline-crash' });
 });
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-  await deleteTopicsWithPrefix(kafka, APP_ID);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanUpRun(kafka, { prefix: PREFIX, appId: APP_ID, dir }));
 
 describe(`finnhub-vwap under crashes, as processes (${THREADS} stream thread${THREADS > 1 ? 's' : ''} per instance)`, () => {
   it('instance SIGKILLed mid-stream and sink killed after a commit: DuckDB equals the independent computation', async () => {
@@ -62,8 +56,6 @@ describe(`finnhub-vwap under crashes, as processes (${THREADS} stream thread${TH
       instance: start,
       sink: startSink,
     } = pipelineProcesses({
-      brokers: inject('kafkaBrokers'),
-      registryUrl: inject('registryUrl'),
       prefix: PREFIX,
       appId: APP_ID,
       dir,

@@ -26,10 +26,8 @@ import { createKafka } from '../../connectors/kafka/client.js';
 import { fileURLToPath } from 'node:url';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/avro-serde.js';
 import type { RawTradeMessage, Trade, VwapWindow } from '../../processors/market/trade.js';
-import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
-import { endCount, pipelineProcesses, readAll } from '../support/pipeline-e2e.js';
+import { cleanUpRun, endCount, pipelineProcesses, readAll } from '../support/pipeline-e2e.js';
 import { expectedOutputs, type RawInput } from '../support/pipeline-oracle.js';
-import { stopAll } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -50,12 +48,7 @@ let kafka: Kafka;
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-pipeline-poison' });
 });
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-  await deleteTopicsWithPrefix(kafka, APP_ID);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanUpRun(kafka, { prefix: PREFIX, appId: APP_ID, dir }));
 
 type Kind =
   | 'random-bytes'
@@ -220,8 +213,6 @@ async function writePoison(records: PoisonRecord[], chunks: number, pauseMs: num
 describe('finnhub-vwap with poison in trades.raw', () => {
   it('1,000 poison records of every kind among good trades: each dead-lettered with why and where, every good trade out, no instance stops', async () => {
     const p = pipelineProcesses({
-      brokers: inject('kafkaBrokers'),
-      registryUrl: inject('registryUrl'),
       prefix: PREFIX,
       appId: APP_ID,
       dir,

@@ -23,8 +23,8 @@ import type { Kafka } from 'kafkajs';
 import snowflake from 'snowflake-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
-import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import {
+  cleanUpRun,
   expectRowsEqual,
   nextOffsets,
   oracleFromInput,
@@ -32,7 +32,7 @@ import {
   readAll as readAllOf,
   type WarehouseRows,
 } from '../support/pipeline-e2e.js';
-import { stopAll, type Child } from '../support/processes.js';
+import type { Child } from '../support/processes.js';
 
 snowflake.configure({ logLevel: 'OFF' });
 
@@ -146,20 +146,15 @@ beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-pipeline-snowflake' });
 });
 afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-  await deleteTopicsWithPrefix(kafka, APP_ID);
   const reader = await snowflakeReader().catch(() => undefined);
   await reader?.query(`DROP SCHEMA IF EXISTS ${DATABASE}.${SCHEMA} CASCADE`).catch(() => {});
   await reader?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await cleanUpRun(kafka, { prefix: PREFIX, appId: APP_ID, dir });
 });
 
 describe('finnhub-vwap into Snowflake (fakesnow behind the gateway), as processes', () => {
   it('sink killed after a commit and restarted: Snowflake equals the independent computation, offsets resume exactly', async () => {
     const { ingest, instance, snowflakeSink } = pipelineProcesses({
-      brokers: inject('kafkaBrokers'),
-      registryUrl: inject('registryUrl'),
       prefix: PREFIX,
       appId: APP_ID,
       dir,

@@ -18,15 +18,15 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import type { Trade } from '../../processors/market/trade.js';
-import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import {
+  cleanUpRun,
   expectWarehouseEquals,
   oracleFromInput,
   pipelineProcesses,
   quiet,
   readAll,
 } from '../support/pipeline-e2e.js';
-import { stopAll, type Child } from '../support/processes.js';
+import type { Child } from '../support/processes.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
@@ -43,12 +43,7 @@ let kafka: Kafka;
 beforeAll(() => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'e2e-scale-out' });
 });
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-  await deleteTopicsWithPrefix(kafka, APP_ID);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanUpRun(kafka, { prefix: PREFIX, appId: APP_ID, dir }));
 
 interface Status {
   groupState: string;
@@ -59,8 +54,6 @@ interface Status {
 describe(`finnhub-vwap scaled out while data flows (${THREADS} stream thread${THREADS > 1 ? 's' : ''} per instance)`, () => {
   it('1 → 2 → 3 instances, then one stopped: each task on one member at every stable point, warehouse exact', async () => {
     const p = pipelineProcesses({
-      brokers: inject('kafkaBrokers'),
-      registryUrl: inject('registryUrl'),
       prefix: PREFIX,
       appId: APP_ID,
       dir,

@@ -37,9 +37,9 @@ import {
   type Series,
 } from '../../deploy/grafana/dashboard.js';
 import { HONEST_NOTE } from '../../deploy/grafana/render-panels.js';
-import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import { freePort } from '../support/observed-instance.js';
-import { startChild, stopAll, type Child } from '../support/processes.js';
+import { cleanUpRun } from '../support/pipeline-e2e.js';
+import { startChild, type Child } from '../support/processes.js';
 import {
   eventually,
   SCRAPE_INTERVAL_MS,
@@ -189,13 +189,8 @@ async function scalar(expr: string): Promise<number> {
     });
 
     afterAll(async () => {
-      await stopAll();
       await prom?.stop();
-      if (kafka) {
-        await deleteTopicsWithPrefix(kafka, PREFIX);
-        await deleteTopicsWithPrefix(kafka, APP_ID);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUpRun(kafka, { prefix: PREFIX, appId: APP_ID, dir });
     });
 
     const context = (vars: Record<string, Selection>, toMs = Date.now()): QueryContext => ({

@@ -2,14 +2,31 @@
  * Shared steps of the flagship's e2e tests: read topics, compute the oracle from the
  * input topic, wait for the sink to drain, and compare the DuckDB tables with the oracle.
  */
+import fs from 'node:fs';
 import type { Kafka } from 'kafkajs';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import { DuckDbSink } from '../../connectors/duckdb/index.js';
 import type { RawTradeMessage } from '../../processors/market/trade.js';
-import { readUntil, settled, type ReadRecord } from './kafka-helpers.js';
+import { deleteTopicsWithPrefix, readUntil, settled, type ReadRecord } from './kafka-helpers.js';
 import { closeTo, expectedOutputs, type Expected } from './pipeline-oracle.js';
 import path from 'node:path';
-import { startChild, type Child } from './processes.js';
+import { startChild, stopAll, type Child } from './processes.js';
+
+/**
+ * After a pipeline test file: stops the processes it started, deletes its topics (those of
+ * its prefix and of its application id) and removes its folder.
+ */
+export async function cleanUpRun(
+  kafka: Kafka | undefined,
+  run: { prefix: string; appId: string; dir: string },
+): Promise<void> {
+  await stopAll();
+  if (kafka) {
+    await deleteTopicsWithPrefix(kafka, run.prefix);
+    await deleteTopicsWithPrefix(kafka, run.appId);
+  }
+  fs.rmSync(run.dir, { recursive: true, force: true });
+}
 
 /**
  * Reads exactly `n` records of `topic` (values base64): reads until at least `n` came and
@@ -122,8 +139,9 @@ export function nextOffsets(topic: string, records: ReadRecord[]): Map<string, n
 
 /** The pipeline's commands as processes, on the run's brokers, registry and topic prefix. */
 export function pipelineProcesses(o: {
-  brokers: string[];
-  registryUrl: string;
+  /** Default: the test layer's broker and registry. */
+  brokers?: string[];
+  registryUrl?: string;
   prefix: string;
   appId: string;
   /** Parent of the instances' state directories. */
@@ -131,8 +149,8 @@ export function pipelineProcesses(o: {
   partitions: number;
 }) {
   const env = {
-    MILLRACE_BOOTSTRAP_SERVERS: o.brokers.join(','),
-    MILLRACE_REGISTRY_URL: o.registryUrl,
+    MILLRACE_BOOTSTRAP_SERVERS: (o.brokers ?? inject('kafkaBrokers')).join(','),
+    MILLRACE_REGISTRY_URL: o.registryUrl ?? inject('registryUrl'),
     MILLRACE_TOPIC_PREFIX: o.prefix,
   };
   return {
