@@ -7,7 +7,12 @@ import { silentLogger, type IngestLogger } from './log.js';
 import { parseFrame, type Parsed } from './messages.js';
 import { noopMetrics, type IngestMetrics } from './metrics.js';
 import type { TradeSink } from './sink.js';
-import { emptySummary, type SourceSummary } from './source.js';
+import {
+  emptySummary,
+  type SourceOptions,
+  type SourceSummary,
+  type TradeSource,
+} from './source.js';
 import type { SourceName } from './types.js';
 
 export interface DispatchOptions {
@@ -77,4 +82,25 @@ export class FrameDispatcher {
         });
     }
   }
+}
+
+/** A source that hands what it reads over through a dispatcher, on a wall clock of its own. */
+export abstract class DispatchingSource implements TradeSource {
+  protected readonly dispatcher: FrameDispatcher;
+  protected readonly now: () => number;
+
+  constructor(
+    readonly name: SourceName,
+    o: SourceOptions,
+  ) {
+    this.now = o.now ?? Date.now;
+    this.dispatcher = FrameDispatcher.for(name, o);
+  }
+
+  /** What was read so far. */
+  get summary(): SourceSummary {
+    return this.dispatcher.summary;
+  }
+
+  abstract run(signal?: AbortSignal): Promise<SourceSummary>;
 }

@@ -8,10 +8,10 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { FrameDispatcher } from './dispatch.js';
+import { DispatchingSource } from './dispatch.js';
 import { FinnhubError } from './errors.js';
 import { parseFrame, type Parsed } from './messages.js';
-import type { SourceOptions, SourceSummary, TradeSource } from './source.js';
+import type { SourceOptions, SourceSummary } from './source.js';
 import { sleep, yieldToEventLoop } from './timing.js';
 
 export interface ReplaySourceOptions extends SourceOptions {
@@ -21,12 +21,9 @@ export interface ReplaySourceOptions extends SourceOptions {
   speed?: number | 'max';
 }
 
-export class ReplaySource implements TradeSource {
-  readonly name = 'replay';
-  private readonly dispatcher: FrameDispatcher;
-  private readonly now: () => number;
-
+export class ReplaySource extends DispatchingSource {
   constructor(private readonly o: ReplaySourceOptions) {
+    super('replay', o);
     const speed = o.speed ?? 1;
     if (speed !== 'max' && !(speed > 0))
       throw new FinnhubError(
@@ -36,12 +33,6 @@ export class ReplaySource implements TradeSource {
           domain: 'user',
         },
       );
-    this.now = o.now ?? Date.now;
-    this.dispatcher = FrameDispatcher.for('replay', o);
-  }
-
-  get summary(): SourceSummary {
-    return this.dispatcher.summary;
   }
 
   async run(signal?: AbortSignal): Promise<SourceSummary> {

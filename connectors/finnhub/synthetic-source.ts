@@ -6,9 +6,9 @@
  *   const source = new SyntheticSource({ sink, feed: { symbols: 50, rate: 2000, seed: 7 } });
  *   await source.run(AbortSignal.timeout(10_000));
  */
-import { FrameDispatcher } from './dispatch.js';
+import { DispatchingSource } from './dispatch.js';
 import { splitBySymbol, type Parsed } from './messages.js';
-import type { SourceOptions, SourceSummary, TradeSource } from './source.js';
+import type { SourceOptions, SourceSummary } from './source.js';
 import {
   frameText,
   syntheticBatches,
@@ -43,19 +43,9 @@ export interface SyntheticSourceOptions extends SourceOptions {
   path?: 'batches' | 'frames';
 }
 
-export class SyntheticSource implements TradeSource {
-  readonly name = 'synthetic';
-  private readonly dispatcher: FrameDispatcher;
-  private readonly now: () => number;
-
+export class SyntheticSource extends DispatchingSource {
   constructor(private readonly o: SyntheticSourceOptions) {
-    this.now = o.now ?? Date.now;
-    this.dispatcher = FrameDispatcher.for('synthetic', o);
-  }
-
-  /** What was read so far. */
-  get summary(): SourceSummary {
-    return this.dispatcher.summary;
+    super('synthetic', o);
   }
 
   async run(signal?: AbortSignal): Promise<SourceSummary> {
