@@ -14,6 +14,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The store and serde contracts: what processors/ and connectors/ see of state/. */
 const STATE_API = ['state/api', 'state/serdes'];
+/** What every connector may see of the framework: the topology and the state contracts. */
+const FRAMEWORK_API = ['topology', ...STATE_API];
 
 /** @type {Array<{ part: string, owns: string, may: string[] | '*', not?: string[] }>} */
 export const LAYERS = [
@@ -45,32 +47,32 @@ export const LAYERS = [
   {
     part: 'connectors/kafka',
     owns: 'the Kafka client setup, admin helpers, a keyed idempotent producer, topic tails',
-    may: ['connectors/common', ...STATE_API],
+    may: ['connectors/common', ...FRAMEWORK_API],
   },
   {
     part: 'connectors/finnhub',
     owns: 'Finnhub sources (WebSocket, synthetic, replay) and the ingest into Kafka',
-    may: ['connectors/common', 'connectors/kafka', ...STATE_API],
+    may: ['connectors/common', 'connectors/kafka', ...FRAMEWORK_API],
   },
   {
     part: 'connectors/registry',
     owns: 'the Confluent-compatible schema registry client and Avro serdes',
-    may: ['connectors/common', ...STATE_API],
+    may: ['connectors/common', ...FRAMEWORK_API],
   },
   {
     part: 'connectors/warehouse',
     owns: 'what both warehouse sinks share: tables, rows, offsets, batches, errors',
-    may: ['connectors/common', ...STATE_API],
+    may: ['connectors/common', ...FRAMEWORK_API],
   },
   {
     part: 'connectors/duckdb',
     owns: 'the embedded DuckDB sink',
-    may: ['connectors/common', 'connectors/warehouse', ...STATE_API],
+    may: ['connectors/common', 'connectors/warehouse', ...FRAMEWORK_API],
   },
   {
     part: 'connectors/snowflake',
     owns: 'the Snowflake sink (snowflake-sdk)',
-    may: ['connectors/common', 'connectors/warehouse', ...STATE_API],
+    may: ['connectors/common', 'connectors/warehouse', ...FRAMEWORK_API],
   },
   {
     part: 'observability',
