@@ -22,6 +22,7 @@ import {
 } from './config.js';
 import { ConfigError, StreamsError } from './errors.js';
 import { withRetries } from './retry.js';
+import { GroupMember } from './group-member.js';
 import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
@@ -93,9 +94,13 @@ export class StreamsApp {
   private failure?: unknown;
   private claim?: InstanceClaim;
   private readonly failureListeners: Array<(err: unknown) => void> = [];
+  private member?: GroupMember;
+  private advertised?: string;
 
   private readonly topology: AppTopology;
   private globals?: { close(): Promise<void> };
+  /** The built topology and its extra serdes, when given one (interactive queries read its store specs). */
+  readonly built?: { topology: BuiltTopology; serdes: AdapterOptions['serdes'] };
 
   /** `topology` is a built topology (from the builder or a YAML file) or a hand-made AppTopology. */
   constructor(
@@ -106,6 +111,7 @@ export class StreamsApp {
   ) {
     this.topology =
       topology instanceof BuiltTopology ? runtimeTopology(topology, adapter) : topology;
+    if (topology instanceof BuiltTopology) this.built = { topology, serdes: adapter.serdes };
     this.config = resolveConfig(configFromEnv(), config);
     this.log = createLogger(this.config.logLevel, {
       app: this.config.applicationId,
@@ -185,6 +191,7 @@ export class StreamsApp {
       throw err;
     }
     const ctx: EngineContext = { config: c, log: this.log };
+    this.member = this.groupMember(ctx);
     this.thread = new StreamThread(
       this.kafka,
       this.admin,
@@ -207,9 +214,47 @@ export class StreamsApp {
       this.log,
       this.observer,
       `${c.applicationId}-${this.claim!.processId}`,
+      this.member.hooks,
     );
     await this.thread.start((err) => void this.onFatal(err));
     this.stateValue = 'running';
+  }
+
+  /** Standby tasks and the group's task map (runtime/group-member.ts). */
+  private groupMember(ctx: EngineContext): GroupMember {
+    const built = this.built?.topology;
+    const member = new GroupMember(
+      this.kafka,
+      this.admin,
+      this.config,
+      {
+        createEngine: (id) => this.topology.createEngine(id, ctx),
+        checkpoint: (id) => this.topology.checkpoint(id, ctx),
+      },
+      this.log,
+      built
+        ? (task) =>
+            (built.subtopologies[Number(task.split('_')[0])]?.stores ?? []).some(
+              (name) => built.store(name)?.logged,
+            )
+        : undefined,
+    );
+    if (this.advertised) member.advertise(this.advertised);
+    return member;
+  }
+
+  /**
+   * The `host:port` to advertise for interactive queries when `applicationServer` is not
+   * set (`millrace run` gives its HTTP server's). Call before `start()`.
+   */
+  advertise(endpoint: string): void {
+    this.advertised = endpoint;
+    this.member?.advertise(endpoint);
+  }
+
+  /** Standby tasks, the endpoint advertised and the group's task map; undefined before start. */
+  get group(): GroupMember | undefined {
+    return this.member;
   }
 
   /** Checks sources, co-partitioning and creates internal topics; returns the task layout. */

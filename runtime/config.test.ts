@@ -56,6 +56,32 @@ describe('streams config', () => {
     expect(() => resolveConfig(base, { commitInterval: 'soon' })).toThrow(ConfigError);
   });
 
+  it('standby replicas and the query endpoint: defaults, environment, and what is refused', () => {
+    const c = resolveConfig(base);
+    expect([c.numStandbyReplicas, c.acceptableRecoveryLag, c.applicationServer]).toEqual([
+      0,
+      10_000,
+      undefined,
+    ]);
+    const env = configFromEnv({
+      MILLRACE_NUM_STANDBY_REPLICAS: '1',
+      MILLRACE_ACCEPTABLE_RECOVERY_LAG: '500',
+      MILLRACE_APPLICATION_SERVER: '10.0.0.5:9464',
+    });
+    expect(resolveConfig(base, env)).toMatchObject({
+      numStandbyReplicas: 1,
+      acceptableRecoveryLag: 500,
+      applicationServer: '10.0.0.5:9464',
+    });
+    expect(() => resolveConfig(base, { numStandbyReplicas: -1 })).toThrow(/numStandbyReplicas/);
+    expect(() => resolveConfig(base, { applicationServer: 'http://h:1' })).toThrow(
+      /applicationServer: write host:port/,
+    );
+    expect(() => resolveConfig(base, { numStandbyReplicas: 1, storeBackend: 'memory' })).toThrow(
+      /numStandbyReplicas: standby replicas keep their copies on disk; set storeBackend to leveldb/,
+    );
+  });
+
   it('layers file < environment < code', () => {
     const env = configFromEnv({
       MILLRACE_COMMIT_INTERVAL: '2s',

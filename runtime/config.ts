@@ -145,6 +145,31 @@ export const streamsConfigSchema = z
       .min(-1)
       .refine((n) => n !== 0, 'write -1 for the broker default, or 1 or more')
       .default(-1),
+    /**
+     * Standby replicas (Kafka Streams' `num.standby.replicas`): how many other instances keep
+     * a warm copy of each stateful task's stores, read from its changelog (committed records
+     * only) and checkpointed on their disk. When the task's instance fails or leaves, the
+     * group gives the task to a caught-up copy, which restores only the tail of the
+     * changelog. Each copy costs its instance the disk and the reads of the task's stores.
+     * Needs `storeBackend: leveldb`. Default 0.
+     */
+    numStandbyReplicas: z.number().int().min(0).max(10).default(0),
+    /**
+     * A copy of a task's state at most this many changelog records behind its end is caught
+     * up: a task that must move goes to such an instance, balance allowing (Kafka Streams'
+     * `acceptable.recovery.lag`). Default 10 000.
+     */
+    acceptableRecoveryLag: z.number().int().min(0).default(10_000),
+    /**
+     * Where this instance answers interactive queries, `host:port` as other instances and
+     * clients reach it (Kafka Streams' `application.server`); it is advertised to the group,
+     * so every instance knows which one holds which key. `millrace run` sets it to its HTTP
+     * server's address when unset. Default: none (the instance serves no queries).
+     */
+    applicationServer: z
+      .string()
+      .regex(/^[^:\s/]+:\d+$/, 'write host:port, e.g. 10.0.0.5:9464')
+      .optional(),
     clientId: z.string().min(1).optional(),
     /**
      * Stream threads of the instance (Kafka Streams' `num.stream.threads`): each a worker
@@ -190,6 +215,9 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['sessionTimeout', String],
   ['deadLetterTopic', String],
   ['replicationFactor', Number],
+  ['numStandbyReplicas', Number],
+  ['acceptableRecoveryLag', Number],
+  ['applicationServer', String],
   ['logLevel', String],
   ['numStreamThreads', Number],
 ];
@@ -254,6 +282,10 @@ export function resolveConfig(
   if (!parsed.success)
     throw new ConfigError(`invalid streams config: ${describeIssues(parsed.error, merged)}`);
   const c = parsed.data;
+  if (c.numStandbyReplicas > 0 && c.storeBackend === 'memory')
+    throw new ConfigError(
+      `invalid streams config: numStandbyReplicas: standby replicas keep their copies on disk; set storeBackend to leveldb, or numStandbyReplicas to 0`,
+    );
   const commitInterval =
     c.commitInterval ?? (c.processingGuarantee === 'exactly_once' ? 100 : 1000);
   return Object.freeze({

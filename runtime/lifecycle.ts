@@ -29,6 +29,15 @@
  *      └──────── close ─────┴──────── close ───────────┴► closed ◄─┘ close (clean or dirty)
  * ```
  * `suspended`: its work may no longer be committed (fenced, expelled); it is closed dirty.
+ *
+ * Standby task (a warm copy of another instance's task: runtime/standby.ts)
+ * ```
+ *   created ──stores open, position from the checkpoint──► running ──close──► closed
+ *      └──────────────────────────── close ─────────────────────────────────────┘
+ * ```
+ * `running`: its stores take the committed records of the task's changelogs as they come
+ * and its position is checkpointed; it never processes nor commits. A standby that becomes
+ * active closes (checkpoint written) and the active task is created from that checkpoint.
  */
 import type { Transitions } from './state-machine.js';
 
@@ -66,5 +75,13 @@ export const TASK_TRANSITIONS: Transitions<TaskState> = {
   restoring: ['running', 'suspended', 'closed'],
   running: ['suspended', 'closed'],
   suspended: ['closed'],
+  closed: [],
+};
+
+export type StandbyState = 'created' | 'running' | 'closed';
+
+export const STANDBY_TRANSITIONS: Transitions<StandbyState> = {
+  created: ['running', 'closed'],
+  running: ['closed'],
   closed: [],
 };

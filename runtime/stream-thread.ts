@@ -20,7 +20,12 @@ import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import { commitStrategy, type CommitFailureContext, type CommitStrategy } from './commits.js';
 import type { StreamsConfig } from './config.js';
 import { ConsumerHandle, groupByTopic } from './consumer-handle.js';
-import { taskAssignor, tasksFromAssignment, type TaskLayout } from './kafka-assignor.js';
+import {
+  taskAssignor,
+  tasksFromAssignment,
+  type AssignorOptions,
+  type TaskLayout,
+} from './kafka-assignor.js';
 import { THREAD_TRANSITIONS, type ThreadState } from './lifecycle.js';
 import type { Logger } from './log.js';
 import type { GroupMetadata, OffsetToCommit } from './producers.js';
@@ -37,6 +42,23 @@ export interface ThreadObserver {
   onRestore?(taskId: string, store: string, restored: number, remaining: number): void;
   onCommit?(taskId: string, seconds: number, ok: boolean): void;
   onProcessed?(taskId: string, count: number): void;
+}
+
+/**
+ * What standby tasks and interactive queries (runtime/group-member.ts) take part in: what
+ * the member tells the group, each assignment's userData, and two steps of each reconcile.
+ */
+export interface ThreadHooks {
+  /** The assignor's options: standby replicas, what this member reports when it joins. */
+  assignor?: AssignorOptions;
+  /** A new assignment (synchronously, as it arrives): the leader's userData for this member. */
+  onAssignment?(a: { generation: number; active: string[]; userData: Buffer | null }): void;
+  /** Under the lock, before the assignment's tasks are created and closed. */
+  beforeCreate?(active: readonly string[]): Promise<void>;
+  /** Under the lock, after: the thread's tasks are those of the assignment. */
+  afterCreate?(activeHere: ReadonlySet<string>): Promise<void>;
+  /** The thread stopped (its tasks are closed). */
+  stopped?(): Promise<void>;
 }
 
 class Lock {
@@ -79,6 +101,7 @@ export class StreamThread {
     private readonly observer: ThreadObserver = {},
     /** Exactly-once: the instance's transactional id, stable across its restarts. */
     private readonly transactionalId = `${config.applicationId}-instance`,
+    private readonly hooks: ThreadHooks = {},
   ) {
     this.manager = new TaskManager(kafka, admin, config, layout, factory, log, this.exactlyOnce);
     this.lifecycle = new StateMachine(
@@ -155,6 +178,7 @@ export class StreamThread {
         taskAssignor(
           () => this.layout,
           () => [...this.manager.tasks.keys()],
+          this.hooks.assignor,
         ),
       ],
       sessionTimeout: this.config.sessionTimeout,
@@ -172,7 +196,12 @@ export class StreamThread {
   private listen(): void {
     const c = this.consumer.consumer;
     c.on(c.events.GROUP_JOIN, ({ payload }) =>
-      this.onAssignment(payload.memberAssignment, payload.memberId, payload.generationId),
+      this.onAssignment(
+        payload.memberAssignment,
+        payload.memberId,
+        payload.generationId,
+        payload.memberUserData,
+      ),
     );
     c.on(c.events.REBALANCING, () =>
       this.observer.onRebalance?.('start', [...this.manager.tasks.keys()]),
@@ -239,6 +268,7 @@ export class StreamThread {
     });
     await this.consumer?.consumer.disconnect().catch(() => {});
     await this.commits?.close();
+    await this.hooks.stopped?.();
     this.lifecycle.to('dead', 'stopped');
   }
 
@@ -296,12 +326,14 @@ export class StreamThread {
     assignment: Record<string, number[]>,
     memberId: string,
     generationId: number,
+    userData: Buffer | null = null,
   ): void {
     if (this.stopping || this.lifecycle.is('failed')) return;
     const gen = ++this.generation;
     this.membership = { generationId, memberId };
     this.lifecycle.to('partitions_assigned', `assignment of generation ${generationId}`);
     const tasks = tasksFromAssignment(assignment, this.layout);
+    this.hooks.onAssignment?.({ generation: generationId, active: tasks, userData });
     const expelled = this.suspendIfExpelled(memberId);
     const { pause, seek } = this.manager.assign(tasks);
     this.consumer.pause(groupByTopic(pause));
@@ -345,7 +377,12 @@ export class StreamThread {
    * resumes each restored task the latest assignment still gives us.
    */
   private async reconcile(gen: number): Promise<void> {
-    const created = await this.lock.run(() => this.createAndClose());
+    const created = await this.lock.run(async () => {
+      await this.hooks.beforeCreate?.(this.manager.assigned);
+      const out = await this.createAndClose();
+      await this.hooks.afterCreate?.(new Set(this.manager.tasks.keys()));
+      return out;
+    });
     // Restore every task that still needs it (also ones a failed earlier attempt created).
     const pending = this.manager
       .all()
