@@ -9,8 +9,12 @@
  *     the instance in its own process
  *   - the same count-by-key with `emit: 'on-commit'` (one output per key and commit, as
  *     Kafka Streams' record cache), each guarantee
- * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency picks cases (all by default);
- * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE size them;
+ *   - failover: two instances, the owner of half the state (BENCH_FAILOVER_RECORDS keys in
+ *     all, 2M by default: about 1M records of state each) `kill -9`'d → every task running
+ *     again on the survivor, with 0 and with 1 standby replica
+ * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency,failover picks cases (all by default);
+ * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE,
+ * BENCH_FAILOVER_RECORDS size them;
  * BENCH_COMMIT_STATS=1 logs how long the latency case's task commits took (p50/p90/p99).
  * Starts the local stack if it is not running (and stops only what it started).
  */
@@ -25,8 +29,9 @@ import { createKafka } from '../connectors/kafka/client.js';
 import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { StreamsApp } from '../runtime/app.js';
+import { committedLag } from '../runtime/lag.js';
 import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
-import { startChild } from '../harness/processes.js';
+import { startChild, type Child } from '../harness/processes.js';
 import { peakRssMib, percentile, rssMib, writeResults, type BenchCase } from './lib/results.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);
@@ -306,6 +311,107 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
   return r;
 }
 
+const FAILOVER_N = Number(process.env.BENCH_FAILOVER_RECORDS ?? 2_000_000);
+/** The failover cases' session timeout: how long the group takes to notice the kill. */
+const FAILOVER_SESSION_MS = 3000;
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 600_000) {
+  for (const end = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 5)))
+    if (Date.now() > end) throw new Error(`bench:engine: timed out waiting for ${what}`);
+}
+
+/**
+ * Two instances of count-by-key over FAILOVER_N distinct keys (at-least-once, 8 tasks):
+ * the victim in a process of its own, the survivor in this one. Once every record is
+ * committed (and, with a standby, the survivor's copies of the victim's tasks caught up),
+ * the victim is killed with SIGKILL; timed from the kill, and from the survivor's new
+ * assignment, to all 8 tasks running on the survivor.
+ */
+async function failoverCase(
+  kafka: Kafka,
+  brokers: string[],
+  input: string,
+  standbys: 0 | 1,
+): Promise<BenchCase> {
+  const appId = `${run}-failover-${standbys}`;
+  await createTopics(kafka, [{ topic: `${appId}-out`, partitions: 8 }]);
+  const settings = {
+    applicationId: appId,
+    bootstrapServers: brokers,
+    processingGuarantee: 'at_least_once' as const,
+    numStandbyReplicas: standbys,
+    sessionTimeout: FAILOVER_SESSION_MS,
+  };
+  const victim: Child = startChild(`${appId}-victim`, 'bench/engine-worker.ts', [], {
+    APP: appId,
+    INPUT: input,
+    OUTPUT: `${appId}-out`,
+    KIND: 'stateful',
+    GUARANTEE: 'at_least_once',
+    BROKERS: brokers.join(','),
+    STATE_DIR: path.join(root, `${appId}-victim`),
+    EXPECTED: '0',
+    MILLRACE_NUM_STANDBY_REPLICAS: String(standbys),
+    MILLRACE_SESSION_TIMEOUT: `${FAILOVER_SESSION_MS}ms`,
+  });
+  await victim.waitFor((l) => l.event === 'running', 300_000);
+  const survivor = new StreamsApp(benchTopology('stateful', input, `${appId}-out`), {
+    ...settings,
+    stateDir: path.join(root, `${appId}-survivor`),
+  });
+  await survivor.start();
+  const admin = kafka.admin();
+  await admin.connect();
+  const parts = Array.from({ length: 8 }, (_, partition) => ({ topic: input, partition }));
+  await until('two instances with 4 running tasks each, every record committed', async () => {
+    const tasks = [...survivor.tasks.values()];
+    if (tasks.length !== 4 || tasks.some((t) => t.state !== 'running')) return false;
+    const lag = await committedLag(admin, appId, parts);
+    return lag.every((l) => l.lag === 0);
+  });
+  await admin.disconnect();
+  const copies = () => [...(survivor.group?.standbyTasks.values() ?? [])];
+  if (standbys)
+    await until('standby copies of the victim’s 4 tasks caught up', () => {
+      const c = copies();
+      return c.length === 4 && c.every((s) => s.lag === 0);
+    });
+  const held = survivor.group?.group?.generation;
+  const before = new Set(survivor.tasks.keys());
+  victim.signal('SIGKILL');
+  const killedAt = performance.now();
+  const killedAtMs = Date.now();
+  await victim.exited;
+  await until('all 8 tasks running on the survivor', () => {
+    const tasks = [...survivor.tasks.values()];
+    return tasks.length === 8 && tasks.every((t) => t.state === 'running');
+  });
+  const seconds = (performance.now() - killedAt) / 1000;
+  const g = survivor.group!.group!;
+  const assignedAfter = g.generation !== held ? (g.receivedAt - killedAtMs) / 1000 : null;
+  const moved = [...survivor.tasks.values()].filter((t) => !before.has(t.id));
+  const restored = moved.reduce((n, t) => n + t.stats.restored, 0);
+  await survivor.close();
+  const r: BenchCase = {
+    case: `failover, ${standbys} standby: the owner of half of ${FAILOVER_N} records of state kill -9'd → all 8 tasks running on the survivor`,
+    guarantee: 'at_least_once',
+    records: restored,
+    seconds: round(seconds),
+    records_per_s: null,
+    p50_ms: null,
+    p99_ms: null,
+    rss_mib: rssMib(),
+    tasks_moved: moved.length,
+    session_timeout_ms: FAILOVER_SESSION_MS,
+    assignment_after_kill_s: assignedAfter === null ? null : round(assignedAfter),
+    running_after_assignment_s: assignedAfter === null ? null : round(seconds - assignedAfter),
+  };
+  log(
+    `failover ${standbys} standby: ${moved.length} tasks moved, ${restored} records restored; assigned ${r.assignment_after_kill_s}s after the kill, all running ${r.seconds}s after it`,
+  );
+  return r;
+}
+
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 const cfg = loadConfig();
@@ -334,6 +440,13 @@ try {
     ? Math.round(eos.records_per_s! / 2)
     : Number(process.env.BENCH_LATENCY_RATE ?? 30_000);
   if (wanted('latency')) results.push(await latencyCase(kafka, brokers, rate));
+  if (wanted('failover')) {
+    const failoverInput = `${run}-failover-in`;
+    await createTopics(kafka, [{ topic: failoverInput, partitions: 8 }]);
+    await preload(kafka, failoverInput, FAILOVER_N, 0, log, true);
+    for (const standbys of [0, 1] as const)
+      results.push(await failoverCase(kafka, brokers, failoverInput, standbys));
+  }
   const file = writeResults(
     'engine',
     'npm run bench:engine',

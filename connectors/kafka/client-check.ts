@@ -1,7 +1,8 @@
 /**
  * millrace runs on kafkajs 2.2.4 with changes of its own (patches/kafkajs+2.2.4.patch in
  * the repository): KIP-447 requests for exactly-once (TxnOffsetCommit v3 with the group's
- * generation, OffsetFetch v7 with require_stable), a hook before each group join, and a
+ * generation, OffsetFetch v7 with require_stable), a hook before each group join, the
+ * assignment's userData on each join (standby tasks, the group's query endpoints), and a
  * faster produce encoder. The package ships that copy as a bundled dependency
  * (node_modules/millrace/node_modules/kafkajs), and the patch adds `millrace-patch.json`
  * to it, naming what it has. At start-up the runtime checks that the kafkajs it loaded
@@ -18,11 +19,13 @@ export const REQUIRED_CLIENT_FEATURES = {
     'consumer-before-join',
     'produce-progress-per-partition',
     'metadata-leaderless-partitions',
+    'group-join-user-data',
   ],
   exactly_once: [
     'consumer-before-join',
     'produce-progress-per-partition',
     'metadata-leaderless-partitions',
+    'group-join-user-data',
     'admin-fetch-offsets-partitions',
     'offset-fetch-v7-require-stable',
     'txn-offset-commit-v3',
