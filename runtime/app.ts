@@ -27,7 +27,7 @@ import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
 import { createLogger, type Logger } from './log.js';
-import { StreamThread, type ThreadObserver } from './stream-thread.js';
+import { StreamThread, type TaskFactory, type ThreadObserver } from './stream-thread.js';
 import type { CheckpointIO, StreamTask } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
 import {
@@ -197,20 +197,7 @@ export class StreamsApp {
       this.admin,
       c,
       this.layout,
-      {
-        createEngine: async (id) => {
-          const engine = await this.topology.createEngine(id, ctx);
-          this.observer.onTaskCreated?.(id, {
-            stores: engine.stores.map((s) => s.name),
-            topics: [
-              ...engine.stores.flatMap((s) => (s.changelogTopic ? [s.changelogTopic] : [])),
-              c.deadLetterTopic,
-            ],
-          });
-          return engine;
-        },
-        checkpoint: (id) => this.topology.checkpoint(id, ctx),
-      },
+      this.taskFactory(ctx),
       this.log,
       this.observer,
       `${c.applicationId}-${this.claim!.processId}`,
@@ -218,6 +205,24 @@ export class StreamsApp {
     );
     await this.thread.start((err) => void this.onFatal(err));
     this.stateValue = 'running';
+  }
+
+  /** Creates the thread's tasks' engines, telling the observer of each. */
+  private taskFactory(ctx: EngineContext): TaskFactory {
+    return {
+      createEngine: async (id) => {
+        const engine = await this.topology.createEngine(id, ctx);
+        this.observer.onTaskCreated?.(id, {
+          stores: engine.stores.map((s) => s.name),
+          topics: [
+            ...engine.stores.flatMap((s) => (s.changelogTopic ? [s.changelogTopic] : [])),
+            ctx.config.deadLetterTopic,
+          ],
+        });
+        return engine;
+      },
+      checkpoint: (id) => this.topology.checkpoint(id, ctx),
+    };
   }
 
   /** Standby tasks and the group's task map (runtime/group-member.ts). */

@@ -127,13 +127,8 @@ export function assignTasks(
     );
     if (!caughtUp.length) continue;
     const best = Math.min(...caughtUp.map((m) => lagOf(m, t)!));
-    give(
-      leastLoaded(
-        caughtUp.filter((m) => lagOf(m, t) === best),
-        t,
-      )!,
-      t,
-    );
+    const freshest = caughtUp.filter((m) => lagOf(m, t) === best);
+    give(leastLoaded(freshest, t)!, t);
   }
   // Fill pass: the rest go to the least-loaded member.
   for (const t of ordered) if (!owner.has(t)) give(leastLoaded(byMember, t)!, t);
