@@ -271,6 +271,11 @@ async function main(): Promise<void> {
       max_recovery_s: recovery.max(),
       max_instance_recovery_s: recovery.max('instance'),
       max_broker_recovery_s: recovery.max('broker'),
+      // Every recovery, in the order of the kills (seconds).
+      recovery_s: {
+        instance: recovery.seconds.instance.map((x) => Math.round(x * 10) / 10),
+        broker: recovery.seconds.broker.map((x) => Math.round(x * 10) / 10),
+      },
       detail: v.detail,
     };
     const summary =

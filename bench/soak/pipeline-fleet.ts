@@ -39,6 +39,8 @@ export async function pipelineFleet(o: SoakOptions, ctx: SoakContext): Promise<F
   process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
   const { TOPICS, SERDES, serdes } = await import('../../apps/finnhub-vwap/app.js');
   const env = {
+    // Each process's log (bench's .run/soak/processes/<name>-<pid>.log) says what it went through.
+    MILLRACE_LOG_LEVEL: 'info',
     MILLRACE_BOOTSTRAP_SERVERS: ctx.cluster.bootstrap.join(','),
     MILLRACE_REGISTRY_URL: ctx.registryUrl,
     MILLRACE_TOPIC_PREFIX: PREFIX,
