@@ -94,86 +94,116 @@ function snapshot(app: StreamsApp): TaskSnapshot[] {
   }));
 }
 
-async function host(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
-  const say = (m: ThreadToMain) => port.postMessage(m);
-  const failed = (err: unknown) =>
-    say({
-      type: 'failed',
-      error: {
-        message: err instanceof Error ? err.message : String(err),
-        ...((err as { code?: unknown })?.code
-          ? { code: String((err as { code: unknown }).code) }
-          : {}),
-      },
-    });
+function failureMessage(err: unknown): ThreadToMain {
+  const code = (err as { code?: unknown } | null)?.code;
+  return {
+    type: 'failed',
+    error: {
+      message: err instanceof Error ? err.message : String(err),
+      ...(code ? { code: String(code) } : {}),
+    },
+  };
+}
+
+async function loadInstance(data: ThreadData): Promise<ThreadInstance> {
   const mod = (await import(data.module)) as {
     startThread?: (ctx: ThreadContext) => ThreadInstance | Promise<ThreadInstance>;
   };
   if (typeof mod.startThread !== 'function')
     throw new Error(`${data.module} does not export startThread(ctx); see runtime/thread-host.ts`);
-  const { app, handlers = {} } = await mod.startThread({
+  return mod.startThread({
     args: data.args,
     config: data.config,
     thread: data.thread,
     threads: data.threads,
     instanceId: data.instanceId,
   });
-  let stopping = false;
-  app.onFailure((err) => {
-    if (!stopping) failed(err);
-  });
-  let last = '';
-  const report = () => {
-    const tasks = snapshot(app);
+}
+
+/** A thread's instance, as the supervisor sees it through the port. */
+class HostedThread {
+  private stopping = false;
+  private last = '';
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly port: NonNullable<typeof parentPort>,
+    private readonly app: StreamsApp,
+    private readonly handlers: Record<string, () => unknown>,
+  ) {
+    app.onFailure((err) => {
+      if (!this.stopping) this.say(failureMessage(err));
+    });
+    this.timer = setInterval(() => this.report(), SNAPSHOT_EVERY_MS);
+    port.on('message', (m: MainToThread) => {
+      if (m.type === 'stop') this.stop();
+      else this.answer(m.id, m.kind);
+    });
+  }
+
+  say(m: ThreadToMain): void {
+    this.port.postMessage(m);
+  }
+
+  /** Sends the tasks' snapshot when it changed since the last one sent. */
+  report(): void {
     const msg: ThreadToMain = {
       type: 'tasks',
-      tasks,
-      state: app.state,
-      notReady: app.notReadyReason(),
+      tasks: snapshot(this.app),
+      state: this.app.state,
+      notReady: this.app.notReadyReason(),
     };
     const key = JSON.stringify(msg);
-    if (key === last) return;
-    last = key;
-    say(msg);
-  };
-  const timer = setInterval(report, SNAPSHOT_EVERY_MS);
-  port.on('message', (m: MainToThread) => {
-    if (m.type === 'stop') {
-      if (stopping) return;
-      stopping = true;
-      void app
-        .close()
-        .catch(() => {})
-        .then(() => {
-          clearInterval(timer);
-          report();
-          say({ type: 'stopped' });
-          port.close();
-        });
+    if (key === this.last) return;
+    this.last = key;
+    this.say(msg);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.app.start();
+    } catch (err) {
+      clearInterval(this.timer);
+      this.say(failureMessage(err));
+      this.port.close();
       return;
     }
-    const handler = handlers[m.kind];
+    this.report();
+    this.say({ type: 'started' });
+  }
+
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    void this.app
+      .close()
+      .catch(() => {})
+      .then(() => {
+        clearInterval(this.timer);
+        this.report();
+        this.say({ type: 'stopped' });
+        this.port.close();
+      });
+  }
+
+  private answer(id: number, kind: string): void {
+    const handler = this.handlers[kind];
     if (!handler) {
-      say({ type: 'response', id: m.id, error: `no handler for "${m.kind}"` });
+      this.say({ type: 'response', id, error: `no handler for "${kind}"` });
       return;
     }
     Promise.resolve()
       .then(handler)
       .then(
-        (value) => say({ type: 'response', id: m.id, value }),
-        (err: unknown) => say({ type: 'response', id: m.id, error: String(err) }),
+        (value) => this.say({ type: 'response', id, value }),
+        (err: unknown) => this.say({ type: 'response', id, error: String(err) }),
       );
-  });
-  try {
-    await app.start();
-  } catch (err) {
-    clearInterval(timer);
-    failed(err);
-    port.close();
-    return;
   }
-  report();
-  say({ type: 'started' });
+}
+
+async function host(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
+  const { app, handlers = {} } = await loadInstance(data);
+  await new HostedThread(port, app, handlers).start();
 }
 
 if (!isMainThread && parentPort && (workerData as ThreadData | undefined)?.host) {

@@ -63,6 +63,34 @@ interface ThreadHandle {
   stopped: boolean;
 }
 
+/** A thread's handle with the settling of its start. */
+interface StartingThread extends ThreadHandle {
+  resolveStarted(): void;
+  rejectStarted(err: unknown): void;
+}
+
+function newHandle(index: number, worker: Worker): StartingThread {
+  let resolveStarted!: () => void;
+  let rejectStarted!: (e: unknown) => void;
+  const started = new Promise<void>((resolve, reject) => {
+    resolveStarted = resolve;
+    rejectStarted = reject;
+  });
+  started.catch(() => {});
+  return {
+    index,
+    worker,
+    state: 'starting',
+    tasks: [],
+    notReady: 'joining the group',
+    started,
+    exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
+    stopped: false,
+    resolveStarted,
+    rejectStarted,
+  };
+}
+
 /**
  * Loads the host module in a worker, with tsx's loader registered first when TypeScript
  * runs from source (the built package needs nothing).
@@ -133,7 +161,30 @@ export class StreamThreads {
   }
 
   private spawn(index: number): ThreadHandle {
-    const data: ThreadData = {
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: this.threadData(index),
+      // The process's flags but tsx's (it is registered in the worker when needed: a
+      // worker given --import tsx did not load TypeScript on Node 20); its stdout and
+      // stderr are the process's.
+      execArgv: withoutTsx(process.execArgv),
+    });
+    const h = newHandle(index, worker);
+    worker.on('message', (m: ThreadToMain) => this.onMessage(h, m));
+    worker.on('error', (err) => this.onThreadFailure(h, err));
+    worker.on('exit', (code) => {
+      if (h.stopped || this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+      const err = new StreamsError(`stream thread ${index} exited (${code}) without stopping`, {
+        code: 'STREAM_THREAD_EXITED',
+        domain: 'internal',
+      });
+      this.onThreadFailure(h, err);
+    });
+    return h;
+  }
+
+  private threadData(index: number): ThreadData {
+    return {
       host: hostModuleUrl(),
       tsx:
         isTypeScript(this.threadModule.module) || isTypeScript(import.meta.url) ? tsxUrl() : null,
@@ -144,77 +195,45 @@ export class StreamThreads {
       threads: this.config.numStreamThreads,
       instanceId: this.instanceId,
     };
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: data,
-      // The process's flags but tsx's (it is registered in the worker when needed: a
-      // worker given --import tsx did not load TypeScript on Node 20); its stdout and
-      // stderr are the process's.
-      execArgv: withoutTsx(process.execArgv),
-    });
-    let started!: () => void;
-    let failedToStart!: (e: unknown) => void;
-    const h: ThreadHandle = {
-      index,
-      worker,
-      state: 'starting',
-      tasks: [],
-      notReady: 'joining the group',
-      started: new Promise<void>((resolve, reject) => {
-        started = resolve;
-        failedToStart = reject;
-      }),
-      exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
-      stopped: false,
-    };
-    h.started.catch(() => {});
-    worker.on('message', (m: ThreadToMain) => {
-      switch (m.type) {
-        case 'started':
-          h.state = 'running';
-          started();
-          break;
-        case 'tasks':
-          h.tasks = m.tasks;
-          h.state = m.state;
-          h.notReady = m.notReady;
-          break;
-        case 'response': {
-          const p = this.pending.get(m.id);
-          this.pending.delete(m.id);
-          if (m.error) p?.reject(new Error(m.error));
-          else p?.resolve(m.value);
-          break;
-        }
-        case 'stopped':
-          h.stopped = true;
-          break;
-        case 'failed': {
-          const err = new StreamsError(`stream thread ${index} failed: ${m.error.message}`, {
-            code: m.error.code ?? 'STREAM_THREAD_FAILED',
-            domain: 'internal',
-          });
-          h.state = 'failed';
-          failedToStart(err);
-          void this.onFatal(err);
-          break;
-        }
+  }
+
+  private onMessage(h: StartingThread, m: ThreadToMain): void {
+    switch (m.type) {
+      case 'started':
+        h.state = 'running';
+        h.resolveStarted();
+        break;
+      case 'tasks':
+        h.tasks = m.tasks;
+        h.state = m.state;
+        h.notReady = m.notReady;
+        break;
+      case 'response': {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.error) p?.reject(new Error(m.error));
+        else p?.resolve(m.value);
+        break;
       }
-    });
-    worker.on('error', (err) => {
-      failedToStart(err);
-      void this.onFatal(err);
-    });
-    worker.on('exit', (code) => {
-      if (h.stopped || this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
-      const err = new StreamsError(`stream thread ${index} exited (${code}) without stopping`, {
-        code: 'STREAM_THREAD_EXITED',
-        domain: 'internal',
-      });
-      failedToStart(err);
-      void this.onFatal(err);
-    });
-    return h;
+      case 'stopped':
+        h.stopped = true;
+        break;
+      case 'failed': {
+        const err = new StreamsError(`stream thread ${h.index} failed: ${m.error.message}`, {
+          code: m.error.code ?? 'STREAM_THREAD_FAILED',
+          domain: 'internal',
+        });
+        h.state = 'failed';
+        this.onThreadFailure(h, err);
+        break;
+      }
+    }
+  }
+
+  /** A thread that fails before it started fails the start; after, it stops every thread. */
+  private onThreadFailure(h: StartingThread, err: unknown): void {
+    h.rejectStarted(err);
+    void this.onFatal(err);
   }
 
   private async onFatal(err: unknown): Promise<void> {
