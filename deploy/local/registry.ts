@@ -63,7 +63,24 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
     );
   }
   const jar = ensureRegistry(cfg, log);
-  const logFile = path.join(cfg.runDir, 'registry', 'registry.log');
+  try {
+    return await startRegistry(cfg, jar, url);
+  } catch (err) {
+    // A registry stopped while it created its tables leaves a database it cannot open
+    // again ("Table … not found" at every start): set it aside once and start afresh.
+    const moved = setAsideHalfCreatedDatabase(cfg);
+    if (!moved) throw err;
+    process.stderr.write(
+      `infra: the schema registry could not open its database (left half-created by an ` +
+        `earlier start); moved it to ${moved} and started with a new one: the schemas ` +
+        `registered before are not in it\n`,
+    );
+    return startRegistry(cfg, jar, url);
+  }
+}
+
+function startRegistry(cfg: InfraConfig, jar: string, url: string): Promise<ServiceEntry[]> {
+  const logFile = registryLogFile(cfg);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   fs.writeFileSync(logFile, '');
   const dataDir = registryDataDir(cfg);
@@ -88,4 +105,26 @@ export async function registryUp(cfg: InfraConfig, log: string): Promise<Service
     { name: 'registry', pid, port: cfg.registry.port, logFile },
     { what: 'schema registry', check: () => httpOk(url), timeoutMs: 120_000 },
   );
+}
+
+function registryLogFile(cfg: InfraConfig): string {
+  return path.join(cfg.runDir, 'registry', 'registry.log');
+}
+
+/** The H2 error of a database whose tables were only partly created. */
+const HALF_CREATED = /JdbcSQLSyntaxErrorException: Table "[^"]+" not found/;
+
+/**
+ * When the registry's last start failed on a database it could not open, moves the
+ * database aside (`data.broken-<time>`) and returns where; otherwise undefined.
+ */
+export function setAsideHalfCreatedDatabase(cfg: InfraConfig): string | undefined {
+  const dataDir = registryDataDir(cfg);
+  const logged = fs.existsSync(registryLogFile(cfg))
+    ? fs.readFileSync(registryLogFile(cfg), 'utf8')
+    : '';
+  if (!HALF_CREATED.test(logged) || !fs.existsSync(dataDir)) return undefined;
+  const aside = `${dataDir}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(dataDir, aside);
+  return aside;
 }
