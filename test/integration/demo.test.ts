@@ -83,7 +83,14 @@ describe('millrace demo', () => {
     );
     expect(Object.keys(pids)).toEqual(['ingest', 'instance-1', 'instance-2', 'sink']);
     const demoExited = demo.exited.then((code) => {
-      throw new Error(`the demo exited (${code}) before its ingest subscribed`);
+      // What the demo said last (which child exited, and why) is the failure's cause.
+      const said = demo.stderr
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('demo: '));
+      throw new Error(
+        `the demo exited (${code}) before its ingest subscribed:\n${said.slice(-6).join('\n')}`,
+      );
     });
     await Promise.race([server.subscribed(['AAPL', 'MSFT']), demoExited]);
 
