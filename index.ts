@@ -56,3 +56,23 @@ export { StreamsApp, type AppState } from './runtime/app.js';
 export { resolveConfig, type StreamsConfig, type StreamsConfigInput } from './runtime/config.js';
 export { MillraceError, ConfigError, StreamsError, TaskMigratedError } from './runtime/errors.js';
 export { closeOnSignals } from './runtime/signals.js';
+export {
+  QueryClient,
+  QueryFailedError,
+  partitionForKey,
+  serveQueries,
+  type QueryServer,
+  type QueryClientOptions,
+  type ScanOptions,
+  type WindowOptions,
+  type KeyAnswer,
+  type PageAnswer,
+  type Entry,
+  type WindowEntry,
+  type ServedBy,
+  type FreshnessAnswer,
+  type GroupAnswer,
+  type StoreInfo,
+  type StorePosition,
+  type QueryErrorBody,
+} from './runtime/query/index.js';

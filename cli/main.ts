@@ -11,6 +11,7 @@ import { sinkCommand } from './commands/sink.js';
 import { demoCommand } from './commands/demo.js';
 import { statusCommand } from './commands/status.js';
 import { resetCommand } from './commands/reset.js';
+import { queryCommand } from './commands/query.js';
 import type { Command } from './command.js';
 import { EXIT, exitCodeFor } from './errors.js';
 
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   describeCommand,
   diagramCommand,
   statusCommand,
+  queryCommand,
   resetCommand,
 ];
 

@@ -57,6 +57,33 @@ describe('observability server', () => {
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
 
+  it('hands /stores… to the instance’s queries; without them (several stream threads) answers 501 saying why', async () => {
+    const asked: string[] = [];
+    const withQueries: InstanceView = {
+      ...view(null),
+      queries: {
+        handle: async (req) => {
+          asked.push(`${req.path}?${req.query.toString()} forwarded=${req.forwarded}`);
+          return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":1}' };
+        },
+      },
+    };
+    server = await startServer(new Metrics({ processMetrics: false }), withQueries, { port: 0 });
+    const r = await fetch(`${server.url}/stores/counts/get?key=a`, {
+      headers: { 'x-millrace-forwarded': '1' },
+    });
+    expect([r.status, await r.text()]).toEqual([200, '{"ok":1}']);
+    expect(asked).toEqual(['/stores/counts/get?key=a forwarded=true']);
+    expect((await fetch(`${server.url}/stores`, { method: 'POST' })).status).toBe(405);
+    await server.close();
+    server = await startServer(new Metrics({ processMetrics: false }), view(null), { port: 0 });
+    const none = await fetch(`${server.url}/stores/counts/get?key=a`);
+    expect(none.status).toBe(501);
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe(
+      'QUERIES_NOT_SERVED',
+    );
+  });
+
   it('serves the status page with the SVG and the JSON status', async () => {
     server = await startServer(new Metrics({ processMetrics: false }), view(null), { port: 0 });
     const html = await (await fetch(`${server.url}/topology`)).text();

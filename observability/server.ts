@@ -1,11 +1,14 @@
 /**
  * The instance's HTTP server: `/metrics` (Prometheus), `/healthz` (alive), `/readyz`
  * (every assigned task restored and running; 503 with the reason otherwise),
- * `/topology` (a live status page) and `/topology.json`. Binds to 127.0.0.1 unless told
- * otherwise.
+ * `/topology` (a live status page) and `/topology.json`, and the interactive queries of an
+ * instance's stores under `/stores` (runtime/query/service.ts). Binds to 127.0.0.1 unless
+ * told otherwise.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerHttp, isQueryPath } from '../runtime/query/http.js';
+import type { QueryService } from '../runtime/query/service.js';
 import type { Metrics } from './metrics.js';
 import { statusPage } from './status-page.js';
 
@@ -17,7 +20,23 @@ export interface InstanceView {
   /** The topology drawn as SVG (may be empty when unavailable). */
   topologySvg(): Promise<string>;
   status(): InstanceStatus;
+  /** Interactive queries (`/stores…`), when the instance serves them. */
+  queries?: Pick<QueryService, 'handle'>;
 }
+
+/** `/stores` of an instance that serves no queries (several stream threads). */
+const NO_QUERIES = {
+  status: 501,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    error: {
+      code: 'QUERIES_NOT_SERVED',
+      message:
+        'this instance serves no interactive queries: it runs several stream threads (queries need numStreamThreads 1)',
+      retriable: false,
+    },
+  }),
+};
 
 export interface TaskStatus {
   id: string;
@@ -84,9 +103,19 @@ export async function startServer(
   opts: ServerOptions,
 ): Promise<RunningServer> {
   const server = http.createServer((req, res) => {
-    route(req.url ?? '/', metrics, view)
-      .then(({ status, type, body }) => {
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    const url = req.url ?? '/';
+    const answer = isQueryPath(url)
+      ? view.queries
+        ? answerHttp(view.queries, req)
+        : Promise.resolve(NO_QUERIES)
+      : route(url, metrics, view).then((r) => ({
+          status: r.status,
+          headers: { 'content-type': r.type },
+          body: r.body,
+        }));
+    answer
+      .then(({ status, headers, body }) => {
+        res.writeHead(status, { ...headers, 'cache-control': 'no-store' });
         res.end(body);
       })
       .catch((err: unknown) => {
@@ -141,7 +170,7 @@ async function route(
       return {
         status: 404,
         type: 'text/plain',
-        body: 'not found: try /metrics, /healthz, /readyz, /topology, /topology.json\n',
+        body: 'not found: try /metrics, /healthz, /readyz, /topology, /topology.json, /stores\n',
       };
   }
 }

@@ -9,6 +9,7 @@ import type { StreamsApp } from '../runtime/app.js';
 import type { StreamThreads } from '../runtime/threads.js';
 import type { PartitionLag } from '../runtime/lag.js';
 import { storeDirectory } from '../runtime/observed.js';
+import { queryService } from '../runtime/query/app-queries.js';
 import { toSvg, type BuiltTopology } from '../topology/index.js';
 import type { Metrics } from './metrics.js';
 import type { InstanceStatus, InstanceView, TaskStatus } from './server.js';
@@ -46,6 +47,7 @@ class LagPoller {
 export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metrics): InstanceView {
   let svg: Promise<string> | undefined;
   const lag = new LagPoller(app);
+  const queries = queryService(app);
   const rates = new Map<string, { at: number; processed: number; rate: number }>();
   const rateOf = (id: string, processed: number, now: number) => {
     const prev = rates.get(id);
@@ -62,6 +64,7 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
     applicationId: app.config.applicationId,
     notReadyReason: () => app.notReadyReason(),
     topologySvg: () => (svg ??= toSvg(topology, app.config.applicationId).catch(() => '')),
+    queries,
     status: (): InstanceStatus => {
       const now = Date.now();
       const lagOf = new Map(lag.current.map((l) => [`${l.topic}:${l.partition}`, l.lag]));

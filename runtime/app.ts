@@ -23,6 +23,7 @@ import {
 import { ConfigError, StreamsError } from './errors.js';
 import { withRetries } from './retry.js';
 import { GroupMember } from './group-member.js';
+import type { ThreadState } from './lifecycle.js';
 import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
@@ -255,6 +256,16 @@ export class StreamsApp {
   advertise(endpoint: string): void {
     this.advertised = endpoint;
     this.member?.advertise(endpoint);
+  }
+
+  /** Where this instance answers interactive queries: `applicationServer`, else what `advertise` set. */
+  get queryEndpoint(): string | undefined {
+    return this.config.applicationServer ?? this.advertised;
+  }
+
+  /** The stream thread's state (runtime/lifecycle.ts); undefined before start. */
+  get threadState(): ThreadState | undefined {
+    return this.thread?.state;
   }
 
   /** Standby tasks, the endpoint advertised and the group's task map; undefined before start. */

@@ -11,6 +11,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { StreamsConfig } from './config.js';
 import { decodeAssignmentUserData, type MemberEndpoint } from './group-protocol.js';
 import type { Logger } from './log.js';
+import { endOffsets } from './restore.js';
 import { StandbyManager, type StandbyFactory, type StandbyTask } from './standby.js';
 import type { ThreadHooks } from './stream-thread.js';
 
@@ -43,7 +44,7 @@ export class GroupMember {
 
   constructor(
     kafka: Kafka,
-    admin: Admin,
+    private readonly admin: Admin,
     private readonly config: StreamsConfig,
     factory: StandbyFactory,
     private readonly log: Logger,
@@ -61,6 +62,11 @@ export class GroupMember {
   /** Sets the endpoint to advertise when `applicationServer` is not configured (before joining). */
   advertise(endpoint: string): void {
     this.advertised = endpoint;
+  }
+
+  /** The end offset of each partition of `topics` (`topic:partition` → offset). */
+  changelogEnds(topics: string[]): Promise<Map<string, number>> {
+    return endOffsets(this.admin, topics);
   }
 
   /** The group as the latest assignment described it; undefined before the first. */

@@ -76,8 +76,20 @@ describe('group protocol', () => {
     expect(b.data.standbyTasks).toEqual(a.data.tasks);
     expect(a.data.members).toEqual(b.data.members);
     expect(a.data.members).toEqual([
-      { endpoint: 'a:1', client: 'a', active: a.data.tasks, standby: a.data.standbyTasks },
-      { endpoint: 'b:2', client: 'b', active: b.data.tasks, standby: b.data.standbyTasks },
+      {
+        memberId: 'm-a',
+        endpoint: 'a:1',
+        client: 'a',
+        active: a.data.tasks,
+        standby: a.data.standbyTasks,
+      },
+      {
+        memberId: 'm-b',
+        endpoint: 'b:2',
+        client: 'b',
+        active: b.data.tasks,
+        standby: b.data.standbyTasks,
+      },
     ]);
   });
 

@@ -27,6 +27,8 @@ export interface MemberUserData {
 
 /** One member as every member learns it from the assignment. */
 export interface MemberEndpoint {
+  /** The member's id in the group (absent from an older leader). */
+  memberId?: string;
   /** `host:port`, or null when the member serves no queries (an older millrace, or none configured). */
   endpoint: string | null;
   client: string | null;
@@ -95,8 +97,10 @@ export function decodeAssignmentUserData(buf: Buffer | null | undefined): Assign
     ? o.members.flatMap((m): MemberEndpoint[] => {
         if (!m || typeof m !== 'object') return [];
         const r = m as Record<string, unknown>;
+        const memberId = text(r.memberId);
         return [
           {
+            ...(memberId ? { memberId } : {}),
             endpoint: text(r.endpoint) ?? null,
             client: text(r.client) ?? null,
             active: strings(r.active),

@@ -95,6 +95,7 @@ export function taskAssignor(
       });
       const { active, standby } = assignWithStandbys(allTasks(l), infos, opts);
       const endpoints: MemberEndpoint[] = members.map((m) => ({
+        memberId: m.memberId,
         endpoint: data.get(m.memberId)!.endpoint ?? null,
         client: data.get(m.memberId)!.client ?? null,
         active: active.get(m.memberId) ?? [],

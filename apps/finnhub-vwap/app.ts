@@ -8,12 +8,13 @@
  *     → trades.clean (Avro)                                   → sink: trades table
  *     → vwap (vwap)               1-minute windows, grace 10 s, final results only
  *     → vwap.1m (Avro)                                        → sink: vwap_1m table
+ *     → vwap-last (reduce)        the last closed window per symbol (a table, for queries)
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/avro-serde.js';
 import '../../processors/index.js';
-import type { DedupeKeyKind } from '../../processors/market/trade.js';
+import type { DedupeKeyKind, VwapWindow } from '../../processors/market/trade.js';
 import { TopologyBuilder, type BuiltTopology } from '../../topology/index.js';
 
 export const applicationId = 'finnhub-vwap';
@@ -67,18 +68,22 @@ export function topology(options: Partial<PipelineOptions> = {}): BuiltTopology 
       stores: ['dedupe-store'],
     });
   clean.to(TOPICS.clean, { key: 'string', value: SERDES.trade }, 'trades-clean');
-  clean
-    .process('vwap', {
-      name: 'vwap',
-      options: {
-        store: 'vwap-store',
-        sizeMs: o.windowSizeMs,
-        graceMs: o.graceMs,
-        ...(o.idleCloseMs === undefined ? {} : { idleCloseMs: o.idleCloseMs }),
-      },
-      stores: ['vwap-store'],
-    })
-    .to(TOPICS.vwap, { key: 'string', value: SERDES.vwap }, 'vwap-1m');
+  const windows = clean.process<string, VwapWindow>('vwap', {
+    name: 'vwap',
+    options: {
+      store: 'vwap-store',
+      sizeMs: o.windowSizeMs,
+      graceMs: o.graceMs,
+      ...(o.idleCloseMs === undefined ? {} : { idleCloseMs: o.idleCloseMs }),
+    },
+    stores: ['vwap-store'],
+  });
+  windows.to(TOPICS.vwap, { key: 'string', value: SERDES.vwap }, 'vwap-1m');
+  // The last closed window of each symbol, for interactive queries (vwap-last-store); the
+  // open windows are in vwap-store.
+  windows
+    .groupByKey({ keySerde: 'string', valueSerde: SERDES.vwap })
+    .reduce((last, w) => (w.window_start >= last.window_start ? w : last), { name: 'vwap-last' });
   return b.build();
 }
 

@@ -136,6 +136,27 @@ describe('finnhub-vwap pipeline', () => {
     expect(driver!.metric('vwap', 'late_records')).toBe(1);
   });
 
+  it('keeps the open windows in vwap-store and the last closed window per symbol in vwap-last-store', async () => {
+    const { windows } = await run([
+      [e('AAPL', W0 + 1, 10, 1)],
+      [e('MSFT', W0 + 2, 300, 2)],
+      [e('AAPL', W0 + 60_001, 11, 1)],
+      [e('AAPL', W0 + 130_000, 12, 1)], // closes W0 and W0 + 60 s (one task: one clock)
+      [e('MSFT', W0 + 130_001, 301, 1)],
+    ]);
+    expect(windows.map((w) => [w.symbol, w.window_start])).toEqual([
+      ['AAPL', W0],
+      ['MSFT', W0],
+      ['AAPL', W0 + 60_000],
+    ]);
+    const last = driver!.keyValueStore<string, VwapWindow>('vwap-last-store');
+    expect(last.get('AAPL')).toEqual(windows[2]);
+    expect(last.get('MSFT')).toEqual(windows[1]);
+    const open = driver!.windowStore<string, { volume: number; count: number }>('vwap-store');
+    expect(open.fetch('AAPL', W0 + 120_000)).toMatchObject({ volume: 1, count: 1 });
+    expect(open.fetch('AAPL', W0 + 60_000)).toBeUndefined(); // closed: in vwap-last-store
+  });
+
   it('gives a null vwap for a window whose volume is zero', async () => {
     const { windows } = await run([[e('ZERO', W0 + 1, 5, 0)], [e('ZERO', W0 + 200_000, 5, 1)]]);
     expect(windows[0]).toMatchObject({ symbol: 'ZERO', vwap: null, volume: 0, trade_count: 1 });

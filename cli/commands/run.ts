@@ -10,6 +10,7 @@ import {
   resolveConfig,
   type StreamsConfigInput,
 } from '../../runtime/config.js';
+import { advertisedEndpoint } from '../../runtime/query/http.js';
 import { closeOnSignals } from '../../runtime/signals.js';
 import { StreamThreads } from '../../runtime/threads.js';
 import { parseArgs } from '../args.js';
@@ -85,12 +86,13 @@ async function startable(
   loaded: { target: string; topology: BuiltTopology; registry: string },
   config: StreamsConfigInput,
   metrics: Metrics,
-): Promise<{ instance: Instance; view: InstanceView; threads: number }> {
+): Promise<{ instance: Instance; view: InstanceView; threads: number; app?: StreamsApp }> {
   const { target, topology, registry } = loaded;
   const threads = resolveConfig(config).numStreamThreads;
   if (threads === 1) {
     const built = await instanceFor(target, registry, config, metrics);
-    return { instance: built.app, view: viewFor(built.app, topology, metrics), threads };
+    const view = viewFor(built.app, topology, metrics);
+    return { instance: built.app, view, threads, app: built.app };
   }
   // Each stream thread a worker building the same instance (cli/thread-worker.ts); their
   // metrics are merged into this thread's at each scrape.
@@ -125,11 +127,14 @@ async function runApp(target: string, flags: Record<string, string | true>): Pro
   const config = runConfig(flags, mod?.streamsDefaults, mod?.applicationId ?? name);
   const metrics = new Metrics();
   const loaded = { target, topology, registry };
-  const { instance, view, threads } = await startable(loaded, config, metrics);
+  const { instance, view, threads, app } = await startable(loaded, config, metrics);
+  const host = (flags['metrics-host'] as string | undefined) ?? '127.0.0.1';
   const server = await startServer(metrics, view, {
     port: Number(flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
-    host: (flags['metrics-host'] as string | undefined) ?? '127.0.0.1',
+    host,
   });
+  // Interactive queries (one stream thread): the group learns where this instance answers.
+  app?.advertise(advertisedEndpoint(host, server.port));
   const done = untilStopped(instance, server);
   await instance.start().catch(async (err: unknown) => {
     await server.close();
@@ -142,6 +147,7 @@ async function runApp(target: string, flags: Record<string, string | true>): Pro
     ...(threads > 1 ? { streamThreads: threads } : {}),
     metrics: `${server.url}/metrics`,
     status: `${server.url}/topology`,
+    ...(app ? { queries: `http://${app.queryEndpoint}/stores` } : {}),
   });
   return done;
 }
@@ -166,9 +172,12 @@ export const runCommand: Command = {
         `  --guarantee G      exactly_once or at_least_once (default: the app's, else at_least_once)\n` +
         `  --state-dir DIR    local state (default .millrace/state)\n` +
         `  --registry URL     schema registry (default MILLRACE_REGISTRY_URL or http://127.0.0.1:8081/apis/ccompat/v7)\n` +
-        `  --metrics-port N   /metrics, /healthz, /readyz, /topology (default 9464; 0 picks a free port)\n` +
+        `  --metrics-port N   /metrics, /healthz, /readyz, /topology, and queries of the stores under /stores\n` +
+        `                     (default 9464; 0 picks a free port); advertised to the group as where this instance\n` +
+        `                     answers queries, unless MILLRACE_APPLICATION_SERVER (host:port) says otherwise\n` +
         `  --metrics-host H   bind address (default 127.0.0.1; 0.0.0.0 exposes it)\n` +
-        `  --num-stream-threads N  stream threads, each a worker with its own consumer (default 1)\n` +
+        `  --num-stream-threads N  stream threads, each a worker with its own consumer (default 1; with more than\n` +
+        `                     one, the instance serves no queries of its stores)\n` +
         `Other settings come from MILLRACE_* variables (docs/guide/running-and-scaling.md lists them). SIGTERM/SIGINT: commit and stop; twice: exit at once.\n`,
     );
     return EXIT.ok;

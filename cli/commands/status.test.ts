@@ -69,6 +69,21 @@ describe('formatStatus', () => {
     );
   });
 
+  it('adds the members’ standbys and query endpoints when any member has them', () => {
+    const text = formatStatus({
+      ...status,
+      members: [
+        { ...status.members[0]!, standbyTasks: ['0_1'], endpoint: '10.0.0.1:9464' },
+        status.members[1]!,
+      ],
+    });
+    expect(text).toContain(
+      'MEMBER         CLIENT     HOST      TASKS    STANDBYS  QUERIES\n' +
+        'clicks-a1-xyz  clicks-a1  10.0.0.1  0_0,1_0  0_1       10.0.0.1:9464\n' +
+        'clicks-b2-xyz  clicks-b2  10.0.0.2  (none)   -         -\n',
+    );
+  });
+
   it('lists topics with leaderless or under-replicated partitions, and unreadable offsets', () => {
     const text = formatStatus({
       ...status,

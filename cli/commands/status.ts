@@ -58,14 +58,7 @@ export function formatStatus(s: AppStatus): string {
   if (!n)
     out.push(`no active members: ${NO_MEMBERS[s.groupState] ?? 'the group is between states'}\n`);
   if (s.missingTopics.length) out.push(`input topic(s) missing: ${s.missingTopics.join(', ')}\n`);
-  if (n)
-    out.push(
-      '\n' +
-        table(
-          ['MEMBER', 'CLIENT', 'HOST', 'TASKS'],
-          s.members.map((m) => [m.memberId, m.clientId, m.host, m.tasks.join(',') || '(none)']),
-        ),
-    );
+  if (n) out.push('\n' + membersTable(s));
   const client = new Map(s.members.map((m) => [m.memberId, m.clientId]));
   if (s.partitions.length)
     out.push(
@@ -86,6 +79,22 @@ export function formatStatus(s: AppStatus): string {
   out.push(`\ntotal lag: ${s.totalLag}\n`);
   out.push(formatHealth(s));
   return out.join('');
+}
+
+/** Members and their tasks; standbys and query endpoints when any member has them. */
+function membersTable(s: AppStatus): string {
+  const extra = s.members.some((m) => m.standbyTasks?.length || m.endpoint);
+  const head = ['MEMBER', 'CLIENT', 'HOST', 'TASKS', ...(extra ? ['STANDBYS', 'QUERIES'] : [])];
+  return table(
+    head,
+    s.members.map((m) => [
+      m.memberId,
+      m.clientId,
+      m.host,
+      m.tasks.join(',') || '(none)',
+      ...(extra ? [m.standbyTasks?.join(',') || '-', m.endpoint ?? '-'] : []),
+    ]),
+  );
 }
 
 /** Topics with partitions that have no leader or too few in-sync replicas, and why it matters. */

@@ -2,7 +2,13 @@
 export { appTopics, looksInternal, type AppTopics, type TopologyLike } from './app-topics.js';
 export { committedStreamTime } from './committed-clock.js';
 export { withAdmin, unreachable } from './connect.js';
-export { buildStatus, fetchStatus, type AppStatus, type PartitionStatus } from './status.js';
+export {
+  buildStatus,
+  fetchStatus,
+  queryEndpoints,
+  type AppStatus,
+  type PartitionStatus,
+} from './status.js';
 export {
   applyReset,
   appStateDir,

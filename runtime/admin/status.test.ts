@@ -133,4 +133,45 @@ describe('decodeMembers', () => {
       { memberId: 'm2', clientId: 'c2', host: '127.0.0.1', assignment: {} },
     ]);
   });
+  it('reads each member’s standbys and query endpoint from the millrace assignment’s userData', () => {
+    const members = [
+      { memberId: 'm1', endpoint: 'h1:9464', client: 'c', active: ['0_0'], standby: ['0_1'] },
+      { memberId: 'm2', endpoint: null, client: 'd', active: ['0_1'], standby: ['0_0'] },
+    ];
+    const assigned = (tasks: number[], standbyTasks: string[]) =>
+      AssignerProtocol.MemberAssignment.encode({
+        version: 1,
+        assignment: { in: tasks },
+        userData: Buffer.from(
+          JSON.stringify({ version: 2, tasks: tasks.map((p) => `0_${p}`), standbyTasks, members }),
+        ),
+      });
+    const member = (memberId: string, a: Buffer) => ({
+      memberId,
+      clientId: memberId,
+      clientHost: '/127.0.0.1',
+      memberAssignment: a,
+      memberMetadata: Buffer.alloc(0),
+    });
+    const decoded = decodeMembers({
+      groupId: 'app',
+      protocol: 'MillraceTaskAssignor',
+      protocolType: 'consumer',
+      state: 'Stable',
+      members: [member('m1', assigned([0], ['0_1'])), member('m2', assigned([1], ['0_0']))],
+    });
+    expect(decoded.map((m) => [m.memberId, m.standbyTasks, m.endpoint])).toEqual([
+      ['m1', ['0_1'], 'h1:9464'],
+      ['m2', ['0_0'], undefined],
+    ]);
+    const status = buildStatus(input({ members: decoded }));
+    expect(status.members.map((m) => [m.memberId, m.tasks, m.standbyTasks, m.endpoint])).toEqual([
+      ['m1', ['0_0'], ['0_1'], 'h1:9464'],
+      ['m2', ['0_1'], ['0_0'], undefined],
+    ]);
+    expect(status.tasks.filter((t) => t.task.startsWith('0_'))).toEqual([
+      { task: '0_0', owners: ['m1'], standbys: ['m2'] },
+      { task: '0_1', owners: ['m2'], standbys: ['m1'] },
+    ]);
+  });
 });

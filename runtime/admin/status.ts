@@ -5,6 +5,7 @@
  * partition the committed offset, the end offset and the lag.
  */
 import { AssignerProtocol, type Admin, type GroupDescription } from 'kafkajs';
+import { decodeAssignmentUserData } from '../group-protocol.js';
 import { tasksFromAssignment, type TaskLayout } from '../kafka-assignor.js';
 import type { AppTopics } from './app-topics.js';
 import { topicHealth, type TopicHealth } from '../replication.js';
@@ -16,6 +17,10 @@ export interface GroupMember {
   host: string;
   /** Assigned partitions by topic (empty while the group rebalances). */
   assignment: Record<string, number[]>;
+  /** Standby tasks the leader gave it (none from an older millrace, or without standbys). */
+  standbyTasks?: string[];
+  /** Where it answers interactive queries (`host:port`), if it advertised it. */
+  endpoint?: string | null;
 }
 
 export interface PartitionOffsets {
@@ -63,6 +68,10 @@ export interface MemberStatus {
   clientId: string;
   host: string;
   tasks: string[];
+  /** Tasks it keeps standby copies of. */
+  standbyTasks?: string[];
+  /** Where it answers interactive queries. */
+  endpoint?: string | null;
 }
 
 export interface AppStatus {
@@ -72,8 +81,8 @@ export interface AppStatus {
   /** The group's assignment protocol (`MillraceTaskAssignor` for a millrace app). */
   protocol: string;
   members: MemberStatus[];
-  /** Every task with partitions on the cluster, with the member(s) running it. */
-  tasks: Array<{ task: string; owners: string[] }>;
+  /** Every task with partitions on the cluster, with the member(s) running it (and keeping standbys of it). */
+  tasks: Array<{ task: string; owners: string[]; standbys?: string[] }>;
   partitions: PartitionStatus[];
   totalLag: number;
   /** Input topics the topology names that do not exist. */
@@ -100,6 +109,8 @@ export function buildStatus(input: StatusInput): AppStatus {
     clientId: m.clientId,
     host: m.host,
     tasks: tasksFromAssignment(m.assignment, layout),
+    ...(m.standbyTasks?.length ? { standbyTasks: m.standbyTasks } : {}),
+    ...(m.endpoint ? { endpoint: m.endpoint } : {}),
   }));
   const ownerOf = (topic: string, partition: number) =>
     input.members.find((m) => m.assignment[topic]?.includes(partition))?.memberId ?? null;
@@ -127,12 +138,19 @@ export function buildStatus(input: StatusInput): AppStatus {
   }
   for (const m of members)
     for (const t of m.tasks) (tasks.get(t) ?? tasks.set(t, []).get(t)!).push(m.memberId);
+  const standbys = new Map<string, string[]>();
+  for (const m of members)
+    for (const t of m.standbyTasks ?? []) standbys.set(t, [...(standbys.get(t) ?? []), m.memberId]);
   return {
     applicationId: input.applicationId,
     groupState: input.groupState,
     protocol: input.protocol,
     members,
-    tasks: [...tasks].sort(byTaskId).map(([task, owners]) => ({ task, owners })),
+    tasks: [...tasks].sort(byTaskId).map(([task, owners]) => ({
+      task,
+      owners,
+      ...(standbys.has(task) ? { standbys: standbys.get(task)! } : {}),
+    })),
     partitions,
     totalLag: partitions.reduce((s, p) => s + p.lag, 0),
     missingTopics: input.inputTopics.filter(
@@ -152,18 +170,26 @@ function byTaskId(a: [string, unknown], b: [string, unknown]): number {
 export function decodeMembers(group: GroupDescription): GroupMember[] {
   return group.members.map((m) => {
     let assignment: Record<string, number[]> = {};
+    let userData: Buffer | null = null;
     try {
-      if (m.memberAssignment?.length)
-        assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {};
+      if (m.memberAssignment?.length) {
+        const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+        assignment = decoded?.assignment ?? {};
+        userData = decoded?.userData ?? null;
+      }
     } catch {
       assignment = {}; // not a consumer-protocol assignment; shown without tasks
     }
+    const d = decodeAssignmentUserData(userData);
+    const endpoint = d.members.find((x) => x.memberId === m.memberId)?.endpoint;
     // Kafka reports the host as `/1.2.3.4`.
     return {
       memberId: m.memberId,
       clientId: m.clientId,
       host: m.clientHost.replace(/^\//, ''),
       assignment,
+      ...(d.standbyTasks.length ? { standbyTasks: d.standbyTasks } : {}),
+      ...(endpoint ? { endpoint } : {}),
     };
   });
 }
@@ -240,4 +266,14 @@ export async function fetchStatus(admin: Admin, app: AppTopics): Promise<AppStat
       true,
     ),
   });
+}
+
+/**
+ * Where the members of an application's group answer interactive queries, as the latest
+ * assignment says (empty while the group rebalances, or when no member advertises one).
+ */
+export async function queryEndpoints(admin: Admin, applicationId: string): Promise<string[]> {
+  const { groups } = await admin.describeGroups([applicationId]);
+  const members = groups[0] ? decodeMembers(groups[0]) : [];
+  return [...new Set(members.flatMap((m) => (m.endpoint ? [m.endpoint] : [])))];
 }

@@ -3,7 +3,8 @@
  * numStandbyReplicas 1. Each keeps a copy of the other's tasks, read from the changelogs
  * (read_committed), equal to the counts of the input; when one instance leaves, the other
  * takes its tasks from those copies and restores only the changelog's tail (here nothing),
- * and the counts stay exact as more input comes.
+ * and the counts stay exact as more input comes. Interactive queries answer from a standby
+ * only when asked for stale data and the owner cannot answer.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import '../../processors/index.js';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { partitionForKey } from '../../runtime/query/partitioner.js';
+import { QueryClient, serveQueries, type QueryServer } from '../../runtime/query/index.js';
 import type { ReadOnlyKeyValueStore } from '../../state/api.js';
 import { TopologyBuilder } from '../../topology/index.js';
 import { createTopics, deleteTopicsWithPrefix, produce } from '../support/kafka-helpers.js';
@@ -25,6 +27,7 @@ const PARTITIONS = 4;
 let kafka: Kafka;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-standby-'));
 const apps: StreamsApp[] = [];
+const servers: QueryServer[] = [];
 
 beforeAll(async () => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
@@ -35,6 +38,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const a of apps) await a.close().catch(() => {});
+  for (const s of servers) await s.close();
   await deleteTopicsWithPrefix(kafka, run);
   fs.rmSync(root, { recursive: true, force: true });
 });
@@ -48,7 +52,8 @@ function topology() {
   return b.build();
 }
 
-function instance(name: string): StreamsApp {
+/** An instance, serving interactive queries on a free port (advertised to the group). */
+async function instance(name: string): Promise<{ app: StreamsApp; queries: QueryServer }> {
   const app = new StreamsApp(topology(), {
     applicationId: run,
     bootstrapServers: inject('kafkaBrokers'),
@@ -59,7 +64,9 @@ function instance(name: string): StreamsApp {
     heartbeatInterval: '500ms',
   });
   apps.push(app);
-  return app;
+  const queries = await serveQueries(app);
+  servers.push(queries);
+  return { app, queries };
 }
 
 const expected = new Map<string, number>();
@@ -98,8 +105,8 @@ const activeCounts = (app: StreamsApp, partition: number) => {
 describe('standby replicas', () => {
   it('each instance keeps a caught-up copy of the other’s tasks; the survivor takes them over restoring only the tail', async () => {
     await feed(0, 3000);
-    const a = instance('a');
-    const b = instance('b');
+    const { app: a, queries: aq } = await instance('a');
+    const { app: b, queries: bq } = await instance('b');
     await a.start();
     await b.start();
     const all = [a, b];
@@ -138,6 +145,26 @@ describe('standby replicas', () => {
       for (const s of self.group!.standbyTasks.values()) expect(s.lag).toBe(0);
     }
 
+    // Interactive queries read a standby only when stale data is asked for and the owner
+    // cannot answer: a's server stops; b refuses (retriable) unless asked for stale data.
+    const key = keysOf([...a.tasks.values()][0]!.partition)[0]!;
+    const viaB = new QueryClient({ endpoints: [bq.endpoint], retryForMs: 0 });
+    expect(await viaB.get('counts-store', key)).toMatchObject({
+      value: expected.get(key),
+      stale: false,
+      servedBy: { endpoint: aq.endpoint, role: 'active' },
+    });
+    await aq.close();
+    await expect(viaB.get('counts-store', key)).rejects.toMatchObject({
+      code: 'OWNER_UNREACHABLE',
+      retriable: true,
+    });
+    expect(await viaB.get('counts-store', key, { stale: true })).toMatchObject({
+      value: expected.get(key),
+      stale: true,
+      servedBy: { endpoint: bq.endpoint, role: 'standby', lag: 0 },
+    });
+
     // a leaves: b takes a's tasks from its standbys: nothing (or a few markers) to restore.
     const moved = [...a.tasks.keys()];
     await a.close();
@@ -156,7 +183,7 @@ describe('standby replicas', () => {
     );
 
     // a comes back on its state: it takes tasks again, b keeps copies of them and vice versa.
-    const a2 = instance('a');
+    const { app: a2 } = await instance('a');
     await a2.start();
     all.splice(0, 1, a2);
     await until('two running instances with standbys again', () =>
