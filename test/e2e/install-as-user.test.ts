@@ -13,31 +13,20 @@
  * Needs the npm registry only for what the tarball's dependencies need (or npm's cache).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../connectors/kafka/client.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  valuesByKey,
-} from '../support/kafka-helpers.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 import { startProcess, stopAll, type Child } from '../support/processes.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = path.join(repoRoot, 'test', 'e2e', 'install-as-user');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-install-'));
+const { run, kafka, dir: tmp } = useKafkaRun('e2e-install', 'millrace-install-', stopAll);
 const project = path.join(tmp, 'project');
-const run = `e2e-install-${randomUUID().slice(0, 8)}`;
 let tarball = '';
 let tarFiles: string[] = [];
-let kafka: Kafka;
 
 function sh(
   command: string,
@@ -109,14 +98,7 @@ beforeAll(async () => {
     'npm install of the tarball',
   );
   console.log(`[install-as-user] npm install took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
 }, 600_000);
-
-afterAll(async () => {
-  await stopAll();
-  if (kafka) await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('millrace installed from its tarball into a new project', () => {
   it('ships the built JavaScript, its declarations and the patched kafkajs; no sources, tests, benchmarks or local state', () => {

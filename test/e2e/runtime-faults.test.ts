@@ -6,38 +6,24 @@
  * counts: under exactly-once 1, 2, … n exactly once; under at-least-once none missing.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../connectors/kafka/client.js';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   createTopics,
-  deleteTopicsWithPrefix,
   produce,
   readUntil,
   valuesByKey,
   type ReadRecord,
 } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
-const run = `e2e-rt-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-e2e-'));
+const { run, kafka, dir: root } = useKafkaRun('e2e-rt', 'millrace-e2e-', stopAll);
 const KEYS = 40;
 
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
 afterEach(async () => {
   await stopAll();
   watched = [];
-});
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(root, { recursive: true, force: true });
 });
 
 interface Setup {

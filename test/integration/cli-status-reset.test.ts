@@ -8,25 +8,22 @@
  * and the app then recomputes the same counts from scratch.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../connectors/kafka/client.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fetchStableOffsets } from '../../runtime/restore.js';
 import type { AppStatus } from '../../runtime/admin/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  valuesByKey,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
-const run = `it-ops-${randomUUID().slice(0, 8)}`;
+const {
+  run,
+  kafka,
+  brokers: brokerList,
+  dir: work,
+} = useKafkaRun('it-ops', 'millrace-ops-', stopAll);
+const brokers = brokerList.join(',');
 const app = `${run}-app`;
 const [input, output] = [`${run}-in`, `${run}-out`];
 const changelog = `${app}-counts-changelog`;
@@ -34,11 +31,8 @@ const repartition = `${app}-by-user-repartition`;
 const PARTITIONS = 4;
 const USERS = 7;
 const BASE_TS = Date.now() - 3_600_000;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-ops-'));
 const stateDir = path.join(work, 'state');
 const topologyFile = path.join(work, 'topology.yaml');
-let kafka: Kafka;
-let brokers: string;
 
 const topologyYaml = `
 name: ${run}
@@ -182,19 +176,11 @@ function readCounts(expected: Map<string, string[]>) {
 const upTo = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
 
 beforeAll(async () => {
-  brokers = inject('kafkaBrokers').join(',');
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
   fs.writeFileSync(topologyFile, topologyYaml);
   await createTopics(kafka, [
     { topic: input, partitions: PARTITIONS },
     { topic: output, partitions: PARTITIONS },
   ]);
-});
-
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('millrace status and reset on a running app', () => {

@@ -5,46 +5,15 @@
  * computes, each once (pairs span the restart: the window stores came back); and a
  * table-table left join whose final rows equal the join of the tables' final contents.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../processors/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
-import { StreamsApp } from '../../runtime/app.js';
 import { joinWindows, TopologyBuilder } from '../../topology/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  type ReadRecord,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
+import { acrossRestart, caughtUp, eosConfig, recordsIn } from '../support/restarts.js';
 
-/** How many records a topic holds (the sum of its partitions' high watermarks). */
-async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-const run = `it-join2-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-joins-'));
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateRoot, { recursive: true, force: true });
-});
+const { run, kafka, dir: stateRoot } = useKafkaRun('it-join2', 'millrace-joins-');
 
 const J = { key: 'string', value: 'json' } as const;
 const PARTITIONS = 4;
@@ -57,49 +26,6 @@ const [BEFORE, AFTER, GRACE] = [3_000, 5_000, 2_000];
  */
 const JOIN_GRACE = 3_600_000;
 const partitionOf = (key: string) => Number(key.slice(1)) % PARTITIONS;
-
-/** Waits until the instance has committed every input record it owns. */
-async function caughtUp(streams: StreamsApp, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lag = await streams.consumerLag();
-    if (lag.length && lag.every((p) => p.lag === 0)) return;
-    if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(lag)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Runs `first`, stops, removes the state directory, starts again and runs `second`. */
-async function withRestart(
-  app: string,
-  topology: () => ReturnType<TopologyBuilder['build']>,
-  first: () => Promise<void>,
-  second: (streams: StreamsApp) => Promise<void>,
-): Promise<void> {
-  const config = {
-    applicationId: app,
-    bootstrapServers: inject('kafkaBrokers'),
-    processingGuarantee: 'exactly_once' as const,
-    stateDir: path.join(stateRoot, app),
-    commitInterval: 200,
-  };
-  await first();
-  let streams = new StreamsApp(topology(), config);
-  await streams.start();
-  try {
-    await caughtUp(streams);
-  } finally {
-    await streams.close();
-  }
-  fs.rmSync(config.stateDir, { recursive: true, force: true });
-  streams = new StreamsApp(topology(), config);
-  await streams.start();
-  try {
-    await second(streams);
-  } finally {
-    await streams.close();
-  }
-}
 
 interface Ev {
   side: 'L' | 'R';
@@ -186,10 +112,11 @@ describe('joins on the runtime', () => {
       timestamp: last + 2 * JOIN_GRACE,
       partition: p,
     }));
-    await withRestart(
-      app,
+    await send(evs.slice(0, 800));
+    await acrossRestart(
       topology,
-      () => send(evs.slice(0, 800)),
+      eosConfig(app, path.join(stateRoot, app)),
+      (streams) => caughtUp(streams),
       async (streams) => {
         await send(evs.slice(800));
         // Only once both topics are read: a task reads its partitions in the order it fetches
@@ -253,10 +180,11 @@ describe('joins on the runtime', () => {
             })),
         );
     };
-    await withRestart(
-      app,
+    await send(changes.slice(0, 600));
+    await acrossRestart(
       topology,
-      () => send(changes.slice(0, 600)),
+      eosConfig(app, path.join(stateRoot, app)),
+      (streams) => caughtUp(streams),
       async (streams) => {
         await send(changes.slice(600));
         await caughtUp(streams);

@@ -4,35 +4,13 @@
  * count done by the test; under exactly-once each key's counts appear 1, 2, … n exactly
  * once; a poison record goes to the dead-letter topic and the partition goes on.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../connectors/kafka/client.js';
+import { describe, expect, inject, it } from 'vitest';
 import { StreamsApp } from '../../runtime/app.js';
 import { countTopology } from '../support/count-app.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  valuesByKey,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 
-const run = `it-count-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-count-'));
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const { run, kafka, dir: stateDir } = useKafkaRun('it-count', 'millrace-count-');
 
 function input(n: number, keys: number) {
   return Array.from({ length: n }, (_, i) => ({ key: `k${(i * 7919) % keys}`, value: `v${i}` }));

@@ -4,27 +4,15 @@
  * writer schema before it decodes the record, and the record comes out — it is not sent
  * to the dead-letter topic as an unknown schema id. Real broker and real registry.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { AvroRegistrySerde, RegistryClient } from '../../connectors/registry/index.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder } from '../../topology/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 
-const run = `it-evolve-${randomUUID().slice(0, 8)}`;
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-evolve-'));
-let kafka: Kafka;
+const { run, kafka, dir: stateDir } = useKafkaRun('it-evolve', 'millrace-evolve-');
 
 interface Event {
   a: string;
@@ -39,14 +27,6 @@ const v2 = {
     { name: 'b', type: 'long', default: 7 },
   ],
 };
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
 
 describe('schema evolution at a source', () => {
   it('decodes a record of a schema version registered after the app started', async () => {

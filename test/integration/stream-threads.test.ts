@@ -5,34 +5,22 @@
  * lists every task once, counts are exact, and after a SIGTERM the instance starts again
  * and goes on counting from where it stopped.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../connectors/kafka/client.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { sumSamples } from '../../observability/metrics.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  valuesByKey,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
-const run = `it-threads-${randomUUID().slice(0, 8)}`;
+const { run, kafka, dir: work } = useKafkaRun('it-threads', 'millrace-threads-', stopAll);
 const app = `${run}-app`;
 const [input, output] = [`${run}-in`, `${run}-out`];
 const PARTITIONS = 4;
 const KEYS = 10;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-threads-'));
 const topologyFile = path.join(work, 'topology.yaml');
-let kafka: Kafka;
 
 beforeAll(async () => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
   await createTopics(kafka, [
     { topic: input, partitions: PARTITIONS },
     { topic: output, partitions: PARTITIONS },
@@ -50,11 +38,6 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-});
-afterAll(async () => {
-  await stopAll();
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 function instance(name: string): Child {

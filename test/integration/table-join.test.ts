@@ -6,33 +6,15 @@
  * produced after the restart still join with the right values.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder } from '../../topology/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 
-const run = `it-join-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-join-'));
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateRoot, { recursive: true, force: true });
-});
+const { run, kafka, dir: stateRoot } = useKafkaRun('it-join', 'millrace-join-');
 
 const J = { key: 'string', value: 'json' };
 

@@ -4,35 +4,15 @@
  * count) split into two sub-topologies joined by a repartition topic, run by two
  * instances. Results must equal counts done by the test.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder, tumbling } from '../../topology/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  valuesByKey,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
 
-const run = `it-topo-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-topo-'));
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const { run, kafka, dir: stateDir } = useKafkaRun('it-topo', 'millrace-topo-');
 
 const lastCounts = (records: Array<{ key: string | null; value: string | null }>) => {
   const m = new Map<string, number>();

@@ -8,14 +8,9 @@
  * window closes with no later record, and after a restart without local state, a record
  * for it is late (the closed window's marker came back from the changelog).
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../processors/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { DLQ_HEADERS } from '../../runtime/task/dead-letter.js';
 import {
@@ -27,36 +22,11 @@ import {
   type BuiltTopology,
   type Windowed,
 } from '../../topology/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  produce,
-  readUntil,
-  type ReadRecord,
-} from '../support/kafka-helpers.js';
+import { createTopics, produce, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
+import { useKafkaRun } from '../support/kafka-run.js';
+import { acrossRestart, caughtUp, eosConfig, recordsIn } from '../support/restarts.js';
 
-/** How many records a topic holds (the sum of its partitions' high watermarks). */
-async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-const run = `it-win-${randomUUID().slice(0, 8)}`;
-let kafka: Kafka;
-const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-windows-'));
-
-beforeAll(() => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: run });
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, run);
-  fs.rmSync(stateRoot, { recursive: true, force: true });
-});
+const { run, kafka, dir: stateRoot } = useKafkaRun('it-win', 'millrace-windows-');
 
 const J = { key: 'string', value: 'json' } as const;
 const PARTITIONS = 4;
@@ -179,17 +149,6 @@ const rowsOf = (records: ReadRecord[]): Row[] =>
       }),
   );
 
-/** Waits until the instance has committed every input record it owns. */
-async function caughtUp(streams: StreamsApp, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lag = await streams.consumerLag();
-    if (lag.length && lag.every((p) => p.lag === 0)) return;
-    if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(lag)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /**
  * The rows of `topic` once `expected` of them were read, or what was read in 90 s (the
  * comparison then shows which are missing, instead of a timeout).
@@ -218,23 +177,6 @@ describe('windows on the runtime', () => {
     ]);
     const evs = events(2_400);
     const half = 1_200;
-    const config = {
-      applicationId: app,
-      bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once' as const,
-      stateDir: path.join(stateRoot, 'all'),
-      commitInterval: 200,
-    };
-    await produce(kafka, `${app}-in`, toMessages(evs.slice(0, half)));
-    let streams = new StreamsApp(topology(app), config);
-    await streams.start();
-    try {
-      await caughtUp(streams);
-    } finally {
-      await streams.close();
-    }
-    fs.rmSync(config.stateDir, { recursive: true, force: true });
-
     const last = Math.max(...evs.map((e) => e.ts));
     const flush = Array.from({ length: PARTITIONS }, (_, p) => ({
       key: `flush-${p}`,
@@ -242,10 +184,10 @@ describe('windows on the runtime', () => {
       timestamp: last + 3_600_000,
       partition: p,
     }));
-    await produce(kafka, `${app}-in`, [...toMessages(evs.slice(half)), ...flush]);
-    streams = new StreamsApp(topology(app), config);
-    await streams.start();
-    try {
+    await produce(kafka, `${app}-in`, toMessages(evs.slice(0, half)));
+    const secondHalf = () =>
+      produce(kafka, `${app}-in`, [...toMessages(evs.slice(half)), ...flush]);
+    const afterRestart = async (streams: StreamsApp) => {
       await caughtUp(streams);
       expect(await recordsIn(kafka, `${app}-dlq`)).toBe(0); // nothing was late
       const [sessions, windows, minutes] = [
@@ -257,9 +199,14 @@ describe('windows on the runtime', () => {
       expect(await readRows(outs[1]!, windows.length)).toEqual(windows);
       expect(await readRows(outs[2]!, minutes.length)).toEqual(minutes);
       expect(sessions.length).toBeGreaterThan(50);
-    } finally {
-      await streams.close();
-    }
+    };
+    await acrossRestart(
+      () => topology(app),
+      eosConfig(app, path.join(stateRoot, 'all')),
+      (streams) => caughtUp(streams),
+      afterRestart,
+      secondHalf,
+    );
   });
 
   it('close on idle: a window closes with no later record; after a restart without local state, a record for it is late', async () => {
@@ -274,41 +221,29 @@ describe('windows on the runtime', () => {
       .windowedBy(tumbling(60_000, 5_000))
       .count({ name: 'per-minute', idleCloseMs: 2_000 })
       .to(`${app}-out`, J);
-    const config = {
-      applicationId: app,
-      bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once' as const,
-      stateDir: path.join(stateRoot, 'idle'),
-      commitInterval: 200,
-    };
     const msg = (ts: number) => ({ key: 'a', value: JSON.stringify({ n: 1 }), timestamp: ts });
     await produce(kafka, `${app}-in`, [msg(T0 + 10_000), msg(T0 + 20_000)]);
     const windowStart = T0 + 10_000 - ((T0 + 10_000) % 60_000);
-    let streams = new StreamsApp(b.build(app), config);
-    await streams.start();
-    try {
-      // No record after these: only idleness can close the window.
-      const out = await readUntil(kafka, `${app}-out`, (rs) => rs.length >= 1, 60_000);
-      expect(out.map((r) => JSON.parse(r.value!))).toEqual([
-        { window_start: windowStart, window_end: windowStart + 60_000, value: 2 },
-      ]);
-      await caughtUp(streams);
-    } finally {
-      await streams.close();
-    }
-    fs.rmSync(config.stateDir, { recursive: true, force: true });
-    streams = new StreamsApp(b.build(app), config);
-    await streams.start();
-    try {
-      // On time by the task's stream time (T0 + 20 000), but its window was closed.
-      await produce(kafka, `${app}-in`, [msg(T0 + 30_000)]);
-      const dlq = await readUntil(kafka, `${app}-dlq`, (rs) => rs.length >= 1, 60_000);
-      expect(dlq.map((r) => r.headers[DLQ_HEADERS.reason])).toEqual(['late']);
-      await caughtUp(streams);
-      const out = await readUntil(kafka, `${app}-out`, (rs) => rs.length >= 1, 30_000);
-      expect(out).toHaveLength(1);
-    } finally {
-      await streams.close();
-    }
+    await acrossRestart(
+      () => b.build(app),
+      eosConfig(app, path.join(stateRoot, 'idle')),
+      async (streams) => {
+        // No record after these: only idleness can close the window.
+        const out = await readUntil(kafka, `${app}-out`, (rs) => rs.length >= 1, 60_000);
+        expect(out.map((r) => JSON.parse(r.value!))).toEqual([
+          { window_start: windowStart, window_end: windowStart + 60_000, value: 2 },
+        ]);
+        await caughtUp(streams);
+      },
+      async (streams) => {
+        // On time by the task's stream time (T0 + 20 000), but its window was closed.
+        await produce(kafka, `${app}-in`, [msg(T0 + 30_000)]);
+        const dlq = await readUntil(kafka, `${app}-dlq`, (rs) => rs.length >= 1, 60_000);
+        expect(dlq.map((r) => r.headers[DLQ_HEADERS.reason])).toEqual(['late']);
+        await caughtUp(streams);
+        const out = await readUntil(kafka, `${app}-out`, (rs) => rs.length >= 1, 30_000);
+        expect(out).toHaveLength(1);
+      },
+    );
   });
 });

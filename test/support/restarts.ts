@@ -1,0 +1,77 @@
+/**
+ * An app run across a restart that loses its local state, as the tests of state restored
+ * from changelogs do it: the first instance runs, stops, its state directory is removed,
+ * and a second instance (which must restore what the first wrote) runs.
+ */
+import fs from 'node:fs';
+import type { Kafka } from 'kafkajs';
+import { inject } from 'vitest';
+import { StreamsApp } from '../../runtime/app.js';
+import type { BuiltTopology } from '../../topology/index.js';
+
+/** Exactly-once, a short commit interval, the layer's broker. */
+export function eosConfig(applicationId: string, stateDir: string) {
+  return {
+    applicationId,
+    bootstrapServers: inject('kafkaBrokers'),
+    processingGuarantee: 'exactly_once' as const,
+    stateDir,
+    commitInterval: 200,
+  };
+}
+
+type Config = ReturnType<typeof eosConfig>;
+
+/** Starts an instance, runs `body` on it, and closes it (also when `body` throws). */
+async function running(
+  topology: () => BuiltTopology,
+  config: Config,
+  body: (streams: StreamsApp) => Promise<void>,
+): Promise<void> {
+  const streams = new StreamsApp(topology(), config);
+  await streams.start();
+  try {
+    await body(streams);
+  } finally {
+    await streams.close();
+  }
+}
+
+/**
+ * Runs `first` on one instance, stops it, removes the state directory, runs `between`
+ * (e.g. produces what the second instance is to read), then `second` on a new instance.
+ */
+export async function acrossRestart(
+  topology: () => BuiltTopology,
+  config: Config,
+  first: (streams: StreamsApp) => Promise<void>,
+  second: (streams: StreamsApp) => Promise<void>,
+  between: () => Promise<void> = async () => {},
+): Promise<void> {
+  await running(topology, config, first);
+  fs.rmSync(config.stateDir, { recursive: true, force: true });
+  await between();
+  await running(topology, config, second);
+}
+
+/** Waits until the instance has committed every input record it owns. */
+export async function caughtUp(streams: StreamsApp, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lag = await streams.consumerLag();
+    if (lag.length && lag.every((p) => p.lag === 0)) return;
+    if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(lag)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** How many records a topic holds (the sum of its partitions' high watermarks). */
+export async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
