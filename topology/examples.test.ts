@@ -4,12 +4,12 @@
  * results the docs pages show (docs/features/).
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../processors/index.js';
 import { activityTopology } from '../examples/topologies/activity.js';
 import { ordersTopology } from '../examples/topologies/orders.js';
-import { TopologyTestDriver } from '../runtime/testing/driver.js';
 import { buildTopology, loadTopologyFile } from './index.js';
+import { useDriver } from '../test/support/driver.js';
 
 const examples = path.resolve(
   path.dirname(new URL(import.meta.url).pathname),
@@ -18,11 +18,7 @@ const examples = path.resolve(
 const J = { key: 'string', value: 'json' } as const;
 const MINUTE = 60_000;
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
+const start = useDriver();
 
 describe('the activity example (windows)', () => {
   it('builder and YAML give the same spec, which builds', () => {
@@ -32,7 +28,7 @@ describe('the activity example (windows)', () => {
   });
 
   it('gives visits, the last 10 minutes and hourly counts', async () => {
-    const d = (driver = await TopologyTestDriver.create(activityTopology().build('activity')));
+    const d = await start(activityTopology().build('activity'));
     const clicks = d.input('clicks', J);
     for (const minute of [0, 1, 2, 40, 41])
       await clicks.pipe(`c${minute}`, { user: 'ann', page: '/' }, { timestamp: minute * MINUTE });
@@ -57,7 +53,7 @@ describe('the activity example (windows)', () => {
 
 describe('the orders example (joins and a global table)', () => {
   it('enriches paid orders and reports unpaid ones once their window closed', async () => {
-    const d = (driver = await TopologyTestDriver.create(ordersTopology().build('orders')));
+    const d = await start(ordersTopology().build('orders'));
     await d.input('products', J).pipe('sku-1', { name: 'pen' });
     await d.input('users', J).pipe('ann', { name: 'Ann' });
     await d.input('tiers', J).pipe('ann', { tier: 'gold' });
@@ -91,7 +87,7 @@ describe('the orders example (joins and a global table)', () => {
 describe('the YAML examples of joins and a global table', () => {
   it('joins.yaml: an outer stream-stream join and a left table-table join, values side by side', async () => {
     const t = buildTopology(loadTopologyFile(path.join(examples, 'joins.yaml')));
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     await d.input('orders', J).pipe('o1', { amount: 5 }, { timestamp: 0 });
     await d.input('payments', J).pipe('o1', { paid: 5 }, { timestamp: MINUTE });
     await d.input('payments', J).pipe('o7', { paid: 1 }, { timestamp: 2 * MINUTE });
@@ -113,7 +109,7 @@ describe('the YAML examples of joins and a global table', () => {
   it('global-table.yaml: orders joined with the product their sku names', async () => {
     const t = buildTopology(loadTopologyFile(path.join(examples, 'global-table.yaml')));
     expect(t.globals.map((g) => g.store)).toEqual(['products']);
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     await d.input('products', J).pipe('sku-1', { name: 'pen' });
     await d.input('orders', J).pipe('o1', { sku: 'sku-1' });
     await d.input('orders', J).pipe('o2', { sku: 'sku-2' });

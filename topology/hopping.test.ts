@@ -3,17 +3,13 @@
  * holds it, each window is emitted once when stream time passes its end + grace, a record
  * whose windows are all closed is late, and bad window options fail at build().
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../processors/index.js';
-import { TopologyTestDriver } from '../runtime/testing/driver.js';
 import { TopologyBuilder } from './builder.js';
 import { hopping } from './grouped.js';
+import { useDriver } from '../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
+const start = useDriver();
 
 const S = { key: 'string', value: 'string' };
 
@@ -38,7 +34,7 @@ function oracle(events: Array<[string, number]>, size: number, advance: number) 
 
 describe('hopping windows', () => {
   it('counts each record in every window holding it; each window emitted once, after end + grace', async () => {
-    const d = (driver = await TopologyTestDriver.create(hoppingCount(10_000, 2_000, 1_000)));
+    const d = await start(hoppingCount(10_000, 2_000, 1_000));
     const events: Array<[string, number]> = [];
     for (let i = 0; i < 200; i++) events.push([`k${i % 3}`, 1_000 + ((i * 337) % 30_000)]);
     events.sort((a, b) => a[1] - b[1]); // in order: nothing is late
@@ -68,7 +64,7 @@ describe('hopping windows', () => {
       .count({ name: 'n' });
     counts.to('counts', { key: 'string', value: 'json' });
     counts.output('late').to('late', S);
-    const d = (driver = await TopologyTestDriver.create(b.build()));
+    const d = await start(b.build());
     const input = d.input('events');
     await input.pipe('a', 'x', { timestamp: 10_000 }); // windows 7000..10000
     await input.pipe('a', 'x', { timestamp: 12_000 }); // closes windows ending at or before 12000: 7000, 8000

@@ -2,36 +2,20 @@
  * Stream-stream windowed joins, table-table joins, KTable filter/mapValues and global
  * tables, run in the topology test driver and checked against results computed here.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../processors/index.js';
-import { TopologyTestDriver } from '../runtime/testing/driver.js';
 import { DLQ_HEADERS } from '../runtime/task/dead-letter.js';
 import {
   describe as describeTopology,
   joinWindows,
   TopologyBuilder,
   TopologyError,
-  type BuiltTopology,
 } from './index.js';
+import { rng, useDriver } from '../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
-const start = async (t: BuiltTopology, backend: 'memory' | 'leveldb' = 'memory') =>
-  (driver = await TopologyTestDriver.create(t, { backend }));
+const start = useDriver();
 
 const J = { key: 'string', value: 'json' } as const;
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ev {
   side: 'L' | 'R';
@@ -101,7 +85,7 @@ describe('stream-stream windowed joins', () => {
     seed: number,
   ) {
     const evs = events(seed, 600, 1_500, grace);
-    const d = await start(joined(kind), backend);
+    const d = await start(joined(kind), { backend });
     const inputs = { L: d.input('left', J), R: d.input('right', J) };
     for (const e of evs) await inputs[e.side].pipe(e.key, { id: e.id }, { timestamp: e.ts });
     const last = Math.max(...evs.map((e) => e.ts));
@@ -330,7 +314,7 @@ describe('global tables', () => {
   ] as const)(
     '%s on a key computed from the record, whatever the stream is keyed by',
     async (kind, ...want) => {
-      const d = await start(enrich(kind), 'leveldb');
+      const d = await start(enrich(kind), { backend: 'leveldb' });
       const products = d.input('products', J);
       await products.pipe('p1', { name: 'pen' });
       await products.pipe('p2', { name: 'ink' });

@@ -2,19 +2,16 @@
  * Tables and stream-table joins, merge, reduce and groupBy of the builder, run in the
  * topology test driver (the engine and store stack of the runtime, no broker).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../processors/index.js';
 import { TopologyTestDriver } from '../runtime/testing/driver.js';
 import { TopologyBuilder } from './builder.js';
 import { buildTopology } from './build.js';
 import { parseTopology } from './yaml.js';
 import { TopologyError } from './errors.js';
+import { useDriver } from '../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
+const start = useDriver();
 
 const J = { key: 'string', value: 'json' };
 const values = (o: { readAll(): Array<{ value: unknown }> }) => o.readAll().map((r) => r.value);
@@ -43,7 +40,7 @@ describe('stream-table join', () => {
   it.each(['memory', 'leveldb'] as const)(
     'an inner join enriches records whose key the table holds, with the value current then (%s)',
     async (backend) => {
-      const d = (driver = await TopologyTestDriver.create(enrich('join'), { backend }));
+      const d = await start(enrich('join'), { backend });
       const users = d.input('users', J);
       const clicks = d.input('clicks', J);
       await clicks.pipe('ann', { page: '/a' }); // the table is empty: no output
@@ -68,7 +65,7 @@ describe('stream-table join', () => {
   );
 
   it('a left join passes every keyed record on, with null for keys the table lacks', async () => {
-    const d = (driver = await TopologyTestDriver.create(enrich('leftJoin')));
+    const d = await start(enrich('leftJoin'));
     await d.input('users', J).pipe('ann', { country: 'NO' });
     const clicks = d.input('clicks', J);
     await clicks.pipe('ann', { page: '/a' });
@@ -102,7 +99,7 @@ describe('stream-table join', () => {
       ['users', 'by-user-repartition'],
       ['clicks'],
     ]);
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     await d.input('users', J).pipe('ann', { country: 'NO' });
     await d.input('clicks', J).pipe('click-1', { user: 'ann', page: '/x' });
     await d.input('clicks', J).pipe('click-2', { user: 'zed', page: '/y' });
@@ -114,7 +111,7 @@ describe('stream-table join', () => {
   it('a table followed as a stream: each change, and null when a key is deleted', async () => {
     const b = new TopologyBuilder();
     b.table('users', J, { name: 'users' }).toStream().to('user-changes', J);
-    const d = (driver = await TopologyTestDriver.create(b.build()));
+    const d = await start(b.build());
     const users = d.input('users', J);
     await users.pipe('ann', { country: 'NO' });
     await users.pipe('zed', null); // deleting a key that is not there changes nothing
@@ -137,7 +134,7 @@ nodes:
   - { sink: out, topic: enriched, parents: [join], keySerde: string, valueSerde: json }
 `),
     );
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     await d.input('users').pipe('ann', { country: 'NO' });
     await d.input('clicks').pipe('ann', { page: '/a' });
     await d.input('clicks').pipe('bob', { page: '/b' });
@@ -202,7 +199,7 @@ describe('merge, reduce, groupBy', () => {
       .to('counts', { key: 'string', value: 'int64' });
     const t = b.build();
     expect(t.subtopologies.map((s) => s.sourceTopics)).toEqual([['a', 'c']]);
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     await d.input('a').pipe('k', 'x');
     await d.input('c').pipe('k', 'y');
     await d.input('a').pipe('j', 'z');
@@ -219,7 +216,7 @@ describe('merge, reduce, groupBy', () => {
       .groupByKey()
       .reduce((hi, t) => (t.price > hi.price ? t : hi), { name: 'high' })
       .to('highs', J);
-    const d = (driver = await TopologyTestDriver.create(b.build()));
+    const d = await start(b.build());
     const trades = d.input('trades');
     for (const p of [10, 8, 12, 11]) await trades.pipe('AAPL', { price: p });
     await trades.pipe('AAPL', null);
@@ -246,7 +243,7 @@ describe('merge, reduce, groupBy', () => {
       ['clicks'],
       ['by-user-repartition'],
     ]);
-    const d = (driver = await TopologyTestDriver.create(t));
+    const d = await start(t);
     for (const [k, u] of [
       ['c1', 'ann'],
       ['c2', 'bob'],

@@ -2,7 +2,7 @@
  * Session windows, sliding windows, windowed reduce, suppress and close on idle, run in the
  * topology test driver and checked against results computed here from the records alone.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../processors/index.js';
 import { TopologyTestDriver } from '../runtime/testing/driver.js';
 import { DLQ_HEADERS } from '../runtime/task/dead-letter.js';
@@ -14,29 +14,13 @@ import {
   tumbling,
   untilTimeLimit,
   untilWindowCloses,
-  type BuiltTopology,
   type Windowed,
 } from './index.js';
+import { rng, useDriver } from '../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
-const start = async (t: BuiltTopology, backend: 'memory' | 'leveldb' = 'memory') =>
-  (driver = await TopologyTestDriver.create(t, { backend }));
+const start = useDriver();
 
 const J = { key: 'string', value: 'json' } as const;
-
-/** A small deterministic PRNG (mulberry32), so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ev {
   key: string;
@@ -145,7 +129,7 @@ describe('session windows', () => {
     'count and aggregate (merging) equal the sessions of the records, each once (%s)',
     async (backend) => {
       const evs = events(7, 600, 5, 2_500, grace);
-      const d = await start(sessionTopology(), backend);
+      const d = await start(sessionTopology(), { backend });
       await pipeAndClose(d, 'in', evs);
       const counts = outRows(d, 'counts');
       expect(counts).toEqual(sessionOracle(evs, gap, false));
@@ -223,7 +207,7 @@ describe('sliding windows', () => {
       w.reduce((a, v) => (v.n > a.n ? v : a), { name: 'max' })
         .mapValues((x) => ({ ...x, value: x.value.n }))
         .to('max', J);
-      const d = await start(b.build('app'), backend);
+      const d = await start(b.build('app'), { backend });
       await pipeAndClose(d, 'in', evs);
       const counts = outRows(d, 'counts');
       expect(counts).toEqual(slidingOracle(evs, size, (in_) => in_.length));

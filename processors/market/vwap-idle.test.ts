@@ -2,18 +2,14 @@
  * The vwap processor's close on idle (the rule every windowed aggregation shares, see
  * processors/builtins/event-clock.ts), in the test driver.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../index.js';
-import { TopologyTestDriver } from '../../runtime/testing/driver.js';
 import { DLQ_HEADERS } from '../../runtime/task/dead-letter.js';
 import { TopologyBuilder } from '../../topology/index.js';
 import type { Trade, VwapWindow } from './trade.js';
+import { useDriver } from '../../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
+const start = useDriver();
 
 const J = { key: 'string', value: 'json' } as const;
 const trade = (symbol: string, ts: number, price: number, volume: number): Trade => ({
@@ -37,7 +33,7 @@ describe('vwap close on idle', () => {
         stores: ['vwap-store'],
       })
       .to('vwap.1m', J);
-    const d = (driver = await TopologyTestDriver.create(b.build('app')));
+    const d = await start(b.build('app'));
     const trades = d.input<string, Trade>('trades', J);
     await trades.pipe('AAPL', trade('AAPL', 60_500, 10, 1));
     await trades.pipe('AAPL', trade('AAPL', 61_000, 13, 2));

@@ -1,20 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import '../../processors/index.js';
 import type { ProcessorContext } from '../../processors/api.js';
 import { registerProcessor } from '../../processors/registry.js';
 import { TopologyBuilder, tumbling, type BuiltTopology } from '../../topology/index.js';
 import { RecordProcessingError } from '../task/errors.js';
-import { TopologyTestDriver, type DriverOptions } from './driver.js';
+import { useDriver } from '../../test/support/driver.js';
 
-let driver: TopologyTestDriver | undefined;
-afterEach(async () => {
-  await driver?.close();
-  driver = undefined;
-});
-
-const start = async (t: BuiltTopology, o?: DriverOptions) =>
-  (driver = await TopologyTestDriver.create(t, o));
+const start = useDriver();
 
 function countByKey(): BuiltTopology {
   const b = new TopologyBuilder('counts');
