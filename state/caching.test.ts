@@ -1,12 +1,9 @@
 /**
  * The write cache, measured by what reaches the backend and the changelog; on both backends.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bytesSerde,
   int64Serde,
@@ -16,32 +13,22 @@ import {
   type StoreContext,
   type StoreMetrics,
 } from './index.js';
+import { collect, kvOptions, useTempDir } from '../test/support/stores.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cache-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = useTempDir('millrace-cache-');
 let tasks = 0;
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 const backendWrites = (s: object) => (s as { backendWrites: number }).backendWrites;
 
 describe.each(['memory', 'leveldb'] as const)('write cache on %s', (backend) => {
   const open = (cache = true, extra: Partial<StoreContext> = {}) =>
-    openKeyValueStore(
-      {
-        name: 'kv',
-        kind: 'keyValue',
-        keySerde: stringSerde,
-        valueSerde: int64Serde,
-        logged: true,
-        cache,
-      },
-      { applicationId: 'app', taskId: `1_${tasks++}`, stateDir: root, backend, ...extra },
-    );
+    openKeyValueStore(kvOptions({ cache }), {
+      applicationId: 'app',
+      taskId: `1_${tasks++}`,
+      stateDir: root,
+      backend,
+      ...extra,
+    });
 
   it('collapses 1000 puts to 10 keys into 10 backend writes and 10 changelog records', async () => {
     const s = await open();

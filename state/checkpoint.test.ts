@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CHECKPOINT_FORMAT,
   readCheckpoint,
@@ -10,9 +9,9 @@ import {
   wipeTaskState,
   writeCheckpoint,
 } from './index.js';
+import { useTempDir } from '../test/support/stores.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-checkpoint-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = useTempDir('millrace-checkpoint-');
 
 describe('checkpoints', () => {
   const dir = taskDir(root, 'app', '0_1');

@@ -3,9 +3,8 @@
  * dir). Cache behaviour in caching.test.ts; checkpoints in checkpoint.test.ts.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   int64Serde,
   jsonSerde,
@@ -15,16 +14,10 @@ import {
   stringSerde,
   type StoreContext,
 } from './index.js';
+import { collect, kvOptions, useTempDir } from '../test/support/stores.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-stores-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = useTempDir('millrace-stores-');
 let tasks = 0;
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -42,18 +35,7 @@ describe.each(['memory', 'leveldb'] as const)('store contract on %s', (backend) 
     stateDir: root,
     backend,
   });
-  const kv = (c = ctx(), cache = true) =>
-    openKeyValueStore(
-      {
-        name: 'kv',
-        kind: 'keyValue',
-        keySerde: stringSerde,
-        valueSerde: int64Serde,
-        logged: true,
-        cache,
-      },
-      c,
-    );
+  const kv = (c = ctx(), cache = true) => openKeyValueStore(kvOptions({ cache }), c);
   const win = (c = ctx(), retentionMs = 600_000, segmentMs = 60_000) =>
     openWindowStore(
       {
@@ -137,17 +119,10 @@ describe.each(['memory', 'leveldb'] as const)('store contract on %s', (backend) 
 
     it('changelog records carry the key, the value (null for deletes) and the timestamp', async () => {
       let now = 1000;
-      const s = await openKeyValueStore(
-        {
-          name: 'kv',
-          kind: 'keyValue',
-          keySerde: stringSerde,
-          valueSerde: int64Serde,
-          logged: true,
-          cache,
-        },
-        { ...ctx(), currentTimestamp: () => now },
-      );
+      const s = await openKeyValueStore(kvOptions({ cache }), {
+        ...ctx(),
+        currentTimestamp: () => now,
+      });
       s.put('x', 1);
       now = 2000;
       s.delete('y');
@@ -165,17 +140,7 @@ describe.each(['memory', 'leveldb'] as const)('store contract on %s', (backend) 
   });
 
   it('an unlogged store keeps no changelog', async () => {
-    const s = await openKeyValueStore(
-      {
-        name: 'kv',
-        kind: 'keyValue',
-        keySerde: stringSerde,
-        valueSerde: int64Serde,
-        logged: false,
-        cache: true,
-      },
-      ctx(),
-    );
+    const s = await openKeyValueStore(kvOptions({ logged: false }), ctx());
     s.put('a', 1);
     await s.flush();
     expect(s.drainChangelog()).toEqual([]);
@@ -391,14 +356,7 @@ describe('LevelDB specifics', () => {
     stateDir: root,
     backend: 'leveldb',
   };
-  const kvOpts = {
-    name: 'kv',
-    kind: 'keyValue' as const,
-    keySerde: stringSerde,
-    valueSerde: int64Serde,
-    logged: true,
-    cache: true,
-  };
+  const kvOpts = kvOptions();
   const winOpts = {
     ...kvOpts,
     name: 'w',

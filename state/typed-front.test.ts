@@ -3,21 +3,12 @@
  * seen from the store: reads, writes and the changelog are what the caching layer gave, and
  * the first object key or value hands the store back to the caching layer with nothing lost.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { int64Serde, jsonSerde, openKeyValueStore, stringSerde, type Serde } from './index.js';
+import { collect, kvOptions, useTempDir } from '../test/support/stores.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-typed-front-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = useTempDir('millrace-typed-front-');
 let tasks = 0;
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 describe.each(['memory', 'leveldb'] as const)('typed cache on %s', (backend) => {
   let now = 1000;
@@ -86,23 +77,13 @@ describe.each(['memory', 'leveldb'] as const)('typed cache on %s', (backend) => 
 
   it('counts hits and misses for the cache metrics', async () => {
     const hits: number[] = [];
-    const s = await openKeyValueStore<string, number>(
-      {
-        name: 'kv',
-        kind: 'keyValue',
-        keySerde: stringSerde,
-        valueSerde: int64Serde,
-        logged: true,
-        cache: true,
-      },
-      {
-        applicationId: 'app',
-        taskId: `0_${tasks++}`,
-        stateDir: root,
-        backend,
-        metrics: { cacheAccess: () => {}, cacheAccesses: (_s, h, m) => hits.push(h, m) },
-      },
-    );
+    const s = await openKeyValueStore<string, number>(kvOptions(), {
+      applicationId: 'app',
+      taskId: `0_${tasks++}`,
+      stateDir: root,
+      backend,
+      metrics: { cacheAccess: () => {}, cacheAccesses: (_s, h, m) => hits.push(h, m) },
+    });
     s.get('a'); // miss
     s.put('a', 1);
     s.get('a'); // hit

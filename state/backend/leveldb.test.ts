@@ -3,13 +3,12 @@
  * out to table files as it fills; a large one keeps the same writes in memory.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LevelBackend } from './leveldb.js';
+import { useTempDir } from '../../test/support/stores.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-leveldb-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const root = useTempDir('millrace-leveldb-');
 
 /** Writes about 600 KiB (1,200 values of 512 random bytes) in batches of 100; returns the table files. */
 async function tablesAfterWrites(writeBufferBytes: number): Promise<string[]> {
