@@ -9,8 +9,15 @@ import { describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder, tumbling } from '../../topology/index.js';
-import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  produce,
+  readUntil,
+  valuesByKey,
+  type ReadRecord,
+} from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
+import { withApp } from '../support/restarts.js';
 
 const { run, kafka, dir: stateDir } = useKafkaRun('it-topo', 'millrace-topo-');
 
@@ -20,41 +27,70 @@ const lastCounts = (records: Array<{ key: string | null; value: string | null }>
   return m;
 };
 
+/** How often each key occurs: the count it must reach. */
+const countsOf = (keys: string[]) => {
+  const m = new Map<string, number>();
+  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+  return m;
+};
+
+/** Reads `topic` until every key's newest count is the one `expected` says. */
+const untilCounts = (topic: string, expected: Map<string, number>, timeoutMs?: number) =>
+  readUntil(
+    kafka,
+    topic,
+    (got) => [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
+    timeoutMs,
+  );
+
+/** Each key's outputs are 1, 2, … its count: every update once, none lost or repeated. */
+function expectEveryCount(out: ReadRecord[], expected: Map<string, number>): void {
+  for (const [k, n] of expected)
+    expect(valuesByKey(out).get(k)!.map(Number)).toEqual(
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
+}
+
+/**
+ * `<run>-<name>-in` and `-out` on 8 partitions, a count by key from one to the other (its
+ * store named `count`, emitting as `emit` says), and `n` records of 97 users on the input.
+ */
+async function countApp(name: string, n: number, emit?: 'on-commit') {
+  const app = `${run}-${name}`;
+  await createTopics(kafka, [
+    { topic: `${app}-in`, partitions: 8 },
+    { topic: `${app}-out`, partitions: 8 },
+  ]);
+  const b = new TopologyBuilder();
+  b.stream(`${app}-in`, { key: 'string', value: 'string' })
+    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+    .count(emit ? { name: 'count', emit } : { name: 'count' })
+    .to(`${app}-out`, { key: 'string', value: 'json' });
+  const records = Array.from({ length: n }, (_, i) => ({
+    key: `user-${(i * 31) % 97}`,
+    value: `e${i}`,
+  }));
+  await produce(kafka, `${app}-in`, records);
+  const config = {
+    applicationId: app,
+    bootstrapServers: inject('kafkaBrokers'),
+    processingGuarantee: 'exactly_once' as const,
+    stateDir,
+  };
+  return {
+    app,
+    topology: b.build(),
+    records,
+    expected: countsOf(records.map((r) => r.key)),
+    config,
+  };
+}
+
 describe('built topologies on the runtime', () => {
   it('count-by-key on 8 partitions with LevelDB stores and changelogs (exactly-once)', async () => {
-    const app = `${run}-count`;
-    await createTopics(kafka, [
-      { topic: `${app}-in`, partitions: 8 },
-      { topic: `${app}-out`, partitions: 8 },
-    ]);
-    const b = new TopologyBuilder();
-    b.stream(`${app}-in`, { key: 'string', value: 'string' })
-      .groupByKey({ keySerde: 'string', valueSerde: 'string' })
-      .count({ name: 'count' })
-      .to(`${app}-out`, { key: 'string', value: 'json' });
-    const records = Array.from({ length: 5000 }, (_, i) => ({
-      key: `user-${(i * 31) % 97}`,
-      value: `e${i}`,
-    }));
-    await produce(kafka, `${app}-in`, records);
-    const expected = new Map<string, number>();
-    for (const r of records) expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
-
-    const streams = new StreamsApp(b.build(), {
-      applicationId: app,
-      bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once',
-      stateDir,
-    });
-    await streams.start();
-    try {
-      const out = await readUntil(kafka, `${app}-out`, (got) =>
-        [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
-      );
-      for (const [k, n] of expected)
-        expect(valuesByKey(out).get(k)!.map(Number)).toEqual(
-          Array.from({ length: n }, (_, i) => i + 1),
-        );
+    const { app, topology, expected, config } = await countApp('count', 5000);
+    await withApp(topology, config, async () => {
+      expectEveryCount(await untilCounts(`${app}-out`, expected), expected);
       // The changelog holds the final counts: what a restore would rebuild.
       const changelog = await readUntil(
         kafka,
@@ -66,42 +102,17 @@ describe('built topologies on the runtime', () => {
       const lastByKey = new Map(changelog.map((r) => [r.key!, Buffer.from(r.value!, 'latin1')]));
       for (const [k, n] of expected) expect(Number(lastByKey.get(k)!.readBigInt64BE(0))).toBe(n);
       expect(new Set(changelog.map((r) => r.key)).size).toBe(expected.size);
-    } finally {
-      await streams.close();
-    }
+    });
   });
 
   it("count with emit 'on-commit' (exactly-once): final counts exact, one output per key per commit", async () => {
-    const app = `${run}-oncommit`;
-    await createTopics(kafka, [
-      { topic: `${app}-in`, partitions: 8 },
-      { topic: `${app}-out`, partitions: 8 },
-    ]);
-    const b = new TopologyBuilder();
-    b.stream(`${app}-in`, { key: 'string', value: 'string' })
-      .groupByKey({ keySerde: 'string', valueSerde: 'string' })
-      .count({ name: 'count', emit: 'on-commit' })
-      .to(`${app}-out`, { key: 'string', value: 'json' });
-    const records = Array.from({ length: 6000 }, (_, i) => ({
-      key: `user-${(i * 31) % 97}`,
-      value: `e${i}`,
-    }));
-    await produce(kafka, `${app}-in`, records);
-    const expected = new Map<string, number>();
-    for (const r of records) expected.set(r.key, (expected.get(r.key) ?? 0) + 1);
-
-    const streams = new StreamsApp(b.build(), {
-      applicationId: app,
-      bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once',
-      commitInterval: '1s',
-      stateDir,
-    });
-    await streams.start();
-    try {
-      const out = await readUntil(kafka, `${app}-out`, (got) =>
-        [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
-      );
+    const { app, topology, records, expected, config } = await countApp(
+      'oncommit',
+      6000,
+      'on-commit',
+    );
+    await withApp(topology, { ...config, commitInterval: '1s' }, async (streams) => {
+      const out = await untilCounts(`${app}-out`, expected);
       const commits = [...streams.tasks.values()].reduce((n, t) => n + t.stats.commits, 0);
       for (const [k, n] of expected) {
         const seq = valuesByKey(out).get(k)!.map(Number);
@@ -113,9 +124,7 @@ describe('built topologies on the runtime', () => {
       // one output per input record.
       expect(out.length).toBeLessThanOrEqual(commits * expected.size);
       expect(out.length).toBeLessThan(records.length / 4);
-    } finally {
-      await streams.close();
-    }
+    });
   });
 
   it('selectKey then count: two sub-topologies through a repartition topic, two instances', async () => {
@@ -138,11 +147,7 @@ describe('built topologies on the runtime', () => {
       value: JSON.stringify({ user: `u${(i * 7) % 23}` }),
     }));
     await produce(kafka, `${app}-clicks`, clicks);
-    const expected = new Map<string, number>();
-    for (const c of clicks) {
-      const u = (JSON.parse(c.value) as { user: string }).user;
-      expected.set(u, (expected.get(u) ?? 0) + 1);
-    }
+    const expected = countsOf(clicks.map((c) => (JSON.parse(c.value) as { user: string }).user));
     const config = {
       applicationId: app,
       bootstrapServers: inject('kafkaBrokers'),
@@ -152,16 +157,7 @@ describe('built topologies on the runtime', () => {
     const bInst = new StreamsApp(build(), { ...config, stateDir: path.join(stateDir, 'b') });
     await Promise.all([a.start(), bInst.start()]);
     try {
-      const out = await readUntil(
-        kafka,
-        `${app}-per-user`,
-        (got) => [...expected].every(([k, n]) => lastCounts(got).get(k) === n),
-        90_000,
-      );
-      for (const [k, n] of expected)
-        expect(valuesByKey(out).get(k)!.map(Number)).toEqual(
-          Array.from({ length: n }, (_, i) => i + 1),
-        );
+      expectEveryCount(await untilCounts(`${app}-per-user`, expected, 90_000), expected);
       const owned = () =>
         [...a.tasks.values(), ...bInst.tasks.values()]
           .filter((t) => t.state === 'running')
@@ -193,14 +189,13 @@ describe('built topologies on the runtime', () => {
       { key: 'a', value: '{this is not json', partition: 0 },
       { key: 'a', value: JSON.stringify({ n: 2 }), partition: 0 },
     ]);
-    const streams = new StreamsApp(b.build(), {
+    const config = {
       applicationId: app,
       bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once',
+      processingGuarantee: 'exactly_once' as const,
       stateDir,
-    });
-    await streams.start();
-    try {
+    };
+    await withApp(b.build(), config, async () => {
       const out = await readUntil(kafka, `${app}-out`, (got) => got.length >= 2);
       expect(out.map((r) => r.value)).toEqual(['10', '20']);
       const dlq = await readUntil(kafka, `${app}-dlq`, (got) => got.length >= 1);
@@ -211,9 +206,7 @@ describe('built topologies on the runtime', () => {
         'millrace.source.partition': '0',
         'millrace.source.offset': '1',
       });
-    } finally {
-      await streams.close();
-    }
+    });
   });
 
   it('a task that moves resumes the stream time committed with its offsets: a window closed before is not reopened', async () => {

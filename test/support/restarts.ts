@@ -1,12 +1,14 @@
 /**
- * An app run across a restart that loses its local state, as the tests of state restored
- * from changelogs do it: the first instance runs, stops, its state directory is removed,
- * and a second instance (which must restore what the first wrote) runs.
+ * Apps run for a test: one instance for the length of a test's body, or two across a
+ * restart that loses the local state, as the tests of state restored from changelogs do
+ * it (the first instance runs, stops, its state directory is removed, and a second
+ * instance, which must restore what the first wrote, runs).
  */
 import fs from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 import { StreamsApp } from '../../runtime/app.js';
+import type { StreamsConfigInput } from '../../runtime/config.js';
 import type { BuiltTopology } from '../../topology/index.js';
 
 /** Exactly-once, a short commit interval, the layer's broker. */
@@ -22,16 +24,16 @@ export function eosConfig(applicationId: string, stateDir: string) {
 
 type Config = ReturnType<typeof eosConfig>;
 
-/** Starts an instance, runs `body` on it, and closes it (also when `body` throws). */
-async function running(
-  topology: () => BuiltTopology,
-  config: Config,
-  body: (streams: StreamsApp) => Promise<void>,
-): Promise<void> {
-  const streams = new StreamsApp(topology(), config);
+/** Starts an instance of `topology`, runs `body` on it, and closes it (also when `body` throws). */
+export async function withApp<T>(
+  topology: BuiltTopology,
+  config: StreamsConfigInput,
+  body: (streams: StreamsApp) => Promise<T>,
+): Promise<T> {
+  const streams = new StreamsApp(topology, config);
   await streams.start();
   try {
-    await body(streams);
+    return await body(streams);
   } finally {
     await streams.close();
   }
@@ -48,10 +50,10 @@ export async function acrossRestart(
   second: (streams: StreamsApp) => Promise<void>,
   between: () => Promise<void> = async () => {},
 ): Promise<void> {
-  await running(topology, config, first);
+  await withApp(topology(), config, first);
   fs.rmSync(config.stateDir, { recursive: true, force: true });
   await between();
-  await running(topology, config, second);
+  await withApp(topology(), config, second);
 }
 
 /** Waits until the instance has committed every input record it owns. */
