@@ -4,7 +4,9 @@
  * `millrace run apps/finnhub-vwap`. trades.clean must hold exactly the valid trades,
  * each (symbol, trade_timestamp) once — computed independently from the same feed —,
  * malformed frames must be in finnhub.dlq, rule breakers and late trades in trades.dlq
- * with their reasons, and the VWAP windows must be consistent with their trades.
+ * with their reasons, and the VWAP windows must be consistent with their trades. Asked
+ * through interactive queries, the instance gives each symbol's last closed window (one of
+ * vwap.1m's, none older than those already out) and its open windows (exactly the trades in them).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import { parseFrame } from '../../connectors/finnhub/messages.js';
 import { syntheticFeed } from '../../connectors/finnhub/synthetic.js';
 import { brokenRule } from '../../processors/market/validate.js';
 import type { Trade, VwapWindow } from '../../processors/market/trade.js';
+import { QueryClient } from '../../runtime/query/index.js';
 import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
 import { startChild, stopAll } from '../support/processes.js';
 
@@ -183,7 +186,55 @@ describe('finnhub-vwap pipeline, as a user runs it', () => {
       );
       expect(inWindow.length).toBeGreaterThanOrEqual(w.trade_count);
     }
+    await checkQueries(run.lines, windows, trades);
     run.signal('SIGTERM');
     expect(await run.exited).toBe(0);
   });
 });
+
+/**
+ * The last closed window per symbol (vwap-last-store) and the open ones (vwap-store), live,
+ * from the instance's query endpoint: each last window is one vwap.1m has (or gets), none
+ * older than the windows read before asking; each open window counts exactly its trades.
+ */
+async function checkQueries(
+  lines: Array<Record<string, unknown>>,
+  before: VwapWindow[],
+  trades: Trade[],
+): Promise<void> {
+  const started = lines.find((l) => l.event === 'started')!;
+  const client = new QueryClient({ endpoints: [new URL(String(started.queries)).host] });
+  const last = new Map<string, VwapWindow>();
+  for await (const e of client.entries<string, VwapWindow>('vwap-last-store', { limit: 20 }))
+    last.set(e.key, e.value);
+  for (const w of before) expect(last.has(w.symbol), w.symbol).toBe(true);
+  const s = await serdes(inject('registryUrl'));
+  const out = (await readRaw(TOPICS.vwap, (c) => c >= before.length + 1, 10_000)).map(
+    (r) => s[SERDES.vwap].deserialize(r.value!) as VwapWindow,
+  );
+  const key = (w: VwapWindow) => `${w.symbol}@${w.window_start}`;
+  const emitted = new Map(out.map((w) => [key(w), w]));
+  for (const [symbol, w] of last) {
+    expect(emitted.get(key(w)), key(w)).toEqual(w);
+    const newestBefore = Math.max(
+      ...before.filter((b) => b.symbol === symbol).map((b) => b.window_start),
+    );
+    expect(w.window_start).toBeGreaterThanOrEqual(newestBefore);
+  }
+  let openWindows = 0;
+  for (const symbol of [...last.keys()].slice(0, 5)) {
+    const open = await client.windows<string, { count: number }>('vwap-store', { key: symbol });
+    openWindows += open.results.length;
+    for (const o of open.results) {
+      expect(o.windowStart).toBeGreaterThan(last.get(symbol)!.window_start);
+      const n = trades.filter(
+        (t) =>
+          t.symbol === symbol &&
+          t.trade_timestamp >= o.windowStart &&
+          t.trade_timestamp < o.windowEnd!,
+      ).length;
+      expect(o.value.count, `${symbol} open at ${o.windowStart}`).toBe(n);
+    }
+  }
+  expect(openWindows).toBeGreaterThan(0);
+}
