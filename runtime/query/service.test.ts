@@ -18,6 +18,7 @@ import {
 import type { MemberEndpoint } from '../group-protocol.js';
 import type { QueryStore, ReplicaSource } from './local.js';
 import { partitionForKey } from './partitioner.js';
+import { QueryClient, QueryFailedError } from './client.js';
 import { FORWARDED_HEADER, QueryService, type QueryContext } from './service.js';
 import type { Entry, FreshnessAnswer, KeyAnswer, PageAnswer, WindowEntry } from './types.js';
 
@@ -178,7 +179,7 @@ async function cluster() {
       .handle({ path: u.pathname, query: u.searchParams, forwarded: false });
     return { status: r.status, headers: r.headers, body: JSON.parse(r.body) as T };
   };
-  return { state, ask, task };
+  return { state, ask, task, fetchStub };
 }
 
 const ownerOf = (k: string) => (partitionOf(k) < 2 ? 'a:1' : 'b:2');
@@ -373,5 +374,34 @@ describe('interactive queries (the service, two instances in memory)', () => {
     const g = await ask<{ stores: Array<{ name: string }>; members: unknown[] }>('a:1', '/stores');
     expect(g.body.stores.map((s) => s.name)).toEqual(['counts', 'per-minute']);
     expect(g.body.members).toHaveLength(2);
+  });
+  it('the typed client: moves on from an instance that does not answer, pages, and asks again while told to retry', async () => {
+    const { state, fetchStub, task } = await cluster();
+    state.a.up = false;
+    const client = new QueryClient({
+      endpoints: ['a:1', 'http://b:2/'],
+      fetch: fetchStub,
+      retryForMs: 0,
+    });
+    const k = KEYS.find((x) => ownerOf(x) === 'b:2')!;
+    expect(await client.get<string, number>('counts', k)).toMatchObject({
+      key: k,
+      value: countOf(k),
+    });
+    state.a.up = true;
+    const keys: string[] = [];
+    for await (const e of client.entries<string, number>('counts', { limit: 6 })) keys.push(e.key);
+    expect(keys.sort()).toEqual([...KEYS].sort());
+    // A restore that ends while the client waits: 503 RESTORING, then the value.
+    const k0 = KEYS.find((x) => partitionOf(x) === 0)!;
+    state.a.tasks[0] = task(0, 'restoring');
+    const refused = await client.get('counts', k0).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(QueryFailedError);
+    expect(refused).toMatchObject({ code: 'RESTORING', retriable: true, status: 503 });
+    const patient = new QueryClient({ endpoints: ['b:2'], fetch: fetchStub, retryForMs: 10_000 });
+    setTimeout(() => (state.a.tasks[0] = task(0)), 300);
+    const t0 = Date.now();
+    expect(await patient.get<string, number>('counts', k0)).toMatchObject({ value: countOf(k0) });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900); // waited the Retry-After (1 s)
   });
 });
