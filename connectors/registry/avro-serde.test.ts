@@ -5,6 +5,7 @@ import { AvroRegistrySerde, loadSchema } from './avro-serde.js';
 import type { RegistryClient } from './client.js';
 import { SerdeError } from './errors.js';
 import { schemaIdOf } from './framing.js';
+import { v1, v2 } from '../../test/support/avro-evolution.js';
 
 const schemas = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
 
@@ -46,16 +47,6 @@ function fakeRegistry() {
   };
   return { client: client as unknown as RegistryClient, fetches: () => fetches };
 }
-
-const v1 = { type: 'record', name: 'E', fields: [{ name: 'a', type: 'string' }] };
-const v2 = {
-  type: 'record',
-  name: 'E',
-  fields: [
-    { name: 'a', type: 'string' },
-    { name: 'b', type: 'long', default: 7 },
-  ],
-};
 
 describe('AvroRegistrySerde', () => {
   it('round-trips a trade message with Confluent framing', async () => {

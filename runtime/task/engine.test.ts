@@ -8,7 +8,7 @@ import '../../processors/index.js';
 import type { ProcessorContext } from '../../processors/api.js';
 import { serdeByName } from '../../state/index.js';
 import { TopologyBuilder, type BuiltTopology } from '../../topology/index.js';
-import { createTaskEngine, serdeResolver } from './create.js';
+import { createTaskEngine, serdeResolver, type CreateEngineOptions } from './create.js';
 import type { StreamTaskEngine } from './engine.js';
 import { RecordProcessingError } from './errors.js';
 import type { FailureAction, RawRecord } from './types.js';
@@ -19,7 +19,12 @@ afterEach(async () => {
   engine = undefined;
 });
 
-async function open(t: BuiltTopology, handler: FailureAction = 'dead-letter', taskId = '0_0') {
+async function open(
+  t: BuiltTopology,
+  handler: FailureAction = 'dead-letter',
+  taskId = '0_0',
+  extra: Partial<CreateEngineOptions> = {},
+) {
   engine = await createTaskEngine({
     applicationId: 'app',
     taskId,
@@ -31,6 +36,7 @@ async function open(t: BuiltTopology, handler: FailureAction = 'dead-letter', ta
     deserializationErrorHandler: handler,
     processingErrorHandler: handler,
     now: () => 5_000,
+    ...extra,
   });
   await engine.init();
   return engine;
@@ -205,29 +211,19 @@ describe('the task engine', () => {
     const seen: string[] = [];
     const b = new TopologyBuilder();
     b.stream('in', { key: 'string', value: 'json' }).to('out');
-    engine = await createTaskEngine({
-      applicationId: 'app',
-      taskId: '0_0',
-      topology: b.build(),
-      serde: serdeResolver(),
-      stateDir: os.tmpdir(),
-      backend: 'memory',
-      deadLetterTopic: 'dlq',
-      deserializationErrorHandler: 'dead-letter',
-      processingErrorHandler: 'dead-letter',
+    const e = await open(b.build(), 'dead-letter', '0_0', {
       processorMetrics: (p) => ({
         counter: (name) => ({ inc: (by = 1) => void seen.push(`${p}/${name}+${by}`) }),
         observe: () => {},
       }),
     });
-    await engine.init();
-    engine.process(raw('in', 0, 0, 'k', '{bad'));
-    engine.process(raw('in', 0, 1, 'k', '{bad'));
+    e.process(raw('in', 0, 0, 'k', '{bad'));
+    e.process(raw('in', 0, 1, 'k', '{bad'));
     expect(seen).toEqual([
       'source-1/dlq_deserialization_error+1',
       'source-1/dlq_deserialization_error+1',
     ]);
-    expect(engine.counters.get('source-1/dlq_deserialization_error')).toBe(2);
+    expect(e.counters.get('source-1/dlq_deserialization_error')).toBe(2);
   });
 
   it('times one record in 64 per processor into the metrics the runtime gives', async () => {
@@ -236,29 +232,19 @@ describe('the task engine', () => {
     b.stream('in', { key: 'string', value: 'string' })
       .mapValues((v: string) => v.toUpperCase(), 'upper')
       .to('out');
-    engine = await createTaskEngine({
-      applicationId: 'app',
-      taskId: '0_0',
-      topology: b.build(),
-      serde: serdeResolver(),
-      stateDir: os.tmpdir(),
-      backend: 'memory',
-      deadLetterTopic: 'dlq',
-      deserializationErrorHandler: 'dead-letter',
-      processingErrorHandler: 'dead-letter',
+    const e = await open(b.build(), 'dead-letter', '0_0', {
       processorMetrics: (p) => ({
         counter: () => ({ inc: () => {} }),
         observe: (name, _help, v) => void timed.push([p, name, v]),
       }),
     });
-    await engine.init();
-    for (let i = 0; i < 128; i++) engine.process(raw('in', 0, i, 'k', 'v'));
+    for (let i = 0; i < 128; i++) e.process(raw('in', 0, i, 'k', 'v'));
     expect(timed.map(([p, name]) => `${p}/${name}`)).toEqual([
       'upper/process_latency_seconds',
       'upper/process_latency_seconds',
     ]);
     for (const [, , v] of timed) expect(v).toBeGreaterThanOrEqual(0);
-    expect(engine.takeOutputs()).toHaveLength(128);
+    expect(e.takeOutputs()).toHaveLength(128);
   });
 
   it('refuses records of a topic none of its sources reads', async () => {

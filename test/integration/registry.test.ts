@@ -17,18 +17,10 @@ import {
   RegistryClient,
   SerdeError,
 } from '../../connectors/registry/index.js';
+import { v1, v2 } from '../support/avro-evolution.js';
 
 const schemas = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
 const run = randomUUID().slice(0, 8);
-const v1 = { type: 'record', name: 'E', fields: [{ name: 'a', type: 'string' }] };
-const v2 = {
-  type: 'record',
-  name: 'E',
-  fields: [
-    { name: 'a', type: 'string' },
-    { name: 'b', type: 'long', default: 7 },
-  ],
-};
 
 function serdeError(fn: () => unknown): SerdeError {
   try {

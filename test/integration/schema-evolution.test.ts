@@ -11,6 +11,7 @@ import { StreamsApp } from '../../runtime/app.js';
 import { TopologyBuilder } from '../../topology/index.js';
 import { createTopics, produce, readUntil } from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
+import { v1, v2 } from '../support/avro-evolution.js';
 
 const { run, kafka, dir: stateDir } = useKafkaRun('it-evolve', 'millrace-evolve-');
 
@@ -18,15 +19,6 @@ interface Event {
   a: string;
   b?: number;
 }
-const v1 = { type: 'record', name: 'E', fields: [{ name: 'a', type: 'string' }] };
-const v2 = {
-  type: 'record',
-  name: 'E',
-  fields: [
-    { name: 'a', type: 'string' },
-    { name: 'b', type: 'long', default: 7 },
-  ],
-};
 
 describe('schema evolution at a source', () => {
   it('decodes a record of a schema version registered after the app started', async () => {
