@@ -36,6 +36,20 @@ function enrich(kind: 'join' | 'leftJoin') {
   return b.build('enrich');
 }
 
+/** A users table, and clicks joined to it by the stream-table-join node `join` (YAML). */
+const usersJoin = (join: string) =>
+  buildTopology(
+    parseTopology(`
+version: 1
+nodes:
+  - { source: users-source, topics: [users], keySerde: string, valueSerde: json }
+  - { processor: users, type: table, parents: [users-source], options: { store: users } }
+  - { source: clicks, topics: [clicks], keySerde: string, valueSerde: json }
+  - ${join}
+  - { sink: out, topic: enriched, parents: [join], keySerde: string, valueSerde: json }
+`),
+  );
+
 describe('stream-table join', () => {
   it.each(['memory', 'leveldb'] as const)(
     'an inner join enriches records whose key the table holds, with the value current then (%s)',
@@ -123,16 +137,8 @@ describe('stream-table join', () => {
   });
 
   it('in YAML: a table node and a join node naming its store; without a joiner, both values side by side', async () => {
-    const t = buildTopology(
-      parseTopology(`
-version: 1
-nodes:
-  - { source: users-source, topics: [users], keySerde: string, valueSerde: json }
-  - { processor: users, type: table, parents: [users-source], options: { store: users } }
-  - { source: clicks, topics: [clicks], keySerde: string, valueSerde: json }
-  - { processor: join, type: stream-table-join, parents: [clicks], options: { store: users, kind: left }, stores: [users] }
-  - { sink: out, topic: enriched, parents: [join], keySerde: string, valueSerde: json }
-`),
+    const t = usersJoin(
+      '{ processor: join, type: stream-table-join, parents: [clicks], options: { store: users, kind: left }, stores: [users] }',
     );
     const d = await start(t);
     await d.input('users').pipe('ann', { country: 'NO' });
@@ -145,16 +151,8 @@ nodes:
   });
 
   it('a join node that does not list the store fails when its task starts, naming the store', async () => {
-    const t = buildTopology(
-      parseTopology(`
-version: 1
-nodes:
-  - { source: users-source, topics: [users], keySerde: string, valueSerde: json }
-  - { processor: users, type: table, parents: [users-source], options: { store: users } }
-  - { source: clicks, topics: [clicks], keySerde: string, valueSerde: json }
-  - { processor: join, type: stream-table-join, parents: [clicks], options: { store: users } }
-  - { sink: out, topic: enriched, parents: [join], keySerde: string, valueSerde: json }
-`),
+    const t = usersJoin(
+      '{ processor: join, type: stream-table-join, parents: [clicks], options: { store: users } }',
     );
     await expect(TopologyTestDriver.create(t)).rejects.toThrow(
       /stream-table-join "join": store "users" is not among the node's stores; list it in the node's stores/,

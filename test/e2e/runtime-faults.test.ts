@@ -142,6 +142,14 @@ async function until(cond: () => boolean, what: string, timeoutMs = 60_000) {
 
 const ALL = Array.from({ length: 8 }, (_, i) => `0_${i}`);
 
+/** Waits until `a` and `b` both run tasks, and the eight between them. */
+const sharing = (a: Child, b: Child, what = 'two instances sharing tasks') =>
+  until(
+    () =>
+      tasksOf(a).length > 0 && tasksOf(b).length > 0 && tasksOf(a).length + tasksOf(b).length === 8,
+    what,
+  );
+
 describe('runtime under faults (separate processes)', () => {
   it('scales out: a second instance joins mid-stream, tasks split without overlap, counts stay exact (exactly-once)', async () => {
     const s = await setup('scale', 'exactly_once');
@@ -150,13 +158,7 @@ describe('runtime under faults (separate processes)', () => {
     await s.feed(3000);
     const b = s.worker('b', path.join(root, 'scale-b'));
     await s.feed(2000);
-    await until(
-      () =>
-        tasksOf(a).length > 0 &&
-        tasksOf(b).length > 0 &&
-        tasksOf(a).length + tasksOf(b).length === 8,
-      'tasks split between a and b',
-    );
+    await sharing(a, b, 'tasks split between a and b');
     expect([...tasksOf(a), ...tasksOf(b)].sort()).toEqual(ALL);
     await s.feed(3000);
     await verify(s, true);
@@ -168,13 +170,7 @@ describe('runtime under faults (separate processes)', () => {
       const s = await setup(`kill-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`, guarantee);
       const a = s.worker('a', path.join(root, `kill-${guarantee}-a`));
       const b = s.worker('b', path.join(root, `kill-${guarantee}-b`));
-      await until(
-        () =>
-          tasksOf(a).length + tasksOf(b).length === 8 &&
-          tasksOf(a).length > 0 &&
-          tasksOf(b).length > 0,
-        'two instances sharing tasks',
-      );
+      await sharing(a, b);
       const feeding = (async () => {
         for (let i = 0; i < 10; i++) {
           await s.feed(800);
@@ -238,13 +234,7 @@ describe('runtime under faults (separate processes)', () => {
       COMMIT_INTERVAL: '5s',
     });
     const b = s.worker('b', path.join(root, 'zombie-b'), { SESSION_TIMEOUT: '3s' });
-    await until(
-      () =>
-        tasksOf(a).length + tasksOf(b).length === 8 &&
-        tasksOf(a).length > 0 &&
-        tasksOf(b).length > 0,
-      'two instances sharing tasks',
-    );
+    await sharing(a, b);
     await s.feed(1500);
     await until(() => a.lines.length > 0 && tasksOf(a).length > 0, 'a running');
     await new Promise((r) => setTimeout(r, 1000));

@@ -26,6 +26,17 @@ let instance: ObservedInstance | undefined;
 let browser: Browser | undefined;
 let page: Page;
 
+/** Waits until the task table shows a task processing (a rate above 0). */
+const someRateShown = () =>
+  page.waitForFunction(
+    () =>
+      Array.from(document.querySelectorAll('#tasks tbody td[data-col="rate"]')).some(
+        (td) => Number(td.textContent) > 0,
+      ),
+    undefined,
+    { timeout: 30_000 },
+  );
+
 /** The task table as the page shows it: task id → column name → text. */
 async function taskTable(): Promise<Record<string, Record<string, string>>> {
   return page.$$eval('#tasks tbody tr', (rows) =>
@@ -85,14 +96,7 @@ const processedOnPage = async () =>
       undefined,
       { timeout: 60_000 },
     );
-    await page.waitForFunction(
-      () =>
-        Array.from(document.querySelectorAll('#tasks tbody td[data-col="rate"]')).some(
-          (td) => Number(td.textContent) > 0,
-        ),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await someRateShown();
     const table = await taskTable();
     expect(Object.keys(table).sort()).toEqual(['0_0', '0_1']);
     for (const [id, row] of Object.entries(table)) {
@@ -136,14 +140,7 @@ const processedOnPage = async () =>
   });
 
   it('saves a screenshot', async () => {
-    await page.waitForFunction(
-      () =>
-        Array.from(document.querySelectorAll('#tasks tbody td[data-col="rate"]')).some(
-          (td) => Number(td.textContent) > 0,
-        ),
-      undefined,
-      { timeout: 30_000 },
-    );
+    await someRateShown();
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
