@@ -6,23 +6,13 @@
  */
 import type { WindowStore } from '../../state/api.js';
 import { keyIdentity } from './key-identity.js';
+import { between, insert, remove } from './sorted-times.js';
 
 /** What a join side stores per key and time: the records' values, and whether each joined. */
 export interface Held {
   v: unknown;
   /** Set once the record joined a record of the other side (tracked for left and outer joins). */
   m?: 1;
-}
-
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class JoinBuffer {
@@ -55,25 +45,21 @@ export class JoinBuffer {
       this.times.set(id, [time]);
       return true;
     }
-    const i = lowerBound(list, time);
-    if (list[i] === time) return false;
-    list.splice(i, 0, time);
-    return true;
+    return insert(list, time);
   }
 
   forget(key: unknown, time: number): void {
     const id = keyIdentity(key);
     const list = this.times.get(id);
     if (!list) return;
-    const i = lowerBound(list, time);
-    if (list[i] === time) list.splice(i, 1);
+    remove(list, time);
     if (!list.length) this.times.delete(id);
   }
 
   /** Times of `key`'s records in [lo, hi], ascending. */
   timesIn(key: unknown, lo: number, hi: number): number[] {
     const list = this.times.get(keyIdentity(key));
-    return list ? list.slice(lowerBound(list, lo), lowerBound(list, hi + 1)) : [];
+    return list ? between(list, lo, hi) : [];
   }
 
   entries(key: unknown, time: number): Held[] {

@@ -4,35 +4,7 @@
  * both sorted, so the windows a record touches are found by binary search with no store
  * scan on the record path.
  */
-
-/** Index of the first element of sorted `a` that is >= `x`. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function insert(a: number[], x: number): boolean {
-  const i = lowerBound(a, x);
-  if (a[i] === x) return false;
-  a.splice(i, 0, x);
-  return true;
-}
-
-function remove(a: number[], x: number): void {
-  const i = lowerBound(a, x);
-  if (a[i] === x) a.splice(i, 1);
-}
-
-/** Elements of sorted `a` in [lo, hi]. */
-function between(a: readonly number[], lo: number, hi: number): number[] {
-  return a.slice(lowerBound(a, lo), lowerBound(a, hi + 1));
-}
+import { between, insert, lowerBound, remove } from './sorted-times.js';
 
 export class SlidingKey {
   /** Distinct record times, ascending. */
