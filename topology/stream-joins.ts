@@ -37,6 +37,18 @@ export function keySerdesDiffer(node: string, a: Serdes, b: Serdes): TopologyErr
   );
 }
 
+/** The join node `n` itself: a passthrough that its two sides, `<n>-left` and `<n>-right`, forward to. */
+export function addJoinMerge(b: TopologyBuilder, n: string): void {
+  b.addNode({
+    kind: 'processor',
+    name: n,
+    type: 'passthrough',
+    parents: [`${n}-left`, `${n}-right`],
+    options: {},
+    stores: [],
+  });
+}
+
 /** Appends a stream-table join under `input`; returns the join node's name. */
 export function addTableJoin<K, V>(
   b: TopologyBuilder,
@@ -137,13 +149,6 @@ export function addStreamJoin(
       joiner,
     );
   }
-  b.addNode({
-    kind: 'processor',
-    name: n,
-    type: 'passthrough',
-    parents: [`${n}-left`, `${n}-right`],
-    options: {},
-    stores: [],
-  });
+  addJoinMerge(b, n);
   return n;
 }

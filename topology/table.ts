@@ -12,6 +12,7 @@ import type { TopologyBuilder } from './builder.js';
 import { TopologyError } from './errors.js';
 import type { Serdes } from './serdes.js';
 import { DEFAULT_SERDES } from './serdes.js';
+import { addJoinMerge } from './stream-joins.js';
 import type { KStream } from './stream.js';
 import { addSuppress, type SuppressOptions, type TimeLimitSuppression } from './suppress.js';
 
@@ -162,14 +163,7 @@ export class KTable<K = unknown, V = unknown> {
       this.b.addProblem(keySerdesDiffer(n, this.serdes, other.serdes));
     this.joinSide(n, 'left', kind, other, joiner);
     other.joinSide(n, 'right', kind, this, joiner);
-    this.b.addNode({
-      kind: 'processor',
-      name: n,
-      type: 'passthrough',
-      parents: [`${n}-left`, `${n}-right`],
-      options: {},
-      stores: [],
-    });
+    addJoinMerge(this.b, n);
     const [l, r] = [this.lookup(), other.lookup()];
     const lookup = (read: StoreRead, key: unknown) => {
       const [lv, rv] = [l(read, key), r(read, key)];
