@@ -9,8 +9,8 @@
 import { z } from 'zod';
 import type { Processor, ProcessorContext, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
-import { inlineFn } from './inline.js';
 import {
+  inlineJoin,
   isAbsent,
   storeLookup,
   storeReader,
@@ -80,14 +80,7 @@ export class TableJoinSide implements Processor {
 /** The inline parts: `{ joiner, lookup }` (the other table, read through what the builder did to it). */
 function parts(o: TableJoinOptions, inline: unknown): { joiner: Joiner; lookup: TableLookup } {
   if (inline === undefined) return { joiner: pairJoiner, lookup: storeLookup(o.otherStore) };
-  const i = inline as { joiner?: unknown; lookup?: unknown };
-  return {
-    joiner: inlineFn<Joiner>('table-table-join', i.joiner),
-    lookup:
-      i.lookup === undefined
-        ? storeLookup(o.otherStore)
-        : inlineFn<TableLookup>('table-table-join', i.lookup),
-  };
+  return inlineJoin<Joiner>('table-table-join', inline, o.otherStore);
 }
 
 export const tableJoins: ProcessorDefinition<TableJoinOptions>[] = [

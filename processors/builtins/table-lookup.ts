@@ -5,6 +5,7 @@
  */
 import type { KeyValueStore } from '../../state/api.js';
 import type { ProcessorContext } from '../api.js';
+import { inlineFn } from './inline.js';
 
 /** Reads `key` of the store named `store`. */
 export type StoreRead = (store: string, key: unknown) => unknown;
@@ -17,6 +18,22 @@ export const storeLookup =
   (store: string): TableLookup =>
   (read, key) =>
     read(store, key);
+
+/**
+ * The `{ joiner, lookup }` the builder gives a join node of `type` inline: the joiner is
+ * required; without a lookup the join reads `store`'s own value.
+ */
+export function inlineJoin<J extends (...a: never[]) => unknown>(
+  type: string,
+  inline: unknown,
+  store: string,
+): { joiner: J; lookup: TableLookup } {
+  const i = inline as { joiner?: unknown; lookup?: unknown };
+  return {
+    joiner: inlineFn<J>(type, i.joiner),
+    lookup: i.lookup === undefined ? storeLookup(store) : inlineFn<TableLookup>(type, i.lookup),
+  };
+}
 
 /** A reader of the context's key-value stores; a store missing from the node's list is an error naming it. */
 export function storeReader(

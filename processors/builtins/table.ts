@@ -15,6 +15,7 @@ import type { Processor, ProcessorContext, StreamRecord } from '../api.js';
 import type { ProcessorDefinition } from '../registry.js';
 import { inlineFn } from './inline.js';
 import {
+  inlineJoin,
   isAbsent,
   storeLookup,
   storeReader,
@@ -117,15 +118,7 @@ function tableJoinParts(o: JoinOptions, inline: unknown): JoinParts {
     return { joiner: pairJoiner, lookup: storeLookup(o.store), keyOf: ownKey };
   if (typeof inline === 'function')
     return { joiner: inline as ValueJoiner, lookup: storeLookup(o.store), keyOf: ownKey };
-  const i = inline as { joiner?: unknown; lookup?: unknown };
-  return {
-    joiner: inlineFn<ValueJoiner>('stream-table-join', i.joiner),
-    lookup:
-      i.lookup === undefined
-        ? storeLookup(o.store)
-        : inlineFn<TableLookup>('stream-table-join', i.lookup),
-    keyOf: ownKey,
-  };
+  return { ...inlineJoin<ValueJoiner>('stream-table-join', inline, o.store), keyOf: ownKey };
 }
 
 /** The parts of a stream-global join node: `{ joiner, keyOf }` inline, or a key field (a topology file). */
