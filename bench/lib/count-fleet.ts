@@ -8,7 +8,7 @@
  * the topic (an acknowledged record is never lost, docs/guarantees.md).
  */
 import type { Kafka, Producer } from 'kafkajs';
-import { readUntil, settled, valuesByKey, type ReadRecord } from './topic-read.js';
+import { readUntil, recordsIn, settled, valuesByKey, type ReadRecord } from './topic-read.js';
 import { startChild, type Child } from '../../harness/processes.js';
 
 export type Guarantee = 'exactly_once' | 'at_least_once';
@@ -108,21 +108,9 @@ export class KeyedFeeder {
   }
 }
 
-/** Next-offset totals per partition of `topic` (high watermark − low). */
-async function recordCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Every record of `topic` (read_committed). */
 export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180_000) {
-  const total = await recordCount(kafka, topic);
+  const total = await recordsIn(kafka, topic);
   return readUntil(kafka, topic, (got) => got.length >= total, timeoutMs);
 }
 

@@ -12,6 +12,18 @@ export interface ReadRecord {
   headers: Record<string, string>;
 }
 
+/** The records `topic` holds: over its partitions, high watermark − low watermark. */
+export async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Reads a topic from the beginning (read_committed) until `done(records)` holds or the
  * time runs out; uses a group of its own with a random id. `done` is asked after each

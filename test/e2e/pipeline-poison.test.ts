@@ -26,7 +26,8 @@ import { createKafka } from '../../connectors/kafka/client.js';
 import { fileURLToPath } from 'node:url';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/avro-serde.js';
 import type { RawTradeMessage, Trade, VwapWindow } from '../../processors/market/trade.js';
-import { cleanUpRun, endCount, pipelineProcesses, readAll } from '../support/pipeline-e2e.js';
+import { recordsIn } from '../support/kafka-helpers.js';
+import { cleanUpRun, pipelineProcesses, readAll } from '../support/pipeline-e2e.js';
 import { expectedOutputs, type RawInput } from '../support/pipeline-oracle.js';
 
 const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
@@ -236,7 +237,7 @@ describe('finnhub-vwap with poison in trades.raw', () => {
     expect(await second.exited).toBe(0);
 
     // The oracle: the good records of trades.raw as they are; the poison by its header.
-    const records = await readAll(kafka, TOPICS.raw, await endCount(kafka, TOPICS.raw));
+    const records = await readAll(kafka, TOPICS.raw, await recordsIn(kafka, TOPICS.raw));
     const good: RawInput[] = [];
     const expectedPoison: string[] = [];
     for (const r of records) {

@@ -21,6 +21,7 @@ import { brokenRule } from '../../processors/market/validate.js';
 import type { Trade, VwapWindow } from '../../processors/market/trade.js';
 import { QueryClient } from '../../runtime/query/index.js';
 import { deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
+import { vwapInstance } from '../support/pipeline-e2e.js';
 import { startChild, stopAll } from '../support/processes.js';
 
 // Topics and app id of this run only (the app reads MILLRACE_TOPIC_PREFIX at import).
@@ -133,21 +134,7 @@ describe('finnhub-vwap pipeline, as a user runs it', () => {
       }
     }
 
-    const run = startChild(
-      'run',
-      'bin/millrace.js',
-      [
-        'run',
-        'apps/finnhub-vwap',
-        '--app-id',
-        APP_ID,
-        '--metrics-port',
-        '0',
-        '--state-dir',
-        stateDir,
-      ],
-      env,
-    );
+    const run = vwapInstance('run', { appId: APP_ID, stateDir }, env);
     await run.waitFor((l) => l.event === 'started', 90_000);
     const s = await serdes(inject('registryUrl'));
     const cleanRecords = await readRaw(TOPICS.clean, (c) => c >= valid.size);

@@ -38,7 +38,7 @@ import {
 } from '../../deploy/grafana/dashboard.js';
 import { HONEST_NOTE } from '../../deploy/grafana/render-panels.js';
 import { freePort } from '../support/observed-instance.js';
-import { cleanUpRun } from '../support/pipeline-e2e.js';
+import { cleanUpRun, vwapInstance } from '../support/pipeline-e2e.js';
 import { startChild, type Child } from '../support/processes.js';
 import {
   eventually,
@@ -79,19 +79,9 @@ const env = () => ({
 });
 
 function member(name: string, port: number): Child {
-  return startChild(
+  return vwapInstance(
     name,
-    'bin/millrace.js',
-    [
-      'run',
-      'apps/finnhub-vwap',
-      '--app-id',
-      APP_ID,
-      '--metrics-port',
-      String(port),
-      '--state-dir',
-      path.join(dir, name),
-    ],
+    { appId: APP_ID, stateDir: path.join(dir, name), metricsPort: port },
     env(),
   );
 }

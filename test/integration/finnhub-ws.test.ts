@@ -25,7 +25,12 @@ import { createKafka } from '../../connectors/kafka/client.js';
 import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
 import { kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
 import { AvroRegistrySerde, loadSchema, RegistryClient } from '../../connectors/registry/index.js';
-import { createTopics, deleteTopicsWithPrefix, readUntil } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  deleteTopicsWithPrefix,
+  readUntil,
+  recordsIn,
+} from '../support/kafka-helpers.js';
 
 const PREFIX = `it-finnhub-ws-${randomUUID().slice(0, 8)}.`;
 const RAW = `${PREFIX}trades.raw`;
@@ -70,18 +75,6 @@ function frames(): { trades: string[]; malformed: string[] } {
     if (trades.length >= 600 && malformed.length >= 12) break;
   }
   return { trades, malformed };
-}
-
-/** Records in a topic: the sum of its partitions' end offsets (no transactions here). */
-async function recordsIn(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 const tradeKey = (t: FinnhubTrade) => JSON.stringify([t.s, t.p, t.t, t.v, t.c]);
@@ -196,7 +189,7 @@ describe('Finnhub WebSocket → trades.raw / finnhub.dlq (real Kafka and registr
     await reader.prepare();
     const raw = await readUntil(kafka, RAW, (r) => r.length >= expectedMessages, 60_000, 'base64');
     expect(raw).toHaveLength(expectedMessages);
-    expect(await recordsIn(RAW)).toBe(expectedMessages);
+    expect(await recordsIn(kafka, RAW)).toBe(expectedMessages);
     const messages = raw.map((r) => {
       const m = reader.deserialize(Buffer.from(r.value!, 'base64'));
       expect(new Set(m.data.map((d) => d.s))).toEqual(new Set([r.key]));
@@ -209,7 +202,7 @@ describe('Finnhub WebSocket → trades.raw / finnhub.dlq (real Kafka and registr
     // finnhub.dlq: exactly the malformed frames, byte for byte, with reasons.
     const dlq = await readUntil(kafka, DLQ, (r) => r.length >= malformed.length, 60_000, 'base64');
     expect(dlq).toHaveLength(malformed.length);
-    expect(await recordsIn(DLQ)).toBe(malformed.length);
+    expect(await recordsIn(kafka, DLQ)).toBe(malformed.length);
     expect(
       dlq.map((r) => [Buffer.from(r.value!, 'base64').toString(), r.headers['millrace.reason']]),
     ).toEqual(malformed.map((m) => [m, (parseFrame(m, 0) as { reason: string }).reason]));

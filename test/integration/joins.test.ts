@@ -9,9 +9,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../processors/index.js';
 import { joinWindows, TopologyBuilder } from '../../topology/index.js';
-import { createTopics, produce, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  produce,
+  readUntil,
+  recordsIn,
+  type ReadRecord,
+} from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
-import { acrossRestart, caughtUp, eosConfig, recordsIn } from '../support/restarts.js';
+import { acrossRestart, caughtUp, eosConfig } from '../support/restarts.js';
 
 const { run, kafka, dir: stateRoot } = useKafkaRun('it-join2', 'millrace-joins-');
 

@@ -22,9 +22,15 @@ import {
   type BuiltTopology,
   type Windowed,
 } from '../../topology/index.js';
-import { createTopics, produce, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  produce,
+  readUntil,
+  recordsIn,
+  type ReadRecord,
+} from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
-import { acrossRestart, caughtUp, eosConfig, recordsIn } from '../support/restarts.js';
+import { acrossRestart, caughtUp, eosConfig } from '../support/restarts.js';
 
 const { run, kafka, dir: stateRoot } = useKafkaRun('it-win', 'millrace-windows-');
 

@@ -39,6 +39,7 @@ export async function produce(
 export {
   readSettled,
   readUntil,
+  recordsIn,
   settled,
   valuesByKey,
   type ReadRecord,

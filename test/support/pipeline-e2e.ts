@@ -7,7 +7,13 @@ import type { Kafka } from 'kafkajs';
 import { expect, inject } from 'vitest';
 import { DuckDbSink } from '../../connectors/duckdb/index.js';
 import type { RawTradeMessage } from '../../processors/market/trade.js';
-import { deleteTopicsWithPrefix, readUntil, settled, type ReadRecord } from './kafka-helpers.js';
+import {
+  deleteTopicsWithPrefix,
+  readUntil,
+  recordsIn,
+  settled,
+  type ReadRecord,
+} from './kafka-helpers.js';
 import { closeTo, expectedOutputs, type Expected } from './pipeline-oracle.js';
 import path from 'node:path';
 import { startChild, stopAll, type Child } from './processes.js';
@@ -38,17 +44,6 @@ export async function readAll(kafka: Kafka, topic: string, n: number): Promise<R
   return got;
 }
 
-export async function endCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offs = await admin.fetchTopicOffsets(topic);
-    return offs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 type Serde = { deserialize(b: Buffer): unknown };
 
 /** The oracle from `trades.raw` as it is (every record, partition and offset order). */
@@ -57,7 +52,7 @@ export async function oracleFromInput(
   rawTopic: string,
   raw: Serde,
 ): Promise<Expected> {
-  const records = await readAll(kafka, rawTopic, await endCount(kafka, rawTopic));
+  const records = await readAll(kafka, rawTopic, await recordsIn(kafka, rawTopic));
   return expectedOutputs(
     rawTopic,
     records.map((r) => ({
@@ -137,6 +132,36 @@ export function nextOffsets(topic: string, records: ReadRecord[]): Map<string, n
   return next;
 }
 
+/**
+ * One `millrace run apps/finnhub-vwap` instance as a child process named `name`: its
+ * metrics on `metricsPort` (default 0, a free port), `streamThreads` stream threads when
+ * given (else the default).
+ */
+export function vwapInstance(
+  name: string,
+  o: { appId: string; stateDir: string; metricsPort?: number; streamThreads?: number },
+  env: Record<string, string>,
+): Child {
+  const threads =
+    o.streamThreads === undefined ? [] : ['--num-stream-threads', String(o.streamThreads)];
+  return startChild(
+    name,
+    'bin/millrace.js',
+    [
+      'run',
+      'apps/finnhub-vwap',
+      '--app-id',
+      o.appId,
+      '--metrics-port',
+      String(o.metricsPort ?? 0),
+      '--state-dir',
+      o.stateDir,
+      ...threads,
+    ],
+    env,
+  );
+}
+
 /** The pipeline's commands as processes, on the run's brokers, registry and topic prefix. */
 export function pipelineProcesses(o: {
   /** Default: the test layer's broker and registry. */
@@ -182,21 +207,9 @@ export function pipelineProcesses(o: {
      * `streamThreads` stream threads (`--num-stream-threads`).
      */
     instance: (name: string, stateName = name, streamThreads = 1): Child =>
-      startChild(
+      vwapInstance(
         name,
-        'bin/millrace.js',
-        [
-          'run',
-          'apps/finnhub-vwap',
-          '--app-id',
-          o.appId,
-          '--metrics-port',
-          '0',
-          '--state-dir',
-          path.join(o.dir, stateName),
-          '--num-stream-threads',
-          String(streamThreads),
-        ],
+        { appId: o.appId, stateDir: path.join(o.dir, stateName), streamThreads },
         env,
       ),
     /** `millrace sink` into `duckdbPath`. */

@@ -5,7 +5,6 @@
  * instance, which must restore what the first wrote, runs).
  */
 import fs from 'node:fs';
-import type { Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 import { StreamsApp } from '../../runtime/app.js';
 import type { StreamsConfigInput } from '../../runtime/config.js';
@@ -64,16 +63,5 @@ export async function caughtUp(streams: StreamsApp, timeoutMs = 90_000): Promise
     if (lag.length && lag.every((p) => p.lag === 0)) return;
     if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(lag)}`);
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** How many records a topic holds (the sum of its partitions' high watermarks). */
-export async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
   }
 }
