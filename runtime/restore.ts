@@ -199,6 +199,10 @@ class ChangelogRestorer {
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const work = this.apply(payload);
     this.applying = this.applying.then(() => work);
+    // A failure reaches run() through kafkajs (eachBatch throws, CRASH, fail) and through
+    // `applying`; marked handled, so that one while run() still awaits `done` does not
+    // become an unhandled rejection, which stops the process.
+    this.applying.catch(() => {});
     await work;
   }
 

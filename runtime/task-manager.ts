@@ -252,8 +252,17 @@ export class TaskManager {
           fromOffset: from,
           endOffset: end,
           apply: async (records) => {
-            if (task.state === 'closed') return; // revoked while restoring
-            await s.store.restore(records);
+            // Revoked while restoring: close() takes the task out of `tasks` first, then
+            // closes its stores, then marks it closed; a batch in flight may meet the
+            // closed store, and what it restores is of no use any more.
+            const gone = () => this.tasks.get(task.id) !== task || task.state === 'closed';
+            if (gone()) return;
+            try {
+              await s.store.restore(records);
+            } catch (err) {
+              if (gone()) return;
+              throw err;
+            }
             task.stats.restored += records.length;
             task.stats.restoreRemaining = Math.max(0, task.stats.restoreRemaining - records.length);
             onRestore?.(task.id, s.name, task.stats.restored, task.stats.restoreRemaining);

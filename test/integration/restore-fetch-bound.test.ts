@@ -72,4 +72,41 @@ describe('restore fetch size', () => {
     expect(pieces.length).toBeGreaterThan(SENDS / 4);
     expect(Math.max(...pieces)).toBeLessThanOrEqual(fetchMaxBytes + PER_SEND * VALUE_BYTES);
   });
+
+  it("a store's failure fails the restore, and only the restore (nothing left unhandled to kill the process)", async () => {
+    // A task revoked while its restore loads has its stores closed under the batch in
+    // flight: the soak saw that write fail and the rejection go unhandled (the instance died).
+    const admin = kafka.admin();
+    await admin.connect();
+    const end = (await endOffsets(admin, [changelog])).get(`${changelog}:0`)!;
+    await admin.disconnect();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    let batches = 0;
+    try {
+      const restore = restoreChangelogs(
+        kafka,
+        app,
+        [
+          {
+            topic: changelog,
+            partition: 0,
+            fromOffset: 0,
+            endOffset: end,
+            apply: async () => {
+              if (++batches === 2) throw new Error('Database is not open');
+            },
+          },
+        ],
+        { fetchMaxBytes: 64 << 10 },
+      );
+      await expect(restore).rejects.toThrow('Database is not open');
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(batches).toBeGreaterThanOrEqual(2);
+    expect(unhandled).toEqual([]);
+  });
 });
