@@ -6,12 +6,15 @@
  * (test/support/cluster.ts) beside the layer's single broker and shares it between its
  * tests; each test leaves every node up and every partition in sync.
  *
- * In each test two count-by-key apps read the same input while a producer keeps writing
- * to it: one exactly-once, one at-least-once, two instances each, every internal topic
- * RF 3. The fault hits both at once. Then, against the input topic as it is: under
- * exactly-once every key's outputs are exactly 1, 2, … n; under at-least-once none is
- * missing; every record the producer saw acknowledged is in the input; and no instance
- * stopped (a broker that is down never stops an instance).
+ * Two count-by-key apps read the same input while a producer keeps writing to it: one
+ * exactly-once, one at-least-once, two instances each, every internal topic RF 3. They
+ * are started once and ride through the four faults in turn (starting four instances per
+ * fault cost more than the faults; an app that already lived through a fault meets the
+ * next one). Each fault hits both apps at once, with the producer writing throughout it;
+ * then the producer pauses and, against the input topic as it is: under exactly-once every
+ * key's outputs are exactly 1, 2, … n; under at-least-once none is missing; every record
+ * the producer saw acknowledged is in the input; and no instance stopped (a broker that is
+ * down never stops an instance).
  *
  * And the flagship as a user runs it (ingest, two `millrace run apps/finnhub-vwap`, the
  * DuckDB sink) with a broker killed while trades flow: the tables equal the independent
@@ -56,7 +59,6 @@ beforeAll(async () => {
   cluster = await TestCluster.start();
 }, 300_000);
 afterEach(async () => {
-  await stopAll();
   for (const id of cluster.nodeIds) if (!cluster.isUp(id)) await cluster.startNode(id);
   await cluster.awaitHealthy();
 }, 300_000);
@@ -72,21 +74,32 @@ interface Scenario {
   feeder: KeyedFeeder;
 }
 
-/** Topics, the two apps (ids given or derived from `name`), their instances running. */
-async function prepare(name: string, ids?: Record<Guarantee, string>): Promise<Scenario> {
+/**
+ * The two apps' ids: their groups map to one partition of `__consumer_offsets`, so one
+ * node is the group coordinator of both, whichever node leads it after the earlier faults.
+ */
+async function appIds(): Promise<Record<Guarantee, string>> {
+  const partitions = (await cluster.partitions(['__consumer_offsets'])).length;
+  if (!partitions) throw new Error('__consumer_offsets has no partitions yet');
+  const at = (id: string) => coordinatorPartition(id, partitions);
+  const eos = `${run}-eos`;
+  let alos = '';
+  for (let i = 0; at((alos = `${run}-alos-${i}`)) !== at(eos); i++);
+  return { exactly_once: eos, at_least_once: alos };
+}
+
+/** Topics, the two apps, their instances running; the feed is started by each fault. */
+async function prepare(): Promise<Scenario> {
   const kafka = cluster.kafka(run);
-  const input = `${run}-${name}-in`;
-  const appIds = ids ?? {
-    exactly_once: `${run}-${name}-eos`,
-    at_least_once: `${run}-${name}-alos`,
-  };
+  const input = `${run}-in`;
+  const ids = await appIds();
   await createTopics(kafka, [
     { topic: input, partitions: PARTITIONS },
-    ...Object.values(appIds).map((id) => ({ topic: `${id}-out`, partitions: PARTITIONS })),
+    ...Object.values(ids).map((id) => ({ topic: `${id}-out`, partitions: PARTITIONS })),
   ]);
   const apps = (['exactly_once', 'at_least_once'] as const).map(
     (g) =>
-      new CountApp(appIds[g], input, `${appIds[g]}-out`, g, () => cluster.brokers, root, {
+      new CountApp(ids[g], input, `${ids[g]}-out`, g, () => cluster.brokers, root, {
         MILLRACE_REPLICATION_FACTOR: '3',
       }),
   );
@@ -98,42 +111,44 @@ async function prepare(name: string, ids?: Record<Guarantee, string>): Promise<S
       120_000,
       () => app.describe(),
     );
-  const feeder = new KeyedFeeder(kafka, input);
-  await feeder.start();
-  return { input, apps, feeder };
+  return { input, apps, feeder: new KeyedFeeder(kafka, input) };
 }
 
-/** Acknowledged input records missing from their topic, per scenario (checked by the last test). */
+/** Acknowledged input records missing from their topic, per fault (checked by the last test). */
 const ackLosses = new Map<string, { acked: number; inTopic: number; missing: string[] }>();
 
-/** Stops the feed, then checks every app's output against the input topic. */
-async function verify(s: Scenario): Promise<void> {
+/**
+ * Pauses the feed, then checks every app's output against the input topic: everything
+ * since the apps started, so this fault's and the ones before it.
+ */
+async function verify(s: Scenario, fault: string): Promise<void> {
   await s.feeder.stop();
   const kafka = cluster.kafka(`${run}-verify`);
   const oracle = await countOracle(kafka, s.input, s.feeder.acked);
-  ackLosses.set(s.input, {
+  ackLosses.set(fault, {
     acked: s.feeder.acked.length,
     inTopic: oracle.inputRecords,
     missing: oracle.ackedMissing,
   });
   console.log(
-    `${s.input}: ${s.feeder.acked.length} acknowledged, ${oracle.inputRecords} in the topic, ` +
-      `${oracle.ackedMissing.length} acknowledged and missing, ${s.feeder.failedSends} failed sends`,
+    `${fault}: ${s.feeder.acked.length} acknowledged, ${oracle.inputRecords} in the topic, ` +
+      `${oracle.ackedMissing.length} acknowledged and missing, ${s.feeder.failedSends} failed sends so far`,
   );
   for (const app of s.apps) {
     // An app with no instance left cannot catch up: judge what it wrote, without waiting.
     const v = await verifyCounts(kafka, app.output, oracle, app.live().length ? 180_000 : 15_000);
     console.log(
-      `${app.appId}: ${v.outputRecords} outputs, lost ${v.lost.length}, duplicated ${v.duplicated}, ` +
+      `${fault}, ${app.appId}: ${v.outputRecords} outputs, lost ${v.lost.length}, duplicated ${v.duplicated}, ` +
         `wrong sequences ${v.wrongSequences.length}, instances alive ${app.live().length}` +
         (app.guarantee === 'exactly_once' ? v.examples.map((e) => `\n  ${e}`).join('') : ''),
     );
-    expect.soft(app.failures(), `${app.appId}: instances that stopped`).toEqual([]);
-    expect.soft(app.live().length, `${app.appId}: instances alive\n${app.describe()}`).toBe(2);
-    expect.soft(v.lost.slice(0, 20), `${app.appId}: counts never output`).toEqual([]);
+    const what = `${fault}, ${app.appId}`;
+    expect.soft(app.failures(), `${what}: instances that stopped`).toEqual([]);
+    expect.soft(app.live().length, `${what}: instances alive\n${app.describe()}`).toBe(2);
+    expect.soft(v.lost.slice(0, 20), `${what}: counts never output`).toEqual([]);
     if (app.guarantee === 'exactly_once') {
-      expect.soft(v.duplicated, `${app.appId}: duplicated outputs`).toBe(0);
-      expect.soft(v.wrongSequences, `${app.appId}: keys whose counts are not 1…n`).toEqual([]);
+      expect.soft(v.duplicated, `${what}: duplicated outputs`).toBe(0);
+      expect.soft(v.wrongSequences, `${what}: keys whose counts are not 1…n`).toEqual([]);
     }
   }
 }
@@ -145,8 +160,19 @@ function transactionalId(app: CountApp, name: string): string {
 }
 
 describe('three brokers: faults while two apps (exactly-once, at-least-once) process', () => {
+  let s: Scenario;
+  beforeAll(async () => {
+    s = await prepare();
+  }, 300_000);
+  afterEach(async () => {
+    await s?.feeder.stop(); // paused already, unless the fault failed before verify
+  });
+  afterAll(async () => {
+    await stopAll();
+  }, 120_000);
+
   it('a broker kill -9ed mid-stream and restarted 20 s later', async () => {
-    const s = await prepare('kill');
+    await s.feeder.start();
     await sleep(4000);
     const victim = await cluster.leaderOf(s.input, 0);
     console.log(`killing node ${victim} (leader of ${s.input}-0)`);
@@ -154,11 +180,11 @@ describe('three brokers: faults while two apps (exactly-once, at-least-once) pro
     await sleep(20_000);
     await cluster.startNode(victim);
     await sleep(4000);
-    await verify(s);
+    await verify(s, 'broker kill');
   });
 
   it('the transaction coordinator of an instance of the exactly-once app killed', async () => {
-    const s = await prepare('txn');
+    await s.feeder.start();
     await sleep(4000);
     const txnId = transactionalId(s.apps[0]!, 'a');
     const victim = await cluster.transactionCoordinator(txnId);
@@ -167,32 +193,25 @@ describe('three brokers: faults while two apps (exactly-once, at-least-once) pro
     await sleep(20_000);
     await cluster.startNode(victim);
     await sleep(4000);
-    await verify(s);
+    await verify(s, 'transaction coordinator kill');
   });
 
   it("the group coordinator of both apps' groups killed", async () => {
-    // Two app ids whose groups live on __consumer_offsets partitions led by one node, so
-    // that one kill takes both apps' coordinator away.
-    const leaders = await cluster.partitions(['__consumer_offsets']);
-    const leaderOf = (id: string) =>
-      leaders.find((p) => p.partition === coordinatorPartition(id, leaders.length))!.leader;
-    const eos = `${run}-group-eos`;
-    let alos = '';
-    for (let i = 0; leaderOf((alos = `${run}-group-alos-${i}`)) !== leaderOf(eos); i++);
-    const s = await prepare('group', { exactly_once: eos, at_least_once: alos });
+    await s.feeder.start();
     await sleep(4000);
-    const victim = await cluster.groupCoordinator(eos);
-    expect(await cluster.groupCoordinator(alos)).toBe(victim);
+    const [eos, alos] = s.apps.map((a) => a.appId);
+    const victim = await cluster.groupCoordinator(eos!);
+    expect(await cluster.groupCoordinator(alos!)).toBe(victim);
     console.log(`killing node ${victim}, group coordinator of ${eos} and ${alos}`);
     await cluster.kill(victim);
     await sleep(20_000);
     await cluster.startNode(victim);
     await sleep(4000);
-    await verify(s);
+    await verify(s, 'group coordinator kill');
   });
 
   it('a rolling restart of all three brokers, one at a time', async () => {
-    const s = await prepare('rolling');
+    await s.feeder.start();
     await sleep(3000);
     for (const id of cluster.nodeIds) {
       console.log(`rolling restart: stopping node ${id}`);
@@ -201,9 +220,19 @@ describe('three brokers: faults while two apps (exactly-once, at-least-once) pro
       await cluster.awaitHealthy();
       await sleep(2000);
     }
-    await verify(s);
+    await verify(s, 'rolling restart');
   }, 600_000);
 
+  it('every input record the producer saw acknowledged was written (the faults above)', () => {
+    expect(ackLosses.size, 'no fault was verified before this test').toBeGreaterThan(0);
+    const lost = [...ackLosses].filter(([, l]) => l.missing.length);
+    expect(
+      lost.map(([t, l]) => `${t}: ${l.missing.length} of ${l.acked} (${l.missing.slice(0, 5)}…)`),
+    ).toEqual([]);
+  });
+});
+
+describe('three brokers: the pipeline', () => {
   it('the pipeline (ingest, two instances, DuckDB sink) with a broker kill -9ed while trades flow: tables and dead letters exact', async () => {
     const dir = path.join(root, 'pipeline');
     const appId = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
@@ -283,12 +312,4 @@ describe('three brokers: faults while two apps (exactly-once, at-least-once) pro
     }
     await expectWarehouseEquals(duckdbPath, expected);
   }, 600_000);
-
-  it('every input record the producer saw acknowledged was written (the tests above)', () => {
-    expect(ackLosses.size, 'no scenario ran before this test').toBeGreaterThan(0);
-    const lost = [...ackLosses].filter(([, l]) => l.missing.length);
-    expect(
-      lost.map(([t, l]) => `${t}: ${l.missing.length} of ${l.acked} (${l.missing.slice(0, 5)}…)`),
-    ).toEqual([]);
-  });
 });
