@@ -4,43 +4,22 @@
  * second of sends fail as if the broker were unreachable) — and in the end every record
  * the source handed over is in Kafka exactly once, in order per symbol.
  */
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   CountingMetrics,
   MemorySink,
   SyntheticSource,
   type TradeMessage,
 } from '../../connectors/finnhub/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
 import { kafkaBatchSender, type BatchSender } from '../../connectors/kafka/keyed-producer.js';
-import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/index.js';
-import { createTopics, deleteTopicsWithPrefix, readUntil } from '../support/kafka-helpers.js';
+import { AvroRegistrySerde } from '../../connectors/registry/index.js';
+import { readUntil } from '../support/kafka-helpers.js';
+import { useIngestTopics } from '../support/ingest-topics.js';
 
-const PREFIX = `it-finnhub-bp-${randomUUID().slice(0, 8)}.`;
-const RAW = `${PREFIX}trades.raw`;
-const DLQ = `${PREFIX}finnhub.dlq`;
+const { raw: RAW, dlq: DLQ, kafka, schema } = useIngestTopics('it-finnhub-bp');
 const FEED = { seed: 77, symbols: 20, rate: 5000 };
 const FRAMES = 4000;
-const schema = loadSchema(
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/trades-raw.avsc'),
-);
-let kafka: Kafka;
-
-beforeAll(async () => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'it-finnhub-bp' });
-  await createTopics(kafka, [
-    { topic: RAW, partitions: 4 },
-    { topic: DLQ, partitions: 1 },
-  ]);
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-});
 
 /** The kafkajs sender, failing like an unreachable broker until `downUntil`. */
 function flaky(inner: BatchSender, downUntil: () => number): BatchSender {

@@ -7,11 +7,7 @@
  * symbol per record, keyed by it); finnhub.dlq must hold exactly the malformed frames,
  * byte for byte, with their reasons.
  */
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   FakeFinnhubServer,
   FinnhubWebSocketSource,
@@ -21,20 +17,13 @@ import {
   type FinnhubTrade,
   type TradeMessage,
 } from '../../connectors/finnhub/index.js';
-import { createKafka } from '../../connectors/kafka/client.js';
 import { IngestProducer } from '../../connectors/finnhub/ingest-producer.js';
 import { kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
-import { AvroRegistrySerde, loadSchema, RegistryClient } from '../../connectors/registry/index.js';
-import {
-  createTopics,
-  deleteTopicsWithPrefix,
-  readUntil,
-  recordsIn,
-} from '../support/kafka-helpers.js';
+import { AvroRegistrySerde, RegistryClient } from '../../connectors/registry/index.js';
+import { readUntil, recordsIn } from '../support/kafka-helpers.js';
+import { useIngestTopics } from '../support/ingest-topics.js';
 
-const PREFIX = `it-finnhub-ws-${randomUUID().slice(0, 8)}.`;
-const RAW = `${PREFIX}trades.raw`;
-const DLQ = `${PREFIX}finnhub.dlq`;
+const { raw: RAW, dlq: DLQ, kafka, schema } = useIngestTopics('it-finnhub-ws');
 const TOKEN = 'integration-test-token-0123';
 const SYMBOLS = [
   'AAPL',
@@ -48,21 +37,6 @@ const SYMBOLS = [
   'BINANCE:ETHUSDT',
   'OANDA:EUR_USD',
 ];
-const schema = loadSchema(
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/trades-raw.avsc'),
-);
-let kafka: Kafka;
-
-beforeAll(async () => {
-  kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'it-finnhub-ws' });
-  await createTopics(kafka, [
-    { topic: RAW, partitions: 4 },
-    { topic: DLQ, partitions: 1 },
-  ]);
-});
-afterAll(async () => {
-  await deleteTopicsWithPrefix(kafka, PREFIX);
-});
 
 /** Mixed-symbol trade frames from the synthetic feed, and malformed ones. */
 function frames(): { trades: string[]; malformed: string[] } {
