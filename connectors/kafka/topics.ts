@@ -11,7 +11,8 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+/** Runs `fn` with a connected admin client of `kafka`, and disconnects it after. */
+export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {

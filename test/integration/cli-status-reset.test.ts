@@ -13,7 +13,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fetchStableOffsets } from '../../runtime/restore.js';
 import type { AppStatus } from '../../runtime/admin/index.js';
-import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  produce,
+  readUntil,
+  valuesByKey,
+  withAdmin,
+} from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
@@ -133,36 +139,25 @@ function startInstance(name: string): Child {
   ]);
 }
 
-async function committedOffsets(topic: string): Promise<number[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+function committedOffsets(topic: string): Promise<number[]> {
+  return withAdmin(kafka, async (admin) => {
     const [t] = await fetchStableOffsets(admin, app, [topic], { timeoutMs: 30_000 });
     return t!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** Topics the group has committed offsets for. */
-async function groupTopics(): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchOffsets({ groupId: app })).map((t) => t.topic).sort();
-  } finally {
-    await admin.disconnect();
-  }
+function groupTopics(): Promise<string[]> {
+  return withAdmin(kafka, async (admin) =>
+    (await admin.fetchOffsets({ groupId: app })).map((t) => t.topic).sort(),
+  );
 }
 
-async function topics(): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.listTopics()).filter((t) => t.startsWith(run)).sort();
-  } finally {
-    await admin.disconnect();
-  }
+/** The run's topics. */
+function topics(): Promise<string[]> {
+  return withAdmin(kafka, async (admin) =>
+    (await admin.listTopics()).filter((t) => t.startsWith(run)).sort(),
+  );
 }
 
 /** Reads the output until each user's last count equals `expected` (read_committed). */

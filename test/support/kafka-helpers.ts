@@ -4,7 +4,7 @@
  */
 import type { Kafka } from 'kafkajs';
 
-export { createTopics, deleteTopicsWithPrefix } from '../../connectors/kafka/topics.js';
+export { createTopics, deleteTopicsWithPrefix, withAdmin } from '../../connectors/kafka/topics.js';
 
 export async function produce(
   kafka: Kafka,
