@@ -27,16 +27,20 @@ function enrich(app: string) {
   return b.build(app);
 }
 
+/** The topics of enrich(app): the users table on `usersPartitions`, clicks and output on 4. */
+const enrichTopics = (app: string, usersPartitions: number) =>
+  createTopics(kafka, [
+    { topic: `${app}-users`, partitions: usersPartitions },
+    { topic: `${app}-clicks`, partitions: 4 },
+    { topic: `${app}-enriched`, partitions: 4 },
+  ]);
+
 const countryOf = (user: number, version: number) => `c${(user * 7 + version) % 13}`;
 
 describe('stream-table join on the runtime', () => {
   it('sources of one sub-topology with different partition counts: a start-up error naming both', async () => {
     const app = `${run}-mismatch`;
-    await createTopics(kafka, [
-      { topic: `${app}-users`, partitions: 2 },
-      { topic: `${app}-clicks`, partitions: 4 },
-      { topic: `${app}-enriched`, partitions: 4 },
-    ]);
+    await enrichTopics(app, 2);
     const streams = new StreamsApp(enrich(app), {
       applicationId: app,
       bootstrapServers: inject('kafkaBrokers'),
@@ -50,11 +54,7 @@ describe('stream-table join on the runtime', () => {
 
   it('enriches clicks from the table (exactly-once), and after the state directory is removed restores the table from its changelog', async () => {
     const app = `${run}-enrich`;
-    await createTopics(kafka, [
-      { topic: `${app}-users`, partitions: 4 },
-      { topic: `${app}-clicks`, partitions: 4 },
-      { topic: `${app}-enriched`, partitions: 4 },
-    ]);
+    await enrichTopics(app, 4);
     const users = 60;
     // Two versions of every user's row (the second wins), and user 0 deleted.
     await produce(kafka, `${app}-users`, [
