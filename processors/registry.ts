@@ -59,19 +59,20 @@ export type StoresOf<D> =
 
 type StoreFields = Partial<Omit<StoreSpec, 'name' | 'kind'>> & { name: string };
 
+/** What a declared store is unless it says otherwise. */
+const STORE_DEFAULTS = {
+  keySerde: 'string',
+  valueSerde: 'json',
+  logged: true,
+  cache: true,
+} as const;
+
 /**
  * Declares a key-value store of `K` → `V` (defaults: string keys, json values, logged,
  * cached). Use it in a definition's `stores` so the processor gets `KeyValueStore<K, V>`.
  */
 export function keyValueStoreSpec<K, V>(s: StoreFields): StoreDecl<KeyValueStore<K, V>> {
-  return {
-    keySerde: 'string',
-    valueSerde: 'json',
-    logged: true,
-    cache: true,
-    ...s,
-    kind: 'keyValue',
-  };
+  return { ...STORE_DEFAULTS, ...s, kind: 'keyValue' };
 }
 
 /**
@@ -79,14 +80,7 @@ export function keyValueStoreSpec<K, V>(s: StoreFields): StoreDecl<KeyValueStore
  * how long windows are kept, default 1 day). The processor gets `WindowStore<K, V>`.
  */
 export function windowStoreSpec<K, V>(s: StoreFields): StoreDecl<WindowStore<K, V>> {
-  return {
-    keySerde: 'string',
-    valueSerde: 'json',
-    logged: true,
-    cache: true,
-    ...s,
-    kind: 'window',
-  };
+  return { ...STORE_DEFAULTS, ...s, kind: 'window' };
 }
 
 /**
