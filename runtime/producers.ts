@@ -8,7 +8,7 @@
 import type { ConsumedOffset, OutputRecord } from './task/types.js';
 import type { Kafka, Message, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import { MillraceError, TaskMigratedError } from './errors.js';
-import { hasErrorType } from './retry.js';
+import { hasErrorType, isRetriable } from './retry.js';
 
 /** A record to produce (outputs, changelog records with an explicit partition, dead letters). */
 export type OutgoingRecord = OutputRecord;
@@ -314,12 +314,25 @@ export class InstanceTransactionalProducer {
    * read their committed offsets or restore their state.
    */
   async init(): Promise<void> {
-    await this.producer.connect();
     try {
+      await this.producer.connect();
       const txn = await this.producer.transaction();
       await txn.abort();
     } catch (err) {
-      throw this.wrap(err, 'instance', 'claim its transactional id');
+      // A producer left half-way (its transaction begun, the abort not answered) is not
+      // reused: the next attempt starts from a new one.
+      await this.producer.disconnect().catch(() => {});
+      this.producer = this.create();
+      const retriable = isRetriable(err);
+      throw new MillraceError(
+        `could not claim the transactional id ${this.transactionalId}: ${(err as Error).message}`,
+        {
+          code: retriable ? 'KAFKA_UNREACHABLE' : 'COMMIT_FAILED',
+          domain: 'external',
+          retriable,
+          cause: err,
+        },
+      );
     }
   }
 

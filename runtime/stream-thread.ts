@@ -152,12 +152,16 @@ export class StreamThread {
       () => this.membership,
       (offsets) => this.commitConsumerOffsets(offsets),
     );
-    // Exactly-once: aborts what this instance left open before a crash, before any task reads offsets.
-    await this.commits.start();
+    // Exactly-once: aborts what this instance left open before a crash, before any task
+    // reads offsets. These steps ride out a broker that dies meanwhile (its coordinators
+    // and leaders move to the others) as the assignment does, for commitFailureTimeout.
+    await this.retryingStep('claiming the transactional id', () => this.commits.start());
     this.listen();
-    await kafkaConsumer.connect();
     const topics = [...new Set([...this.layout.sourcesBySubtopology.values()].flat())];
-    await kafkaConsumer.subscribe({ topics, fromBeginning: true });
+    await this.retryingStep('subscribing', async () => {
+      await kafkaConsumer.connect();
+      await kafkaConsumer.subscribe({ topics, fromBeginning: true });
+    });
     // kafkajs announces no rebalance for the first join: it starts here, and like every
     // later one it ends when all assigned tasks run (counted and timed the same way).
     this.observer.onRebalance?.('start', []);
@@ -190,6 +194,14 @@ export class StreamThread {
       maxBytes: this.config.fetchMaxBytes,
       maxBytesPerPartition: this.config.maxPartitionFetchBytes,
       maxWaitTimeInMs: 100,
+    });
+  }
+
+  /** A start-up step retried while it fails retriably, for commitFailureTimeout. */
+  private retryingStep(what: string, fn: () => Promise<void>): Promise<void> {
+    return withRetries(what, fn, {
+      forMs: this.config.commitFailureTimeout,
+      onRetry: (err, attempt) => this.log.warn(`${what} failed; retrying`, { attempt, error: err }),
     });
   }
 
