@@ -21,7 +21,7 @@ import {
   type OffsetToCommit,
   type OutgoingRecord,
 } from './producers.js';
-import { isRetriable } from './retry.js';
+import { hasErrorType, isRetriable } from './retry.js';
 import type { Committer, StreamTask } from './stream-task.js';
 
 /** Exactly-once: outputs the tasks hold before they are sent ahead of the commit (see sendAhead). */
@@ -294,7 +294,16 @@ class AtLeastOnceCommits implements CommitStrategy {
  * A commit failure worth rolling back and retrying: millrace marked it retriable and the
  * Kafka client's error behind it is retriable too (see isRetriable).
  */
-function isTransient(err: unknown): boolean {
+export function isTransient(err: unknown): boolean {
   if (!(err instanceof MillraceError) || !err.retriable) return false;
-  return err.cause === undefined || isRetriable(err.cause);
+  return (
+    err.cause === undefined || isRetriable(err.cause) || hasErrorType(err.cause, SERVER_UNKNOWN)
+  );
 }
+
+/**
+ * UNKNOWN_SERVER_ERROR: not retriable to the client, but a broker in controlled shutdown
+ * answers transactional requests with it during a rolling restart; rolled back and retried
+ * like the others (bounded by commitFailureTimeout), it no longer stops the instance.
+ */
+const SERVER_UNKNOWN = new Set(['UNKNOWN']);
