@@ -1,3 +1,4 @@
+import { KafkaJSConnectionError, KafkaJSNonRetriableError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyedProducer, type BatchSender, type OutgoingRecord } from './keyed-producer.js';
 
@@ -39,5 +40,41 @@ describe('KeyedProducer', () => {
     await expect(
       p.send({ topic: 'a', key: null, value: Buffer.alloc(1), timestamp: 0 }),
     ).rejects.toMatchObject({ name: 'ProducerError', code: 'CLOSED' });
+  });
+
+  it('retries a batch whose send failed because a broker went down, and fails on a permanent error', async () => {
+    // kafkajs gives up on a broker refusing connections with a "non-retriable" error whose
+    // cause is the connection error: the ingest exited on it when a broker was killed.
+    const down = () =>
+      Object.assign(new KafkaJSNonRetriableError(new Error('retries ended')), {
+        cause: new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9710'),
+      });
+    let failures = 2;
+    const acked: OutgoingRecord[] = [];
+    const flaky: BatchSender = {
+      async connect() {},
+      async disconnect() {},
+      async send(records) {
+        if (failures-- > 0) throw down();
+        acked.push(...records);
+      },
+    };
+    const record = { topic: 't', key: 'k', value: Buffer.from('v'), timestamp: 0 };
+    const p = new KeyedProducer(flaky, { retry: { initialMs: 1, maxMs: 2 } });
+    await p.send(record);
+    await p.close();
+    expect(acked).toHaveLength(1);
+    expect(p.stats().retries).toBe(2);
+
+    const broken: BatchSender = {
+      async connect() {},
+      async disconnect() {},
+      async send() {
+        throw new KafkaJSNonRetriableError(new Error('Topic authorization failed'));
+      },
+    };
+    const q = new KeyedProducer(broken, { retry: { initialMs: 1, maxMs: 2 } });
+    await q.send(record).catch(() => {});
+    await expect(q.close()).rejects.toThrow();
   });
 });

@@ -408,12 +408,18 @@ function sizeOf(r: OutgoingRecord): number {
   return n;
 }
 
-/** kafkajs errors say whether retrying can help; "retries exceeded" wraps the real cause. */
+/**
+ * kafkajs errors say whether retrying can help; "retries exceeded" wraps the real cause,
+ * and so does the "non-retriable" error kafkajs throws when its own retries of a request
+ * gave up (a broker refusing connections while it is down, its coordinators moving): the
+ * cause decides.
+ */
 function isRetriable(err: unknown): boolean {
   const e = err as { retriable?: boolean; name?: string; cause?: unknown; errors?: unknown[] };
   if (!e || typeof e !== 'object') return false;
   if (Array.isArray(e.errors) && e.errors.length) return e.errors.every(isRetriable);
   if (e.name === 'KafkaJSNumberOfRetriesExceeded') return e.cause ? isRetriable(e.cause) : true;
+  if (e.name === 'KafkaJSNonRetriableError' && e.cause) return isRetriable(e.cause);
   return e.retriable === true;
 }
 
