@@ -1,0 +1,97 @@
+/**
+ * An instance starting while a broker dies, on a three-node cluster (RF 3, min ISR 2) of
+ * this file's own: the start-up steps (claiming the transactional id, subscribing) are
+ * retried while the dead broker's coordinators and leaders move. In `npm run test:cluster`:
+ * it failed once in a fresh-clone run of the e2e layer (passing here), not explained yet.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../processors/index.js';
+import { StreamsApp } from '../../runtime/app.js';
+import { TopologyBuilder } from '../../topology/index.js';
+import { TestCluster } from '../support/cluster.js';
+import { readUntil } from '../support/kafka-helpers.js';
+
+const run = `e2e-cc-${randomUUID().slice(0, 8)}`;
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cc-'));
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await TestCluster.start();
+}, 240_000);
+afterAll(async () => {
+  await cluster?.stop();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function createTopic(kafka: Kafka, topic: string, partitions: number, rf: number) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions, replicationFactor: rf }],
+  });
+  await admin.disconnect();
+}
+
+function countTopology(input: string) {
+  const b = new TopologyBuilder();
+  b.stream(input, { key: 'string', value: 'string' })
+    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+    .count({ name: 'count' })
+    .to(`${input}-counts`, { key: 'string', value: 'json' });
+  return b.build();
+}
+
+describe('start-up on a three-node cluster', () => {
+  it('starts while a broker dies during its start-up, and counts with that broker down', async () => {
+    // A broker killed while an instance starts took the transaction coordinator or a
+    // leader the start-up steps were talking to: 7 of 8 such starts failed (exit 3 in
+    // the soak) before those steps were retried.
+    const kafka = cluster.kafka(`${run}-midstart`);
+    const input = `${run}-in3`;
+    await createTopic(kafka, input, 4, 3);
+    await createTopic(kafka, `${input}-counts`, 4, 3);
+    for (const [i, [victim, delayMs]] of [
+      [1, 300],
+      [2, 1_500],
+    ].entries()) {
+      const app = new StreamsApp(countTopology(input), {
+        applicationId: `${run}-app3`,
+        bootstrapServers: cluster.brokers,
+        stateDir: path.join(stateDir, `midstart-${i}`),
+        processingGuarantee: 'exactly_once',
+      });
+      const killed = new Promise((r) => setTimeout(r, delayMs)).then(() => cluster.kill(victim!));
+      try {
+        await app.start();
+        await killed;
+        const producer = cluster.kafka(`${run}-midstart-p`).producer({ idempotent: true });
+        await producer.connect();
+        const messages = Array.from({ length: 40 }, (_, k) => ({
+          key: `k${k % 8}`,
+          value: `${i}`,
+        }));
+        await producer.send({ topic: input, messages, acks: -1 });
+        await producer.disconnect();
+        // Every key's count reaches what was written so far (5 per key per round).
+        const counts = await readUntil(
+          cluster.kafka(`${run}-midstart-r`),
+          `${input}-counts`,
+          (rs) =>
+            new Set(rs.filter((r) => r.value === String(5 * (i + 1))).map((r) => r.key)).size === 8,
+          120_000,
+        );
+        expect(counts.length).toBeGreaterThan(0);
+      } finally {
+        await killed;
+        await app.close();
+        await cluster.startNode(victim!);
+      }
+    }
+  }, 400_000);
+});
