@@ -10,22 +10,18 @@ import { describe, toDot, toJson, toMermaid, toSvg, TopologyBuilder, tumbling } 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
 /**
- * Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it. A missing one is written
- * (and the test passes) on a developer's machine, but fails under CI (`CI` set): there it
- * means a golden file was not committed.
+ * Compares with a golden file. A missing one fails — on every machine, so that a test
+ * never passes by writing what it compares against; `UPDATE_GOLDEN=1` writes or rewrites it.
  */
 function golden(name: string, actual: string) {
   const file = path.join(here, '__golden__', name);
-  const missing = !fs.existsSync(file);
-  const ci = !['', '0', 'false', undefined].includes(process.env.CI);
-  if (missing && ci && process.env.UPDATE_GOLDEN !== '1')
+  if (process.env.UPDATE_GOLDEN === '1') {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, actual);
+  } else if (!fs.existsSync(file))
     throw new Error(
       `golden file topology/__golden__/${name} is missing: run the test with UPDATE_GOLDEN=1 and commit the file`,
     );
-  if (process.env.UPDATE_GOLDEN === '1' || missing) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, actual);
-  }
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }
 
