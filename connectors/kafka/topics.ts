@@ -8,6 +8,8 @@ import type { Admin, Kafka } from 'kafkajs';
 export interface TopicSpec {
   topic: string;
   partitions: number;
+  /** Replicas of each partition; the brokers' default when absent. */
+  replicationFactor?: number;
   config?: Record<string, string>;
 }
 
@@ -28,6 +30,7 @@ function create(admin: Admin, topics: TopicSpec[]): Promise<boolean> {
     topics: topics.map((t) => ({
       topic: t.topic,
       numPartitions: t.partitions,
+      ...(t.replicationFactor ? { replicationFactor: t.replicationFactor } : {}),
       configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
     })),
   });

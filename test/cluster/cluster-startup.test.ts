@@ -8,12 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
-import { TopologyBuilder } from '../../topology/index.js';
-import { TestCluster } from '../support/cluster.js';
+import { countByKeyTopology, TestCluster } from '../support/cluster.js';
+import { createTopics } from '../../connectors/kafka/topics.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
 const run = `e2e-cc-${randomUUID().slice(0, 8)}`;
@@ -28,25 +27,6 @@ afterAll(async () => {
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
-async function createTopic(kafka: Kafka, topic: string, partitions: number, rf: number) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: rf }],
-  });
-  await admin.disconnect();
-}
-
-function countTopology(input: string) {
-  const b = new TopologyBuilder();
-  b.stream(input, { key: 'string', value: 'string' })
-    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
-    .count({ name: 'count' })
-    .to(`${input}-counts`, { key: 'string', value: 'json' });
-  return b.build();
-}
-
 describe('start-up on a three-node cluster', () => {
   it('starts while a broker dies during its start-up, and counts with that broker down', async () => {
     // A broker killed while an instance starts took the transaction coordinator or a
@@ -54,13 +34,13 @@ describe('start-up on a three-node cluster', () => {
     // the soak) before those steps were retried.
     const kafka = cluster.kafka(`${run}-midstart`);
     const input = `${run}-in3`;
-    await createTopic(kafka, input, 4, 3);
-    await createTopic(kafka, `${input}-counts`, 4, 3);
+    await createTopics(kafka, [{ topic: input, partitions: 4, replicationFactor: 3 }]);
+    await createTopics(kafka, [{ topic: `${input}-counts`, partitions: 4, replicationFactor: 3 }]);
     for (const [i, [victim, delayMs]] of [
       [1, 300],
       [2, 1_500],
     ].entries()) {
-      const app = new StreamsApp(countTopology(input), {
+      const app = new StreamsApp(countByKeyTopology(input), {
         applicationId: `${run}-app3`,
         bootstrapServers: cluster.brokers,
         stateDir: path.join(stateDir, `midstart-${i}`),

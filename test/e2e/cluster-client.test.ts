@@ -16,13 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { appTopics, fetchStatus, fetchResetPlan, withAdmin } from '../../runtime/admin/index.js';
-import { TopologyBuilder } from '../../topology/index.js';
-import { TestCluster } from '../support/cluster.js';
+import { countByKeyTopology, TestCluster } from '../support/cluster.js';
+import { createTopics } from '../../connectors/kafka/topics.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
 const run = `e2e-cc-${randomUUID().slice(0, 8)}`;
@@ -36,16 +35,6 @@ afterAll(async () => {
   await cluster?.stop();
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
-
-async function createTopic(kafka: Kafka, topic: string, partitions: number, rf: number) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: rf }],
-  });
-  await admin.disconnect();
-}
 
 /** Waits until `topic`'s partitions led by `node` have no leader (the node is fenced). */
 async function untilLeaderless(topic: string, partitions: number[]) {
@@ -70,20 +59,11 @@ async function partitionsOf(topic: string) {
   }
 }
 
-function countTopology(input: string) {
-  const b = new TopologyBuilder();
-  b.stream(input, { key: 'string', value: 'string' })
-    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
-    .count({ name: 'count' })
-    .to(`${input}-counts`, { key: 'string', value: 'json' });
-  return b.build();
-}
-
 describe('the client and admin paths on a three-node cluster', () => {
   it('writes every acknowledged record once while a broker is killed under concurrent sends', async () => {
     const kafka = cluster.kafka(`${run}-producer`);
     const topic = `${run}-sends`;
-    await createTopic(kafka, topic, 12, 3);
+    await createTopics(kafka, [{ topic, partitions: 12, replicationFactor: 3 }]);
     const victim = await cluster.leaderOf(topic, 0);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
     await producer.connect();
@@ -134,17 +114,17 @@ describe('the client and admin paths on a three-node cluster', () => {
   it('starts, reports status and plans a reset while another topic has no leader; internal topics get the broker default RF', async () => {
     const kafka = cluster.kafka(`${run}-admin`);
     const orphan = `${run}-rf1`;
-    await createTopic(kafka, orphan, 3, 1);
+    await createTopics(kafka, [{ topic: orphan, partitions: 3, replicationFactor: 1 }]);
     const victim = (await partitionsOf(orphan)).find((p) => p.partition === 0)!.leader;
     const victimParts = (await partitionsOf(orphan))
       .filter((p) => p.leader === victim)
       .map((p) => p.partition);
     const input = `${run}-in`;
-    await createTopic(kafka, input, 4, 3);
-    await createTopic(kafka, `${input}-counts`, 4, 3);
+    await createTopics(kafka, [{ topic: input, partitions: 4, replicationFactor: 3 }]);
+    await createTopics(kafka, [{ topic: `${input}-counts`, partitions: 4, replicationFactor: 3 }]);
     const config = { applicationId: `${run}-app`, bootstrapServers: cluster.brokers, stateDir };
     // A first run creates the internal topics, with the broker default RF (3 here).
-    const first = new StreamsApp(countTopology(input), config);
+    const first = new StreamsApp(countByKeyTopology(input), config);
     await first.start();
     await first.close();
     const internal = (await partitionsOf(`${run}-app-count-store-changelog`))[0]!;
@@ -154,10 +134,10 @@ describe('the client and admin paths on a three-node cluster', () => {
     // The dead node first in the bootstrap list: the app must start from the others.
     const dead = cluster.brokers[victim - 1]!;
     const brokers = [dead, ...cluster.brokers.filter((b) => b !== dead)];
-    const app = new StreamsApp(countTopology(input), { ...config, bootstrapServers: brokers });
+    const app = new StreamsApp(countByKeyTopology(input), { ...config, bootstrapServers: brokers });
     await app.start();
     try {
-      const topics = appTopics(countTopology(input), `${run}-app`);
+      const topics = appTopics(countByKeyTopology(input), `${run}-app`);
       const status = await withAdmin(brokers, `${run}-status`, (a) => fetchStatus(a, topics));
       expect(status.unavailableTopics).toEqual([]);
       expect(status.topics.find((t) => t.topic === input)).toMatchObject({
@@ -165,7 +145,7 @@ describe('the client and admin paths on a three-node cluster', () => {
         leaderless: [],
       });
       // An app reading the leaderless topic: status shows it instead of failing.
-      const orphanTopics = appTopics(countTopology(orphan), `${run}-orphan`);
+      const orphanTopics = appTopics(countByKeyTopology(orphan), `${run}-orphan`);
       const orphanStatus = await withAdmin(brokers, `${run}-status2`, (a) =>
         fetchStatus(a, orphanTopics),
       );
@@ -175,7 +155,7 @@ describe('the client and admin paths on a three-node cluster', () => {
       await app.close();
     }
     // With the group empty, a reset is planned while the other topic is still leaderless.
-    const topics = appTopics(countTopology(input), `${run}-app`);
+    const topics = appTopics(countByKeyTopology(input), `${run}-app`);
     const plan = await withAdmin(brokers, `${run}-reset`, (a) =>
       fetchResetPlan(a, topics, { kind: 'earliest' }, stateDir),
     );
@@ -186,8 +166,8 @@ describe('the client and admin paths on a three-node cluster', () => {
   it('refuses to start on an internal topic below its min.insync.replicas, naming it and the fix', async () => {
     const kafka = cluster.kafka(`${run}-minisr`);
     const input = `${run}-in2`;
-    await createTopic(kafka, input, 2, 3);
-    await createTopic(kafka, `${input}-counts`, 2, 3);
+    await createTopics(kafka, [{ topic: input, partitions: 2, replicationFactor: 3 }]);
+    await createTopics(kafka, [{ topic: `${input}-counts`, partitions: 2, replicationFactor: 3 }]);
     const changelog = `${run}-app2-count-store-changelog`;
     const admin = kafka.admin();
     await admin.connect();
@@ -203,7 +183,7 @@ describe('the client and admin paths on a three-node cluster', () => {
       ],
     });
     await admin.disconnect();
-    const app = new StreamsApp(countTopology(input), {
+    const app = new StreamsApp(countByKeyTopology(input), {
       applicationId: `${run}-app2`,
       bootstrapServers: cluster.brokers,
       stateDir,

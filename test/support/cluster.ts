@@ -21,6 +21,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { loadConfig } from '../../deploy/local/config.js';
 import { KafkaCluster } from '../../deploy/local/kafka.js';
+import { TopologyBuilder } from '../../topology/index.js';
 
 /** Kafka's coordinator types (FindCoordinator's `key_type`). */
 const GROUP = 0;
@@ -298,4 +299,14 @@ function kafkajsCluster(kafka: Kafka, opts: { isolationLevel?: number } = {}): K
   if (!sym) throw new Error('kafkajs changed: no private createCluster on the client');
   const create = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[sym]!;
   return create(opts);
+}
+
+/** Counts by key from `input` to `<input>-counts` (LevelDB store `count`, JSON counts). */
+export function countByKeyTopology(input: string) {
+  const b = new TopologyBuilder();
+  b.stream(input, { key: 'string', value: 'string' })
+    .groupByKey({ keySerde: 'string', valueSerde: 'string' })
+    .count({ name: 'count' })
+    .to(`${input}-counts`, { key: 'string', value: 'json' });
+  return b.build();
 }
