@@ -224,30 +224,10 @@ export async function windowPage(
     for await (const s of rows) if (push(s.key, s.start, s.end, s.end, s.value)) break;
   } else {
     const ws = copy.store as ReadOnlyWindowStore<unknown, unknown>;
-    if (o.key === undefined) {
-      for await (const w of ws.fetchAll(lo, o.to))
-        if (
-          push(
-            w.key,
-            w.windowStart,
-            size === null ? null : w.windowStart + size,
-            w.windowStart,
-            w.value,
-          )
-        )
-          break;
-    } else {
-      for await (const w of ws.fetchRange(o.key, lo, o.to))
-        if (
-          push(
-            o.key,
-            w.windowStart,
-            size === null ? null : w.windowStart + size,
-            w.windowStart,
-            w.value,
-          )
-        )
-          break;
+    const rows = o.key === undefined ? ws.fetchAll(lo, o.to) : ws.fetchRange(o.key, lo, o.to);
+    for await (const w of rows) {
+      const end = size === null ? null : w.windowStart + size;
+      if (push('key' in w ? w.key : o.key, w.windowStart, end, w.windowStart, w.value)) break;
     }
   }
   return { entries, servedBy: copy.servedBy };
