@@ -2,8 +2,9 @@
  * millrace runs on kafkajs 2.2.4 with changes of its own (patches/kafkajs+2.2.4.patch in
  * the repository): KIP-447 requests for exactly-once (TxnOffsetCommit v3 with the group's
  * generation, OffsetFetch v7 with require_stable), a hook before each group join, the
- * assignment's userData on each join (standby tasks, the group's query endpoints), and a
- * faster produce encoder. The package ships that copy as a bundled dependency
+ * assignment's userData on each join (standby tasks, the group's query endpoints), a
+ * read_committed filter that takes the aborted transactions in offset order, each batch's
+ * fetch offset, and a faster produce encoder. The package ships that copy as a bundled dependency
  * (node_modules/millrace/node_modules/kafkajs), and the patch adds `millrace-patch.json`
  * to it, naming what it has. At start-up the runtime checks that the kafkajs it loaded
  * is that copy and has what the configured guarantee needs: an unpatched kafkajs would
@@ -20,6 +21,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'produce-progress-per-partition',
     'metadata-leaderless-partitions',
     'group-join-user-data',
+    'batch-fetched-offset',
   ],
   exactly_once: [
     'consumer-before-join',
@@ -30,6 +32,8 @@ export const REQUIRED_CLIENT_FEATURES = {
     'offset-fetch-v7-require-stable',
     'txn-offset-commit-v3',
     'transaction-add-partitions-offsets',
+    'fetch-aborted-transactions-ordered',
+    'batch-fetched-offset',
   ],
 } as const;
 
