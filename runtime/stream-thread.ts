@@ -218,6 +218,17 @@ export class StreamThread {
     c.on(c.events.REBALANCING, () =>
       this.observer.onRebalance?.('start', [...this.manager.tasks.keys()]),
     );
+    c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+      // batchSize 0: a batch read_committed emptied (see TaskManager.passFiltered).
+      const p = payload as typeof payload & { fetchedOffset?: string };
+      if (p.batchSize === 0 && p.fetchedOffset !== undefined)
+        this.manager.positions.passFiltered(
+          p.topic,
+          p.partition,
+          Number(p.fetchedOffset),
+          Number(p.lastOffset) + 1,
+        );
+    });
     c.on(c.events.CRASH, ({ payload }) => {
       if (!payload.restart) return this.fail(payload.error);
       this.onConsumerRestart(payload.error);
@@ -467,7 +478,30 @@ export class StreamThread {
 
   /** Processes the batch's records this task has not processed yet; false if there were none. */
   private async processBatch(task: StreamTask, { batch, resolveOffset }: EachBatchPayload) {
-    const position = this.manager.position(batch.topic, batch.partition);
+    const fetched = Number((batch as typeof batch & { fetchedOffset?: string }).fetchedOffset);
+    const placed = await this.manager.positions.place(batch.topic, batch.partition, fetched, () =>
+      this.manager.logStart(batch.topic, batch.partition),
+    );
+    if (!placed.process) {
+      this.log.info('dropped a batch fetched before the task was sought; fetching again', {
+        task: task.id,
+        topic: batch.topic,
+        partition: batch.partition,
+        fetchedFrom: fetched,
+        position: placed.position,
+      });
+      this.consumer.seek(batch.topic, batch.partition, placed.position);
+      return false;
+    }
+    if (placed.deleted)
+      this.log.warn('records were deleted from the log before the task processed them', {
+        task: task.id,
+        topic: batch.topic,
+        partition: batch.partition,
+        from: placed.deleted[0],
+        to: placed.deleted[1],
+      });
+    const position = placed.from;
     const messages = batch.messages;
     // Offsets rise through a batch: the records already processed, if any, come first.
     let skip = 0;
@@ -500,7 +534,9 @@ export class StreamThread {
       };
     }
     await task.process(records);
-    this.manager.advance(batch.topic, batch.partition, records[records.length - 1]!.offset + 1);
+    // Past the batch's last offset, which may be a transaction marker after the last record:
+    // where the consumer fetches next.
+    this.manager.advance(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
     resolveOffset(batch.lastOffset());
     this.observer.onProcessed?.(task.id, records.length);
     return true;

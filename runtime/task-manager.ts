@@ -11,6 +11,7 @@ import type { ConsumerHandle } from './consumer-handle.js';
 import { groupByTopic } from './consumer-handle.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import type { Logger } from './log.js';
+import { FetchPositions } from './fetch-positions.js';
 import { decodeOffsetMetadata } from './offset-metadata.js';
 import {
   endOffsets,
@@ -45,14 +46,10 @@ export class TaskManager {
   readonly tasks = new Map<string, StreamTask>();
   private readonly byPartition = new Map<string, StreamTask>();
   /**
-   * Next offset to process per `topic:partition` of a running task. kafkajs may hand over
-   * records a task already processed: a batch fetched before a rebalance and delivered
-   * after the task was recreated and sought, or, for a task kept across a rebalance, a
-   * refetch from the group's committed offset (kafkajs resolves offsets afresh on every
-   * join, and under exactly-once the committed offset trails what the open transaction
-   * holds). Records below the position are dropped, so none is processed twice.
+   * Next offset to process per input partition of a running task; records and batches the
+   * consumer hands over that do not continue from there are dropped (see FetchPositions).
    */
-  private readonly positions = new Map<string, number>();
+  readonly positions = new FetchPositions();
   /**
    * Tasks the latest assignment took away, until closed: they committed before the rejoin
    * and neither process nor punctuate again (a wall-clock punctuation here could change
@@ -93,11 +90,11 @@ export class TaskManager {
   }
 
   position(topic: string, partition: number): number {
-    return this.positions.get(tp(topic, partition)) ?? -1;
+    return this.positions.get(topic, partition);
   }
 
   advance(topic: string, partition: number, next: number): void {
-    this.positions.set(tp(topic, partition), next);
+    this.positions.set(topic, partition, next);
   }
 
   /**
@@ -126,8 +123,8 @@ export class TaskManager {
       .filter(isRunning)
       .flatMap((t) => this.partitionsOf(t))
       .flatMap((p) => {
-        const offset = this.positions.get(tp(p.topic, p.partition));
-        return offset === undefined ? [] : [{ ...p, offset }];
+        if (!this.positions.has(p.topic, p.partition)) return [];
+        return [{ ...p, offset: this.positions.get(p.topic, p.partition) }];
       });
     return { pause, seek };
   }
@@ -175,7 +172,7 @@ export class TaskManager {
     this.revoked.delete(task.id);
     for (const p of this.partitionsOf(task.id)) {
       this.byPartition.delete(tp(p.topic, p.partition));
-      this.positions.delete(tp(p.topic, p.partition));
+      this.positions.delete(p.topic, p.partition);
     }
     if (clean) {
       try {
@@ -288,7 +285,7 @@ export class TaskManager {
       const offset =
         c && Number(c.offset) >= 0 ? Number(c.offset) : await this.logStart(topic, partition);
       consumer.seek(topic, partition, offset);
-      this.positions.set(tp(topic, partition), offset);
+      this.positions.set(topic, partition, offset);
     }
     // The stream time committed with the offsets (the task's clock when its state was
     // committed), so windows closed before a move or a crash stay closed.
@@ -297,7 +294,8 @@ export class TaskManager {
     consumer.resume(groupByTopic(parts));
   }
 
-  private async logStart(topic: string, partition: number): Promise<number> {
+  /** The first offset still in the partition's log. */
+  async logStart(topic: string, partition: number): Promise<number> {
     const low = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
     return Number(low?.low ?? 0);
   }
