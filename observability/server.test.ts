@@ -57,7 +57,7 @@ describe('observability server', () => {
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
 
-  it('hands /stores… to the instance’s queries; without them (several stream threads) answers 501 saying why', async () => {
+  it('hands /stores… to the instance’s queries; without them (a process of no tasks) answers 501 saying why', async () => {
     const asked: string[] = [];
     const withQueries: InstanceView = {
       ...view(null),

@@ -24,7 +24,7 @@ export interface InstanceView {
   queries?: Pick<QueryService, 'handle'>;
 }
 
-/** `/stores` of an instance that serves no queries (several stream threads). */
+/** `/stores` of a process that serves no queries (one that runs no tasks: the ingest, the sink). */
 const NO_QUERIES = {
   status: 501,
   headers: { 'content-type': 'application/json' },
@@ -32,7 +32,7 @@ const NO_QUERIES = {
     error: {
       code: 'QUERIES_NOT_SERVED',
       message:
-        'this instance serves no interactive queries: it runs several stream threads (queries need numStreamThreads 1)',
+        'this process serves no interactive queries: it runs no stream tasks (ask an instance of the app: millrace run serves them under /stores)',
       retriable: false,
     },
   }),

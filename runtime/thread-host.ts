@@ -48,6 +48,8 @@ export interface ThreadInstance {
   app: StreamsApp;
   /** Answers to the supervisor's `request(kind)` (structured-cloneable results). */
   handlers?: Record<string, () => unknown>;
+  /** Called once the instance has closed (e.g. to close a server the module started). */
+  close?: () => Promise<void>;
 }
 
 /** A task as a thread reports it. */
@@ -130,6 +132,7 @@ class HostedThread {
     private readonly port: NonNullable<typeof parentPort>,
     private readonly app: StreamsApp,
     private readonly handlers: Record<string, () => unknown>,
+    private readonly closeModule: () => Promise<void> = async () => {},
   ) {
     app.onFailure((err) => {
       if (!this.stopping) this.say(failureMessage(err));
@@ -164,6 +167,7 @@ class HostedThread {
       await this.app.start();
     } catch (err) {
       clearInterval(this.timer);
+      await this.closeModule().catch(() => {});
       this.say(failureMessage(err));
       this.port.close();
       return;
@@ -178,6 +182,7 @@ class HostedThread {
     void this.app
       .close()
       .catch(() => {})
+      .then(() => this.closeModule().catch(() => {}))
       .then(() => {
         clearInterval(this.timer);
         this.report();
@@ -202,8 +207,8 @@ class HostedThread {
 }
 
 async function host(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
-  const { app, handlers = {} } = await loadInstance(data);
-  await new HostedThread(port, app, handlers).start();
+  const { app, handlers = {}, close } = await loadInstance(data);
+  await new HostedThread(port, app, handlers, close).start();
 }
 
 if (!isMainThread && parentPort && (workerData as ThreadData | undefined)?.host) {

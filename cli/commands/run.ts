@@ -10,7 +10,7 @@ import {
   resolveConfig,
   type StreamsConfigInput,
 } from '../../runtime/config.js';
-import { advertisedEndpoint } from '../../runtime/query/http.js';
+import { advertisedEndpoint, relayedQueries } from '../../runtime/query/http.js';
 import { closeOnSignals } from '../../runtime/signals.js';
 import { StreamThreads } from '../../runtime/threads.js';
 import { parseArgs } from '../args.js';
@@ -86,6 +86,7 @@ async function startable(
   loaded: { target: string; topology: BuiltTopology; registry: string },
   config: StreamsConfigInput,
   metrics: Metrics,
+  host: string,
 ): Promise<{ instance: Instance; view: InstanceView; threads: number; app?: StreamsApp }> {
   const { target, topology, registry } = loaded;
   const threads = resolveConfig(config).numStreamThreads;
@@ -95,13 +96,22 @@ async function startable(
     return { instance: built.app, view, threads, app: built.app };
   }
   // Each stream thread a worker building the same instance (cli/thread-worker.ts); their
-  // metrics are merged into this thread's at each scrape.
+  // metrics are merged into this thread's at each scrape, and /stores goes to a thread's
+  // query server.
   const pool = new StreamThreads(
-    { module: threadWorkerModule(), args: { target, registry } satisfies RunThreadArgs },
+    {
+      module: threadWorkerModule(),
+      args: { target, registry, queryHost: host } satisfies RunThreadArgs,
+    },
     config,
   );
   metrics.addSource(() => pool.request('metrics') as Promise<any>);
-  return { instance: pool, view: threadsView(pool, topology), threads };
+  const queries = relayedQueries(async () => {
+    const urls = (await pool.request('queryUrl')) as string[];
+    if (!urls[0]) throw new Error('no stream thread is running');
+    return urls[0];
+  });
+  return { instance: pool, view: { ...threadsView(pool, topology), queries }, threads };
 }
 
 /** Resolves with the exit code: 0 once a signal stopped the instance, 1 if it failed. */
@@ -127,13 +137,14 @@ async function runApp(target: string, flags: Record<string, string | true>): Pro
   const config = runConfig(flags, mod?.streamsDefaults, mod?.applicationId ?? name);
   const metrics = new Metrics();
   const loaded = { target, topology, registry };
-  const { instance, view, threads, app } = await startable(loaded, config, metrics);
   const host = (flags['metrics-host'] as string | undefined) ?? '127.0.0.1';
+  const { instance, view, threads, app } = await startable(loaded, config, metrics, host);
   const server = await startServer(metrics, view, {
     port: Number(flags['metrics-port'] ?? process.env.MILLRACE_METRICS_PORT ?? 9464),
     host,
   });
-  // Interactive queries (one stream thread): the group learns where this instance answers.
+  // Interactive queries: the group learns where this instance answers (each of several
+  // stream threads advertises its own server, cli/thread-worker.ts).
   app?.advertise(advertisedEndpoint(host, server.port));
   const done = untilStopped(instance, server);
   await instance.start().catch(async (err: unknown) => {
@@ -147,7 +158,7 @@ async function runApp(target: string, flags: Record<string, string | true>): Pro
     ...(threads > 1 ? { streamThreads: threads } : {}),
     metrics: `${server.url}/metrics`,
     status: `${server.url}/topology`,
-    ...(app ? { queries: `http://${app.queryEndpoint}/stores` } : {}),
+    queries: app ? `http://${app.queryEndpoint}/stores` : `${server.url}/stores`,
   });
   return done;
 }
@@ -177,7 +188,7 @@ export const runCommand: Command = {
         `                     answers queries, unless MILLRACE_APPLICATION_SERVER (host:port) says otherwise\n` +
         `  --metrics-host H   bind address (default 127.0.0.1; 0.0.0.0 exposes it)\n` +
         `  --num-stream-threads N  stream threads, each a worker with its own consumer (default 1; with more than\n` +
-        `                     one, the instance serves no queries of its stores)\n` +
+        `                     one, each thread also serves queries on a free port of its own, advertised to the group)\n` +
         `Other settings come from MILLRACE_* variables (docs/guide/running-and-scaling.md lists them). SIGTERM/SIGINT: commit and stop; twice: exit at once.\n`,
     );
     return EXIT.ok;

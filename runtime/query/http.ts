@@ -61,7 +61,12 @@ export interface QueryServer {
  */
 export async function serveQueries(
   app: StreamsApp,
-  o: { port?: number; host?: string } = {},
+  o: {
+    port?: number;
+    host?: string;
+    /** What to advertise, given the port bound (default: `applicationServer`, else host:port). */
+    endpoint?: (port: number) => string;
+  } = {},
 ): Promise<QueryServer> {
   const service = queryService(app);
   const server = http.createServer((req, res) => {
@@ -88,7 +93,9 @@ export async function serveQueries(
     server.listen(o.port ?? 0, host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
-  const endpoint = app.config.applicationServer ?? advertisedEndpoint(host, port);
+  const endpoint = o.endpoint
+    ? o.endpoint(port)
+    : (app.config.applicationServer ?? advertisedEndpoint(host, port));
   app.advertise(endpoint);
   return {
     url: `http://${host}:${port}`,
@@ -98,5 +105,47 @@ export async function serveQueries(
         server.close(() => resolve());
         server.closeAllConnections(); // idle keep-alive connections of other instances' forwards
       }),
+  };
+}
+
+/**
+ * Queries answered by another server of this instance: an instance of several stream
+ * threads passes its `/stores…` requests to a thread's own query server (each thread is a
+ * member of the group that advertises where it answers, and forwards what it does not
+ * hold to the member that does). `base` resolves with that server's `http://host:port`.
+ */
+export function relayedQueries(
+  base: () => Promise<string>,
+  timeoutMs = 15_000,
+): Pick<QueryService, 'handle'> {
+  return {
+    async handle(req) {
+      const query = req.query.toString();
+      try {
+        const res = await fetch(`${await base()}${req.path}${query ? `?${query}` : ''}`, {
+          headers: req.forwarded ? { [FORWARDED_HEADER]: '1' } : {},
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const headers: Record<string, string> = {};
+        for (const h of ['content-type', 'location', 'retry-after']) {
+          const v = res.headers.get(h);
+          if (v !== null) headers[h] = v;
+        }
+        return { status: res.status, headers, body: await res.text() };
+      } catch (err) {
+        return {
+          status: 503,
+          headers: { 'content-type': 'application/json', 'retry-after': '1' },
+          body: JSON.stringify({
+            error: {
+              code: 'THREAD_UNAVAILABLE',
+              message: `no stream thread of this instance answered: ${(err as Error).message}`,
+              retriable: true,
+            },
+          }),
+        };
+      }
+    },
   };
 }

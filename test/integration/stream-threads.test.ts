@@ -2,8 +2,9 @@
  * One instance of two stream threads (`millrace run --num-stream-threads 2`) on the real
  * broker, exactly-once: each thread is a member of the group with tasks of its own, the
  * instance's /metrics merges both threads' series (labelled `thread`), its /topology.json
- * lists every task once, counts are exact, and after a SIGTERM the instance starts again
- * and goes on counting from where it stopped.
+ * lists every task once, its /stores answers every key from whichever thread holds it,
+ * counts are exact, and after a SIGTERM the instance starts again and goes on counting
+ * from where it stopped.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,6 +130,36 @@ describe('millrace run --num-stream-threads 2', () => {
     };
     expect(status.tasks.map((t) => t.id).sort()).toEqual(['0_0', '0_1', '0_2', '0_3']);
     expect(status.tasks.every((t) => t.state === 'running')).toBe(true);
+
+    // Interactive queries: every key from the instance's /stores, whichever thread holds it
+    // (each thread is a member advertising a query server of its own). The input was
+    // partitioned by hand (see send), so the lookups name the key's partition.
+    const group = JSON.parse(await scrape(a, '/stores')) as {
+      members: Array<{ endpoint: string | null; active: string[] }>;
+    };
+    const endpoints = group.members.map((m) => m.endpoint);
+    expect(endpoints).toHaveLength(2);
+    expect(new Set(endpoints).size).toBe(2);
+    expect(group.members.flatMap((m) => m.active).sort()).toEqual(['0_0', '0_1', '0_2', '0_3']);
+    const served = new Set<string>();
+    for (let k = 0; k < KEYS; k++) {
+      const answer = JSON.parse(
+        await scrape(a, `/stores/counts/get?key=k${k}&partition=${k % PARTITIONS}`),
+      ) as {
+        value: number;
+        servedBy: { endpoint: string; role: string };
+      };
+      expect(answer.value, `k${k}`).toBe(40);
+      expect(answer.servedBy.role).toBe('active');
+      served.add(answer.servedBy.endpoint);
+    }
+    expect(served.size).toBe(2); // both threads' stores answered
+    const all = JSON.parse(await scrape(a, '/stores/counts/all?limit=100')) as {
+      results: Array<{ key: string; value: number }>;
+    };
+    expect(all.results.map((r) => [r.key, r.value]).sort()).toEqual(
+      Array.from({ length: KEYS }, (_, k) => [`k${k}`, 40]).sort(),
+    );
 
     // Stopped and started again: it goes on from its committed offsets and state.
     a.signal('SIGTERM');
