@@ -13,6 +13,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { checkKafkaClient } from '../connectors/kafka/client-check.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { BuiltTopology } from '../topology/index.js';
+import type { StateStore } from '../state/api.js';
 import { runtimeTopology, type AdapterOptions } from './topology-adapter.js';
 import {
   configFromEnv,
@@ -62,7 +63,10 @@ export interface AppTopology {
   createEngine(taskId: string, ctx: EngineContext): Promise<TaskEngine>;
   checkpoint(taskId: string, ctx: EngineContext): CheckpointIO;
   /** Reads the global tables into the instance's global stores, before any task (runtime/global-tables.ts). */
-  startGlobals?(ctx: EngineContext, kafka: Kafka): Promise<{ close(): Promise<void> } | undefined>;
+  startGlobals?(
+    ctx: EngineContext,
+    kafka: Kafka,
+  ): Promise<{ close(): Promise<void>; stores?: ReadonlyMap<string, StateStore> } | undefined>;
 }
 
 export interface EngineContext {
@@ -99,7 +103,12 @@ export class StreamsApp {
   private advertised?: string;
 
   private readonly topology: AppTopology;
-  private globals?: { close(): Promise<void> };
+  private globals?: { close(): Promise<void>; stores?: ReadonlyMap<string, StateStore> };
+
+  /** The global stores by name, once read (interactive queries serve them from every instance). */
+  get globalStores(): ReadonlyMap<string, StateStore> | undefined {
+    return this.globals?.stores;
+  }
   /** The built topology and its extra serdes, when given one (interactive queries read its store specs). */
   readonly built?: { topology: BuiltTopology; serdes: AdapterOptions['serdes'] };
 

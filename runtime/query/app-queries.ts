@@ -29,6 +29,21 @@ export function queryStores(app: StreamsApp): QueryStore[] {
         windowSizeMs: spec.windowSizeMs ?? null,
       });
     }
+  for (const g of built.topology.globals) {
+    const spec = built.topology.store(g.store);
+    if (!spec) continue;
+    out.push({
+      name: g.store,
+      kind: spec.kind,
+      keySerdeName: spec.keySerde,
+      valueSerdeName: spec.valueSerde,
+      keySerde: serde(spec.keySerde),
+      subtopology: g.subtopology.id,
+      partitions: 1,
+      windowSizeMs: spec.windowSizeMs ?? null,
+      global: true,
+    });
+  }
   return out;
 }
 
@@ -42,6 +57,7 @@ export function queryContextFor(app: StreamsApp): QueryContext {
       (app.threadState === 'running' || app.threadState === 'partitions_assigned') &&
       app.tasks.get(id)?.state === 'running' &&
       (app.group?.group?.active.includes(id) ?? false),
+    globalStore: (name) => app.globalStores?.get(name),
   };
   return {
     applicationId: app.config.applicationId,

@@ -29,6 +29,8 @@ export interface QueryStore {
   subtopology: number;
   partitions: number;
   windowSizeMs: number | null;
+  /** A global store (one partition, as queries see it, held whole by every instance). */
+  global?: boolean;
 }
 
 /** A task's store as this instance holds it (an active task's, or a standby's). */
@@ -57,6 +59,8 @@ export interface ReplicaSource {
   }>;
   /** The active task `id` runs, is assigned here in the latest generation, and no rebalance is under way. */
   fresh(taskId: string): boolean;
+  /** A global store by name, once the instance has read it (undefined before). */
+  globalStore?(name: string): unknown;
 }
 
 /** A copy chosen to answer for one partition. */
@@ -93,6 +97,7 @@ export function activeCopy(
   partition: number,
   stale: boolean,
 ): Copy | undefined {
+  if (store.global) return globalCopy(src, store);
   const id = taskId(store, partition);
   const endpoint = src.endpoint();
   for (const t of src.activeTasks()) {
@@ -136,6 +141,33 @@ export function activeCopy(
     };
   }
   return undefined;
+}
+
+/**
+ * A global store: this instance's own copy, whole (every instance reads the table's topic
+ * to its end before its tasks start, and keeps reading). 503 until it has been read.
+ */
+function globalCopy(src: ReplicaSource, store: QueryStore): Copy {
+  const held = src.globalStore?.(store.name);
+  if (held === undefined)
+    throw unavailable(
+      'RESTORING',
+      `the global store ${store.name} is not read yet on this instance`,
+      src.endpoint() ?? undefined,
+    );
+  return {
+    store: held,
+    servedBy: {
+      partition: 0,
+      task: 'global',
+      endpoint: src.endpoint(),
+      role: 'active',
+      state: 'running',
+      stale: false,
+      lag: null,
+    },
+    positions: [],
+  };
 }
 
 /** A standby's copy, when one is here (always stale). */

@@ -396,6 +396,7 @@ export class QueryService {
         valueSerde: s.valueSerdeName,
         partitions: s.partitions,
         windowSizeMs: s.windowSizeMs,
+        ...(s.global ? { global: true } : {}),
       })),
       members: (g?.members ?? []).map((m) => ({
         endpoint: m.endpoint,

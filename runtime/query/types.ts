@@ -89,6 +89,8 @@ export interface StoreInfo {
   partitions: number;
   /** Window stores: the window size in ms, when known. */
   windowSizeMs: number | null;
+  /** A global store: every instance holds it whole and answers from its own copy. */
+  global?: boolean;
 }
 
 /** Every member of the group with its endpoint and tasks, as the latest assignment said. */

@@ -4,7 +4,8 @@
  * keyed by order, not by product), so every order joins whichever instance processes it;
  * an update to a product while they run reaches later orders; no changelog topic exists
  * for the global store; and an instance started again with its state directory removed
- * reads the table back from its topic, then joins as before.
+ * reads the table back from its topic, then joins as before. Each instance answers interactive
+ * queries of the global store from its own whole copy.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import type { Kafka } from 'kafkajs';
 import { describe, expect, inject, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
+import { serveQueries } from '../../runtime/query/http.js';
 import { TopologyBuilder } from '../../topology/index.js';
 import { createTopics, produce, readUntil, type ReadRecord } from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
@@ -46,6 +48,13 @@ const orders = (from: number, n: number) =>
     key: `o${from + i}`,
     value: JSON.stringify({ sku: `p${(from + i) % 60}`, n: from + i }),
   }));
+
+const ask = async (base: string, what: string): Promise<unknown> => {
+  const res = await fetch(`${base}${what}`, { signal: AbortSignal.timeout(10_000) });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${what}: ${res.status} ${body}`);
+  return JSON.parse(body);
+};
 
 const valuesByKey = (rs: ReadRecord[]) =>
   new Map(
@@ -107,6 +116,7 @@ describe('global tables on the runtime', () => {
     });
     const a = new StreamsApp(topology(app), config('a'));
     const b = new StreamsApp(topology(app), config('b'));
+    const servers = [await serveQueries(a), await serveQueries(b)];
     await Promise.all([a.start(), b.start()]);
     const expected = new Map<string, string>();
     const expect1 = (from: number, n: number, version: (p: number) => number) => {
@@ -134,11 +144,29 @@ describe('global tables on the runtime', () => {
         })),
       );
       await seenEverywhere(kafka, app, 'p48', name(48, 2));
+      // Interactive queries: each instance answers from its own whole copy of the table.
+      for (const q of servers) {
+        const group = (await ask(q.url, '/stores')) as {
+          stores: Array<{ name: string; global?: boolean }>;
+        };
+        expect(group.stores.find((x) => x.name === 'products-store')?.global).toBe(true);
+        const p48 = (await ask(q.url, '/stores/products-store/get?key=p48')) as {
+          value: { name: string };
+          servedBy: { task: string; endpoint: string };
+        };
+        expect(p48.value).toEqual({ name: name(48, 2) });
+        expect(p48.servedBy).toMatchObject({ task: 'global', endpoint: q.endpoint });
+        const all = (await ask(q.url, '/stores/products-store/all?limit=100')) as {
+          results: Array<{ key: string }>;
+        };
+        expect(all.results).toHaveLength(50);
+      }
       await produce(kafka, `${app}-orders`, orders(400, 400));
       expect1(400, 400, (p) => (p % 2 === 0 ? 2 : 1));
       got = await readUntil(kafka, `${app}-out`, (rs) => valuesByKey(rs).size >= 800, 90_000);
       expect(valuesByKey(got)).toEqual(expected);
     } finally {
+      for (const q of servers) await q.close();
       await Promise.all([a.close(), b.close()]);
     }
 
