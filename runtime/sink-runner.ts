@@ -103,7 +103,14 @@ export class SinkRunner {
       this.serial(() => this.resumeFromWarehouse(parts)).catch(onFatal);
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) onFatal(payload.error);
+      if (!payload.restart) return onFatal(payload.error);
+      // kafkajs rejoins as a new member; while the old one's session lasts (a broker that
+      // held the group's coordinator died: up to sessionTimeout) the group holds its
+      // partitions and nothing is written.
+      this.opts.log.warn(
+        'the sink consumer restarts after an error; it resumes once the group assigns its partitions again',
+        { sink: this.opts.sinkId, error: payload.error },
+      );
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.opts.topics, fromBeginning: true });
