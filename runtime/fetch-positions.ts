@@ -18,6 +18,9 @@ export type Placement =
   /** Drop the batch and fetch the partition again from `position`. */
   | { process: false; position: number };
 
+/** A placement, and the offsets deleted from the log when the task goes on beyond them. */
+export type Placed = Placement & { deleted?: [number, number] };
+
 const tp = (topic: string, partition: number) => `${topic}:${partition}`;
 
 export class FetchPositions {
@@ -63,26 +66,28 @@ export class FetchPositions {
    * from beyond the position is refetched, except when the refetch, too, starts beyond it
    * and `logStart` (asked only then) shows the records in between are gone from the log
    * (deleted by retention; the consumer's offset reset moved it to the log's start).
+   * Synchronous but in that case (it is on the path of every batch).
    */
-  async place(
+  place(
     topic: string,
     partition: number,
     fetchedOffset: number,
     logStart: () => Promise<number>,
-  ): Promise<Placement & { deleted?: [number, number] }> {
+  ): Placed | Promise<Placed> {
     const k = tp(topic, partition);
     const position = this.next.get(k);
     if (position === undefined || !(fetchedOffset > position)) {
-      this.soughtBack.delete(k);
+      if (this.soughtBack.size) this.soughtBack.delete(k);
       return { process: true, from: position ?? -1 };
     }
-    if (this.soughtBack.get(k) === position) {
-      const start = await logStart();
-      if (start > position) {
-        this.soughtBack.delete(k);
-        return { process: true, from: fetchedOffset, deleted: [position, start - 1] };
-      }
-    }
+    if (this.soughtBack.get(k) === position)
+      return logStart().then((start): Placed => {
+        if (start > position) {
+          this.soughtBack.delete(k);
+          return { process: true, from: fetchedOffset, deleted: [position, start - 1] };
+        }
+        return { process: false, position };
+      });
     this.soughtBack.set(k, position);
     return { process: false, position };
   }

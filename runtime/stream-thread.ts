@@ -478,30 +478,8 @@ export class StreamThread {
 
   /** Processes the batch's records this task has not processed yet; false if there were none. */
   private async processBatch(task: StreamTask, { batch, resolveOffset }: EachBatchPayload) {
-    const fetched = Number((batch as typeof batch & { fetchedOffset?: string }).fetchedOffset);
-    const placed = await this.manager.positions.place(batch.topic, batch.partition, fetched, () =>
-      this.manager.logStart(batch.topic, batch.partition),
-    );
-    if (!placed.process) {
-      this.log.info('dropped a batch fetched before the task was sought; fetching again', {
-        task: task.id,
-        topic: batch.topic,
-        partition: batch.partition,
-        fetchedFrom: fetched,
-        position: placed.position,
-      });
-      this.consumer.seek(batch.topic, batch.partition, placed.position);
-      return false;
-    }
-    if (placed.deleted)
-      this.log.warn('records were deleted from the log before the task processed them', {
-        task: task.id,
-        topic: batch.topic,
-        partition: batch.partition,
-        from: placed.deleted[0],
-        to: placed.deleted[1],
-      });
-    const position = placed.from;
+    const position = await this.placeBatch(task, batch);
+    if (position === undefined) return false;
     const messages = batch.messages;
     // Offsets rise through a batch: the records already processed, if any, come first.
     let skip = 0;
@@ -540,6 +518,41 @@ export class StreamThread {
     resolveOffset(batch.lastOffset());
     this.observer.onProcessed?.(task.id, records.length);
     return true;
+  }
+
+  /**
+   * Where the task's processing of the batch starts (see FetchPositions.place); undefined
+   * when the batch was fetched before a seek and is fetched again.
+   */
+  private async placeBatch(
+    task: StreamTask,
+    batch: EachBatchPayload['batch'],
+  ): Promise<number | undefined> {
+    const fetched = Number((batch as typeof batch & { fetchedOffset?: string }).fetchedOffset);
+    let placed = this.manager.positions.place(batch.topic, batch.partition, fetched, () =>
+      this.manager.logStart(batch.topic, batch.partition),
+    );
+    if (placed instanceof Promise) placed = await placed;
+    if (!placed.process) {
+      this.log.info('dropped a batch fetched before the task was sought; fetching again', {
+        task: task.id,
+        topic: batch.topic,
+        partition: batch.partition,
+        fetchedFrom: fetched,
+        position: placed.position,
+      });
+      this.consumer.seek(batch.topic, batch.partition, placed.position);
+      return undefined;
+    }
+    if (placed.deleted)
+      this.log.warn('records were deleted from the log before the task processed them', {
+        task: task.id,
+        topic: batch.topic,
+        partition: batch.partition,
+        from: placed.deleted[0],
+        to: placed.deleted[1],
+      });
+    return placed.from;
   }
 
   /**
