@@ -37,6 +37,7 @@ import { kafkaBatchSender } from '../../connectors/kafka/keyed-producer.js';
 import { ensureTopics } from '../../connectors/kafka/topics.js';
 import { AvroRegistrySerde, loadSchema } from '../../connectors/registry/index.js';
 import { parseDuration } from '../../runtime/duration.js';
+import { withRetries } from '../../runtime/retry.js';
 import { parseArgs, type Parsed } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -311,13 +312,27 @@ function stopSignals(durationMs: number | undefined): { signal: AbortSignal; dis
   };
 }
 
+/** How long start-up steps are retried while they fail retriably (a broker down, leaders moving). */
+const STARTUP_RETRY_MS = 60_000;
+
 async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: IngestLogger) {
   const kafka = createKafka({ brokers: s.brokers, clientId: 'millrace-ingest' });
   // The pipeline's own topics too, so `millrace run apps/finnhub-vwap` can start next.
   const topics = [TOPICS.raw, TOPICS.finnhubDlq, TOPICS.clean, TOPICS.vwap, TOPICS.dlq];
-  const created = await ensureTopics(
-    kafka,
-    topics.map((topic) => ({ topic, partitions: s.partitions })),
+  // A broker dying meanwhile (its leaders and coordinators move to the others) is ridden
+  // out for a minute, as an instance's start-up steps are.
+  const created = await withRetries(
+    'creating the topics',
+    () =>
+      ensureTopics(
+        kafka,
+        topics.map((topic) => ({ topic, partitions: s.partitions })),
+      ),
+    {
+      forMs: STARTUP_RETRY_MS,
+      onRetry: (err, attempt) =>
+        logger.warn('creating the topics failed; retrying', { attempt, error: err }),
+    },
   ).catch((err: unknown) => {
     throw new KafkaUnreachable(s.brokers, err);
   });
@@ -334,7 +349,11 @@ async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: Ingest
     metrics,
     logger,
   });
-  await producer.connect();
+  await withRetries('connecting the producer', () => producer.connect(), {
+    forMs: STARTUP_RETRY_MS,
+    onRetry: (err, attempt) =>
+      logger.warn('connecting to kafka failed; retrying', { attempt, error: err }),
+  });
   return producer;
 }
 
