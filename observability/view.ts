@@ -48,14 +48,7 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
   let svg: Promise<string> | undefined;
   const lag = new LagPoller(app);
   const queries = queryService(app);
-  const rates = new Map<string, { at: number; processed: number; rate: number }>();
-  const rateOf = (id: string, processed: number, now: number) => {
-    const prev = rates.get(id);
-    if (prev && now - prev.at < 1000) return prev.rate;
-    const rate = prev ? ((processed - prev.processed) * 1000) / (now - prev.at) : 0;
-    rates.set(id, { at: now, processed, rate });
-    return rate;
-  };
+  const rateOf = rates();
   metrics.onScrape(async () => {
     await Promise.all([lag.refresh(), storeBytes(app, metrics)]);
     pullMetrics(app, metrics, lag.current);
@@ -75,27 +68,9 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
           partition: t.partition,
           lag: lagOf.get(`${topic}:${t.partition}`) ?? null,
         }));
-        return {
-          id: t.id,
-          state: t.state,
-          partitions,
-          processed: t.stats.processed,
-          ratePerSecond: rateOf(t.id, t.stats.processed, now),
-          restored: t.stats.restored,
-          // Running means restored (under exactly-once the offset-based count keeps the markers).
-          restoreRemaining: t.state === 'running' ? 0 : t.stats.restoreRemaining,
-          commits: t.stats.commits,
-        };
+        return taskStatus(t, partitions, rateOf(t.id, t.stats.processed, now));
       });
-      return {
-        applicationId: app.config.applicationId,
-        instanceId: app.instanceId,
-        state: app.state,
-        guarantee: app.config.processingGuarantee,
-        tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
-        topology: topology.toJSON(),
-        updatedAt: new Date(now).toISOString(),
-      };
+      return instanceStatus(app, tasks, topology, now);
     },
   };
 }
@@ -107,40 +82,75 @@ export function viewFor(app: StreamsApp, topology: BuiltTopology, metrics: Metri
  */
 export function threadsView(threads: StreamThreads, topology: BuiltTopology): InstanceView {
   let svg: Promise<string> | undefined;
-  const rates = new Map<string, { at: number; processed: number; rate: number }>();
-  const rateOf = (id: string, processed: number, now: number) => {
-    const prev = rates.get(id);
-    if (prev && now - prev.at < 1000) return prev.rate;
-    const rate = prev ? ((processed - prev.processed) * 1000) / (now - prev.at) : 0;
-    rates.set(id, { at: now, processed, rate });
-    return rate;
-  };
+  const rateOf = rates();
   return {
     applicationId: threads.config.applicationId,
     notReadyReason: () => threads.notReadyReason(),
     topologySvg: () => (svg ??= toSvg(topology, threads.config.applicationId).catch(() => '')),
     status: (): InstanceStatus => {
       const now = Date.now();
-      const tasks = [...threads.tasks.values()].map((t): TaskStatus => ({
-        id: t.id,
-        state: t.state,
-        partitions: [],
-        processed: t.stats.processed,
-        ratePerSecond: rateOf(t.id, t.stats.processed, now),
-        restored: t.stats.restored,
-        restoreRemaining: t.state === 'running' ? 0 : t.stats.restoreRemaining,
-        commits: t.stats.commits,
-      }));
-      return {
-        applicationId: threads.config.applicationId,
-        instanceId: threads.instanceId,
-        state: threads.state,
-        guarantee: threads.config.processingGuarantee,
-        tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
-        topology: topology.toJSON(),
-        updatedAt: new Date(now).toISOString(),
-      };
+      const tasks = [...threads.tasks.values()].map((t) =>
+        taskStatus(t, [], rateOf(t.id, t.stats.processed, now)),
+      );
+      return instanceStatus(threads, tasks, topology, now);
     },
+  };
+}
+
+/** Each task's records per second, measured over at least a second between status reads. */
+function rates(): (id: string, processed: number, now: number) => number {
+  const last = new Map<string, { at: number; processed: number; rate: number }>();
+  return (id, processed, now) => {
+    const prev = last.get(id);
+    if (prev && now - prev.at < 1000) return prev.rate;
+    const rate = prev ? ((processed - prev.processed) * 1000) / (now - prev.at) : 0;
+    last.set(id, { at: now, processed, rate });
+    return rate;
+  };
+}
+
+/** A task's line of the status (a task of this thread, or a sibling thread's snapshot). */
+function taskStatus(
+  t: {
+    id: string;
+    state: string;
+    stats: { processed: number; restored: number; restoreRemaining: number; commits: number };
+  },
+  partitions: TaskStatus['partitions'],
+  ratePerSecond: number,
+): TaskStatus {
+  return {
+    id: t.id,
+    state: t.state,
+    partitions,
+    processed: t.stats.processed,
+    ratePerSecond,
+    restored: t.stats.restored,
+    // Running means restored (under exactly-once the offset-based count keeps the markers).
+    restoreRemaining: t.state === 'running' ? 0 : t.stats.restoreRemaining,
+    commits: t.stats.commits,
+  };
+}
+
+/** The status of an instance (one stream thread, or several), its tasks in id order. */
+function instanceStatus(
+  i: {
+    config: { applicationId: string; processingGuarantee: string };
+    instanceId: string;
+    state: string;
+  },
+  tasks: TaskStatus[],
+  topology: BuiltTopology,
+  now: number,
+): InstanceStatus {
+  return {
+    applicationId: i.config.applicationId,
+    instanceId: i.instanceId,
+    state: i.state,
+    guarantee: i.config.processingGuarantee,
+    tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)),
+    topology: topology.toJSON(),
+    updatedAt: new Date(now).toISOString(),
   };
 }
 
