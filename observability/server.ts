@@ -5,9 +5,7 @@
  * instance's stores under `/stores` (runtime/query/service.ts). Binds to 127.0.0.1 unless
  * told otherwise.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { answerHttp, isQueryPath } from '../runtime/query/http.js';
+import { answerHttp, answeringServer, isQueryPath, listen } from '../runtime/query/http.js';
 import type { QueryService } from '../runtime/query/service.js';
 import type { Metrics } from './metrics.js';
 import { statusPage } from './status-page.js';
@@ -102,33 +100,18 @@ export async function startServer(
   view: InstanceView,
   opts: ServerOptions,
 ): Promise<RunningServer> {
-  const server = http.createServer((req, res) => {
+  const server = answeringServer((req) => {
     const url = req.url ?? '/';
-    const answer = isQueryPath(url)
-      ? view.queries
-        ? answerHttp(view.queries, req)
-        : Promise.resolve(NO_QUERIES)
-      : route(url, metrics, view).then((r) => ({
-          status: r.status,
-          headers: { 'content-type': r.type },
-          body: r.body,
-        }));
-    answer
-      .then(({ status, headers, body }) => {
-        res.writeHead(status, { ...headers, 'cache-control': 'no-store' });
-        res.end(body);
-      })
-      .catch((err: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`internal error: ${(err as Error).message}\n`);
-      });
+    if (isQueryPath(url))
+      return view.queries ? answerHttp(view.queries, req) : Promise.resolve(NO_QUERIES);
+    return route(url, metrics, view).then((r) => ({
+      status: r.status,
+      headers: { 'content-type': r.type },
+      body: r.body,
+    }));
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, host);
   return {
     url: `http://${host}:${port}`,
     port,

@@ -46,6 +46,35 @@ export function advertisedEndpoint(host: string, port: number): string {
   return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
+/**
+ * An HTTP server whose handler answers each request with a status, headers and body, never
+ * cached; an answer that fails is a 500 saying why.
+ */
+export function answeringServer(
+  answer: (req: http.IncomingMessage) => Promise<QueryResponse>,
+): http.Server {
+  return http.createServer((req, res) => {
+    answer(req)
+      .then(({ status, headers, body }) => {
+        res.writeHead(status, { ...headers, 'cache-control': 'no-store' });
+        res.end(body);
+      })
+      .catch((err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`internal error: ${(err as Error).message}\n`);
+      });
+  });
+}
+
+/** Listens on `host:port` (0: a free port); resolves with the port bound. */
+export async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 export interface QueryServer {
   /** `http://host:port` */
   url: string;
@@ -69,30 +98,17 @@ export async function serveQueries(
   } = {},
 ): Promise<QueryServer> {
   const service = queryService(app);
-  const server = http.createServer((req, res) => {
-    const answer = isQueryPath(req.url ?? '/')
+  const server = answeringServer((req) =>
+    isQueryPath(req.url ?? '/')
       ? answerHttp(service, req)
       : Promise.resolve({
           status: 404,
           headers: { 'content-type': 'text/plain' },
           body: 'not found: /stores\n',
-        });
-    answer
-      .then(({ status, headers, body }) => {
-        res.writeHead(status, { ...headers, 'cache-control': 'no-store' });
-        res.end(body);
-      })
-      .catch((err: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(`internal error: ${(err as Error).message}\n`);
-      });
-  });
+        }),
+  );
   const host = o.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, host, resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, o.port ?? 0, host);
   const endpoint = o.endpoint
     ? o.endpoint(port)
     : (app.config.applicationServer ?? advertisedEndpoint(host, port));
