@@ -1,7 +1,8 @@
 /**
  * What an app worker process (count-worker, eos-worker) prints on stdout, one JSON object a
- * line, for the tests that drive it: `{event:'tasks', tasks, states, state}` whenever its
- * tasks' states change (tasks: the running ones), `{event:'failed'}` then exit 1 when the
+ * line, for the tests that drive it: `{event:'tasks', tasks, states, state, restored,
+ * standbys}` whenever its tasks' states, their restored records or its standbys' lags change
+ * (tasks: the running ones), `{event:'failed'}` then exit 1 when the
  * instance fails, `{event:'closed'}` then exit 0 after a graceful stop.
  */
 import type { StreamsApp } from '../../runtime/app.js';
@@ -26,10 +27,16 @@ export async function runReported(app: StreamsApp): Promise<void> {
       .map((t) => t.id)
       .sort();
     const states = Object.fromEntries([...app.tasks.values()].map((t) => [t.id, t.state]));
-    const now = JSON.stringify(states);
+    const restored = Object.fromEntries(
+      [...app.tasks.values()].map((t) => [t.id, t.stats.restored]),
+    );
+    const standbys = Object.fromEntries(
+      [...(app.group?.standbyTasks.values() ?? [])].map((s) => [s.id, s.lag ?? null]),
+    );
+    const now = JSON.stringify([states, restored, standbys]);
     if (now !== last) {
       last = now;
-      say({ event: 'tasks', tasks: running, states, state: app.state });
+      say({ event: 'tasks', tasks: running, states, state: app.state, restored, standbys });
     }
   }, 100);
 }
