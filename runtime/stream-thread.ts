@@ -514,7 +514,7 @@ export class StreamThread {
     await task.process(records);
     // Past the batch's last offset, which may be a transaction marker after the last record:
     // where the consumer fetches next.
-    this.manager.advance(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
+    this.manager.positions.set(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
     resolveOffset(batch.lastOffset());
     this.observer.onProcessed?.(task.id, records.length);
     return true;

@@ -89,14 +89,6 @@ export class TaskManager {
     return this.revoked.has(task.id);
   }
 
-  position(topic: string, partition: number): number {
-    return this.positions.get(topic, partition);
-  }
-
-  advance(topic: string, partition: number, next: number): void {
-    this.positions.set(topic, partition, next);
-  }
-
   /**
    * A new assignment: tasks it took away stop processing (they are closed by the next
    * reconcile), the others keep their partitions. Returns the tasks to pause (not running
