@@ -106,10 +106,17 @@ async function startable(
     config,
   );
   metrics.addSource(() => pool.request('metrics') as Promise<any>);
-  const queries = relayedQueries(async () => {
-    const urls = (await pool.request('queryUrl')) as string[];
-    if (!urls[0]) throw new Error('no stream thread is running');
-    return urls[0];
+  // Thread 0's query server, asked for once (it keeps its port while the thread runs).
+  let relayTo: Promise<string> | undefined;
+  const queries = relayedQueries(() => {
+    if (!relayTo) {
+      relayTo = pool.request('queryUrl').then((urls) => {
+        if (typeof urls[0] !== 'string') throw new Error('no stream thread is running');
+        return urls[0];
+      });
+      relayTo.catch(() => (relayTo = undefined)); // asked again next time
+    }
+    return relayTo;
   });
   return { instance: pool, view: { ...threadsView(pool, topology), queries }, threads };
 }
