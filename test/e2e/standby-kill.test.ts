@@ -14,7 +14,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { countOracle, KeyedFeeder, until, verifyCounts } from '../support/count-fleet.js';
-import { createTopics, deleteTopicsWithPrefix } from '../support/kafka-helpers.js';
+import { createTopics, deleteTopicsWithPrefix, withAdmin } from '../support/kafka-helpers.js';
 import { startChild, stopAll, type Child } from '../support/processes.js';
 
 const run = `e2e-standby-${randomUUID().slice(0, 8)}`;
@@ -56,14 +56,8 @@ const latest = (c: Child): Report | undefined =>
 
 /** Changelog records per partition (its end offsets). */
 async function changelogEnds(): Promise<Map<number, number>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(changelog);
-    return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(changelog));
+  return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
 }
 
 describe('standby replicas through a kill -9', () => {

@@ -9,6 +9,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
 import { endOffsets, restoreChangelogs } from '../../runtime/restore.js';
+import { withAdmin } from '../support/kafka-helpers.js';
 
 const app = `it-restore-bound-${randomUUID().slice(0, 8)}`;
 const changelog = `${app}-store-changelog`;
@@ -19,10 +20,9 @@ let kafka: Kafka;
 
 beforeAll(async () => {
   kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: app });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: changelog }] });
-  await admin.disconnect();
+  await withAdmin(kafka, (admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: [{ topic: changelog }] }),
+  );
   const producer = kafka.producer();
   await producer.connect();
   for (let s = 0; s < SENDS; s++)
@@ -38,18 +38,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [changelog] }).catch(() => {});
-  await admin.disconnect();
+  await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [changelog] })).catch(() => {});
 });
+
+/** The changelog partition's end offset. */
+const changelogEnd = async () =>
+  (await withAdmin(kafka, (admin) => endOffsets(admin, [changelog]))).get(`${changelog}:0`)!;
 
 describe('restore fetch size', () => {
   it('hands the stores what one bounded fetch returns, not the whole partition', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const end = (await endOffsets(admin, [changelog])).get(`${changelog}:0`)!;
-    await admin.disconnect();
+    const end = await changelogEnd();
     expect(end).toBe(SENDS * PER_SEND);
     const pieces: number[] = [];
     const fetchMaxBytes = 64 << 10;
@@ -76,10 +74,7 @@ describe('restore fetch size', () => {
   it("a store's failure fails the restore, and only the restore (nothing left unhandled to kill the process)", async () => {
     // A task revoked while its restore loads has its stores closed under the batch in
     // flight: the soak saw that write fail and the rejection go unhandled (the instance died).
-    const admin = kafka.admin();
-    await admin.connect();
-    const end = (await endOffsets(admin, [changelog])).get(`${changelog}:0`)!;
-    await admin.disconnect();
+    const end = await changelogEnd();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
