@@ -26,17 +26,6 @@ export default defineConfig({
         },
       },
       {
-        // The long three-broker fault suite (about ten minutes): `npm run test:cluster`.
-        test: {
-          name: 'cluster',
-          include: ['test/cluster/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 300_000,
-          hookTimeout: 300_000,
-          fileParallelism: false,
-        },
-      },
-      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

@@ -9,7 +9,7 @@
  * - a partition without a leader in another topic breaks neither start-up nor status nor
  *   reset, and status names the app's own leaderless partitions;
  * - a dead bootstrap server is not an error while others answer (a broker dying while an
- *   instance starts: test/cluster/cluster-startup.test.ts);
+ *   instance starts: test/e2e/cluster-startup.test.ts);
  * - an existing internal topic below its min.insync.replicas stops start-up, naming it.
  */
 import fs from 'node:fs';

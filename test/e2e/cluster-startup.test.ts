@@ -1,7 +1,7 @@
 /**
  * An instance starting while a broker dies, on a three-node cluster (RF 3, min ISR 2) of
  * this file's own: the start-up steps (claiming the transactional id, subscribing) are
- * retried while the dead broker's coordinators and leaders move. In `npm run test:cluster`.
+ * retried while the dead broker's coordinators and leaders move.
  */
 import fs from 'node:fs';
 import os from 'node:os';
