@@ -6,7 +6,9 @@
  *   - throughput: BENCH_TRADES synthetic trades (50 symbols) preloaded into trades.raw;
  *     measured from the instance's start to the last `trades` row committed in DuckDB,
  *     and, separately, to the last raw message processed. Peak RSS (VmHWM) of the
- *     processing instance.
+ *     processing instance. CPU seconds (and µs per trade) of the instances, of the sink
+ *     and of the rest of the machine (the broker above all) from the first record on:
+ *     on a machine of two cores these say what limits the rate.
  *   - latency: the synthetic market live at BENCH_LATENCY_RATE trades/s (default 10 000)
  *     for BENCH_LATENCY_SECONDS; p50/p99 from the trade's ingest (produce) time to its
  *     row committed in DuckDB, from the sink's `millrace_e2e_latency_seconds` histogram
@@ -26,6 +28,7 @@ import { startChild, type Child } from '../harness/processes.js';
 import { peakRssMib, writeResults, type BenchCase } from './lib/results.js';
 import { sumSamples } from '../observability/metrics.js';
 import { freePort } from '../harness/ports.js';
+import { CpuWindow } from './lib/procstat.js';
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 400_000);
 const LAT_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 10_000);
@@ -207,6 +210,9 @@ async function throughput(
   })();
   await Promise.all([...runs, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
   await firstRecord;
+  // Where the CPU goes from the first record on: the instances, the sink, and the rest of
+  // the machine (the broker, the registry, this driver, anything else running).
+  const cpu = new CpuWindow([...runs.map((r) => r.pid), sink.pid]);
   const processed = async () => {
     let n = 0;
     for (const r of runs)
@@ -228,6 +234,10 @@ async function throughput(
   for (const r of runs)
     dlqRecords += sumSamples(await scrape(metricsUrl(r)), 'millrace_dlq_records_total');
   const { rows: lastRows, at: rowsAt } = await sinkSettled(sink, 'the sink to write every row');
+  const used = cpu.end();
+  const runCpu = runs.reduce((a, r) => a + (used.perPid.get(r.pid) ?? 0), 0);
+  const sinkCpu = used.perPid.get(sink.pid) ?? 0;
+  const perTradeUs = (s: number) => Math.round((s / trades) * 1e7) / 10;
   const runRss = Math.max(...runs.map((r) => peakRssMib(r.pid) ?? 0));
   const sinkRss = peakRssMib(sink.pid);
   for (const r of runs) r.signal('SIGTERM');
@@ -252,7 +262,17 @@ async function throughput(
     dlq_records: dlqRecords,
     instances,
     sink_peak_rss_mib: sinkRss,
-    note: 'seconds (and records_per_s) from the instance start (includes start-up, join, restore of empty state) to the last trades row committed in DuckDB; sustained_trades_per_s from the first record consumed to that last row',
+    cpu_seconds: {
+      instances: Math.round(runCpu * 10) / 10,
+      sink: Math.round(sinkCpu * 10) / 10,
+      rest_of_machine: Math.round(used.others * 10) / 10,
+    },
+    cpu_us_per_trade: {
+      instances: perTradeUs(runCpu),
+      sink: perTradeUs(sinkCpu),
+      rest_of_machine: perTradeUs(used.others),
+    },
+    note: 'cpu_seconds (and per trade) from the first record consumed to 3 s after the last row, the rest of the machine being the broker, the registry, this driver and anything else running; seconds (and records_per_s) from the instance start (includes start-up, join, restore of empty state) to the last trades row committed in DuckDB; sustained_trades_per_s from the first record consumed to that last row',
   };
 }
 
