@@ -4,7 +4,8 @@
  * generation, OffsetFetch v7 with require_stable), a hook before each group join, the
  * assignment's userData on each join (standby tasks, the group's query endpoints), a
  * read_committed filter that takes the aborted transactions in offset order, each batch's
- * fetch offset, and a faster produce encoder. The package ships that copy as a bundled dependency
+ * fetch offset, a consumer that stays stopped when stopped while the brokers change, and a
+ * faster produce encoder. The package ships that copy as a bundled dependency
  * (node_modules/millrace/node_modules/kafkajs), and the patch adds `millrace-patch.json`
  * to it, naming what it has. At start-up the runtime checks that the kafkajs it loaded
  * is that copy and has what the configured guarantee needs: an unpatched kafkajs would
@@ -22,6 +23,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'metadata-leaderless-partitions',
     'group-join-user-data',
     'batch-fetched-offset',
+    'fetch-manager-stop',
   ],
   exactly_once: [
     'consumer-before-join',
@@ -34,6 +36,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'transaction-add-partitions-offsets',
     'fetch-aborted-transactions-ordered',
     'batch-fetched-offset',
+    'fetch-manager-stop',
   ],
 } as const;
 
