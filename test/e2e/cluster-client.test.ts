@@ -16,25 +16,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { appTopics, fetchStatus, fetchResetPlan, withAdmin } from '../../runtime/admin/index.js';
-import { countByKeyTopology, TestCluster } from '../support/cluster.js';
+import { countByKeyTopology } from '../support/cluster.js';
+import { useTestCluster } from '../support/use-cluster.js';
 import { createTopics } from '../../connectors/kafka/topics.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
 const run = `e2e-cc-${randomUUID().slice(0, 8)}`;
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cc-'));
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await TestCluster.start();
-}, 240_000);
-afterAll(async () => {
-  await cluster?.stop();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const cluster = useTestCluster(() => fs.rmSync(stateDir, { recursive: true, force: true }));
 
 /** Waits until `topic`'s partitions led by `node` have no leader (the node is fenced). */
 async function untilLeaderless(topic: string, partitions: number[]) {

@@ -19,8 +19,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useTestCluster } from '../support/use-cluster.js';
 import { KeyedFeeder, readTopic, until } from '../support/count-fleet.js';
 import { eosOutputs } from '../support/eos-app.js';
 import { verifyEos } from '../support/eos-verifier.js';
@@ -72,16 +72,10 @@ describe('the verifier of the exactly-once system test', () => {
 });
 
 describe("Kafka's exactly-once system test on three brokers", () => {
-  let cluster: TestCluster;
-
-  beforeAll(async () => {
-    cluster = await TestCluster.start();
-  }, 300_000);
-  afterAll(async () => {
+  const cluster = useTestCluster(async () => {
     await stopAll();
-    await cluster?.stop();
     fs.rmSync(root, { recursive: true, force: true });
-  }, 120_000);
+  });
 
   it('driver throughout; three instances; kill -9 and restart three times in rotation; stopped one by one: every output right', async () => {
     const kafka = cluster.kafka(run);

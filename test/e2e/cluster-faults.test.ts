@@ -25,8 +25,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { useTestCluster } from '../support/use-cluster.js';
 import { coordinatorPartition } from '../../connectors/kafka/coordinators.js';
-import { TestCluster } from '../support/cluster.js';
 import {
   CountApp,
   countOracle,
@@ -53,20 +53,14 @@ const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js'
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cluster-faults-'));
 const PARTITIONS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await TestCluster.start();
-}, 300_000);
+const cluster = useTestCluster(async () => {
+  await stopAll();
+  fs.rmSync(root, { recursive: true, force: true });
+});
 afterEach(async () => {
   for (const id of cluster.nodeIds) if (!cluster.isUp(id)) await cluster.startNode(id);
   await cluster.awaitHealthy();
 }, 300_000);
-afterAll(async () => {
-  await stopAll();
-  await cluster?.stop();
-  fs.rmSync(root, { recursive: true, force: true });
-}, 120_000);
 
 interface Scenario {
   input: string;

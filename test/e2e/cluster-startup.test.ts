@@ -7,24 +7,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
-import { countByKeyTopology, TestCluster } from '../support/cluster.js';
+import { countByKeyTopology } from '../support/cluster.js';
+import { useTestCluster } from '../support/use-cluster.js';
 import { createTopics } from '../../connectors/kafka/topics.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
-const run = `e2e-cc-${randomUUID().slice(0, 8)}`;
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cc-'));
-let cluster: TestCluster;
-
-beforeAll(async () => {
-  cluster = await TestCluster.start();
-}, 240_000);
-afterAll(async () => {
-  await cluster?.stop();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const run = `e2e-cs-${randomUUID().slice(0, 8)}`;
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-cs-'));
+const cluster = useTestCluster(() => fs.rmSync(stateDir, { recursive: true, force: true }));
 
 describe('start-up on a three-node cluster', () => {
   it('starts while a broker dies during its start-up, and counts with that broker down', async () => {

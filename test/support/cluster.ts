@@ -57,10 +57,30 @@ export interface PartitionState {
 }
 
 export class TestCluster {
-  private constructor(readonly cluster: KafkaCluster) {}
+  private started: KafkaCluster | undefined;
+
+  private constructor() {}
 
   /** Starts a fresh cluster (its folder wiped) and waits until its coordinators answer. */
   static async start(opts: TestClusterOptions = {}): Promise<TestCluster> {
+    const c = TestCluster.unstarted();
+    await c.begin(opts);
+    return c;
+  }
+
+  /** A cluster for `begin()` to start later (see useTestCluster). */
+  static unstarted(): TestCluster {
+    return new TestCluster();
+  }
+
+  /** The nodes' processes; only once started. */
+  get cluster(): KafkaCluster {
+    if (!this.started) throw new Error('the test cluster is not started yet');
+    return this.started;
+  }
+
+  /** Starts the cluster (see start()). */
+  async begin(opts: TestClusterOptions = {}): Promise<void> {
     const cfg = loadConfig();
     const dir = path.resolve(
       opts.dir ?? process.env.MILLRACE_TEST_CLUSTER_DIR ?? path.join(cfg.runDir, 'test-cluster'),
@@ -78,8 +98,9 @@ export class TestCluster {
       heap: opts.heap ?? process.env.MILLRACE_TEST_CLUSTER_HEAP ?? '512m',
     });
     await cluster.checkPorts('MILLRACE_TEST_CLUSTER_PORT', 'MILLRACE_TEST_CLUSTER_CONTROLLER_PORT');
+    // Kept before it is up, so that stop() stops the nodes of a start that failed midway.
+    this.started = cluster;
     await cluster.start(180_000);
-    return new TestCluster(cluster);
   }
 
   /** Every node's `host:port` (what the apps under test are given). */
@@ -126,6 +147,7 @@ export class TestCluster {
 
   /** Stops every node this cluster started, then deletes its data (logs are kept). */
   async stop(): Promise<void> {
+    if (!this.started) return;
     await this.cluster.stop(10_000);
     for (const n of this.cluster.nodes)
       fs.rmSync(path.join(n.dir, 'data'), { recursive: true, force: true });
