@@ -312,27 +312,27 @@ function stopSignals(durationMs: number | undefined): { signal: AbortSignal; dis
   };
 }
 
-/** How long start-up steps are retried while they fail retriably (a broker down, leaders moving). */
-const STARTUP_RETRY_MS = 60_000;
+/**
+ * A start-up step, retried for a minute while it fails retriably (a broker down, its
+ * leaders and coordinators moving to the others), as an instance's start-up steps are;
+ * each retry logged.
+ */
+function startupStep<T>(what: string, logger: IngestLogger, fn: () => Promise<T>): Promise<T> {
+  return withRetries(what, fn, {
+    forMs: 60_000,
+    onRetry: (err, attempt) => logger.warn(`${what} failed; retrying`, { attempt, error: err }),
+  });
+}
 
 async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: IngestLogger) {
   const kafka = createKafka({ brokers: s.brokers, clientId: 'millrace-ingest' });
   // The pipeline's own topics too, so `millrace run apps/finnhub-vwap` can start next.
   const topics = [TOPICS.raw, TOPICS.finnhubDlq, TOPICS.clean, TOPICS.vwap, TOPICS.dlq];
-  // A broker dying meanwhile (its leaders and coordinators move to the others) is ridden
-  // out for a minute, as an instance's start-up steps are.
-  const created = await withRetries(
-    'creating the topics',
-    () =>
-      ensureTopics(
-        kafka,
-        topics.map((topic) => ({ topic, partitions: s.partitions })),
-      ),
-    {
-      forMs: STARTUP_RETRY_MS,
-      onRetry: (err, attempt) =>
-        logger.warn('creating the topics failed; retrying', { attempt, error: err }),
-    },
+  const created = await startupStep('creating the topics', logger, () =>
+    ensureTopics(
+      kafka,
+      topics.map((topic) => ({ topic, partitions: s.partitions })),
+    ),
   ).catch((err: unknown) => {
     throw new KafkaUnreachable(s.brokers, err);
   });
@@ -349,11 +349,7 @@ async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: Ingest
     metrics,
     logger,
   });
-  await withRetries('connecting the producer', () => producer.connect(), {
-    forMs: STARTUP_RETRY_MS,
-    onRetry: (err, attempt) =>
-      logger.warn('connecting to kafka failed; retrying', { attempt, error: err }),
-  });
+  await startupStep('connecting the producer', logger, () => producer.connect());
   return producer;
 }
 
