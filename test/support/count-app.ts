@@ -12,6 +12,18 @@ import type { OutgoingRecord } from '../../runtime/producers.js';
 import type { CheckpointIO } from '../../runtime/stream-task.js';
 import type { CommitBatch, RawRecord, TaskEngine, TaskStore } from '../../runtime/task-port.js';
 
+/**
+ * Writes `file` through a temporary file and a rename: the tests SIGKILL instances at any
+ * moment, and a file written in place can be left torn (empty or half-written), which the
+ * restarted instance cannot parse: a fault of this harness, not of the runtime under test.
+ */
+function writeAtomically(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
 class CountStore implements StateStore {
   readonly kind = 'keyValue' as const;
   readonly counts = new Map<string, number>();
@@ -41,8 +53,7 @@ class CountStore implements StateStore {
       this.log.push({ key: Buffer.from(k), value: Buffer.from(String(v)), timestamp: Date.now() });
     }
     this.dirty.clear();
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(this.file, JSON.stringify(Object.fromEntries(this.counts)));
+    writeAtomically(this.file, JSON.stringify(Object.fromEntries(this.counts)));
   }
 
   drainChangelog(): ChangelogRecord[] {
@@ -56,8 +67,7 @@ class CountStore implements StateStore {
       if (r.value === null) this.counts.delete(r.key.toString());
       else this.counts.set(r.key.toString(), Number(r.value.toString()));
     }
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(this.file, JSON.stringify(Object.fromEntries(this.counts)));
+    writeAtomically(this.file, JSON.stringify(Object.fromEntries(this.counts)));
   }
 
   discardUncommitted(): void {
@@ -178,8 +188,7 @@ export function countTopology(input: string, output: string, stateDir: string): 
               )
             : undefined,
         write: async (m) => {
-          fs.mkdirSync(d, { recursive: true });
-          fs.writeFileSync(f, JSON.stringify(Object.fromEntries(m)));
+          writeAtomically(f, JSON.stringify(Object.fromEntries(m)));
         },
         remove: async () => fs.rmSync(f, { force: true }),
         wipe: async () => fs.rmSync(d, { recursive: true, force: true }),
