@@ -25,7 +25,7 @@ describe('LatestUpdates (the on-commit buffer of count and aggregate)', () => {
       ['c', 1],
       ['b', 2],
     ] as const)
-      latest.put(rec(k, v));
+      latest.put(rec(k, 0), v);
     expect(out).toEqual([]);
     expect(latest.size).toBe(3);
     latest.flush();
@@ -37,13 +37,13 @@ describe('LatestUpdates (the on-commit buffer of count and aggregate)', () => {
 
   it('past maxKeys emits the least recently updated key at once, with its newest value', () => {
     const { out, latest } = collect(2);
-    latest.put(rec('a', 1));
-    latest.put(rec('b', 1));
-    latest.put(rec('a', 2)); // a is now the most recent: b is the one to leave next
+    latest.put(rec('a', 0), 1);
+    latest.put(rec('b', 0), 1);
+    latest.put(rec('a', 0), 2); // a is now the most recent: b is the one to leave next
     expect(out).toEqual([]);
-    latest.put(rec('c', 1));
+    latest.put(rec('c', 0), 1);
     expect(out).toEqual(['b=1']);
-    latest.put(rec('d', 1));
+    latest.put(rec('d', 0), 1);
     expect(out).toEqual(['b=1', 'a=2']);
     latest.flush();
     expect(out).toEqual(['b=1', 'a=2', 'c=1', 'd=1']);
@@ -51,14 +51,55 @@ describe('LatestUpdates (the on-commit buffer of count and aggregate)', () => {
 
   it('treats equal Buffers and equal object keys as one key, and 1 apart from "1"', () => {
     const { out, latest } = collect(10);
-    latest.put(rec(Buffer.from('k'), 1));
-    latest.put(rec(Buffer.from('k'), 2));
-    latest.put(rec({ user: 'ann' }, 1));
-    latest.put(rec({ user: 'ann' }, 2));
-    latest.put(rec(1, 'n'));
-    latest.put(rec('1', 's'));
+    latest.put(rec(Buffer.from('k'), 0), 1);
+    latest.put(rec(Buffer.from('k'), 0), 2);
+    latest.put(rec({ user: 'ann' }, 0), 1);
+    latest.put(rec({ user: 'ann' }, 0), 2);
+    latest.put(rec(1, 0), 'n');
+    latest.put(rec('1', 0), 's');
     expect(latest.size).toBe(4);
     latest.flush();
     expect(out).toEqual(['k=2', '[object Object]=2', '1=n', '1=s']);
+  });
+
+  it('emits the newest update with its own record (timestamp, headers), the value it was given', () => {
+    const out: StreamRecord[] = [];
+    const latest = new LatestUpdates(10, (r) => out.push(r));
+    latest.put({ key: 'a', value: 'in-1', timestamp: 1, headers: { h: '1' } }, 10);
+    latest.put({ key: 'a', value: 'in-2', timestamp: 2, headers: { h: '2' } }, 20);
+    latest.flush();
+    expect(out).toEqual([{ key: 'a', value: 20, timestamp: 2, headers: { h: '2' } }]);
+  });
+
+  it('matches a plain least-recently-updated model over random updates and evictions', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (const maxKeys of [1, 3, 8]) {
+      const { out, latest } = collect(maxKeys);
+      const model = new Map<string, number>();
+      const expected: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        if (random(50) === 0) {
+          latest.flush();
+          for (const [k, v] of model) expected.push(`${k}=${v}`);
+          model.clear();
+          continue;
+        }
+        const k = `k${random(12)}`;
+        latest.put(rec(k, 0), i);
+        model.delete(k);
+        model.set(k, i);
+        if (model.size > maxKeys) {
+          const [oldest, v] = model.entries().next().value as [string, number];
+          model.delete(oldest);
+          expected.push(`${oldest}=${v}`);
+        }
+        expect(latest.size).toBe(model.size);
+      }
+      expect(out).toEqual(expected);
+    }
   });
 });

@@ -3,6 +3,11 @@
  * (Kafka Streams' record cache in front of a KTable): many updates of a key between two
  * commits leave as one record, its latest. Bounded: past `maxKeys` the key updated least
  * recently leaves at once, as Kafka Streams evicts from a full cache.
+ *
+ * Hot path (every record of an on-commit aggregation): a key already held is updated in
+ * place and moved to the tail of a linked list — no Map insertion or deletion, and no
+ * record object built — so the cost per update is a lookup and a few pointer moves. The
+ * output record (`{...source, value}`) is built once per key and commit, when it leaves.
  */
 import type { StreamRecord } from '../api.js';
 
@@ -13,9 +18,20 @@ function identity(key: unknown): unknown {
   return `j:${JSON.stringify(key)}`;
 }
 
+/** A held key: the record of its newest update and the value to emit with it. */
+interface Entry {
+  id: unknown;
+  source: StreamRecord;
+  value: unknown;
+  prev: Entry | undefined;
+  next: Entry | undefined;
+}
+
 export class LatestUpdates {
-  /** Insertion order is update order: the first entry is the least recently updated. */
-  private readonly byKey = new Map<unknown, StreamRecord>();
+  private readonly byKey = new Map<unknown, Entry>();
+  /** Least recently updated first. */
+  private head: Entry | undefined;
+  private tail: Entry | undefined;
 
   constructor(
     private readonly maxKeys: number,
@@ -26,21 +42,57 @@ export class LatestUpdates {
     return this.byKey.size;
   }
 
-  /** Keeps `r` as its key's newest update; emits the least recent one when full. */
-  put(r: StreamRecord): void {
-    const id = identity(r.key);
-    this.byKey.delete(id);
-    this.byKey.set(id, r);
-    if (this.byKey.size <= this.maxKeys) return;
-    const [oldest, record] = this.byKey.entries().next().value as [unknown, StreamRecord];
-    this.byKey.delete(oldest);
-    this.emit(record);
+  /**
+   * Keeps `value` as the newest update of `source`'s key (emitted as `source` with that
+   * value); emits the least recently updated key when more than `maxKeys` are held.
+   */
+  put(source: StreamRecord, value: unknown): void {
+    const id = identity(source.key);
+    const held = this.byKey.get(id);
+    if (held) {
+      held.source = source;
+      held.value = value;
+      if (held !== this.tail) {
+        this.unlink(held);
+        this.append(held);
+      }
+      return;
+    }
+    const entry: Entry = { id, source, value, prev: undefined, next: undefined };
+    this.byKey.set(id, entry);
+    this.append(entry);
+    if (this.byKey.size > this.maxKeys) {
+      const oldest = this.head!;
+      this.unlink(oldest);
+      this.byKey.delete(oldest.id);
+      this.emit({ ...oldest.source, value: oldest.value });
+    }
   }
 
   /** Emits every kept update, least recently updated first, and forgets them. */
   flush(): void {
-    const records = [...this.byKey.values()];
+    let e = this.head;
+    this.head = this.tail = undefined;
     this.byKey.clear();
-    for (const r of records) this.emit(r);
+    while (e) {
+      const next = e.next;
+      this.emit({ ...e.source, value: e.value });
+      e = next;
+    }
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.tail;
+    e.next = undefined;
+    if (this.tail) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
   }
 }

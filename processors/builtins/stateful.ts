@@ -47,9 +47,8 @@ class KeyValueAggregation implements Processor {
     const agg = this.fold(r.key, r.value, this.store.get(r.key) ?? this.init0());
     if (agg === undefined) return; // the fold declined the record: nothing changes, nothing emitted
     this.store.put(r.key, agg);
-    const out = { ...r, value: agg };
-    if (this.latest) this.latest.put(out);
-    else this.ctx.forward(out);
+    if (this.latest) this.latest.put(r, agg);
+    else this.ctx.forward({ ...r, value: agg });
   }
 
   flush() {
