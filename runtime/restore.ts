@@ -36,10 +36,41 @@ export interface RestoreProgress {
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
 
-/** The end offset of each partition of `topics` (high watermark); the topics asked at once. */
-export async function endOffsets(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+/**
+ * The end offset of each partition of `topics` as a read_committed reader sees it: the last
+ * stable offset (before the first transaction still open or whose markers are not written
+ * yet); the topics asked at once. For lags and progress; a restore reads to
+ * {@link logEndOffsets}.
+ */
+export function endOffsets(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  return ends(admin, topics, false);
+}
+
+/**
+ * The log end (high watermark) of each partition of `topics`, records of transactions not
+ * yet resolved included: where a restore must read to. The coordinator writes a committed
+ * transaction's markers after EndTxn has answered, partition by partition; until the marker
+ * reaches a changelog partition its last stable offset stays before that transaction's
+ * records, while the offsets committed in the same transaction may already be readable
+ * (their marker is on another partition). A restore that stopped at the last stable offset
+ * then resumed the task past inputs whose state updates it had not read (seen under a
+ * rolling restart of the brokers: counts set back by one commit's updates). Read
+ * read_committed up to the high watermark, a restore waits for those markers instead;
+ * records of an aborted transaction are skipped once its abort marker is written.
+ */
+export function logEndOffsets(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  return ends(admin, topics, true);
+}
+
+async function ends(
+  admin: Admin,
+  topics: string[],
+  readUncommitted: boolean,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const answers = await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic)));
+  const answers = await Promise.all(
+    topics.map((topic) => admin.fetchTopicOffsets(topic, { readUncommitted })),
+  );
   for (const [i, partitions] of answers.entries())
     for (const p of partitions) out.set(key(topics[i]!, p.partition), Number(p.high));
   return out;

@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import { FetchPositions } from './fetch-positions.js';
 import { decodeOffsetMetadata } from './offset-metadata.js';
 import {
-  endOffsets,
+  logEndOffsets,
   fetchStableOffsets,
   restoreChangelogs,
   type RestoreTarget,
@@ -225,7 +225,7 @@ export class TaskManager {
     for (const task of tasks)
       for (const s of task.engine.stores) if (s.changelogTopic) topics.add(s.changelogTopic);
     const ends = topics.size
-      ? await endOffsets(this.admin, [...topics])
+      ? await logEndOffsets(this.admin, [...topics])
       : new Map<string, number>();
     const targets: RestoreTarget[] = [];
     for (const task of tasks) {

@@ -37,6 +37,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'fetch-aborted-transactions-ordered',
     'batch-fetched-offset',
     'fetch-manager-stop',
+    'admin-offsets-read-uncommitted',
   ],
 } as const;
 
