@@ -139,7 +139,9 @@ async function verify(s: Scenario, fault: string): Promise<void> {
     const what = `${fault}, ${app.appId}`;
     expect.soft(app.failures(), `${what}: instances that stopped`).toEqual([]);
     expect.soft(app.live().length, `${what}: instances alive\n${app.describe()}`).toBe(2);
-    expect.soft(v.lost.slice(0, 20), `${what}: counts never output`).toEqual([]);
+    // What each instance said last: an app that stopped making progress says why there.
+    const lostWhy = v.lost.length ? `\n${app.describe()}` : '';
+    expect.soft(v.lost.slice(0, 20), `${what}: counts never output${lostWhy}`).toEqual([]);
     if (app.guarantee === 'exactly_once') {
       expect.soft(v.duplicated, `${what}: duplicated outputs`).toBe(0);
       expect.soft(v.wrongSequences, `${what}: keys whose counts are not 1…n`).toEqual([]);
