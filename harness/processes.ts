@@ -147,3 +147,23 @@ export async function stopAll(): Promise<void> {
   }
   await Promise.all(running.map((c) => c.exited));
 }
+
+/**
+ * What children said last, for a failure message: per child its last `n` stdout lines
+ * (JSON, as printed) and the end of its stderr.
+ */
+export function recentOutput(of: readonly Child[], n = 15): string {
+  return of
+    .map((c) => {
+      const out = c.lines.slice(-n).map((l) => JSON.stringify(l));
+      const err = c.stderr.join('').slice(-2000);
+      return [
+        `--- ${c.name} (pid ${c.pid}), last ${out.length} lines:`,
+        ...out,
+        err && `stderr: ${err}`,
+      ]
+        .filter(Boolean)
+        .join('\n');
+    })
+    .join('\n');
+}

@@ -24,6 +24,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'group-join-user-data',
     'batch-fetched-offset',
     'fetch-manager-stop',
+    'init-producer-id-any-broker',
   ],
   exactly_once: [
     'consumer-before-join',
@@ -38,6 +39,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'batch-fetched-offset',
     'fetch-manager-stop',
     'admin-offsets-read-uncommitted',
+    'init-producer-id-any-broker',
   ],
 } as const;
 

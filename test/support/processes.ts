@@ -1,2 +1,8 @@
 /** Child processes for tests: the harness shared with the benchmarks (harness/processes.ts). */
-export { startChild, startProcess, stopAll, type Child } from '../../harness/processes.js';
+export {
+  recentOutput,
+  startChild,
+  startProcess,
+  stopAll,
+  type Child,
+} from '../../harness/processes.js';
