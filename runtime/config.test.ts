@@ -96,17 +96,17 @@ describe('streams config', () => {
 
   it('bounds memory by default: fetch sizes and LevelDB memory per store, settable from the environment', () => {
     const c = resolveConfig(base);
-    expect([c.fetchMaxBytes, c.maxPartitionFetchBytes]).toEqual([1 << 20, 256 << 10]);
+    expect([c.fetchMaxBytes, c.maxPartitionFetchBytes]).toEqual([1 << 20, 1 << 20]);
     expect([c.leveldbBlockCacheBytes, c.leveldbWriteBufferBytes]).toEqual([1 << 20, 1 << 20]);
     const env = configFromEnv({
       MILLRACE_FETCH_MAX_BYTES: '4194304',
-      MILLRACE_MAX_PARTITION_FETCH_BYTES: '1048576',
+      MILLRACE_MAX_PARTITION_FETCH_BYTES: '262144',
       MILLRACE_LEVELDB_BLOCK_CACHE_BYTES: '0',
       MILLRACE_LEVELDB_WRITE_BUFFER_BYTES: '65536',
     });
     expect(resolveConfig(base, env)).toMatchObject({
       fetchMaxBytes: 4 << 20,
-      maxPartitionFetchBytes: 1 << 20,
+      maxPartitionFetchBytes: 256 << 10,
       leveldbBlockCacheBytes: 0,
       leveldbWriteBufferBytes: 64 << 10,
     });

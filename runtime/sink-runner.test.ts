@@ -29,7 +29,7 @@ const options = (more: Partial<SinkRunnerOptions> = {}): SinkRunnerOptions => ({
 });
 
 describe('SinkRunner consumer', () => {
-  it("bounds each fetch as a streams instance does by default (1 MiB, 256 KiB per partition), not kafkajs's 10 MiB", async () => {
+  it("bounds each fetch by default (1 MiB, 256 KiB per partition), not kafkajs's 10 MiB", async () => {
     const { kafka, seen } = recordingKafka();
     await expect(new SinkRunner(kafka, options()).start(() => {})).rejects.toThrow(/no broker/);
     expect(seen[0]).toMatchObject({ maxBytes: 1 << 20, maxBytesPerPartition: 256 << 10 });

@@ -7,7 +7,7 @@
  * replays are harmless because rows are upserted by primary key.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_MAX_PARTITION_FETCH_BYTES } from './config.js';
+import { DEFAULT_FETCH_MAX_BYTES, SINK_MAX_PARTITION_FETCH_BYTES } from './config.js';
 import type { Logger } from './log.js';
 import type { RawRecord } from './task/types.js';
 
@@ -89,7 +89,7 @@ export class SinkRunner {
       readUncommitted: false,
       sessionTimeout: this.opts.sessionTimeout ?? 30_000,
       maxBytes: this.opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
-      maxBytesPerPartition: this.opts.maxPartitionFetchBytes ?? DEFAULT_MAX_PARTITION_FETCH_BYTES,
+      maxBytesPerPartition: this.opts.maxPartitionFetchBytes ?? SINK_MAX_PARTITION_FETCH_BYTES,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
