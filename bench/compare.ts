@@ -39,6 +39,7 @@ import { readState } from '../deploy/local/state.js';
 import { commitIntervalMs as ksCommitIntervalMs, parseDone } from './lib/kstreams-cases.js';
 import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
 import { startChild } from '../harness/processes.js';
+import { BUILT_ENV, buildCli } from './lib/built-cli.js';
 import {
   comparePairs,
   pairResult,
@@ -166,7 +167,7 @@ function spawned(name: string, cmd: string, args: string[], env: NodeJS.ProcessE
   };
 }
 
-/** The command a user runs: the package's bin (`millrace`), with plain node. */
+/** The command a user runs: the package's bin (`millrace`), with plain node, running dist/ (BUILT_ENV). */
 function millraceBin(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
     bin: Record<string, string>;
@@ -241,7 +242,7 @@ function startMillrace(p: PairDef, appId: string, input: string, output: string)
             '--num-stream-threads',
             String(perProcess),
           ],
-          process.env,
+          { ...process.env, ...BUILT_ENV },
         ),
       );
     }
@@ -406,6 +407,7 @@ try {
   const rows: BenchCase[] = [];
   const pairs: PairResult[] = [];
   const defs = comparePairs(SCALES, ONLY);
+  if (defs.some((p) => p.millrace.how === 'cli')) buildCli(log);
   for (const [i, p] of defs.entries()) {
     const rates: Record<Side, BenchCase[]> = { millrace: [], kstreams: [] };
     for (let rep = 0; rep < REPEAT; rep++) {

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:pipeline`: the flagship end to end on the real broker and registry,
  * every part its own process as a user runs it (`millrace ingest`, `millrace run
- * apps/finnhub-vwap` — one instance, exactly-once —, `millrace sink` into a DuckDB file).
+ * apps/finnhub-vwap` — one instance, exactly-once —, `millrace sink` into a DuckDB file),
+ * from the built CLI with plain node as an installed package runs (dist/, built first).
  *
  *   - throughput: BENCH_TRADES synthetic trades (50 symbols) preloaded into trades.raw;
  *     measured from the instance's start to the last `trades` row committed in DuckDB,
@@ -24,7 +25,8 @@ import { endpoints, loadConfig } from '../deploy/local/config.js';
 import { down, up } from '../deploy/local/infra.js';
 import { createKafka } from '../connectors/kafka/client.js';
 import { createTopics, deleteTopicsWithPrefix } from '../connectors/kafka/topics.js';
-import { startChild, type Child } from '../harness/processes.js';
+import type { Child } from '../harness/processes.js';
+import { BUILT_FLAGSHIP, buildCli, startBuiltCli } from './lib/built-cli.js';
 import { peakRssMib, writeResults, type BenchCase } from './lib/results.js';
 import { sumSamples } from '../observability/metrics.js';
 import { freePort } from '../harness/ports.js';
@@ -129,9 +131,8 @@ async function throughput(
   const frames = Math.ceil(TRADES / 1.94);
   const start = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
   log(`preloading about ${TRADES} trades (${frames} frames) into ${prefix}trades.raw`);
-  const ingest = startChild(
+  const ingest = startBuiltCli(
     'ingest',
-    'bin/millrace.js',
     [
       'ingest',
       '--count',
@@ -159,12 +160,11 @@ async function throughput(
   const ports = await Promise.all(Array.from({ length: instances }, () => freePort()));
   const t0 = performance.now();
   const runs = Array.from({ length: instances }, (_, i) =>
-    startChild(
+    startBuiltCli(
       `run-${i}`,
-      'bin/millrace.js',
       [
         'run',
-        'apps/finnhub-vwap',
+        BUILT_FLAGSHIP,
         '--app-id',
         `${prefix}bench`.replace(/\./g, '-'),
         '--metrics-port',
@@ -176,9 +176,8 @@ async function throughput(
       profiled(),
     ),
   );
-  const sink = startChild(
+  const sink = startBuiltCli(
     'sink',
-    'bin/millrace.js',
     [
       'sink',
       '--duckdb',
@@ -285,12 +284,11 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
       partitions: 8,
     })),
   );
-  const run = startChild(
+  const run = startBuiltCli(
     'run-live',
-    'bin/millrace.js',
     [
       'run',
-      'apps/finnhub-vwap',
+      BUILT_FLAGSHIP,
       '--app-id',
       `${prefix}live`.replace(/\./g, '-'),
       '--metrics-port',
@@ -300,9 +298,8 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
     ],
     env,
   );
-  const sink = startChild(
+  const sink = startBuiltCli(
     'sink-live',
-    'bin/millrace.js',
     [
       'sink',
       '--duckdb',
@@ -316,9 +313,8 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
   );
   await Promise.all([run, sink].map((c) => c.waitFor((l) => l.event === 'started', 90_000)));
   log(`live synthetic market at ${LAT_RATE} trades/s for ${LAT_SECONDS} s`);
-  const ingest = startChild(
+  const ingest = startBuiltCli(
     'ingest-live',
-    'bin/millrace.js',
     [
       'ingest',
       '--rate',
@@ -362,6 +358,7 @@ async function latencyCase(env: Record<string, string>, prefix: string): Promise
   };
 }
 
+buildCli(log);
 const cfg = loadConfig();
 const started = await up({ services: ['kafka', 'registry'] }, cfg);
 const ep = endpoints(cfg);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `millrace` command. Installed from the package, it runs the compiled JavaScript in
 // dist/ with plain node. In the repository (the TypeScript sources are beside it) it runs
-// the sources through tsx instead, so developing needs no build step.
+// the sources through tsx instead, so developing needs no build step; MILLRACE_BUILT=1
+// runs dist/ there too, as an installed package does (the benchmarks, after `npm run build`).
 import fs from 'node:fs';
 import { applyHeapGrowing } from './heap.js';
 
@@ -11,7 +12,14 @@ if (heapError) {
   process.exit(2);
 }
 
-const sources = fs.existsSync(new URL('../cli/main.ts', import.meta.url));
+const built = process.env.MILLRACE_BUILT === '1';
+if (built && !fs.existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
+  process.stderr.write(
+    'millrace: MILLRACE_BUILT=1 runs dist/, which is not built: run npm run build\n',
+  );
+  process.exit(2);
+}
+const sources = !built && fs.existsSync(new URL('../cli/main.ts', import.meta.url));
 let cli;
 if (sources) {
   const { register } = await import('tsx/esm/api');
