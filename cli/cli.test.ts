@@ -39,6 +39,24 @@ describe('millrace CLI', { timeout: 120_000 }, () => {
       expect(millraceWith({ MILLRACE_HEAP_GROWING_PERCENT: good }, '--help').status).toBe(0);
   });
 
+  it('runs dist/ when MILLRACE_BUILT=1, and says to build it when it is missing', () => {
+    // A copy of bin/ with no dist/ beside it: the sources' absence is not what decides.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-bin-'));
+    try {
+      fs.cpSync(path.join(root, 'bin'), path.join(dir, 'bin'), { recursive: true });
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/millrace.js'), '--help'], {
+        encoding: 'utf8',
+        env: { ...process.env, MILLRACE_BUILT: '1' },
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        'MILLRACE_BUILT=1 runs dist/, which is not built: run npm run build',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('describes and draws the example topologies in every format', () => {
     const d = millrace('describe', 'examples/topologies/clicks.yaml', '--app-id', 'clicks-app');
     expect(d.status).toBe(0);
