@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimInstanceDir } from './instance-dir.js';
+import { claimInstanceDir, lockTaskDir } from './instance-dir.js';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -93,5 +93,31 @@ describe('claimInstanceDir', () => {
     const again = claimInstanceDir(root, 'app');
     expect(ids.concat(main.processId)).toContain(again.processId);
     again.release();
+  });
+});
+
+describe('lockTaskDir', () => {
+  it('is held by one owner at a time, outlives a wipe of the task directory, and is taken over from a process that is gone', () => {
+    const root = tmp();
+    const lockFile = path.join(root, 'app', '.task-0_3.lock');
+    const held = lockTaskDir(root, 'app', '0_3')!;
+    expect(held).toBeDefined();
+    expect(lockTaskDir(root, 'app', '0_3')).toBeUndefined(); // this thread holds it already
+    fs.rmSync(path.join(root, 'app', '0_3'), { recursive: true, force: true }); // a wipe
+    expect(fs.existsSync(lockFile)).toBe(true);
+    held.release();
+    held.release(); // twice is fine
+    expect(fs.existsSync(lockFile)).toBe(false);
+
+    // Another live process holds it (the parent of this test process is alive and is not us).
+    fs.writeFileSync(lockFile, String(process.ppid));
+    expect(lockTaskDir(root, 'app', '0_3')).toBeUndefined();
+    // A process that has exited left it behind.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    fs.writeFileSync(lockFile, gone.stdout.toString());
+    const taken = lockTaskDir(root, 'app', '0_3');
+    expect(taken).toBeDefined();
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(String(process.pid));
+    taken!.release();
   });
 });

@@ -23,6 +23,7 @@ import type { Logger } from './log.js';
 import { endOffsets, type RestoreRecordOut } from './restore.js';
 import { StandbyReader, type StandbySink } from './standby-reader.js';
 import { StateMachine } from './state-machine.js';
+import { claimTaskDir, type TaskDirLock } from './instance-dir.js';
 import type { CheckpointIO } from './stream-task.js';
 import type { TaskEngine, TaskStore } from './task-port.js';
 
@@ -55,6 +56,8 @@ export class StandbyTask {
   private applying: Promise<unknown> = Promise.resolve();
   private checkpointedAt = 0;
   private dirty = false;
+  /** The task directory's lock (runtime/instance-dir.ts), given up once the standby is closed. */
+  dirLock: TaskDirLock | undefined;
 
   constructor(
     readonly id: string,
@@ -162,6 +165,9 @@ export class StandbyManager implements StandbySink {
   private readonly reader: StandbyReader;
   private timer?: NodeJS.Timeout;
 
+  private readonly stateDir: string;
+  private readonly applicationId: string;
+
   constructor(
     kafka: Kafka,
     private readonly admin: Admin,
@@ -169,6 +175,8 @@ export class StandbyManager implements StandbySink {
     private readonly factory: StandbyFactory,
     private readonly log: Logger,
   ) {
+    this.stateDir = config.stateDir;
+    this.applicationId = config.applicationId;
     this.reader = new StandbyReader(kafka, config.applicationId, this, {
       fetchMaxBytes: config.restoreFetchMaxBytes,
       log,
@@ -280,22 +288,29 @@ export class StandbyManager implements StandbySink {
 
   private async create(id: string): Promise<StandbyTask> {
     const io = this.factory.checkpoint(id);
-    let engine = await this.factory.createEngine(id);
+    // As an active task's: the directory's lock keeps out the task's old owner until it
+    // has closed (see runtime/instance-dir.ts).
+    const dirLock = claimTaskDir(this.stateDir, this.applicationId, id);
+    let engine: TaskEngine | undefined;
     let checkpoint: Map<string, number> | undefined;
     try {
+      engine = await this.factory.createEngine(id);
       checkpoint = await io.read();
+      if (!checkpoint) {
+        // No checkpoint: what the directory holds may be ahead of the committed changelog
+        // (an active task that crashed here), so it is wiped and the copy starts from scratch.
+        await engine.close();
+        engine = undefined;
+        await io.wipe();
+        engine = await this.factory.createEngine(id);
+      }
     } catch (err) {
-      await engine.close().catch(() => {});
+      await engine?.close().catch(() => {});
+      dirLock.release();
       throw err;
     }
-    if (!checkpoint) {
-      // No checkpoint: what the directory holds may be ahead of the committed changelog
-      // (an active task that crashed here), so it is wiped and the copy starts from scratch.
-      await engine.close();
-      await io.wipe();
-      engine = await this.factory.createEngine(id);
-    }
     const task = new StandbyTask(id, engine, io, checkpoint ?? new Map());
+    task.dirLock = dirLock;
     task.transition('running', checkpoint ? 'opened from its checkpoint' : 'opened empty');
     this.tasks.set(id, task);
     for (const s of task.stores)
@@ -314,6 +329,7 @@ export class StandbyManager implements StandbySink {
       .catch((err: unknown) =>
         this.log.warn('standby task did not close cleanly', { task: task.id, error: err }),
       );
+    task.dirLock?.release();
   }
 
   private partitions(): Array<{ topic: string; partition: number }> {

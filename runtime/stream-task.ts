@@ -3,6 +3,7 @@
  * punctuation) and how its commits leave (its part of the instance's transaction under
  * exactly-once, the shared producer plus a consumer offset commit under at-least-once).
  */
+import type { TaskDirLock } from './instance-dir.js';
 import { OffsetsNotCommittedError } from './errors.js';
 import type { OffsetToCommit, OutgoingRecord, WrittenOffsets } from './producers.js';
 import type { RawRecord, TaskEngine } from './task-port.js';
@@ -82,6 +83,8 @@ export class StreamTask {
   private failure: unknown;
   /** The checkpoint the task started from (changelog offset per store), if any. */
   restoredFrom: Map<string, number> | undefined;
+  /** The task directory's lock (runtime/instance-dir.ts), given up by the task manager once the task is closed. */
+  dirLock: TaskDirLock | undefined;
   /** Stores restored and processors initialised: ready to resume. */
   restoreDone = false;
   restoreInProgress = false;

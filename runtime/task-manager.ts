@@ -12,6 +12,7 @@ import { groupByTopic } from './consumer-handle.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import type { Logger } from './log.js';
 import { FetchPositions } from './fetch-positions.js';
+import { claimTaskDir, type TaskDirLock } from './instance-dir.js';
 import { decodeOffsetMetadata } from './offset-metadata.js';
 import {
   logEndOffsets,
@@ -132,18 +133,38 @@ export class TaskManager {
    */
   async create(id: string, committer: Committer): Promise<StreamTask> {
     const checkpointIO = this.factory.checkpoint(id);
-    // The stores open first: their locks keep out another instance sharing this state
-    // directory that still has the task open (it moved here, and the other has not closed
-    // it yet; the open fails and the assignment step is retried), so its checkpoint is
-    // read only once it is written, and nothing is wiped under it.
-    let engine = await this.factory.createEngine(id);
-    const checkpoint = await checkpointIO.read();
-    if (checkpoint) await checkpointIO.remove();
-    else {
-      await engine.close();
-      await checkpointIO.wipe();
+    // The task directory's lock comes first: it keeps out another stream thread or instance
+    // sharing this state directory that still has the task open (it moved here, and the
+    // other has not closed it yet; this throws and the assignment step is retried), so the
+    // checkpoint is read only once it is written, and nothing is wiped under it.
+    const dirLock = claimTaskDir(this.config.stateDir, this.config.applicationId, id);
+    let engine: TaskEngine | undefined;
+    try {
       engine = await this.factory.createEngine(id);
+      const checkpoint = await checkpointIO.read();
+      if (checkpoint) await checkpointIO.remove();
+      else {
+        await engine.close();
+        engine = undefined;
+        await checkpointIO.wipe();
+        engine = await this.factory.createEngine(id);
+      }
+      return this.created(id, committer, engine, checkpointIO, checkpoint, dirLock);
+    } catch (err) {
+      await engine?.close().catch(() => {});
+      dirLock.release();
+      throw err;
     }
+  }
+
+  private created(
+    id: string,
+    committer: Committer,
+    engine: TaskEngine,
+    checkpointIO: CheckpointIO,
+    checkpoint: Map<string, number> | undefined,
+    dirLock: TaskDirLock,
+  ): StreamTask {
     const task = new StreamTask(
       id,
       parseTaskId(id).partition,
@@ -153,6 +174,7 @@ export class TaskManager {
       !this.exactlyOnce,
     );
     task.restoredFrom = checkpoint;
+    task.dirLock = dirLock;
     task.transition('restoring', 'created');
     this.tasks.set(id, task);
     for (const p of this.partitionsOf(id)) this.byPartition.set(tp(p.topic, p.partition), task);
@@ -166,18 +188,23 @@ export class TaskManager {
       this.byPartition.delete(tp(p.topic, p.partition));
       this.positions.delete(p.topic, p.partition);
     }
-    if (clean) {
-      try {
-        await task.closeClean();
-        return;
-      } catch (err) {
-        this.log.warn('task could not commit on close; closing it dirty', {
-          task: task.id,
-          error: err,
-        });
+    try {
+      if (clean) {
+        try {
+          await task.closeClean();
+          return;
+        } catch (err) {
+          this.log.warn('task could not commit on close; closing it dirty', {
+            task: task.id,
+            error: err,
+          });
+        }
       }
+      await task.closeDirty();
+    } finally {
+      // Only once the checkpoint is written or the state wiped may the next owner open it.
+      task.dirLock?.release();
     }
-    await task.closeDirty();
   }
 
   /**
