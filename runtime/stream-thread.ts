@@ -401,11 +401,15 @@ export class StreamThread {
    */
   private async reconcile(gen: number): Promise<void> {
     const created = await this.lock.run(async () => {
+      // A stop closes every task under the lock: a step still being retried (a task whose
+      // old owner had not closed it yet) must not open them again after it.
+      if (this.stopping || this.lifecycle.is('failed')) return undefined;
       await this.hooks.beforeCreate?.(this.manager.assigned);
       const out = await this.createAndClose();
       await this.hooks.afterCreate?.(new Set(this.manager.tasks.keys()));
       return out;
     });
+    if (!created) return;
     // Restore every task that still needs it (also ones a failed earlier attempt created).
     const pending = this.manager
       .all()
@@ -419,7 +423,9 @@ export class StreamThread {
         for (const t of pending) t.restoreInProgress = false;
       }
     }
-    await this.lock.run(() => this.resumeRestored(gen));
+    await this.lock.run(async () => {
+      if (!this.stopping) await this.resumeRestored(gen);
+    });
   }
 
   private async createAndClose(): Promise<StreamTask[]> {
