@@ -9,7 +9,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository's root (children start there). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** tsx's loader by path, so that a child started in another folder finds it too. */
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 

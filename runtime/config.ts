@@ -41,8 +41,7 @@ export const DEFAULT_FETCH_MAX_BYTES = 1 << 20;
  * A fetch still holds at most `fetchMaxBytes` in all; 1 MiB per partition instead of 256 KiB
  * fills it from fewer partitions, so each task is handed bigger batches and a thread goes
  * round its fetch, process and commit cycle less often: the engine's cases ran 10–70 %
- * faster for at most 56 MiB more peak RSS, and exactly-once's latency tail grew (a fetch of
- * 1 MiB in all now brings one partition at a time; docs/benchmarks.md). The pipeline app and the
+ * faster for at most 56 MiB more peak RSS (docs/benchmarks.md). The pipeline app and the
  * sink keep 256 KiB ({@link SINK_MAX_PARTITION_FETCH_BYTES}): it cost them memory, not time.
  */
 export const DEFAULT_MAX_PARTITION_FETCH_BYTES = 1 << 20;

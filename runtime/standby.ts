@@ -23,8 +23,9 @@ import type { Logger } from './log.js';
 import { endOffsets, type RestoreRecordOut } from './restore.js';
 import { StandbyReader, type StandbySink } from './standby-reader.js';
 import { StateMachine } from './state-machine.js';
-import { claimTaskDir, type TaskDirLock } from './instance-dir.js';
+import type { TaskDirLock } from './instance-dir.js';
 import type { CheckpointIO } from './stream-task.js';
+import { openTaskState } from './task-manager.js';
 import type { TaskEngine, TaskStore } from './task-port.js';
 
 /** Opens a task's stores (an engine whose processors are never initialised) and its checkpoint. */
@@ -165,8 +166,7 @@ export class StandbyManager implements StandbySink {
   private readonly reader: StandbyReader;
   private timer?: NodeJS.Timeout;
 
-  private readonly stateDir: string;
-  private readonly applicationId: string;
+  private readonly dirs: { stateDir: string; applicationId: string };
 
   constructor(
     kafka: Kafka,
@@ -175,8 +175,7 @@ export class StandbyManager implements StandbySink {
     private readonly factory: StandbyFactory,
     private readonly log: Logger,
   ) {
-    this.stateDir = config.stateDir;
-    this.applicationId = config.applicationId;
+    this.dirs = config;
     this.reader = new StandbyReader(kafka, config.applicationId, this, {
       fetchMaxBytes: config.restoreFetchMaxBytes,
       log,
@@ -288,27 +287,15 @@ export class StandbyManager implements StandbySink {
 
   private async create(id: string): Promise<StandbyTask> {
     const io = this.factory.checkpoint(id);
-    // As an active task's: the directory's lock keeps out the task's old owner until it
-    // has closed (see runtime/instance-dir.ts).
-    const dirLock = claimTaskDir(this.stateDir, this.applicationId, id);
-    let engine: TaskEngine | undefined;
-    let checkpoint: Map<string, number> | undefined;
-    try {
-      engine = await this.factory.createEngine(id);
-      checkpoint = await io.read();
-      if (!checkpoint) {
-        // No checkpoint: what the directory holds may be ahead of the committed changelog
-        // (an active task that crashed here), so it is wiped and the copy starts from scratch.
-        await engine.close();
-        engine = undefined;
-        await io.wipe();
-        engine = await this.factory.createEngine(id);
-      }
-    } catch (err) {
-      await engine?.close().catch(() => {});
-      dirLock.release();
-      throw err;
-    }
+    // As an active task's (runtime/task-manager.ts), but its checkpoint stays: a standby's
+    // state is a prefix of the committed changelog while it runs.
+    const { engine, checkpoint, dirLock } = await openTaskState(
+      this.dirs,
+      id,
+      this.factory,
+      io,
+      false,
+    );
     const task = new StandbyTask(id, engine, io, checkpoint ?? new Map());
     task.dirLock = dirLock;
     task.transition('running', checkpoint ? 'opened from its checkpoint' : 'opened empty');

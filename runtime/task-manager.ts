@@ -29,6 +29,53 @@ export interface TaskFactory {
   checkpoint(taskId: string): CheckpointIO;
 }
 
+/** A task's local state opened for a new owner (see openTaskState). */
+export interface OpenedTaskState {
+  engine: TaskEngine;
+  /** The changelog offset per store the local state holds; undefined: it was wiped. */
+  checkpoint: Map<string, number> | undefined;
+  /** Held until the owner's close has written the checkpoint or wiped the state. */
+  dirLock: TaskDirLock;
+}
+
+/**
+ * Opens task `id`'s local state for a new owner, active or standby. The task directory's
+ * lock comes first: it keeps out another stream thread or instance sharing this state
+ * directory that still has the task open (it moved here, and the other has not closed it
+ * yet; this throws, retriably, and the step is retried), so the checkpoint is read only
+ * once it is written, and nothing is wiped under it. With no checkpoint, what the directory
+ * holds may be ahead of the changelog (a crash), so it is wiped and the stores opened
+ * afresh. `consume`: the checkpoint is removed once read (an active task's is valid once;
+ * a standby's stays valid while it runs). On failure nothing stays open or locked.
+ */
+export async function openTaskState(
+  dirs: { stateDir: string; applicationId: string },
+  id: string,
+  factory: Pick<TaskFactory, 'createEngine'>,
+  io: CheckpointIO,
+  consume: boolean,
+): Promise<OpenedTaskState> {
+  const dirLock = claimTaskDir(dirs.stateDir, dirs.applicationId, id);
+  let engine: TaskEngine | undefined;
+  try {
+    engine = await factory.createEngine(id);
+    const checkpoint = await io.read();
+    if (checkpoint) {
+      if (consume) await io.remove();
+    } else {
+      await engine.close();
+      engine = undefined;
+      await io.wipe();
+      engine = await factory.createEngine(id);
+    }
+    return { engine, checkpoint, dirLock };
+  } catch (err) {
+    await engine?.close().catch(() => {});
+    dirLock.release();
+    throw err;
+  }
+}
+
 export interface TopicPartition {
   topic: string;
   partition: number;
@@ -133,38 +180,13 @@ export class TaskManager {
    */
   async create(id: string, committer: Committer): Promise<StreamTask> {
     const checkpointIO = this.factory.checkpoint(id);
-    // The task directory's lock comes first: it keeps out another stream thread or instance
-    // sharing this state directory that still has the task open (it moved here, and the
-    // other has not closed it yet; this throws and the assignment step is retried), so the
-    // checkpoint is read only once it is written, and nothing is wiped under it.
-    const dirLock = claimTaskDir(this.config.stateDir, this.config.applicationId, id);
-    let engine: TaskEngine | undefined;
-    try {
-      engine = await this.factory.createEngine(id);
-      const checkpoint = await checkpointIO.read();
-      if (checkpoint) await checkpointIO.remove();
-      else {
-        await engine.close();
-        engine = undefined;
-        await checkpointIO.wipe();
-        engine = await this.factory.createEngine(id);
-      }
-      return this.created(id, committer, engine, checkpointIO, checkpoint, dirLock);
-    } catch (err) {
-      await engine?.close().catch(() => {});
-      dirLock.release();
-      throw err;
-    }
-  }
-
-  private created(
-    id: string,
-    committer: Committer,
-    engine: TaskEngine,
-    checkpointIO: CheckpointIO,
-    checkpoint: Map<string, number> | undefined,
-    dirLock: TaskDirLock,
-  ): StreamTask {
+    const { engine, checkpoint, dirLock } = await openTaskState(
+      this.config,
+      id,
+      this.factory,
+      checkpointIO,
+      true,
+    );
     const task = new StreamTask(
       id,
       parseTaskId(id).partition,

@@ -6,23 +6,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startProcess, type Child } from '../../harness/processes.js';
+import { repoRoot, startProcess, type Child } from '../../harness/processes.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-let builtOnce = false;
-
-/** Compiles dist/ (`npm run build`) once per bench process; throws if it fails. */
+/** Compiles dist/ (`npm run build`); throws if it fails. */
 export function buildCli(log: (m: string) => void): void {
-  if (builtOnce) return;
   log('building dist/ (npm run build): the benchmarks run the built CLI, as installed');
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/build.mjs')], {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
-  builtOnce = true;
 }
 
 /** Environment that makes bin/millrace.js run dist/ (see bin/millrace.js). */
