@@ -82,6 +82,17 @@ describe('streams config', () => {
     );
   });
 
+  it('commits caught-up tasks early by default; MILLRACE_COMMIT_WHEN_CAUGHT_UP takes true or false, and names the field otherwise', () => {
+    expect(resolveConfig(base).commitWhenCaughtUp).toBe(true);
+    const off = configFromEnv({ MILLRACE_COMMIT_WHEN_CAUGHT_UP: 'false' });
+    expect(resolveConfig(base, off).commitWhenCaughtUp).toBe(false);
+    const on = configFromEnv({ MILLRACE_COMMIT_WHEN_CAUGHT_UP: 'true' });
+    expect(resolveConfig(base, { commitWhenCaughtUp: false }, on).commitWhenCaughtUp).toBe(true);
+    expect(() =>
+      resolveConfig(base, configFromEnv({ MILLRACE_COMMIT_WHEN_CAUGHT_UP: 'no' })),
+    ).toThrow(/commitWhenCaughtUp: write true or false/);
+  });
+
   it('layers file < environment < code', () => {
     const env = configFromEnv({
       MILLRACE_COMMIT_INTERVAL: '2s',

@@ -82,6 +82,8 @@ export class StreamThread {
   private readonly lock = new Lock();
   private timers: NodeJS.Timeout[] = [];
   private lastCommit = Date.now();
+  /** Input partitions whose last batch was not their end (records after it; see commitCaughtUp). */
+  private readonly behind = new Set<string>();
   private generation = 0;
   private memberId?: string;
   private fatal?: (err: unknown) => void;
@@ -219,6 +221,9 @@ export class StreamThread {
       this.observer.onRebalance?.('start', [...this.manager.tasks.keys()]),
     );
     c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
+      const k = `${payload.topic}:${payload.partition}`;
+      if (Number(payload.offsetLag) > 0) this.behind.add(k);
+      else this.behind.delete(k);
       // batchSize 0: a batch read_committed emptied (see TaskManager.passFiltered).
       const p = payload as typeof payload & { fetchedOffset?: string };
       if (p.batchSize === 0 && p.fetchedOffset !== undefined)
@@ -246,7 +251,10 @@ export class StreamThread {
     );
     this.timers.push(
       setInterval(
-        onLock(() => this.punctuateAll()),
+        onLock(async () => {
+          await this.punctuateAll();
+          await this.commitCaughtUp();
+        }),
         Math.min(100, this.config.commitInterval),
       ),
     );
@@ -688,6 +696,28 @@ export class StreamThread {
       onRetry: (e, attempt) =>
         this.log.warn('recreating closed tasks failed; retrying', { attempt, error: e }),
     }).catch((e) => this.fail(e));
+  }
+
+  /**
+   * Commits the tasks that have uncommitted work and have caught up with their input (see
+   * the `commitWhenCaughtUp` setting), once a tenth of the commit interval (at least 100 ms)
+   * has passed since their last commit. Under exactly-once every task commits in the one
+   * transaction: only when none of those with work is behind.
+   */
+  private async commitCaughtUp(): Promise<void> {
+    if (!this.config.commitWhenCaughtUp || this.halted) return;
+    const now = Date.now();
+    const gap = Math.max(100, this.config.commitInterval / 10);
+    const working = this.manager
+      .all()
+      .filter((t) => t.state === 'running' && t.hasUncommitted && !this.manager.isRevoked(t));
+    const caughtUp = working.filter((t) =>
+      this.manager.partitionsOf(t.id).every((p) => !this.behind.has(`${p.topic}:${p.partition}`)),
+    );
+    const due = caughtUp.filter((t) => !t.committing && now - t.lastCommitStarted >= gap);
+    if (!due.length) return;
+    if (!this.exactlyOnce) return this.commitTasks(due);
+    if (caughtUp.length === working.length) await this.commitAll();
   }
 
   private async punctuateAll(): Promise<void> {

@@ -7,7 +7,14 @@
 import { describe, expect, inject, it } from 'vitest';
 import { StreamsApp } from '../../runtime/app.js';
 import { countTopology } from '../support/count-app.js';
-import { createTopics, produce, readUntil, valuesByKey } from '../support/kafka-helpers.js';
+import {
+  createTopics,
+  produce,
+  readUntil,
+  recordsIn,
+  valuesByKey,
+  withAdmin,
+} from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
 
 const { run, kafka, dir: stateDir } = useKafkaRun('it-count', 'millrace-count-');
@@ -92,6 +99,48 @@ describe('maxBufferedRecords', () => {
       await streams.close();
     }
   });
+});
+
+describe('commitWhenCaughtUp', () => {
+  it.each([true, false])(
+    'at-least-once, a 10 min commit interval, commitWhenCaughtUp %s: a burst is committed once processed when true, not before the interval when false',
+    async (caughtUp) => {
+      const app = `${run}-caught-up-${caughtUp}`;
+      const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
+      await createTopics(kafka, [
+        { topic: inTopic, partitions: 2 },
+        { topic: outTopic, partitions: 2 },
+      ]);
+      const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
+        applicationId: app,
+        bootstrapServers: inject('kafkaBrokers'),
+        commitInterval: '10m',
+        commitWhenCaughtUp: caughtUp,
+        stateDir,
+      });
+      await streams.start();
+      try {
+        // Fewer records than maxBufferedRecords: no early commit for their number.
+        await produce(kafka, inTopic, input(300, 10));
+        const t0 = Date.now();
+        let out = 0;
+        while (Date.now() - t0 < 8000 && (out = await recordsIn(kafka, outTopic)) < 300)
+          await new Promise((r) => setTimeout(r, 200));
+        const committed = await withAdmin(kafka, (admin) =>
+          admin.fetchOffsets({ groupId: app, topics: [inTopic] }),
+        );
+        const offsets = committed[0]!.partitions.reduce(
+          (n, p) => n + Math.max(0, Number(p.offset)),
+          0,
+        );
+        // At-least-once outputs leave with the commit: none before it.
+        expect(out).toBe(caughtUp ? 300 : 0);
+        expect(offsets).toBe(caughtUp ? 300 : 0);
+      } finally {
+        await streams.close();
+      }
+    },
+  );
 });
 
 describe('output topics', () => {
