@@ -141,6 +141,34 @@ describe('commitWhenCaughtUp', () => {
       }
     },
   );
+
+  it('exactly-once, a 10 min commit interval: a caught-up burst is committed (visible to read_committed readers) at once', async () => {
+    const app = `${run}-caught-up-eos`;
+    const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
+    await createTopics(kafka, [
+      { topic: inTopic, partitions: 2 },
+      { topic: outTopic, partitions: 2 },
+    ]);
+    const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
+      applicationId: app,
+      bootstrapServers: inject('kafkaBrokers'),
+      processingGuarantee: 'exactly_once',
+      commitInterval: '10m',
+      stateDir,
+    });
+    await streams.start();
+    try {
+      await produce(kafka, inTopic, input(300, 10));
+      const out = await readUntil(kafka, outTopic, (got) => got.length >= 300, 8000);
+      expect(out.length).toBe(300);
+      const committed = await withAdmin(kafka, (admin) =>
+        admin.fetchOffsets({ groupId: app, topics: [inTopic] }),
+      );
+      expect(committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(300);
+    } finally {
+      await streams.close();
+    }
+  });
 });
 
 describe('output topics', () => {
