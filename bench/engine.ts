@@ -6,13 +6,15 @@
  *     at-least-once and exactly-once
  *   - restore rate from a changelog of ≥ 1M records
  *   - p50/p99 latency from produce to committed output at half the measured EOS rate,
- *     the instance in its own process
+ *     the instance in its own process (`latency`: exactly-once; `latency-alos`: the same
+ *     at-least-once, whose outputs are written when a task commits)
  *   - the same count-by-key with `emit: 'on-commit'` (one output per key and commit, as
  *     Kafka Streams' record cache), each guarantee
  *   - failover: two instances, the owner of half the state (BENCH_FAILOVER_RECORDS keys in
  *     all, 2M by default: about 1M records of state each) `kill -9`'d → every task running
  *     again on the survivor, with 0 and with 1 standby replica
- * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency,failover picks cases (all by default);
+ * BENCH_CASES=stateless,stateful,stateful-on-commit,restore,latency,latency-alos,failover picks
+ * cases (all by default);
  * BENCH_RECORDS, BENCH_RESTORE_RECORDS, BENCH_LATENCY_SECONDS, BENCH_LATENCY_RATE,
  * BENCH_LATENCY_WARMUP_SECONDS (10: records produced before are reported apart),
  * BENCH_FAILOVER_RECORDS size them;
@@ -231,8 +233,13 @@ async function restoreCase(kafka: Kafka, brokers: string[]): Promise<BenchCase> 
   return r;
 }
 
-async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promise<BenchCase[]> {
-  const appId = `${run}-latency`;
+async function latencyCase(
+  kafka: Kafka,
+  brokers: string[],
+  rate: number,
+  guarantee: 'at_least_once' | 'exactly_once',
+): Promise<BenchCase[]> {
+  const appId = `${run}-latency-${guarantee === 'exactly_once' ? 'eos' : 'alos'}`;
   const input = `${appId}-in`;
   const output = `${appId}-out`;
   await createTopics(kafka, [
@@ -246,7 +253,7 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     INPUT: input,
     OUTPUT: output,
     KIND: 'stateful',
-    GUARANTEE: 'exactly_once',
+    GUARANTEE: guarantee,
     BROKERS: brokers.join(','),
     STATE_DIR: path.join(root, appId),
     EXPECTED: '0',
@@ -313,10 +320,11 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
   if (stats) log(`latency: the instance's commits ${JSON.stringify(stats)}`);
   const sorted = measured.sort((a, b) => a - b);
   const fromStart = all.sort((a, b) => a - b);
-  const name = `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval 100 ms`;
+  const interval = guarantee === 'exactly_once' ? '100 ms' : '1 s';
+  const name = `produce → committed output latency at ${rate} records/s (half the EOS rate), commit.interval ${interval}`;
   const r: BenchCase = {
     case: `${name}, after a ${warmup} s warm-up`,
-    guarantee: 'exactly_once',
+    guarantee,
     records: sentMeasured,
     seconds,
     records_per_s: Math.round(sentMeasured / seconds),
@@ -325,7 +333,7 @@ async function latencyCase(kafka: Kafka, brokers: string[], rate: number): Promi
     rss_mib: peak,
   };
   log(
-    `latency: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over the ${sorted.length} records after the warm-up; ` +
+    `latency (${guarantee}): p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over the ${sorted.length} records after the warm-up; ` +
       `from the first record p50 ${percentile(fromStart, 50)} ms, p99 ${percentile(fromStart, 99)} ms`,
   );
   return [
@@ -470,7 +478,9 @@ try {
   const rate = eos
     ? Math.round(eos.records_per_s! / 2)
     : Number(process.env.BENCH_LATENCY_RATE ?? 30_000);
-  if (wanted('latency')) results.push(...(await latencyCase(kafka, brokers, rate)));
+  if (wanted('latency')) results.push(...(await latencyCase(kafka, brokers, rate, 'exactly_once')));
+  if (wanted('latency-alos'))
+    results.push(...(await latencyCase(kafka, brokers, rate, 'at_least_once')));
   if (wanted('failover')) {
     const failoverInput = `${run}-failover-in`;
     await createTopics(kafka, [{ topic: failoverInput, partitions: 8 }]);
