@@ -699,18 +699,22 @@ export class StreamThread {
   }
 
   /**
-   * Commits the tasks that have uncommitted work and have caught up with their input (see
-   * the `commitWhenCaughtUp` setting), once a tenth of the commit interval (at least 100 ms)
-   * has passed since their last commit. Under exactly-once every task commits in the one
-   * transaction: only when none of those with work is behind.
+   * Commits the tasks that have processed records since their last commit and have caught
+   * up with their input (see the `commitWhenCaughtUp` setting), once a tenth of the commit
+   * interval (at least 100 ms) has passed since their last commit. Under exactly-once every
+   * task commits in the one transaction: only when none of those with records is behind.
    */
   private async commitCaughtUp(): Promise<void> {
     if (!this.config.commitWhenCaughtUp || this.halted) return;
     const now = Date.now();
     const gap = Math.max(100, this.config.commitInterval / 10);
+    // Records processed since the last commit (not a punctuation's work alone: an idle
+    // instance does not commit every tick).
     const working = this.manager
       .all()
-      .filter((t) => t.state === 'running' && t.hasUncommitted && !this.manager.isRevoked(t));
+      .filter(
+        (t) => t.state === 'running' && t.uncommittedRecords > 0 && !this.manager.isRevoked(t),
+      );
     const caughtUp = working.filter((t) =>
       this.manager.partitionsOf(t.id).every((p) => !this.behind.has(`${p.topic}:${p.partition}`)),
     );
