@@ -102,10 +102,14 @@ describe('maxBufferedRecords', () => {
 });
 
 describe('commitWhenCaughtUp', () => {
-  it.each([true, false])(
-    'at-least-once, a 10 min commit interval, commitWhenCaughtUp %s: a burst is committed once processed when true, not before the interval when false',
-    async (caughtUp) => {
-      const app = `${run}-caught-up-${caughtUp}`;
+  it.each([
+    ['at_least_once', true],
+    ['at_least_once', false],
+    ['exactly_once', true],
+  ] as const)(
+    '%s, a 10 min commit interval, commitWhenCaughtUp %s: a burst is written and committed once processed when true, neither before the interval when false',
+    async (guarantee, caughtUp) => {
+      const app = `${run}-caught-up-${guarantee === 'exactly_once' ? 'eos' : 'alos'}-${caughtUp}`;
       const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
       await createTopics(kafka, [
         { topic: inTopic, partitions: 2 },
@@ -114,6 +118,7 @@ describe('commitWhenCaughtUp', () => {
       const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
         applicationId: app,
         bootstrapServers: inject('kafkaBrokers'),
+        processingGuarantee: guarantee,
         commitInterval: '10m',
         commitWhenCaughtUp: caughtUp,
         stateDir,
@@ -122,53 +127,29 @@ describe('commitWhenCaughtUp', () => {
       try {
         // Fewer records than maxBufferedRecords: no early commit for their number.
         await produce(kafka, inTopic, input(300, 10));
+        const committed = async () => {
+          const [t] = await withAdmin(kafka, (admin) =>
+            admin.fetchOffsets({ groupId: app, topics: [inTopic] }),
+          );
+          return t!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+        };
         const t0 = Date.now();
-        let out = 0;
-        while (Date.now() - t0 < 8000 && (out = await recordsIn(kafka, outTopic)) < 300)
+        let offsets = 0;
+        while (Date.now() - t0 < 8000 && (offsets = await committed()) < 300)
           await new Promise((r) => setTimeout(r, 200));
-        const committed = await withAdmin(kafka, (admin) =>
-          admin.fetchOffsets({ groupId: app, topics: [inTopic] }),
-        );
-        const offsets = committed[0]!.partitions.reduce(
-          (n, p) => n + Math.max(0, Number(p.offset)),
-          0,
-        );
-        // At-least-once outputs leave with the commit: none before it.
-        expect(out).toBe(caughtUp ? 300 : 0);
         expect(offsets).toBe(caughtUp ? 300 : 0);
+        // Outputs leave with the commit (at-least-once) or become visible with it to
+        // read_committed readers (exactly-once): none before it.
+        if (caughtUp)
+          expect((await readUntil(kafka, outTopic, (got) => got.length >= 300, 8000)).length).toBe(
+            300,
+          );
+        else expect(await recordsIn(kafka, outTopic)).toBe(0);
       } finally {
         await streams.close();
       }
     },
   );
-
-  it('exactly-once, a 10 min commit interval: a caught-up burst is committed (visible to read_committed readers) at once', async () => {
-    const app = `${run}-caught-up-eos`;
-    const [inTopic, outTopic] = [`${app}-in`, `${app}-out`];
-    await createTopics(kafka, [
-      { topic: inTopic, partitions: 2 },
-      { topic: outTopic, partitions: 2 },
-    ]);
-    const streams = new StreamsApp(countTopology(inTopic, outTopic, stateDir), {
-      applicationId: app,
-      bootstrapServers: inject('kafkaBrokers'),
-      processingGuarantee: 'exactly_once',
-      commitInterval: '10m',
-      stateDir,
-    });
-    await streams.start();
-    try {
-      await produce(kafka, inTopic, input(300, 10));
-      const out = await readUntil(kafka, outTopic, (got) => got.length >= 300, 8000);
-      expect(out.length).toBe(300);
-      const committed = await withAdmin(kafka, (admin) =>
-        admin.fetchOffsets({ groupId: app, topics: [inTopic] }),
-      );
-      expect(committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(300);
-    } finally {
-      await streams.close();
-    }
-  });
 });
 
 describe('output topics', () => {
