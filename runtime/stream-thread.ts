@@ -362,6 +362,9 @@ export class StreamThread {
     if (this.stopping || this.lifecycle.is('failed')) return;
     const gen = ++this.generation;
     this.membership = { generationId, memberId };
+    // Which partitions are behind is learnt again from the new generation's batches: a
+    // partition that moved away must not stay in the set (commitCaughtUp).
+    this.behind.clear();
     this.lifecycle.to('partitions_assigned', `assignment of generation ${generationId}`);
     const tasks = tasksFromAssignment(assignment, this.layout);
     this.hooks.onAssignment?.({ generation: generationId, active: tasks, userData });
