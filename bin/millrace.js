@@ -6,6 +6,15 @@
 import fs from 'node:fs';
 import { applyHeapGrowing } from './heap.js';
 
+// A reader that stops early (`millrace --help | head -3`) closes the pipe: end quietly, as
+// command-line tools do, instead of dying of an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
+
 const heapError = applyHeapGrowing();
 if (heapError) {
   process.stderr.write(`millrace: ${heapError}\n`);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,20 @@ describe('millrace CLI', { timeout: 120_000 }, () => {
       expect(h.status).toBe(0);
       expect(h.stdout).toContain(`millrace ${c}`);
     }
+  });
+
+  it('ends quietly when its reader closes the pipe early (millrace --help | head -1)', async () => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/millrace.js'), '--help'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the CLI (seconds to load) writes its first line.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 
   it('takes the heap growing percent from MILLRACE_HEAP_GROWING_PERCENT and names it when it is wrong', () => {
