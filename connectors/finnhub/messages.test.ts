@@ -80,6 +80,22 @@ describe('parseFrame', () => {
     ['{"type":"trade","data":[{"p":1,"t":2,"v":1}]}', 'trade_entry_shape', /\.s/],
     ['{"type":"trade","data":[{"s":"A","p":1,"t":2,"v":1,"c":"1"}]}', 'trade_entry_shape', /\.c/],
     ['{"type":"trade","data":[7]}', 'trade_entry_shape', /not an object/],
+    // Times no Avro long holds: writing them to trades.raw would throw and stop the ingest.
+    [
+      '{"type":"trade","data":[{"s":"A","p":1,"t":1e20,"v":1}]}',
+      'trade_entry_shape',
+      /\.t is not a time/,
+    ],
+    [
+      '{"type":"trade","data":[{"s":"A","p":1,"t":1e400,"v":1}]}',
+      'trade_entry_shape',
+      /\.t is not a time/,
+    ],
+    [
+      '{"type":"trade","data":[{"s":"A","p":1,"t":-1e400,"v":1}]}',
+      'trade_entry_shape',
+      /\.t is not a time/,
+    ],
   ])('rejects %s as %s, whole', (frame, reason, detail) => {
     const p = parseFrame(frame, 1);
     expect(p).toMatchObject({ kind: 'reject', reason });

@@ -59,6 +59,10 @@ function toTrade(d: unknown): FinnhubTrade | string {
   if (typeof e.s !== 'string' || e.s === '') return '.s is not a symbol';
   for (const f of ['p', 't', 'v'] as const)
     if (typeof e[f] !== 'number') return `.${f} is not a number`;
+  // trades.raw holds the time as an Avro long: a time no long can hold (1e20, or 1e400,
+  // which JSON reads as Infinity) is this frame's fault, not a reason to stop the ingest.
+  if (!Number.isSafeInteger(Math.trunc(e.t as number)))
+    return '.t is not a time in epoch milliseconds (an integer within ±2^53)';
   const c = e.c;
   if (c !== undefined && c !== null && !(Array.isArray(c) && c.every(isScalar)))
     return '.c is not a list of conditions';
