@@ -42,6 +42,13 @@ export interface PipelineOptions {
   windowSizeMs: number;
   graceMs: number;
   maxClockSkewMs?: number;
+  /**
+   * Trades more than this ahead of their ingest time go to trades.dlq as
+   * `timestamp_in_future` (default a day; `undefined` turns the rule off). Without it, one
+   * trade stamped a year ahead (a bad clock, microseconds sent as milliseconds) moves the
+   * VWAP windows' clock a year on: every trade after it is late and no window closes.
+   */
+  maxFutureMs?: number;
   idleCloseMs?: number;
 }
 
@@ -50,6 +57,7 @@ export const defaults: PipelineOptions = {
   dedupeRetentionMs: 600_000,
   windowSizeMs: 60_000,
   graceMs: 10_000,
+  maxFutureMs: 86_400_000,
 };
 
 export function topology(options: Partial<PipelineOptions> = {}): BuiltTopology {
@@ -60,7 +68,10 @@ export function topology(options: Partial<PipelineOptions> = {}): BuiltTopology 
     .process('explode-trades', { name: 'ingest' })
     .process('validate-trade', {
       name: 'validate',
-      options: o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs },
+      options: {
+        ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
+        ...(o.maxFutureMs === undefined ? {} : { maxFutureMs: o.maxFutureMs }),
+      },
     })
     .process('dedupe-trades', {
       name: 'dedupe',

@@ -136,6 +136,46 @@ describe('finnhub-vwap pipeline', () => {
     expect(driver!.metric('vwap', 'late_records')).toBe(1);
   });
 
+  it.each([
+    [
+      'by default a trade a year ahead of its ingest time is dead-lettered',
+      {},
+      3,
+      'timestamp_in_future',
+    ],
+    [
+      'without the future bound it moves the clock: the trades after it are late',
+      { maxFutureMs: undefined },
+      1,
+      'late',
+    ],
+  ] as const)('%s', async (_name, opts, closed, reason) => {
+    driver = await TopologyTestDriver.create(topology(opts), {
+      serdes,
+      deadLetterTopic: TOPICS.dlq,
+      applicationId: 'finnhub-vwap',
+    });
+    const input = driver.input(TOPICS.raw, { key: 'string', value: SERDES.raw });
+    const pipe = (t: number, ingest: number) =>
+      input.pipe(
+        'AAPL',
+        { type: 'trade', data: [e('AAPL', t, 100, 1)], ingest_timestamp: ingest },
+        { timestamp: ingest },
+      );
+    await pipe(T0, T0);
+    await pipe(T0 + 365 * 86_400_000, T0 + 1); // a bad clock, or a wrong unit
+    // Four minutes of trades, one a second: the windows of W0, +1 and +2 minutes close.
+    for (let s = 1; s <= 240; s++) await pipe(T0 + s * 1000, T0 + s * 1000);
+    const windows = driver.output(TOPICS.vwap, { key: 'string', value: SERDES.vwap }).readAll();
+    expect(windows.map((w) => (w.value as VwapWindow).window_start).slice(0, closed)).toEqual(
+      [W0, W0 + 60_000, W0 + 120_000].slice(0, closed),
+    );
+    expect(windows).toHaveLength(closed);
+    const reasons = driver.deadLetters().map((d) => d.headers['millrace.reason']);
+    if (reason === 'timestamp_in_future') expect(reasons).toEqual(['timestamp_in_future']);
+    else expect(reasons.filter((r) => r === 'late')).toHaveLength(240);
+  });
+
   it('keeps the open windows in vwap-store and the last closed window per symbol in vwap-last-store', async () => {
     const { windows } = await run([
       [e('AAPL', W0 + 1, 10, 1)],

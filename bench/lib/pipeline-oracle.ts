@@ -36,10 +36,12 @@ export interface Expected {
 export function expectedOutputs(
   rawTopic: string,
   input: RawInput[],
-  o: { sizeMs?: number; graceMs?: number } = {},
+  o: { sizeMs?: number; graceMs?: number; maxFutureMs?: number } = {},
 ): Expected {
   const size = o.sizeMs ?? 60_000;
   const grace = o.graceMs ?? 10_000;
+  // The app's default future bound (apps/finnhub-vwap: a day).
+  const rules = { maxFutureMs: o.maxFutureMs ?? 86_400_000 };
   const out: Expected = { trades: [], windows: [], deadLetters: [], duplicates: 0 };
   const byPartition = new Map<number, RawInput[]>();
   for (const r of input)
@@ -66,7 +68,7 @@ export function expectedOutputs(
           volume: e.v,
           type: message.type,
         };
-        const rule = brokenRule(t, {});
+        const rule = brokenRule(t, rules);
         if (rule) {
           out.deadLetters.push(`${rule}|${partition}|${offset}`);
           return;

@@ -39,9 +39,14 @@ export const market: ProcessorDefinition[] = [
   {
     type: 'validate-trade',
     description:
-      'Dead-letters trades that break a rule (price, volume, symbol, timestamp, optional clock skew)',
-    options: z.object({ maxClockSkewMs: z.number().int().positive().optional() }).strict(),
-    create: (o: { maxClockSkewMs?: number }) => new ValidateTrade(o),
+      'Dead-letters trades that break a rule (price, volume, symbol, timestamp, optional clock skew and future bound)',
+    options: z
+      .object({
+        maxClockSkewMs: z.number().int().positive().optional(),
+        maxFutureMs: z.number().int().positive().optional(),
+      })
+      .strict(),
+    create: (o: { maxClockSkewMs?: number; maxFutureMs?: number }) => new ValidateTrade(o),
   },
   {
     type: 'dedupe-trades',

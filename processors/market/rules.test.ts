@@ -44,6 +44,17 @@ describe('validation rules', () => {
       brokenRule(trade({ ingest_timestamp: 1_700_000_060_000 }), { maxClockSkewMs: 60_000 }),
     ).toBeUndefined();
   });
+
+  it('checks the future bound only when asked: ahead of the ingest time by more than maxFutureMs', () => {
+    const ahead = trade({ trade_timestamp: 1_700_000_060_051 }); // 60,001 ms after its ingest
+    expect(brokenRule(ahead, {})).toBeUndefined();
+    expect(brokenRule(ahead, { maxFutureMs: 60_000 })).toBe('timestamp_in_future');
+    const atBound = trade({ trade_timestamp: 1_700_000_060_050 });
+    expect(brokenRule(atBound, { maxFutureMs: 60_000 })).toBeUndefined();
+    // Behind its ingest time (a replay, a backfill) is never "in the future".
+    const old = trade({ trade_timestamp: 1_600_000_000_000 });
+    expect(brokenRule(old, { maxFutureMs: 60_000 })).toBeUndefined();
+  });
 });
 
 describe('dedupe keys', () => {

@@ -8,6 +8,12 @@ import type { Trade } from './trade.js';
 export interface ValidateOptions {
   /** Reject trades whose time is further than this from their ingest time (ms). Off when undefined. */
   maxClockSkewMs?: number;
+  /**
+   * Reject trades whose time is more than this ahead of their ingest time (ms). Off when
+   * undefined. One trade far in the future moves the windows' clock there: every trade after
+   * it would be late (see apps/finnhub-vwap, whose default is a day).
+   */
+  maxFutureMs?: number;
 }
 
 /** Every rule's name: the dead-letter reasons `validate-trade` can give. */
@@ -18,6 +24,7 @@ export const VALIDATION_RULES = [
   'volume_not_finite',
   'volume_negative',
   'timestamp_not_positive_integer',
+  'timestamp_in_future',
   'clock_skew',
 ] as const;
 
@@ -32,6 +39,8 @@ export function brokenRule(t: Trade, opts: ValidateOptions): ValidationRule | un
   if (t.volume < 0) return 'volume_negative';
   if (!Number.isSafeInteger(t.trade_timestamp) || t.trade_timestamp <= 0)
     return 'timestamp_not_positive_integer';
+  if (opts.maxFutureMs !== undefined && t.trade_timestamp - t.ingest_timestamp > opts.maxFutureMs)
+    return 'timestamp_in_future';
   if (
     opts.maxClockSkewMs !== undefined &&
     Math.abs(t.trade_timestamp - t.ingest_timestamp) > opts.maxClockSkewMs

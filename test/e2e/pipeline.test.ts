@@ -29,7 +29,7 @@ const PREFIX = `e2e-${randomUUID().slice(0, 8)}.`;
 process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
 const APP_ID = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
 const FRAMES = 20_000;
-const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js');
+const { SERDES, TOPICS, defaults, serdes } = await import('../../apps/finnhub-vwap/app.js');
 // Event time starts half an hour ago, on a minute: outputs carry event time, and Kafka
 // deletes records older than a topic's retention (7 days) within minutes of writing them.
 const START = Math.floor((Date.now() - 30 * 60_000) / 60_000) * 60_000;
@@ -128,7 +128,7 @@ describe('finnhub-vwap pipeline, as a user runs it', () => {
             volume: e.v,
             type: 'trade',
           };
-          if (brokenRule(t, {})) invalid++;
+          if (brokenRule(t, { maxFutureMs: defaults.maxFutureMs })) invalid++;
           else if (!valid.has(`${e.s}|${e.t}`)) valid.set(`${e.s}|${e.t}`, e.p);
         }
       }
