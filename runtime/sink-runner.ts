@@ -6,9 +6,11 @@
  * Kafka's group offsets: a crash at any moment neither loses nor duplicates a row, and
  * replays are harmless because rows are upserted by primary key.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { ensureTopics } from '../connectors/kafka/topics.js';
 import { DEFAULT_FETCH_MAX_BYTES, SINK_MAX_PARTITION_FETCH_BYTES } from './config.js';
 import type { Logger } from './log.js';
+import { deadLetterRecord } from './task/dead-letter.js';
 import type { RawRecord } from './task/types.js';
 
 /** What a warehouse offers a sink (implemented by connectors/duckdb and connectors/snowflake). */
@@ -23,13 +25,29 @@ export interface SinkTarget {
   ): Promise<void>;
 }
 
-/** Turns one consumed record into a row of a table (or `undefined` to skip it). */
+/** A row of a table, from one consumed record. */
+export interface MappedRow {
+  table: string;
+  row: Record<string, unknown>;
+}
+
+/**
+ * A record that no retry will make readable (not the topic's format, a schema id the
+ * registry never issued): dead-lettered with `reason` when the sink has a dead-letter
+ * topic, else the sink stops on `error`.
+ */
+export interface RejectedRecord {
+  deadLetter: string;
+  error: unknown;
+}
+
+/**
+ * Turns one consumed record into a row of a table (or `undefined` to skip it). Throwing
+ * stops the sink: that is for what a retry may mend (an unreachable registry).
+ */
 export type RowMapper = (
   record: Omit<RawRecord, 'headers'>,
-) =>
-  | { table: string; row: Record<string, unknown> }
-  | undefined
-  | Promise<{ table: string; row: Record<string, unknown> } | undefined>;
+) => MappedRow | RejectedRecord | undefined | Promise<MappedRow | RejectedRecord | undefined>;
 
 export interface SinkRunnerOptions {
   sinkId: string;
@@ -55,6 +73,13 @@ export interface SinkRunnerOptions {
   fetchMaxBytes?: number;
   /** Most bytes one fetch returns per partition (`max.partition.fetch.bytes`). Default 256 KiB. */
   maxPartitionFetchBytes?: number;
+  /**
+   * Where records the mapper rejects go (their original bytes and headers, plus
+   * `millrace.reason`, `millrace.error` and `millrace.source.*`), produced before the batch
+   * that holds their offsets is written; a crash in between may send one twice. Without
+   * it, the sink stops on such a record.
+   */
+  deadLetterTopic?: string;
   log: Logger;
   /** Called after each batch is committed in the warehouse. */
   onBatch?: (info: {
@@ -70,6 +95,9 @@ export interface SinkRunnerOptions {
 
 export class SinkRunner {
   private consumer!: Consumer;
+  private producer?: Producer;
+  /** Records dead-lettered since the start. */
+  deadLettered = 0;
   private buffer: Array<{ table: string; row: Record<string, unknown> }> = [];
   private bytes = 0;
   private offsets = new Map<string, number>();
@@ -131,6 +159,7 @@ export class SinkRunner {
     await this.consumer?.stop().catch(() => {});
     await this.serial(() => this.flush());
     await this.consumer?.disconnect().catch(() => {});
+    await this.producer?.disconnect().catch(() => {});
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -174,17 +203,23 @@ export class SinkRunner {
       for (const m of batch.messages) {
         const offset = Number(m.offset);
         const timestamp = Number(m.timestamp);
-        const r = this.opts.map({
+        const record = {
           topic: batch.topic,
           partition: batch.partition,
           offset,
           key: m.key,
           value: m.value,
           timestamp,
-        });
+        };
+        const r = this.opts.map(record);
         // Awaited only when the mapper is asynchronous (a schema to fetch): not per record.
         const mapped = r instanceof Promise ? await r : r;
-        if (mapped) {
+        if (mapped && 'deadLetter' in mapped) {
+          await this.deadLetter(
+            { ...record, headers: (m.headers ?? {}) as RawRecord['headers'] },
+            mapped,
+          );
+        } else if (mapped) {
           this.buffer.push(mapped);
           this.bytes += (m.value?.length ?? 0) + 64;
         }
@@ -200,6 +235,43 @@ export class SinkRunner {
         await this.flush();
     });
     await heartbeat().catch(() => {});
+  }
+
+  private async deadLetter(raw: RawRecord, rejected: RejectedRecord): Promise<void> {
+    const topic = this.opts.deadLetterTopic;
+    if (!topic) throw rejected.error;
+    if (!this.producer) {
+      // Created on the first dead letter (one partition, the brokers' replication) when
+      // absent: a sink that never meets one needs no topic, nor the admin call at start.
+      await ensureTopics(this.kafka, [{ topic, partitions: 1 }]);
+      const producer = this.kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+      await producer.connect();
+      this.producer = producer;
+    }
+    const r = deadLetterRecord({
+      topic,
+      task: this.opts.sinkId,
+      processor: 'sink',
+      reason: rejected.deadLetter,
+      error: rejected.error,
+      raw,
+      now: Date.now(),
+    });
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: r.key, value: r.value, timestamp: String(r.timestamp), headers: r.headers ?? {} },
+      ],
+    });
+    this.deadLettered++;
+    this.opts.log.warn('sink dead-lettered a record it cannot read', {
+      sink: this.opts.sinkId,
+      reason: rejected.deadLetter,
+      source: `${raw.topic}:${raw.partition}@${raw.offset}`,
+      deadLetterTopic: topic,
+      error: rejected.error,
+    });
   }
 
   private async flush(): Promise<void> {

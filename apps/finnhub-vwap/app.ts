@@ -30,6 +30,8 @@ export const TOPICS = {
   vwap: `${PREFIX}vwap.1m`,
   dlq: `${PREFIX}trades.dlq`,
   finnhubDlq: `${PREFIX}finnhub.dlq`,
+  /** Records of trades.clean and vwap.1m the warehouse sink cannot read. */
+  sinkDlq: `${PREFIX}warehouse.dlq`,
 } as const;
 
 /** Serde names: the Avro serdes are bound to the schema registry when the app runs. */

@@ -13,7 +13,13 @@ import { createKafka } from '../../connectors/kafka/client.js';
 import type { WarehouseSink } from '../../connectors/warehouse/index.js';
 import type { DedupeKey } from '../../connectors/warehouse/tables.js';
 import type { Logger } from '../../runtime/log.js';
-import { SinkRunner, type RowMapper } from '../../runtime/sink-runner.js';
+import {
+  SinkRunner,
+  type MappedRow,
+  type RejectedRecord,
+  type RowMapper,
+} from '../../runtime/sink-runner.js';
+import { SerdeError } from '../../connectors/registry/errors.js';
 import type { Trade, VwapWindow } from '../../processors/market/trade.js';
 import { SERDES, TOPICS, serdes } from './app.js';
 
@@ -35,6 +41,12 @@ export interface PipelineSinkOptions {
   /** Where `SNOWFLAKE_*` come from; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   log: Logger;
+  /**
+   * Where records the sink cannot read go, with the reason (not Avro, a schema id the
+   * registry never issued); default `warehouse.dlq` (with MILLRACE_TOPIC_PREFIX). `null`:
+   * the sink stops on such a record instead.
+   */
+  deadLetterTopic?: string | null;
   /** Flush thresholds (rows, ms); defaults 5 000 rows or 500 ms. */
   maxRows?: number;
   maxDelayMs?: number;
@@ -95,17 +107,31 @@ export async function pipelineRowMapper(registryUrl: string): Promise<RowMapper>
   const trade = s[SERDES.trade];
   const vwap = s[SERDES.vwap];
   // Synchronous unless a record names a schema not fetched yet (then once, asynchronously).
-  const toRow = (topic: string, value: Buffer) =>
-    topic === TOPICS.clean
-      ? { table: 'trades', row: trade.deserialize(value) as Trade & Record<string, unknown> }
-      : { table: 'vwap_1m', row: vwap.deserialize(value) as VwapWindow & Record<string, unknown> };
+  const toRow = (topic: string, value: Buffer): MappedRow | RejectedRecord => {
+    try {
+      return topic === TOPICS.clean
+        ? { table: 'trades', row: trade.deserialize(value) as Trade & Record<string, unknown> }
+        : {
+            table: 'vwap_1m',
+            row: vwap.deserialize(value) as VwapWindow & Record<string, unknown>,
+          };
+    } catch (err) {
+      // Bytes that are not the topic's Avro, or a schema id the registry never issued: no
+      // retry reads them. Anything else (a registry that is down) stops the sink.
+      if (err instanceof SerdeError && err.domain === 'user' && !err.retriable)
+        return { deadLetter: 'deserialization_error', error: err };
+      throw err;
+    }
+  };
   return (r) => {
     if (r.value === null) return undefined;
     const serde = r.topic === TOPICS.clean ? trade : vwap;
-    const id = serde.missingSchemaId(r.value);
-    if (id === undefined) return toRow(r.topic, r.value);
+    // Fetches a schema id not seen yet (asking again while the registry is unreachable,
+    // up to a minute); an id the registry does not know is left to deserialize to say so.
+    const ready = serde.prepareFor(r.value);
+    if (!ready) return toRow(r.topic, r.value);
     const value = r.value;
-    return serde.ensureSchema(id).then(() => toRow(r.topic, value));
+    return ready.then(() => toRow(r.topic, value));
   };
 }
 
@@ -130,6 +156,7 @@ export async function startPipelineSink(
     sessionTimeout: o.sessionTimeoutMs,
     fetchMaxBytes: o.fetchMaxBytes,
     maxPartitionFetchBytes: o.maxPartitionFetchBytes,
+    ...(o.deadLetterTopic === null ? {} : { deadLetterTopic: o.deadLetterTopic ?? TOPICS.sinkDlq }),
     log: o.log,
     onBatch: (b) => {
       const trades = b.batches.find((x) => x.table === 'trades')?.rows ?? [];
