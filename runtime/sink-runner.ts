@@ -23,6 +23,11 @@ export interface SinkTarget {
     batches: Array<{ table: string; rows: Record<string, unknown>[] }>,
     offsets: Map<string, number>,
   ): Promise<void>;
+  /**
+   * Why `row` cannot be written to `table` (a value that does not fit its column), or
+   * `undefined`. Asked only after a `writeBatch` failed, to dead-letter the rows at fault.
+   */
+  rowProblem?(table: string, row: Record<string, unknown>): string | undefined;
 }
 
 /** A row of a table, from one consumed record. */
@@ -98,7 +103,9 @@ export class SinkRunner {
   private producer?: Producer;
   /** Records dead-lettered since the start. */
   deadLettered = 0;
-  private buffer: Array<{ table: string; row: Record<string, unknown> }> = [];
+  private buffer: MappedRow[] = [];
+  /** The record each buffered row came from (same index), for a dead letter. */
+  private sources: RawRecord[] = [];
   private bytes = 0;
   private offsets = new Map<string, number>();
   private timestamps: number[] = [];
@@ -173,6 +180,7 @@ export class SinkRunner {
   ): Promise<void> {
     // Rows buffered for partitions we may have lost must not be written by us any more.
     this.buffer = [];
+    this.sources = [];
     this.bytes = 0;
     this.offsets.clear();
     this.timestamps = [];
@@ -203,24 +211,23 @@ export class SinkRunner {
       for (const m of batch.messages) {
         const offset = Number(m.offset);
         const timestamp = Number(m.timestamp);
-        const record = {
+        const record: RawRecord = {
           topic: batch.topic,
           partition: batch.partition,
           offset,
           key: m.key,
           value: m.value,
           timestamp,
+          headers: m.headers as RawRecord['headers'],
         };
         const r = this.opts.map(record);
         // Awaited only when the mapper is asynchronous (a schema to fetch): not per record.
         const mapped = r instanceof Promise ? await r : r;
         if (mapped && 'deadLetter' in mapped) {
-          await this.deadLetter(
-            { ...record, headers: (m.headers ?? {}) as RawRecord['headers'] },
-            mapped,
-          );
+          await this.deadLetter(record, mapped);
         } else if (mapped) {
           this.buffer.push(mapped);
+          this.sources.push(record);
           this.bytes += (m.value?.length ?? 0) + 64;
         }
         next = offset + 1;
@@ -274,22 +281,62 @@ export class SinkRunner {
     });
   }
 
+  /**
+   * After a failed write: dead-letters the buffered rows the warehouse says do not fit
+   * (`invalid_row`) and keeps the others. False when there is none (or no dead-letter
+   * topic): the failure was not the rows'.
+   */
+  private async deadLetterInvalidRows(): Promise<boolean> {
+    const target = this.opts.target;
+    if (!this.opts.deadLetterTopic || !target.rowProblem) return false;
+    const keep: MappedRow[] = [];
+    const keepSources: RawRecord[] = [];
+    for (let i = 0; i < this.buffer.length; i++) {
+      const b = this.buffer[i]!;
+      const problem = target.rowProblem(b.table, b.row);
+      if (problem === undefined) {
+        keep.push(b);
+        keepSources.push(this.sources[i]!);
+      } else
+        await this.deadLetter(this.sources[i]!, {
+          deadLetter: 'invalid_row',
+          error: new Error(problem),
+        });
+    }
+    if (keep.length === this.buffer.length) return false;
+    this.buffer = keep;
+    this.sources = keepSources;
+    return true;
+  }
+
   private async flush(): Promise<void> {
     if (!this.offsets.size) return;
-    const byTable = new Map<string, Record<string, unknown>[]>();
-    for (const { table, row } of this.buffer)
-      (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
     const t0 = performance.now();
-    const batches = [...byTable].map(([table, rows]) => ({ table, rows }));
-    await this.opts.target.writeBatch(this.opts.sinkId, batches, new Map(this.offsets));
+    let byTable: Map<string, Record<string, unknown>[]>;
+    const write = () => {
+      byTable = new Map();
+      for (const { table, row } of this.buffer)
+        (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
+      const batches = [...byTable].map(([table, rows]) => ({ table, rows }));
+      return this.opts.target
+        .writeBatch(this.opts.sinkId, batches, new Map(this.offsets))
+        .then(() => batches);
+    };
+    // The offsets cover the dead-lettered records too: written with the rest, they are
+    // not read again.
+    const batches = await write().catch(async (err: unknown) => {
+      if (!(await this.deadLetterInvalidRows())) throw err;
+      return write();
+    });
     this.opts.onBatch?.({
       rows: this.buffer.length,
-      tables: Object.fromEntries([...byTable].map(([t, r]) => [t, r.length])),
+      tables: Object.fromEntries([...byTable!].map(([t, r]) => [t, r.length])),
       batches,
       seconds: (performance.now() - t0) / 1000,
       oldestTimestamps: this.timestamps,
     });
     this.buffer = [];
+    this.sources = [];
     this.bytes = 0;
     this.offsets.clear();
     this.timestamps = [];

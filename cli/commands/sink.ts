@@ -135,8 +135,9 @@ export const sinkCommand: Command = {
         `Each batch of rows and the source offsets it came from commit in ONE warehouse transaction (table\n` +
         `millrace_offsets); on start the sink resumes from those offsets, so a crash at any moment neither loses\n` +
         `nor duplicates a row. Only one DuckDB sink may write a file at a time. A record it cannot read (not the\n` +
-        `topic's Avro, a schema id the registry never issued) goes to warehouse.dlq with millrace.reason and\n` +
-        `millrace.source.* headers (the topic is created on the first one), and the sink goes on.\n\n` +
+        `topic's Avro, a schema id the registry never issued) or whose row does not fit its table goes to\n` +
+        `warehouse.dlq with millrace.reason and millrace.source.* headers (the topic is created on the first\n` +
+        `one), and the sink goes on.\n\n` +
         `  --warehouse W      duckdb (default) or snowflake (default when SNOWFLAKE_ACCOUNT is set)\n` +
         `  --duckdb FILE      DuckDB file (default MILLRACE_DUCKDB_PATH or data/millrace.duckdb); DuckDB's threads\n` +
         `                     and checkpoint threshold: MILLRACE_DUCKDB_THREADS (default 1),\n` +

@@ -8,7 +8,13 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { loadDdl } from '../warehouse/ddl.js';
 import { SinkError } from '../warehouse/errors.js';
-import { batchCells, managedTable, offsetsFromRows, type TableCells } from '../warehouse/batch.js';
+import {
+  batchCells,
+  managedTable,
+  offsetsFromRows,
+  rowProblem,
+  type TableCells,
+} from '../warehouse/batch.js';
 import { Serial } from '../warehouse/serial.js';
 import type { ColumnDescription, TableRows, WarehouseSink } from '../warehouse/sink.js';
 import { OFFSETS_TABLE, warehouseTables, type TableSpec } from '../warehouse/tables.js';
@@ -189,6 +195,10 @@ export class DuckDbSink implements WarehouseSink {
     const stmt = await this.connection().prepare(sql);
     params.forEach((p, i) => stmt.bindVarchar(i + 1, p));
     return (await stmt.runAndReadAll()).getRowObjects();
+  }
+
+  rowProblem(table: string, row: Record<string, unknown>): string | undefined {
+    return rowProblem(this.tables, this.kind, table, row);
   }
 
   private table(name: string): TableSpec {

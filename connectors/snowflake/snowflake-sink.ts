@@ -8,7 +8,7 @@ import type snowflake from 'snowflake-sdk';
 import { loadDdl } from '../warehouse/ddl.js';
 import { SinkError } from '../warehouse/errors.js';
 import { silentLogger, type SinkLogger } from '../warehouse/logger.js';
-import { batchCells, managedTable, offsetsFromRows } from '../warehouse/batch.js';
+import { batchCells, managedTable, offsetsFromRows, rowProblem } from '../warehouse/batch.js';
 import { Serial } from '../warehouse/serial.js';
 import type { ColumnDescription, TableRows, WarehouseSink } from '../warehouse/sink.js';
 import { OFFSETS_TABLE, warehouseTables, type TableSpec } from '../warehouse/tables.js';
@@ -265,6 +265,10 @@ export class SnowflakeSink implements WarehouseSink {
 
   private qualified(table: TableSpec): string {
     return `${this.config.database}.${this.config.schema}.${table.name}`;
+  }
+
+  rowProblem(table: string, row: Record<string, unknown>): string | undefined {
+    return rowProblem(this.tables, this.kind, table, row);
   }
 
   private table(name: string): TableSpec {

@@ -34,6 +34,25 @@ export function managedTable(
 }
 
 /**
+ * Why `row` cannot be written to managed table `name` (the `SINK_ROW_INVALID` message:
+ * table, column and value), or `undefined` when it can.
+ */
+export function rowProblem(
+  tables: ReadonlyMap<string, TableSpec>,
+  sink: string,
+  name: string,
+  row: Record<string, unknown>,
+): string | undefined {
+  try {
+    prepareRows(managedTable(tables, name, sink), [row], sink);
+    return undefined;
+  } catch (err) {
+    if (err instanceof SinkError && err.code === 'SINK_ROW_INVALID') return err.message;
+    throw err;
+  }
+}
+
+/**
  * Every table's rows of one write, checked and in column order, then the `millrace_offsets`
  * rows of `sinkId` for `offsets` (stamped `nowMs`): the order a write upserts them in.
  * @throws SinkError `SINK_UNKNOWN_TABLE`, `SINK_ROW_INVALID`

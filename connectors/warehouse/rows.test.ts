@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SinkError } from './errors.js';
-import { offsetsFromRows } from './batch.js';
+import { offsetsFromRows, rowProblem } from './batch.js';
 import { offsetRows } from './offsets.js';
 import { prepareRows } from './rows.js';
 import { OFFSETS_TABLE, tradesTable, VWAP_1M_TABLE } from './tables.js';
@@ -87,6 +87,18 @@ describe('prepareRows', () => {
         message: expect.stringMatching(msg),
       });
     }
+  });
+});
+
+describe('rowProblem (what the sink dead-letters after a failed write)', () => {
+  const tables = new Map([['trades', tradesTable('symbol+timestamp')]]);
+  it('names the column of a row that does not fit, and passes one that does', () => {
+    expect(rowProblem(tables, 't', 'trades', trade())).toBeUndefined();
+    expect(rowProblem(tables, 't', 'trades', trade({ price: Number.NaN }))).toMatch(/price/);
+    expect(rowProblem(tables, 't', 'trades', trade({ extra: 1 }))).toMatch(/extra/);
+  });
+  it("throws what is not the row's fault (a table the sink does not manage)", () => {
+    expect(() => rowProblem(tables, 't', 'nope', trade())).toThrow(/no table nope/);
   });
 });
 

@@ -62,6 +62,8 @@ export interface WarehouseSink {
     batches: ReadonlyArray<TableRows>,
     offsets: ReadonlyMap<string, number>,
   ): Promise<void>;
+  /** Why `row` cannot be written to managed table `table`, or `undefined` (no warehouse call). */
+  rowProblem(table: string, row: Record<string, unknown>): string | undefined;
   /**
    * Every row of a managed table ordered by primary key, timestamps as epoch ms, integers
    * as numbers. For inspection and tests; not meant for large tables.

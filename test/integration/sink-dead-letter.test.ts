@@ -1,8 +1,8 @@
 /**
  * The warehouse sink against a real broker and registry: a record of trades.clean it
- * cannot read (bytes that are not Avro, a schema id the registry never issued) goes to
- * warehouse.dlq with the reason and where it came from, the good rows around it are
- * written, and a restarted sink neither writes nor dead-letters anything twice (the
+ * cannot read (bytes that are not Avro, a schema id the registry never issued) or whose row
+ * does not fit the table (a NaN price) goes to warehouse.dlq with the reason and where it
+ * came from, the good rows around it are written, and a restarted sink neither writes nor dead-letters anything twice (the
  * dead-lettered offsets were committed with the next batch of rows).
  */
 import fs from 'node:fs';
@@ -96,6 +96,8 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
       { key: 'AAPL', value: avro.serialize(trade(1)) },
       { key: 'AAPL', value: Buffer.from('not avro at all') },
       { key: 'AAPL', value: unknownId },
+      // Avro takes a NaN price; the trades table does not.
+      { key: 'AAPL', value: avro.serialize({ ...trade(4), price: Number.NaN }) },
       { key: 'AAPL', value: avro.serialize(trade(2)) },
     ]);
     await withSink(async (sink) => {
@@ -106,12 +108,14 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
       ]);
     });
     // Produced before the batch that holds their offsets was written.
-    const dlq = await readUntil(kafka, TOPICS.sinkDlq, settled(2, 1000), 30_000, 'base64');
+    const dlq = await readUntil(kafka, TOPICS.sinkDlq, settled(3, 1000), 30_000, 'base64');
     expect(dlq.map((r) => r.headers['millrace.reason'])).toEqual([
       'deserialization_error',
       'deserialization_error',
+      'invalid_row',
     ]);
-    expect(dlq.map((r) => r.headers['millrace.source.offset'])).toEqual(['1', '2']);
+    expect(dlq.map((r) => r.headers['millrace.source.offset'])).toEqual(['1', '2', '3']);
+    expect(dlq[2]!.headers['millrace.error']).toMatch(/price/);
     expect(dlq.every((r) => r.headers['millrace.source.topic'] === TOPICS.clean)).toBe(true);
     expect(dlq[0]!.headers['millrace.error']).toMatch(/magic byte/);
     expect(dlq[1]!.headers['millrace.error']).toMatch(/schema id/);
@@ -120,12 +124,12 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
     expect(Buffer.from(dlq[1]!.value!, 'base64').equals(unknownId)).toBe(true);
 
     // Restarted on the same warehouse: it resumes after the last offset written, so the
-    // two records are not read (nor dead-lettered) again; one more good trade is written.
+    // three records are not read (nor dead-lettered) again; one more good trade is written.
     await produce(kafka, TOPICS.clean, [{ key: 'AAPL', value: avro.serialize(trade(3)) }]);
     await withSink(async (sink) => {
       expect((await rowsWhenAt(sink, 3)).length).toBe(3);
     });
-    const after = await readUntil(kafka, TOPICS.sinkDlq, settled(2, 3000), 30_000);
-    expect(after.length).toBe(2);
+    const after = await readUntil(kafka, TOPICS.sinkDlq, settled(3, 3000), 30_000);
+    expect(after.length).toBe(3);
   });
 });
