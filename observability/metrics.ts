@@ -188,6 +188,12 @@ export const METRICS = [
     labels: ['sink', 'kind'],
   },
   {
+    name: 'millrace_sink_dead_letters_total',
+    kind: 'counter',
+    help: 'Records the sink sent to its dead-letter topic (warehouse.dlq), by reason',
+    labels: ['sink', 'reason'],
+  },
+  {
     name: 'millrace_e2e_latency_seconds',
     kind: 'histogram',
     help: 'From a timestamp (trade or ingest) to the row committed in the sink',

@@ -7,6 +7,8 @@ import type { Metrics } from './metrics.js';
 
 /** The tables `millrace sink` writes to. */
 const TABLES = ['trades', 'vwap_1m'] as const;
+/** Why the sink dead-letters a record (apps/finnhub-vwap/sink.ts, runtime/sink-runner.ts). */
+export const SINK_DEAD_LETTER_REASONS = ['deserialization_error', 'invalid_row'] as const;
 
 export function sinkMetricsFor(metrics: Metrics) {
   const m = {
@@ -15,6 +17,7 @@ export function sinkMetricsFor(metrics: Metrics) {
     transaction: metrics.histogram('millrace_sink_transaction_duration_seconds'),
     e2e: metrics.histogram('millrace_e2e_latency_seconds'),
     errors: metrics.counter('millrace_sink_errors_total'),
+    deadLetters: metrics.counter('millrace_sink_dead_letters_total'),
   };
   for (const table of TABLES) {
     m.written.inc({ table }, 0);
@@ -22,5 +25,6 @@ export function sinkMetricsFor(metrics: Metrics) {
   }
   for (const from of ['trade', 'ingest']) m.e2e.zero({ from });
   m.errors.inc({ kind: 'fatal' }, 0);
+  for (const reason of SINK_DEAD_LETTER_REASONS) m.deadLetters.inc({ reason }, 0);
   return m;
 }

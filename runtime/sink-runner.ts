@@ -86,6 +86,8 @@ export interface SinkRunnerOptions {
    */
   deadLetterTopic?: string;
   log: Logger;
+  /** Called for each record dead-lettered (`source` is `topic:partition@offset`). */
+  onDeadLetter?: (d: { reason: string; source: string }) => void;
   /** Called after each batch is committed in the warehouse. */
   onBatch?: (info: {
     rows: number;
@@ -272,10 +274,12 @@ export class SinkRunner {
       ],
     });
     this.deadLettered++;
+    const source = `${raw.topic}:${raw.partition}@${raw.offset}`;
+    this.opts.onDeadLetter?.({ reason: rejected.deadLetter, source });
     this.opts.log.warn('sink dead-lettered a record it cannot read', {
       sink: this.opts.sinkId,
       reason: rejected.deadLetter,
-      source: `${raw.topic}:${raw.partition}@${raw.offset}`,
+      source,
       deadLetterTopic: topic,
       error: rejected.error,
     });

@@ -56,6 +56,8 @@ export interface PipelineSinkOptions {
   fetchMaxBytes?: number;
   maxPartitionFetchBytes?: number;
   onBatch?: (info: SinkBatchInfo) => void;
+  /** Called for each record sent to the dead-letter topic. */
+  onDeadLetter?: (d: { reason: string; source: string }) => void;
 }
 
 export interface SinkBatchInfo {
@@ -158,6 +160,7 @@ export async function startPipelineSink(
     maxPartitionFetchBytes: o.maxPartitionFetchBytes,
     ...(o.deadLetterTopic === null ? {} : { deadLetterTopic: o.deadLetterTopic ?? TOPICS.sinkDlq }),
     log: o.log,
+    ...(o.onDeadLetter ? { onDeadLetter: o.onDeadLetter } : {}),
     onBatch: (b) => {
       const trades = b.batches.find((x) => x.table === 'trades')?.rows ?? [];
       o.onBatch?.({

@@ -48,7 +48,8 @@ async function start(
     if (++commits === s.killAfterCommits) process.kill(process.pid, 'SIGKILL');
     parts.report.batch(b);
   };
-  return startPipelineSink({ ...s.sink, log: parts.log, onBatch }, onFatal).catch(
+  const onDeadLetter = (d: { reason: string; source: string }) => parts.report.deadLetter(d);
+  return startPipelineSink({ ...s.sink, log: parts.log, onBatch, onDeadLetter }, onFatal).catch(
     async (err: unknown) => {
       await parts.server.close();
       throw err;

@@ -30,6 +30,12 @@ export class SinkReport {
     say({ event: 'batch', rows: b.rows, tables: b.tables, ms: Math.round(b.seconds * 1000) });
   }
 
+  /** A record sent to the dead-letter topic. */
+  deadLetter(d: { reason: string; source: string }): void {
+    this.m.deadLetters.inc({ reason: d.reason });
+    say({ event: 'dead_letter', reason: d.reason, source: d.source });
+  }
+
   /** The sink failed for good. */
   failed(error: string): void {
     this.m.errors.inc({ kind: 'fatal' });

@@ -67,6 +67,9 @@ async function rowsWhenAt(sink: Running, n: number): Promise<Array<Record<string
   }
 }
 
+/** Dead letters the sinks reported (onDeadLetter: what `millrace sink` logs and counts). */
+const reported: Array<{ reason: string; source: string }> = [];
+
 /** Starts the pipeline's sink on the test's DuckDB file, runs `body`, stops it. */
 async function withSink(body: (sink: Running) => Promise<void>): Promise<void> {
   const fatal: unknown[] = [];
@@ -76,6 +79,7 @@ async function withSink(body: (sink: Running) => Promise<void>): Promise<void> {
       registryUrl: inject('registryUrl'),
       duckdbPath,
       log: createLogger('error'),
+      onDeadLetter: (d) => reported.push(d),
     },
     (err) => fatal.push(err),
   );
@@ -116,6 +120,12 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
     ]);
     expect(dlq.map((r) => r.headers['millrace.source.offset'])).toEqual(['1', '2', '3']);
     expect(dlq[2]!.headers['millrace.error']).toMatch(/price/);
+    expect(reported).toEqual(
+      [1, 2, 3].map((offset, i) => ({
+        reason: i < 2 ? 'deserialization_error' : 'invalid_row',
+        source: `${TOPICS.clean}:0@${offset}`,
+      })),
+    );
     expect(dlq.every((r) => r.headers['millrace.source.topic'] === TOPICS.clean)).toBe(true);
     expect(dlq[0]!.headers['millrace.error']).toMatch(/magic byte/);
     expect(dlq[1]!.headers['millrace.error']).toMatch(/schema id/);
@@ -131,5 +141,6 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
     });
     const after = await readUntil(kafka, TOPICS.sinkDlq, settled(3, 3000), 30_000);
     expect(after.length).toBe(3);
+    expect(reported).toHaveLength(3);
   });
 });
