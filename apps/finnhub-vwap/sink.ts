@@ -42,9 +42,9 @@ export interface PipelineSinkOptions {
   env?: Readonly<Record<string, string | undefined>>;
   log: Logger;
   /**
-   * Where records the sink cannot read go, with the reason (not Avro, a schema id the
-   * registry never issued); default `warehouse.dlq` (with MILLRACE_TOPIC_PREFIX). `null`:
-   * the sink stops on such a record instead.
+   * Where records the sink cannot read (not Avro, a schema id the registry never issued)
+   * and rows their table refuses go, with the reason; default `warehouse.dlq` (with
+   * MILLRACE_TOPIC_PREFIX), created on the first one. `null`: the sink stops on them.
    */
   deadLetterTopic?: string | null;
   /** Flush thresholds (rows, ms); defaults 5 000 rows or 500 ms. */
