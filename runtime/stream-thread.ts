@@ -63,12 +63,25 @@ export interface ThreadHooks {
 
 class Lock {
   private tail: Promise<unknown> = Promise.resolve();
+  /** When the function holding the lock started (0: free), for the stall watchdog. */
+  heldSince = 0;
   run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
+    const held = async () => {
+      this.heldSince = Date.now();
+      try {
+        return await fn();
+      } finally {
+        this.heldSince = 0;
+      }
+    };
+    const next = this.tail.then(held, held);
     this.tail = next.catch(() => {});
     return next;
   }
 }
+
+/** How long the lock may be held, or a commit stay in flight, before the watchdog says so. */
+export const STALL_WARNING_MS = 30_000;
 
 export class StreamThread {
   private readonly manager: TaskManager;
@@ -240,7 +253,42 @@ export class StreamThread {
     });
   }
 
+  /**
+   * Says (once per stall) when the thread's lock has been held, or a task's commit in
+   * flight, for STALL_WARNING_MS: everything the thread does waits behind either, so an
+   * instance that stopped making progress without an error says where it waits. It only
+   * logs; off the lock, so a stuck lock does not silence it.
+   */
+  private watchStalls(): void {
+    const warned = new Set<string>();
+    const check = () => {
+      const now = Date.now();
+      const stalls: Array<[string, string, Record<string, unknown>]> = [];
+      if (this.lock.heldSince && now - this.lock.heldSince >= STALL_WARNING_MS)
+        stalls.push([
+          `lock@${this.lock.heldSince}`,
+          'the stream thread has been busy (its lock held) for a long time',
+          { seconds: Math.round((now - this.lock.heldSince) / 1000), state: this.lifecycle.state },
+        ]);
+      for (const t of this.manager.all())
+        if (t.committing && now - t.lastCommitStarted >= STALL_WARNING_MS)
+          stalls.push([
+            `commit@${t.id}@${t.lastCommitStarted}`,
+            'a commit has been in flight for a long time; the task processes no more until it settles',
+            { task: t.id, seconds: Math.round((now - t.lastCommitStarted) / 1000) },
+          ]);
+      for (const [key, msg, fields] of stalls)
+        if (!warned.has(key)) {
+          warned.add(key);
+          this.log.warn(msg, fields);
+        }
+      if (warned.size > 1000) warned.clear();
+    };
+    this.timers.push(setInterval(check, 1000));
+  }
+
   private startTimers(): void {
+    this.watchStalls();
     const onLock = (fn: () => Promise<void>) => () =>
       void this.lock.run(fn).catch((e) => this.fail(e));
     this.timers.push(
