@@ -103,8 +103,6 @@ export interface SinkRunnerOptions {
 export class SinkRunner {
   private consumer!: Consumer;
   private producer?: Producer;
-  /** Records dead-lettered since the start. */
-  deadLettered = 0;
   private buffer: MappedRow[] = [];
   /** The record each buffered row came from (same index), for a dead letter. */
   private sources: RawRecord[] = [];
@@ -273,7 +271,6 @@ export class SinkRunner {
         { key: r.key, value: r.value, timestamp: String(r.timestamp), headers: r.headers ?? {} },
       ],
     });
-    this.deadLettered++;
     const source = `${raw.topic}:${raw.partition}@${raw.offset}`;
     this.opts.onDeadLetter?.({ reason: rejected.deadLetter, source });
     this.opts.log.warn('sink dead-lettered a record it cannot read', {
@@ -316,15 +313,13 @@ export class SinkRunner {
   private async flush(): Promise<void> {
     if (!this.offsets.size) return;
     const t0 = performance.now();
-    let byTable: Map<string, Record<string, unknown>[]>;
-    const write = () => {
-      byTable = new Map();
+    const write = async () => {
+      const byTable = new Map<string, Record<string, unknown>[]>();
       for (const { table, row } of this.buffer)
         (byTable.get(table) ?? byTable.set(table, []).get(table)!).push(row);
       const batches = [...byTable].map(([table, rows]) => ({ table, rows }));
-      return this.opts.target
-        .writeBatch(this.opts.sinkId, batches, new Map(this.offsets))
-        .then(() => batches);
+      await this.opts.target.writeBatch(this.opts.sinkId, batches, new Map(this.offsets));
+      return batches;
     };
     // The offsets cover the dead-lettered records too: written with the rest, they are
     // not read again.
@@ -334,7 +329,7 @@ export class SinkRunner {
     });
     this.opts.onBatch?.({
       rows: this.buffer.length,
-      tables: Object.fromEntries([...byTable!].map(([t, r]) => [t, r.length])),
+      tables: Object.fromEntries(batches.map((b) => [b.table, b.rows.length])),
       batches,
       seconds: (performance.now() - t0) / 1000,
       oldestTimestamps: this.timestamps,

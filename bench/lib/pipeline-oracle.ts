@@ -40,7 +40,9 @@ export function expectedOutputs(
 ): Expected {
   const size = o.sizeMs ?? 60_000;
   const grace = o.graceMs ?? 10_000;
-  // The app's default future bound (apps/finnhub-vwap: a day).
+  // The app's default future bound (apps/finnhub-vwap `defaults.maxFutureMs`, a day). Not
+  // imported: the app module fixes its topic names from MILLRACE_TOPIC_PREFIX when first
+  // loaded, and the tests that load this file set the prefix after their static imports.
   const rules = { maxFutureMs: o.maxFutureMs ?? 86_400_000 };
   const out: Expected = { trades: [], windows: [], deadLetters: [], duplicates: 0 };
   const byPartition = new Map<number, RawInput[]>();
