@@ -29,6 +29,7 @@ import { claimInstanceDir, type InstanceClaim } from './instance-dir.js';
 import type { TaskLayout } from './kafka-assignor.js';
 import { committedLag, type PartitionLag } from './lag.js';
 import { createLogger, type Logger } from './log.js';
+import { RepartitionPurge } from './repartition-purge.js';
 import { StreamThread, type TaskFactory, type ThreadObserver } from './stream-thread.js';
 import type { CheckpointIO, StreamTask } from './stream-task.js';
 import type { TaskEngine } from './task-port.js';
@@ -93,6 +94,7 @@ export class StreamsApp {
   readonly log: Logger;
   private kafka!: Kafka;
   private admin!: Admin;
+  private purge: RepartitionPurge | undefined;
   private thread?: StreamThread;
   private layout?: TaskLayout;
   private stateValue: AppState = 'created';
@@ -214,7 +216,32 @@ export class StreamsApp {
       this.member.hooks,
     );
     await this.thread.start((err) => void this.onFatal(err));
+    this.purge = this.repartitionPurge();
+    this.purge?.start();
     this.stateValue = 'running';
+  }
+
+  /** Purges the repartition partitions this instance's tasks read; none without repartition topics. */
+  private repartitionPurge(): RepartitionPurge | undefined {
+    const app = this.config.applicationId;
+    const bySub = new Map(
+      this.topology.subtopologies(app).map((s) => [s.id, s.internalSources] as const),
+    );
+    if (![...bySub.values()].some((t) => t.length)) return undefined;
+    const targets = () =>
+      [...this.tasks.values()].flatMap((t) =>
+        (bySub.get(Number(t.id.split('_')[0])) ?? []).map((topic) => ({
+          topic,
+          partition: t.partition,
+        })),
+      );
+    return new RepartitionPurge(
+      this.admin,
+      app,
+      targets,
+      this.config.repartitionPurgeInterval,
+      this.log,
+    );
   }
 
   /** Creates the thread's tasks' engines, telling the observer of each. */
@@ -382,6 +409,7 @@ export class StreamsApp {
   async close(): Promise<void> {
     if (this.stateValue === 'stopped' || this.stateValue === 'stopping') return;
     this.stateValue = 'stopping';
+    await this.purge?.stop();
     await this.thread?.stop();
     await this.globals?.close();
     await this.admin?.disconnect().catch(() => {});

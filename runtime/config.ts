@@ -143,6 +143,14 @@ export const streamsConfigSchema = z
      * commit. Default 2 min.
      */
     commitFailureTimeout: duration('commitFailureTimeout').default(120_000),
+    /**
+     * How often an instance deletes, from the repartition topics its tasks read, the records
+     * below the group's committed offsets (Kafka Streams' `repartition.purge.interval.ms`).
+     * Repartition topics keep records by no time (`retention.ms=-1`): records keep their
+     * event time, and time retention would delete a replay's old records before they are
+     * read. Default 30 s.
+     */
+    repartitionPurgeInterval: duration('repartitionPurgeInterval').default(30_000),
     sessionTimeout: duration('sessionTimeout').default(10_000),
     heartbeatInterval: duration('heartbeatInterval').default(1000),
     rebalanceTimeout: duration('rebalanceTimeout').default(30_000),
@@ -232,6 +240,7 @@ const ENV_KEYS: Array<[keyof StreamsConfigInput, (v: string) => unknown]> = [
   ['restoreFetchMaxBytes', Number],
   ['leveldbBlockCacheBytes', Number],
   ['leveldbWriteBufferBytes', Number],
+  ['repartitionPurgeInterval', String],
   ['sessionTimeout', String],
   ['deadLetterTopic', String],
   ['replicationFactor', Number],

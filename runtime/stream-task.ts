@@ -198,6 +198,7 @@ export class StreamTask {
       ? [...this.unsent, ...batch.records]
       : batch.records;
     this.unsent = [];
+    const written = Date.now();
     for (const c of batch.changelogs) {
       for (const r of c.records)
         records.push({
@@ -205,7 +206,7 @@ export class StreamTask {
           partition: this.partition,
           key: r.key,
           value: r.value,
-          timestamp: r.timestamp,
+          timestamp: changelogTimestamp(r.timestamp, written),
         });
     }
     const offsets = latestPerPartition(this.uncommittedOffsets, batch.offsets);
@@ -335,4 +336,16 @@ function countByTopic(records: readonly OutgoingRecord[], into: Map<string, numb
     run = 1;
   }
   if (topic !== undefined) into.set(topic, (into.get(topic) ?? 0) + run);
+}
+
+/**
+ * The timestamp of a changelog record: the record's own time, but never before the wall
+ * clock when it is written. The broker deletes a window or session store's changelog
+ * (`cleanup.policy=compact,delete`) by record timestamp against its own clock, so records
+ * stamped with event times from long ago (a replay, a backfill) would be deleted at its
+ * next retention check while the store still holds them, and a task restored from it would
+ * lose that state. The local store expires windows by stream time, not by these stamps.
+ */
+export function changelogTimestamp(recordTime: number, wallClock: number): number {
+  return recordTime > wallClock ? recordTime : wallClock;
 }

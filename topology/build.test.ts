@@ -235,7 +235,12 @@ describe('the built topology', () => {
 
   it('names internal topics: repartition, and changelogs with their cleanup policy', () => {
     expect(clicksTopology().build().internalTopics()).toEqual([
-      { name: 'by-user-repartition', kind: 'repartition', subtopology: 1, config: {} },
+      {
+        name: 'by-user-repartition',
+        kind: 'repartition',
+        subtopology: 1,
+        config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+      },
       {
         name: 'clicks-total-changelog',
         kind: 'changelog',

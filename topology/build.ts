@@ -125,7 +125,7 @@ export class BuiltTopology {
   }
 
   /**
-   * Repartition topics (no config) and changelog topics of logged stores (cleanup policy
+   * Repartition topics (`retention.ms=-1`, purged by the runtime) and changelog topics of logged stores (cleanup policy
    * `compact` for key-value stores, `compact,delete` for window and session stores), named as in the
    * spec: prefix them with `topicName(applicationId, name, true)`.
    */
@@ -135,7 +135,14 @@ export class BuiltTopology {
       for (const src of sub.sources)
         if (src.internal)
           for (const t of src.topics)
-            out.push({ name: t, kind: 'repartition', subtopology: sub.id, config: {} });
+            out.push({
+              name: t,
+              kind: 'repartition',
+              subtopology: sub.id,
+              // Kept by no time (their records carry event times, which the broker's
+              // retention would delete at once in a replay); purged once committed.
+              config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+            });
       for (const s of sub.stores) {
         const spec = this.store(s)!;
         if (!spec.logged) continue;

@@ -56,7 +56,12 @@ describe('the builder', () => {
     const t = b.build('app');
     expect(t.subtopologies.length).toBe(2);
     expect(t.internalTopics().filter((i) => i.kind === 'repartition')).toEqual([
-      { name: 'by-user-repartition', kind: 'repartition', subtopology: 1, config: {} },
+      {
+        name: 'by-user-repartition',
+        kind: 'repartition',
+        subtopology: 1,
+        config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+      },
     ]);
     expect(t.spec.nodes.filter((n) => n.kind !== 'processor').map((n) => n.name)).toEqual([
       'source-1',

@@ -117,7 +117,10 @@ suite('describe()', () => {
     const text = describe(b.build());
     expect(text).toContain('Sink: rekey-sink (topic: <app>-rekey-repartition)');
     expect(text).toContain(
-      '<app>-w-store-changelog (changelog, partitions of sub-topology 1, cleanup.policy=compact,delete)',
+      '<app>-w-store-changelog (changelog, partitions of sub-topology 1, cleanup.policy=compact,delete, retention.ms=86401000)',
+    );
+    expect(text).toContain(
+      '<app>-rekey-repartition (repartition, partitions of sub-topology 1, cleanup.policy=delete, retention.ms=-1)',
     );
   });
 

@@ -41,7 +41,11 @@ export function describe(t: BuiltTopology, app: string | undefined = t.applicati
     lines.push('Internal topics:');
     for (const it of internal)
       lines.push(
-        `    ${topicOf(app, it.name, true)} (${it.kind}, partitions of sub-topology ${it.subtopology}${it.config['cleanup.policy'] ? `, cleanup.policy=${it.config['cleanup.policy']}` : ''})`,
+        `    ${topicOf(app, it.name, true)} (${it.kind}, partitions of sub-topology ${it.subtopology}${Object.entries(
+          it.config,
+        )
+          .map(([k, v]) => `, ${k}=${v}`)
+          .join('')})`,
       );
     lines.push('');
   }

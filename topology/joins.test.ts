@@ -159,7 +159,7 @@ describe('stream-stream windowed joins', () => {
     expect(
       t.internalTopics().map((i) => `${i.kind} ${i.name} ${i.config['cleanup.policy'] ?? ''}`),
     ).toEqual([
-      'repartition by-user-repartition ',
+      'repartition by-user-repartition delete',
       'changelog cv-left-store-changelog compact,delete',
       'changelog cv-right-store-changelog compact,delete',
     ]);

@@ -9,6 +9,8 @@ export interface ReadRecord {
   offset: number;
   key: string | null;
   value: string | null;
+  /** The record's timestamp, epoch ms. */
+  timestamp: number;
   headers: Record<string, string>;
 }
 
@@ -73,6 +75,7 @@ export async function readUntil(
               offset: Number(m.offset),
               key: m.key?.toString() ?? null,
               value: m.value?.toString(encoding) ?? null,
+              timestamp: Number(m.timestamp),
               headers,
             });
           }

@@ -145,6 +145,13 @@ function serverProperties(host: string, node: KafkaNode, nodes: KafkaNode[]): st
     // Topics are created explicitly (by the runtime and the tests), with the right partition counts.
     'auto.create.topics.enable=false',
     'log.segment.bytes=67108864',
+    // Time retention is checked every 10 s (a broker's default: 5 min), so that a record
+    // stamped older than its topic keeps records (tests stamp theirs in 2023) is deleted
+    // within a test, as it would be within minutes on any broker, not once in a while.
+    'log.retention.check.interval.ms=10000',
+    // A compacted topic with time retention too (a window store's changelog) is deleted by
+    // the log cleaner, which waits this long when it has nothing to do (default 15 s).
+    'log.cleaner.backoff.ms=2000',
     '',
   ].join('\n');
 }

@@ -19,7 +19,7 @@ const cause = (r: RawRecord) => ({
   reason: 'deserialization_error',
   error: new Error('bad magic byte'),
   raw: r,
-  now: 0,
+  now: 1_800_000_000_000,
 });
 
 const bytes = (h: Record<string, string | Buffer | undefined> = {}) =>
@@ -32,6 +32,12 @@ describe('deadLetterRecord', () => {
     expect(d.value).toEqual(value);
     expect(d.headers?.[DLQ_HEADERS.offset]).toBe('42');
     expect(d.headers?.[DLQ_HEADERS.truncated]).toBeUndefined();
+  });
+
+  it('is stamped when it is written, not with the record’s time (which the broker’s retention would delete at once when old), and keeps that time in a header', () => {
+    const d = deadLetterRecord(cause(raw(Buffer.from('x'))));
+    expect(d.timestamp).toBe(1_800_000_000_000);
+    expect(d.headers?.[DLQ_HEADERS.timestamp]).toBe('1700000000000');
   });
 
   it('cuts a record too large to be written with its headers, and says how large it was', () => {

@@ -1,7 +1,8 @@
 /**
  * Dead letters: the original bytes of the input record in hand, with headers saying why
  * (`millrace.reason`), where it failed (`millrace.processor`, `millrace.task`), where it
- * came from (`millrace.source.topic|partition|offset`) and the error (`millrace.error`).
+ * came from (`millrace.source.topic|partition|offset|timestamp`) and the error
+ * (`millrace.error`). A dead letter's own timestamp is when it was written.
  */
 import type { StreamRecord } from '../../processors/api.js';
 import { messageOf } from './errors.js';
@@ -14,6 +15,8 @@ export const DLQ_HEADERS = {
   topic: 'millrace.source.topic',
   partition: 'millrace.source.partition',
   offset: 'millrace.source.offset',
+  /** The input record's own timestamp (epoch ms); the dead letter is stamped when it was written. */
+  timestamp: 'millrace.source.timestamp',
   error: 'millrace.error',
   /** Set when the dead letter carries only the start of the record (see DEAD_LETTER_MAX_BYTES). */
   truncated: 'millrace.truncated',
@@ -55,6 +58,8 @@ function headers(c: DeadLetterCause): Record<string, string | Buffer> {
     h[DLQ_HEADERS.partition] = String(c.raw.partition);
     h[DLQ_HEADERS.offset] = String(c.raw.offset);
   }
+  const original = c.raw?.timestamp ?? c.record?.timestamp;
+  if (original !== undefined) h[DLQ_HEADERS.timestamp] = String(original);
   if (c.error !== undefined) h[DLQ_HEADERS.error] = messageOf(c.error).slice(0, 1000);
   return h;
 }
@@ -75,7 +80,10 @@ export function deadLetterRecord(c: DeadLetterCause): OutputRecord {
     topic: c.topic,
     key: raw ? raw.key : json(record?.key),
     value: raw ? raw.value : json(record?.value),
-    timestamp: raw?.timestamp ?? record?.timestamp ?? c.now,
+    // Stamped now, not with the record's time: the broker deletes by timestamp, so a dead
+    // letter of a record from long ago (a replay, a backfill) would be gone at its next
+    // retention check. The record's time is in the millrace.source.timestamp header.
+    timestamp: c.now,
     headers: headers(c),
   });
 }

@@ -23,7 +23,7 @@ import { StreamsApp } from '../../runtime/app.js';
 import { appTopics, fetchStatus, fetchResetPlan, withAdmin } from '../../runtime/admin/index.js';
 import { countByKeyTopology } from '../support/cluster.js';
 import { useTestCluster } from '../support/use-cluster.js';
-import { createTopics } from '../../connectors/kafka/topics.js';
+import { createTopics } from '../support/kafka-helpers.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
 const run = `e2e-cc-${randomUUID().slice(0, 8)}`;

@@ -41,6 +41,7 @@ describe('the verifier of the exactly-once system test', () => {
     offset,
     key,
     value: JSON.stringify(value),
+    timestamp: 0,
     headers: {},
   });
   const input = [rec('k1', 5, 0), rec('k8', 2, 1), rec('k1', 3, 2)];

@@ -12,7 +12,7 @@ import '../../processors/index.js';
 import { StreamsApp } from '../../runtime/app.js';
 import { countByKeyTopology } from '../support/cluster.js';
 import { useTestCluster } from '../support/use-cluster.js';
-import { createTopics } from '../../connectors/kafka/topics.js';
+import { createTopics } from '../support/kafka-helpers.js';
 import { readUntil } from '../support/kafka-helpers.js';
 
 const run = `e2e-cs-${randomUUID().slice(0, 8)}`;

@@ -3,8 +3,21 @@
  * (the reading is bench/lib/topic-read.ts, shared with the soak).
  */
 import type { Kafka } from 'kafkajs';
+import { createTopics as create, type TopicSpec } from '../../connectors/kafka/topics.js';
 
-export { createTopics, deleteTopicsWithPrefix, withAdmin } from '../../connectors/kafka/topics.js';
+export { deleteTopicsWithPrefix, withAdmin } from '../../connectors/kafka/topics.js';
+
+/**
+ * Creates a test's topics, kept by no time unless the spec says otherwise
+ * (`retention.ms=-1`): tests stamp records with fixed times years ago (T0 = Nov 2023), which
+ * the broker's time retention would delete at its next check, before the test reads them.
+ */
+export function createTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
+  return create(
+    kafka,
+    topics.map((t) => ({ ...t, config: { 'retention.ms': '-1', ...t.config } })),
+  );
+}
 
 export async function produce(
   kafka: Kafka,
