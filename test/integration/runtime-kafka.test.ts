@@ -33,7 +33,9 @@ const rec = (k: string, v: string | null, partition = 1): OutgoingRecord => ({
   partition,
   key: Buffer.from(k),
   value: v === null ? null : Buffer.from(v),
-  timestamp: 1_700_000_000_000,
+  // Now: a time long past would be deleted by the broker's retention check (every 10 s on
+  // the test broker) from the topics without retention.ms=-1 before the test reads them.
+  timestamp: Date.now(),
 });
 
 /** The instance producer of `id` (no consumer group member: offsets go in without a generation). */
