@@ -324,6 +324,16 @@ function startupStep<T>(what: string, logger: IngestLogger, fn: () => Promise<T>
   });
 }
 
+/**
+ * The app writes trades.clean and vwap.1m with the trades' event times; the broker deletes
+ * records by timestamp against its own clock, so a backfill of old trades would be deleted
+ * (7 days' retention by default) at its next retention check, before the sink loaded them.
+ * Stamped with the time the broker appended them, they are kept as long as any topic's
+ * records: the trade and window times are in the values.
+ */
+const EVENT_TIMED = new Set<string>([TOPICS.clean, TOPICS.vwap]);
+const APPEND_TIME = { 'message.timestamp.type': 'LogAppendTime' };
+
 async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: IngestLogger) {
   const kafka = createKafka({ brokers: s.brokers, clientId: 'millrace-ingest' });
   // The pipeline's own topics too, so `millrace run apps/finnhub-vwap` can start next.
@@ -331,7 +341,11 @@ async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: Ingest
   const created = await startupStep('creating the topics', logger, () =>
     ensureTopics(
       kafka,
-      topics.map((topic) => ({ topic, partitions: s.partitions })),
+      topics.map((topic) => ({
+        topic,
+        partitions: s.partitions,
+        ...(EVENT_TIMED.has(topic) ? { config: APPEND_TIME } : {}),
+      })),
     ),
   ).catch((err: unknown) => {
     throw new KafkaUnreachable(s.brokers, err);
