@@ -49,6 +49,18 @@ describe('StateMachine', () => {
     expect(m.state).toBe('b');
     expect(seen).toEqual(['a>b:open']);
   });
+
+  it('remembers when it entered its state and why (a refused move changes neither)', async () => {
+    const m = new StateMachine<'a' | 'b'>('door', { a: ['b'], b: [] }, 'a');
+    const created = m.enteredAt;
+    await new Promise((r) => setTimeout(r, 5));
+    m.to('b', 'open');
+    expect(m.enteredBy).toBe('open');
+    expect(m.enteredAt).toBeGreaterThan(created);
+    const opened = m.enteredAt;
+    expect(() => m.to('a', 'slam')).toThrow(IllegalTransitionError);
+    expect([m.enteredAt, m.enteredBy]).toEqual([opened, 'open']);
+  });
 });
 
 describe.each([

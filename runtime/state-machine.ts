@@ -21,6 +21,9 @@ export type Transitions<S extends string> = Readonly<Record<S, readonly S[]>>;
 
 export class StateMachine<S extends string> {
   private current: S;
+  /** When the machine entered its current state (Date.now()), and the event that moved it there. */
+  enteredAt = Date.now();
+  enteredBy = 'created';
 
   constructor(
     /** Named in errors, e.g. `task 0_3` or `stream thread`. */
@@ -50,6 +53,8 @@ export class StateMachine<S extends string> {
       throw new IllegalTransitionError(this.name, this.current, next, event);
     const from = this.current;
     this.current = next;
+    this.enteredAt = Date.now();
+    this.enteredBy = event;
     this.onChange?.(from, next, event);
   }
 }

@@ -97,6 +97,8 @@ export class StreamThread {
   private lastCommit = Date.now();
   /** Input partitions whose last batch was not their end (records after it; see commitCaughtUp). */
   private readonly behind = new Set<string>();
+  /** When the consumer last handed the thread a batch (Date.now()). */
+  private lastBatchAt = Date.now();
   private generation = 0;
   private memberId?: string;
   private fatal?: (err: unknown) => void;
@@ -256,8 +258,10 @@ export class StreamThread {
   /**
    * Says (once per stall) when the thread's lock has been held, or a task's commit in
    * flight, for STALL_WARNING_MS: everything the thread does waits behind either, so an
-   * instance that stopped making progress without an error says where it waits. It only
-   * logs; off the lock, so a stuck lock does not silence it.
+   * instance that stopped making progress without an error says where it waits. Also when
+   * the thread has been out of `running` (a rebalance, a restore) that long, and when
+   * partitions that were behind have had no batch that long (the consumer stopped
+   * fetching). It only logs; off the lock, so a stuck lock does not silence it.
    */
   private watchStalls(): void {
     const warned = new Set<string>();
@@ -277,6 +281,31 @@ export class StreamThread {
             'a commit has been in flight for a long time; the task processes no more until it settles',
             { task: t.id, seconds: Math.round((now - t.lastCommitStarted) / 1000) },
           ]);
+      const state = this.lifecycle.state;
+      const stateFor = now - this.lifecycle.enteredAt;
+      if (
+        (state === 'partitions_revoked' || state === 'partitions_assigned') &&
+        stateFor >= STALL_WARNING_MS
+      )
+        stalls.push([
+          `state@${this.lifecycle.enteredAt}`,
+          'the stream thread has not been running for a long time (a rebalance or restore not finished)',
+          {
+            state,
+            since: this.lifecycle.enteredBy,
+            seconds: Math.round(stateFor / 1000),
+            tasks: Object.fromEntries(this.manager.all().map((t) => [t.id, t.state])),
+          },
+        ]);
+      // Partitions that were behind at their last batch, and no batch since: the consumer
+      // has stopped fetching (a Kafka client stuck after a broker went away, say).
+      const quiet = now - Math.max(this.lastBatchAt, this.lifecycle.enteredAt);
+      if (state === 'running' && this.behind.size && quiet >= STALL_WARNING_MS)
+        stalls.push([
+          `fetch@${Math.max(this.lastBatchAt, this.lifecycle.enteredAt)}`,
+          'partitions are behind their log end but the consumer has handed over no records for a long time',
+          { seconds: Math.round(quiet / 1000), behind: [...this.behind].slice(0, 20) },
+        ]);
       for (const [key, msg, fields] of stalls)
         if (!warned.has(key)) {
           warned.add(key);
@@ -519,6 +548,7 @@ export class StreamThread {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    this.lastBatchAt = Date.now();
     const task = this.manager.forPartition(batch.topic, batch.partition);
     if (!task || task.state !== 'running' || !batch.messages.length) return;
     // Backpressure: while its commit is in flight, a task processes on only as long as the
