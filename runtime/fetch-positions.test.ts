@@ -40,11 +40,12 @@ describe('FetchPositions', () => {
   it('moves past a batch read_committed emptied only when it was fetched from the position', () => {
     const p = new FetchPositions();
     p.set('in', 0, 100);
-    p.passFiltered('in', 0, 130, 135); // fetched before a seek: not ours
+    expect(p.passFiltered('in', 0, 130, 135)).toBe(false); // fetched before a seek: not ours
     expect(p.get('in', 0)).toBe(100);
-    p.passFiltered('in', 0, 100, 104); // markers and aborted records at 100-103
+    expect(p.passFiltered('in', 0, 100, 104)).toBe(true); // markers and aborted records at 100-103
     expect(p.get('in', 0)).toBe(104);
-    p.passFiltered('in', 7, 0, 10); // no running task there
+    expect(p.passFiltered('in', 0, 100, 104)).toBe(false); // the same batch again: no move
+    expect(p.passFiltered('in', 7, 0, 10)).toBe(false); // no running task there
     expect(p.has('in', 7)).toBe(false);
   });
 

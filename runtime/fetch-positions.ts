@@ -52,13 +52,14 @@ export class FetchPositions {
    * A fetch that held only records read_committed leaves out (transaction markers, aborted
    * records) never reaches the thread: the consumer moves past it by itself. When it was
    * fetched from where the task stands, the position moves past it too, so that the next
-   * batch is not taken for one fetched before a seek.
+   * batch is not taken for one fetched before a seek. True when it moved.
    */
-  passFiltered(topic: string, partition: number, fetchedOffset: number, next: number): void {
+  passFiltered(topic: string, partition: number, fetchedOffset: number, next: number): boolean {
     const k = tp(topic, partition);
     const position = this.next.get(k);
-    if (position !== undefined && fetchedOffset <= position && next > position)
-      this.next.set(k, next);
+    if (position === undefined || fetchedOffset > position || next <= position) return false;
+    this.next.set(k, next);
+    return true;
   }
 
   /**

@@ -2,8 +2,8 @@
  * Consumer lag of a running instance's own partitions, for its metrics and status page:
  * the same measure as `millrace status` (end of the log minus the group's committed
  * offset, or minus the log start when nothing is committed). Polled, never on the record
- * path. Under exactly-once a caught-up transactional source (a repartition topic) shows
- * 1, its commit marker.
+ * path. A caught-up transactional source (a repartition topic under exactly-once) shows 0:
+ * tasks commit past the commit markers they read (StreamTask.readPast).
  */
 import type { Admin } from 'kafkajs';
 import { fetchOffsets } from './admin/status.js';

@@ -125,6 +125,18 @@ export class StreamTask {
   }
 
   /** Processes consumed records in order; awaits only when a processor was asynchronous. */
+  /**
+   * The consumer moved past offsets of `topic:partition` that hold no record (transaction
+   * markers, aborted records) up to `next`: the next commit commits that far, so that the
+   * group's committed offset reaches the log's end when the task has caught up (as the Java
+   * consumer's position does) instead of staying one marker short of it for good.
+   */
+  readPast(topic: string, partition: number, next: number): void {
+    if (this.state !== 'running' || !this.engine.consumedUpTo) return;
+    this.engine.consumedUpTo(topic, partition, next);
+    this.uncommitted = true;
+  }
+
   async process(records: readonly RawRecord[]): Promise<void> {
     if (records.length && !this.preparing) {
       this.preparing = true;

@@ -241,13 +241,19 @@ export class StreamThread {
       else this.behind.delete(k);
       // batchSize 0: a batch read_committed emptied (see TaskManager.passFiltered).
       const p = payload as typeof payload & { fetchedOffset?: string };
-      if (p.batchSize === 0 && p.fetchedOffset !== undefined)
+      if (
+        p.batchSize === 0 &&
+        p.fetchedOffset !== undefined &&
         this.manager.positions.passFiltered(
           p.topic,
           p.partition,
           Number(p.fetchedOffset),
           Number(p.lastOffset) + 1,
-        );
+        )
+      )
+        this.manager
+          .forPartition(p.topic, p.partition)
+          ?.readPast(p.topic, p.partition, Number(p.lastOffset) + 1);
     });
     c.on(c.events.CRASH, ({ payload }) => {
       if (!payload.restart) return this.fail(payload.error);
@@ -609,7 +615,9 @@ export class StreamThread {
     await task.process(records);
     // Past the batch's last offset, which may be a transaction marker after the last record:
     // where the consumer fetches next.
-    this.manager.positions.set(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
+    const next = Number(batch.lastOffset()) + 1;
+    this.manager.positions.set(batch.topic, batch.partition, next);
+    task.readPast(batch.topic, batch.partition, next);
     resolveOffset(batch.lastOffset());
     this.observer.onProcessed?.(task.id, records.length);
     return true;

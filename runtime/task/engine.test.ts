@@ -86,6 +86,20 @@ describe('the task engine', () => {
     expect(e.streamTime()).toBe(1000);
   });
 
+  it('commits past offsets read with no record for it (transaction markers), never back, with the stream time', async () => {
+    const e = await open(counting());
+    e.process(raw('in', 0, 5, 'a', 'x', 700));
+    e.consumedUpTo('in', 0, 8); // a marker at 6, aborted records at 7
+    e.consumedUpTo('in', 0, 7); // not back
+    const first = await e.prepareCommit();
+    expect(first.offsets).toEqual([
+      { topic: 'in', partition: 0, offset: 8, metadata: encodeOffsetMetadata(700) },
+    ]);
+    e.consumedUpTo('in', 0, 9); // a marker-only fetch after the commit
+    expect((await e.prepareCommit()).offsets.map((o) => o.offset)).toEqual([9]);
+    expect((await e.prepareCommit()).offsets).toEqual([]);
+  });
+
   it('processes synchronously and hands over outputs, changelogs and consumed offsets at commit', async () => {
     const e = await open(counting());
     expect(e.process(raw('in', 3, 10, 'a', 'x'))).toBeUndefined();

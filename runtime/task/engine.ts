@@ -324,6 +324,13 @@ export class StreamTaskEngine implements TaskEngine {
     return this.afterRecord();
   }
 
+  consumedUpTo(topic: string, partition: number, next: number): void {
+    const key = `${topic}:${partition}`;
+    const c = this.consumed.get(key);
+    if (!c) this.consumed.set(key, { topic, partition, offset: next });
+    else if (next > c.offset) c.offset = next;
+  }
+
   private markConsumed(raw: RawRecord): void {
     const last = this.lastConsumed;
     if (last && last.topic === raw.topic && last.partition === raw.partition) {

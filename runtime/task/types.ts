@@ -69,6 +69,11 @@ export interface TaskEngine {
   process(record: RawRecord): void | Promise<void>;
   punctuateWallClock(now: number): void | Promise<void>;
   prepareCommit(): Promise<CommitBatch>;
+  /**
+   * The task has read `topic:partition` up to `next`, past offsets that hold no record for
+   * it (transaction markers, aborted records): its next commit's offset is at least `next`.
+   */
+  consumedUpTo?(topic: string, partition: number, next: number): void;
   /** Records produced since the last take or commit, not yet handed over. */
   readonly pendingOutputs?: number;
   /**

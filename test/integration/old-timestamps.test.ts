@@ -23,7 +23,7 @@ import {
   type ReadRecord,
 } from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
-import { acrossRestart, eosConfig } from '../support/restarts.js';
+import { acrossRestart, caughtUp, eosConfig } from '../support/restarts.js';
 
 const { run, kafka, dir } = useKafkaRun('it-old', 'millrace-old-ts-');
 
@@ -92,9 +92,10 @@ describe('records from years ago', () => {
     await acrossRestart(
       () => b.build(app),
       config,
-      async () => {
-        // Every record of the first half counted (caughtUp would wait on the repartition
-        // topic's commit markers, which committed offsets never pass).
+      async (streams) => {
+        // Committed to the end of every source, the repartition topic's last commit marker
+        // included; every record of the first half counted.
+        await caughtUp(streams, 30_000);
         await readUntil(kafka, output, (rs) => sameCounts(latest(rs), firstHalf), 60_000);
         // The changelog's records: stamped when written, not in 2023.
         const logged = await readUntil(kafka, changelog, (rs) => rs.length >= 1, 30_000);
