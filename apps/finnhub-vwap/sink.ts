@@ -126,7 +126,12 @@ export async function pipelineRowMapper(registryUrl: string): Promise<RowMapper>
     }
   };
   return (r) => {
-    if (r.value === null) return undefined;
+    // No row in it, and no key of the tables to delete by (a record's key is its symbol).
+    if (r.value === null)
+      return {
+        deadLetter: 'tombstone',
+        error: new Error(`a record with no value (a tombstone) in ${r.topic} is not a row`),
+      };
     const serde = r.topic === TOPICS.clean ? trade : vwap;
     // Fetches a schema id not seen yet (asking again while the registry is unreachable,
     // up to a minute); an id the registry does not know is left to deserialize to say so.

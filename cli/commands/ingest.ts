@@ -337,7 +337,14 @@ const APPEND_TIME = { 'message.timestamp.type': 'LogAppendTime' };
 async function prepare(s: IngestSettings, metrics: IngestMetrics, logger: IngestLogger) {
   const kafka = createKafka({ brokers: s.brokers, clientId: 'millrace-ingest' });
   // The pipeline's own topics too, so `millrace run apps/finnhub-vwap` can start next.
-  const topics = [TOPICS.raw, TOPICS.finnhubDlq, TOPICS.clean, TOPICS.vwap, TOPICS.dlq];
+  const topics = [
+    TOPICS.raw,
+    TOPICS.finnhubDlq,
+    TOPICS.clean,
+    TOPICS.vwap,
+    TOPICS.dlq,
+    TOPICS.sinkDlq,
+  ];
   const created = await startupStep('creating the topics', logger, () =>
     ensureTopics(
       kafka,

@@ -1,7 +1,7 @@
 /**
  * The warehouse sink against a real broker and registry: a record of trades.clean it
- * cannot read (bytes that are not Avro, a schema id the registry never issued) or whose row
- * does not fit the table (a NaN price) goes to warehouse.dlq with the reason and where it
+ * cannot read (bytes that are not Avro, a schema id the registry never issued, a tombstone)
+ * or whose row does not fit the table (a NaN price) goes to warehouse.dlq with the reason and where it
  * came from, the good rows around it are written, and a restarted sink neither writes nor dead-letters anything twice (the
  * dead-lettered offsets were committed with the next batch of rows).
  */
@@ -103,6 +103,7 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
       // Avro takes a NaN price; the trades table does not.
       { key: 'AAPL', value: avro.serialize({ ...trade(4), price: Number.NaN }) },
       { key: 'AAPL', value: avro.serialize(trade(2)) },
+      { key: 'AAPL', value: null }, // a tombstone: no row
     ]);
     await withSink(async (sink) => {
       const rows = await rowsWhenAt(sink, 2);
@@ -112,19 +113,17 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
       ]);
     });
     // Produced before the batch that holds their offsets was written.
-    const dlq = await readUntil(kafka, TOPICS.sinkDlq, settled(3, 1000), 30_000, 'base64');
-    expect(dlq.map((r) => r.headers['millrace.reason'])).toEqual([
-      'deserialization_error',
-      'deserialization_error',
-      'invalid_row',
-    ]);
-    expect(dlq.map((r) => r.headers['millrace.source.offset'])).toEqual(['1', '2', '3']);
-    expect(dlq[2]!.headers['millrace.error']).toMatch(/price/);
+    const dlq = await readUntil(kafka, TOPICS.sinkDlq, settled(4, 1000), 30_000, 'base64');
+    // Those it cannot read as they are read; a row its table refuses when the batch is written.
+    const reasons = ['deserialization_error', 'deserialization_error', 'tombstone', 'invalid_row'];
+    const offsets = [1, 2, 5, 3];
+    expect(dlq.map((r) => r.headers['millrace.reason'])).toEqual(reasons);
+    expect(dlq.map((r) => Number(r.headers['millrace.source.offset']))).toEqual(offsets);
+    expect(dlq[3]!.headers['millrace.error']).toMatch(/price/);
+    expect(dlq[2]!.headers['millrace.error']).toMatch(/tombstone/);
+    expect(dlq[2]!.value).toBeNull();
     expect(reported).toEqual(
-      [1, 2, 3].map((offset, i) => ({
-        reason: i < 2 ? 'deserialization_error' : 'invalid_row',
-        source: `${TOPICS.clean}:0@${offset}`,
-      })),
+      offsets.map((offset, i) => ({ reason: reasons[i], source: `${TOPICS.clean}:0@${offset}` })),
     );
     expect(dlq.every((r) => r.headers['millrace.source.topic'] === TOPICS.clean)).toBe(true);
     expect(dlq[0]!.headers['millrace.error']).toMatch(/magic byte/);
@@ -134,13 +133,13 @@ describe('warehouse sink dead letters', { timeout: 180_000 }, () => {
     expect(Buffer.from(dlq[1]!.value!, 'base64').equals(unknownId)).toBe(true);
 
     // Restarted on the same warehouse: it resumes after the last offset written, so the
-    // three records are not read (nor dead-lettered) again; one more good trade is written.
+    // dead-lettered records are not read (nor dead-lettered) again; one more good trade is written.
     await produce(kafka, TOPICS.clean, [{ key: 'AAPL', value: avro.serialize(trade(3)) }]);
     await withSink(async (sink) => {
       expect((await rowsWhenAt(sink, 3)).length).toBe(3);
     });
-    const after = await readUntil(kafka, TOPICS.sinkDlq, settled(3, 3000), 30_000);
-    expect(after.length).toBe(3);
-    expect(reported).toHaveLength(3);
+    const after = await readUntil(kafka, TOPICS.sinkDlq, settled(4, 3000), 30_000);
+    expect(after.length).toBe(4);
+    expect(reported).toHaveLength(4);
   });
 });
