@@ -44,6 +44,7 @@ import {
   checkCopartitioned,
   checkPartitionCount,
   ensureInternalTopics,
+  internalConfigDrift,
   partitionCounts,
   requireTopics,
   type InternalTopicSpec,
@@ -363,6 +364,24 @@ export class StreamsApp {
     if (created.length)
       this.log.info('created internal topics', { topics: created, replicationFactor: rf });
     await this.checkInternalTopics(internal, rf);
+    await this.warnOfConfigDrift(internal.filter((t) => !created.includes(t.name)));
+  }
+
+  /**
+   * Says which existing internal topics have other configs than millrace gives the topics
+   * it creates (a repartition topic from an older version, kept by time, would lose a
+   * replay's old records), with the command that sets them. It changes nothing.
+   */
+  private async warnOfConfigDrift(existing: InternalTopicSpec[]): Promise<void> {
+    const drift = await internalConfigDrift(this.admin, existing).catch((err: unknown) => {
+      this.log.debug('could not read the internal topics configs', { error: err });
+      return [];
+    });
+    for (const d of drift)
+      this.log.warn(
+        `internal topic ${d.topic} has ${d.name}=${d.have ?? '(unset)'} where millrace creates it with ${d.want}; set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${d.topic} --add-config ${d.name}=${d.want}`,
+        { topic: d.topic, config: d.name, have: d.have, want: d.want },
+      );
   }
 
   /**

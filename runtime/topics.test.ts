@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamsError } from './errors.js';
-import { checkCopartitioned, requireTopics } from './topics.js';
+import { checkCopartitioned, configDrift, requireTopics } from './topics.js';
 
 describe('start-up topic checks', () => {
   it('accepts co-partitioned sources and returns their partition count', () => {
@@ -43,5 +43,22 @@ describe('start-up topic checks', () => {
       /output topic\(s\) late do not exist; create them first/,
     );
     expect(() => requireTopics('output', ['out'], new Map([['out', 4]]))).not.toThrow();
+  });
+});
+
+describe('internal topics made otherwise', () => {
+  it('names each config that differs from what millrace creates the topic with', () => {
+    const want = { 'cleanup.policy': 'delete', 'retention.ms': '-1' };
+    const have = new Map([
+      ['cleanup.policy', 'delete'],
+      ['retention.ms', '604800000'],
+    ]);
+    expect(configDrift('app-by-user-repartition', want, have)).toEqual([
+      { topic: 'app-by-user-repartition', name: 'retention.ms', want: '-1', have: '604800000' },
+    ]);
+    expect(configDrift('t', want, new Map(Object.entries(want)))).toEqual([]);
+    expect(configDrift('t', { 'cleanup.policy': 'compact' }, new Map())).toEqual([
+      { topic: 't', name: 'cleanup.policy', want: 'compact', have: undefined },
+    ]);
   });
 });

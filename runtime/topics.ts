@@ -111,3 +111,52 @@ export async function ensureInternalTopics(
   }
   return toCreate.map((t) => t.topic);
 }
+
+/** A config of an existing internal topic that differs from what millrace creates it with. */
+export interface ConfigDrift {
+  topic: string;
+  name: string;
+  want: string;
+  have: string | undefined;
+}
+
+/** The configs in `want` that `have` (the topic's, as the broker describes them) does not match. */
+export function configDrift(
+  topic: string,
+  want: Record<string, string>,
+  have: ReadonlyMap<string, string | undefined>,
+): ConfigDrift[] {
+  return Object.entries(want)
+    .filter(([name, value]) => have.get(name) !== value)
+    .map(([name, value]) => ({ topic, name, want: value, have: have.get(name) }));
+}
+
+/**
+ * Existing internal topics whose configs differ from what millrace would create them with:
+ * topics made by an older version (repartition topics kept by time), by hand, or for a
+ * store whose retention changed since.
+ */
+export async function internalConfigDrift(
+  admin: Admin,
+  specs: readonly InternalTopicSpec[],
+): Promise<ConfigDrift[]> {
+  const withConfig = specs.filter((s) => Object.keys(s.config).length);
+  if (!withConfig.length) return [];
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: withConfig.map((s) => ({
+      type: TOPIC_RESOURCE,
+      name: s.name,
+      configNames: Object.keys(s.config),
+    })),
+  });
+  return resources.flatMap((r) => {
+    const spec = withConfig.find((s) => s.name === r.resourceName);
+    if (!spec || r.errorCode) return [];
+    const have = new Map(r.configEntries.map((e) => [e.configName, e.configValue] as const));
+    return configDrift(spec.name, spec.config, have);
+  });
+}
+
+/** Kafka's ConfigResource type of a topic (kafkajs' ConfigResourceTypes.TOPIC). */
+const TOPIC_RESOURCE = 2;

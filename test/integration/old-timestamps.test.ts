@@ -11,7 +11,7 @@
  * its records.
  */
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import '../../processors/index.js';
 import { DLQ_HEADERS } from '../../runtime/task/dead-letter.js';
 import { TopologyBuilder, tumbling, type Windowed } from '../../topology/index.js';
@@ -23,7 +23,7 @@ import {
   type ReadRecord,
 } from '../support/kafka-helpers.js';
 import { useKafkaRun } from '../support/kafka-run.js';
-import { acrossRestart, caughtUp, eosConfig } from '../support/restarts.js';
+import { acrossRestart, caughtUp, eosConfig, withApp } from '../support/restarts.js';
 
 const { run, kafka, dir } = useKafkaRun('it-old', 'millrace-old-ts-');
 
@@ -36,6 +36,18 @@ const HALF = 54;
 const RETENTION_CHECK_MS = 11_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Counts per user and minute, the user taken from the value: a repartition first. */
+function perMinute(app: string) {
+  const b = new TopologyBuilder('old');
+  b.stream<string, { user: string }>(`${app}-in`, { key: 'string', value: 'json' })
+    .selectKey((r) => r.value.user, 'by-user')
+    .groupByKey()
+    .windowedBy(tumbling(MINUTE, 10 * MINUTE)) // the repartition interleaves two partitions' records
+    .count({ name: 'per-minute', emit: 'every-update' })
+    .to(`${app}-out`, { key: 'string', value: 'json' });
+  return b.build(app);
+}
 
 describe('records from years ago', () => {
   it('keep their windows across a restart after the broker’s retention check; the repartition topic is purged as it is committed; dead letters stay', async () => {
@@ -51,13 +63,6 @@ describe('records from years ago', () => {
       { topic: input, partitions: PARTITIONS },
       { topic: output, partitions: PARTITIONS },
     ]);
-    const b = new TopologyBuilder('old');
-    b.stream<string, { user: string }>(input, { key: 'string', value: 'json' })
-      .selectKey((r) => r.value.user, 'by-user')
-      .groupByKey()
-      .windowedBy(tumbling(MINUTE, 10 * MINUTE)) // the repartition interleaves two partitions' records
-      .count({ name: 'per-minute', emit: 'every-update' })
-      .to(output, { key: 'string', value: 'json' });
 
     // 3 users, a record every 5 s for 10 minutes: each minute of each user counts 12/3 = 4.
     // The restart comes in the middle of the fifth minute: its windows need the restored counts.
@@ -90,7 +95,7 @@ describe('records from years ago', () => {
       return last;
     };
     await acrossRestart(
-      () => b.build(app),
+      () => perMinute(app),
       config,
       async (streams) => {
         // Committed to the end of every source, the repartition topic's last commit marker
@@ -144,6 +149,47 @@ describe('records from years ago', () => {
         await produce(kafka, input, records.slice(HALF));
       },
     );
+  });
+
+  it('a repartition topic an older version created, kept by the broker’s retention: the instance says so and how to set it', async () => {
+    const app = `${run}-older`;
+    const repartition = `${app}-by-user-repartition`;
+    await createTopics(kafka, [
+      { topic: `${app}-in`, partitions: 1 },
+      { topic: `${app}-out`, partitions: 1 },
+    ]);
+    // As millrace made them before: the broker's defaults (7 days' retention).
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: repartition, numPartitions: 1 }],
+      }),
+    );
+    const lines: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await withApp(perMinute(app), eosConfig(app, path.join(dir, 'older')), async () => {});
+    } finally {
+      stderr.mockRestore();
+    }
+    const warnings = lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { level: string; msg: string; topic?: string }];
+      } catch {
+        return [];
+      }
+    });
+    expect(warnings.filter((w) => w.topic === repartition)).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: expect.stringMatching(
+          /has retention\.ms=604800000 where millrace creates it with -1; set it with: kafka-configs\.sh .* --add-config retention\.ms=-1/,
+        ) as unknown,
+      }),
+    ]);
   });
 });
 
