@@ -124,7 +124,6 @@ export class StreamTask {
     return this.sinceCommit;
   }
 
-  /** Processes consumed records in order; awaits only when a processor was asynchronous. */
   /**
    * The consumer moved past offsets of `topic:partition` that hold no record (transaction
    * markers, aborted records) up to `next`: the next commit commits that far, so that the
@@ -137,6 +136,7 @@ export class StreamTask {
     this.uncommitted = true;
   }
 
+  /** Processes consumed records in order; awaits only when a processor was asynchronous. */
   async process(records: readonly RawRecord[]): Promise<void> {
     if (records.length && !this.preparing) {
       this.preparing = true;

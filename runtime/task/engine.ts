@@ -324,6 +324,7 @@ export class StreamTaskEngine implements TaskEngine {
     return this.afterRecord();
   }
 
+  /** See TaskEngine.consumedUpTo: the next commit's offset of `topic:partition` is at least `next`. */
   consumedUpTo(topic: string, partition: number, next: number): void {
     const key = `${topic}:${partition}`;
     const c = this.consumed.get(key);
