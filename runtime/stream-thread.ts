@@ -305,10 +305,11 @@ export class StreamThread {
         ]);
       // Partitions that were behind at their last batch, and no batch since: the consumer
       // has stopped fetching (a Kafka client stuck after a broker went away, say).
-      const quiet = now - Math.max(this.lastBatchAt, this.lifecycle.enteredAt);
+      const lastHeard = Math.max(this.lastBatchAt, this.lifecycle.enteredAt);
+      const quiet = now - lastHeard;
       if (state === 'running' && this.behind.size && quiet >= STALL_WARNING_MS)
         stalls.push([
-          `fetch@${Math.max(this.lastBatchAt, this.lifecycle.enteredAt)}`,
+          `fetch@${lastHeard}`,
           'partitions are behind their log end but the consumer has handed over no records for a long time',
           { seconds: Math.round(quiet / 1000), behind: [...this.behind].slice(0, 20) },
         ]);

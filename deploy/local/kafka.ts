@@ -84,6 +84,12 @@ logger.request.level = warn
 `;
 
 /** One node of a cluster: broker and controller at once. */
+/**
+ * How often the local brokers check time retention (Kafka's default: 5 minutes): tests that
+ * show a record outliving the check wait this long, and a little more.
+ */
+export const RETENTION_CHECK_INTERVAL_MS = 10_000;
+
 export interface KafkaNode {
   /** `node.id`, 1-based. */
   id: number;
@@ -148,7 +154,7 @@ function serverProperties(host: string, node: KafkaNode, nodes: KafkaNode[]): st
     // Time retention is checked every 10 s (a broker's default: 5 min), so that a record
     // stamped older than its topic keeps records (tests stamp theirs in 2023) is deleted
     // within a test, as it would be within minutes on any broker, not once in a while.
-    'log.retention.check.interval.ms=10000',
+    `log.retention.check.interval.ms=${RETENTION_CHECK_INTERVAL_MS}`,
     // A compacted topic with time retention too (a window store's changelog) is deleted by
     // the log cleaner, which waits this long when it has nothing to do (default 15 s).
     'log.cleaner.backoff.ms=2000',

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafka } from '../../connectors/kafka/client.js';
+import { RETENTION_CHECK_INTERVAL_MS } from '../../deploy/local/kafka.js';
 import { withAdmin } from '../support/kafka-helpers.js';
 import {
   cleanUpRun,
@@ -30,8 +31,8 @@ process.env.MILLRACE_TOPIC_PREFIX = PREFIX;
 const APP_ID = `${PREFIX}finnhub-vwap`.replace(/\./g, '-');
 const { SERDES, TOPICS, serdes } = await import('../../apps/finnhub-vwap/app.js');
 const START = Date.UTC(2019, 11, 5, 14, 30);
-/** The test broker's `log.retention.check.interval.ms` (deploy/local/kafka.ts), and two seconds. */
-const RETENTION_CHECK_MS = 12_000;
+/** The test broker's retention check, and two seconds. */
+const RETENTION_CHECK_MS = RETENTION_CHECK_INTERVAL_MS + 2_000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'millrace-backfill-'));
 const duckdbPath = path.join(dir, 'warehouse.duckdb');
 let kafka: Kafka;

@@ -22,6 +22,8 @@ import {
   withAdmin,
   type ReadRecord,
 } from '../support/kafka-helpers.js';
+import { RETENTION_CHECK_INTERVAL_MS } from '../../deploy/local/kafka.js';
+import { waitFor } from '../../deploy/local/proc.js';
 import { useKafkaRun } from '../support/kafka-run.js';
 import { acrossRestart, caughtUp, eosConfig, withApp } from '../support/restarts.js';
 
@@ -32,8 +34,8 @@ const MINUTE = 60_000;
 const PARTITIONS = 2;
 /** Records before the restart: four and a half minutes. */
 const HALF = 54;
-/** The test broker's `log.retention.check.interval.ms` (deploy/local/kafka.ts), and a second. */
-const RETENTION_CHECK_MS = 11_000;
+/** The test broker's retention check, and a second. */
+const RETENTION_CHECK_MS = RETENTION_CHECK_INTERVAL_MS + 1_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,6 +121,7 @@ describe('records from years ago', () => {
         });
         expect(retention).toBe('-1');
         await waitFor(
+          'the repartition topic purged to the committed offsets',
           () =>
             withAdmin(kafka, async (admin) => {
               const logs = await admin.fetchTopicOffsets(repartition);
@@ -127,7 +130,7 @@ describe('records from years ago', () => {
               const purged = logs.filter((p) => p.low !== '0');
               return purged.length > 0 && purged.every((p) => committed.get(p.partition) === p.low);
             }),
-          20_000,
+          { timeoutMs: 20_000 },
         );
       },
       async () => {
@@ -195,11 +198,3 @@ describe('records from years ago', () => {
 
 const sameCounts = (got: Map<string, number>, want: Map<string, number>) =>
   got.size === want.size && [...want].every(([id, n]) => got.get(id) === n);
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
-    await sleep(250);
-  }
-}
