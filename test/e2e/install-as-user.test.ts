@@ -3,8 +3,9 @@
  * the bundled kafkajs), then `npm i <tarball>` into a new project outside the repository
  * (no workspace links), beside the project's own unpatched kafkajs 2.2.4. Everything then
  * runs with plain `node` in that project: a builder topology through the test driver of
- * `millrace/testing`; `npx millrace describe` and `diagram` on a YAML file; `tsc --noEmit
- * --strict` on a TypeScript file using the public types; and an exactly-once counting app
+ * `millrace/testing`, from an ES module (`import`) and from a CommonJS one (`require`);
+ * `npx millrace describe` and `diagram` on a YAML file; `tsc --noEmit --strict` on
+ * TypeScript files using the public types (an ES module and a CommonJS one); and an exactly-once counting app
  * against the test's Kafka, two instances of it, one stopped (SIGSTOP) until the other
  * took its tasks, then resumed: it must be fenced, and the output must count every input
  * record exactly once. Last, the same app on a kafkajs without millrace's patch marker
@@ -128,23 +129,26 @@ describe('millrace installed from its tarball into a new project', () => {
     ).toBe(false);
   });
 
-  it('runs a builder topology through the test driver of millrace/testing with plain node', () => {
-    const out = ok(sh(process.execPath, ['driver.mjs'], project, userEnv), 'node driver.mjs');
-    expect(JSON.parse(out)).toEqual({
-      totals: [
-        ['ann', 1],
-        ['bob', 1],
-        ['ann', 2],
-        ['bob', 2],
-      ],
-      perMinute: [
-        ['ann', { window_start: 0, window_end: 60_000, value: 1 }],
-        ['bob', { window_start: 0, window_end: 60_000, value: 1 }],
-      ],
-      annInStore: 2,
-      deadLetters: ['missing_field_user'],
-    });
-  });
+  it.each(['driver.mjs', 'driver.cjs'])(
+    'runs a builder topology through the test driver of millrace/testing with plain node (%s)',
+    (driver) => {
+      const out = ok(sh(process.execPath, [driver], project, userEnv), `node ${driver}`);
+      expect(JSON.parse(out)).toEqual({
+        totals: [
+          ['ann', 1],
+          ['bob', 1],
+          ['ann', 2],
+          ['bob', 2],
+        ],
+        perMinute: [
+          ['ann', { window_start: 0, window_end: 60_000, value: 1 }],
+          ['bob', { window_start: 0, window_end: 60_000, value: 1 }],
+        ],
+        annInStore: 2,
+        deadLetters: ['missing_field_user'],
+      });
+    },
+  );
 
   it('describes and draws a YAML topology with npx millrace', () => {
     const describe = ok(
@@ -187,13 +191,16 @@ describe('millrace installed from its tarball into a new project', () => {
     );
   });
 
-  it('type-checks a TypeScript consumer of the public API with tsc --noEmit --strict', () => {
+  it('type-checks TypeScript consumers of the public API (an ES module and a CommonJS one) with tsc --noEmit --strict', () => {
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = [
       ...['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'],
-      ...['--target', 'es2022', 'consumer.ts'],
+      ...['--target', 'es2022'],
     ];
-    ok(sh(process.execPath, [tsc, ...args], project, userEnv), 'tsc --noEmit --strict consumer.ts');
+    ok(
+      sh(process.execPath, [tsc, ...args, 'consumer.ts', 'consumer.cts'], project, userEnv),
+      'tsc --noEmit --strict consumer.ts consumer.cts',
+    );
     // …and the check is real: a misuse of the same types fails it.
     fs.writeFileSync(
       path.join(project, 'misuse.ts'),
@@ -202,7 +209,7 @@ describe('millrace installed from its tarball into a new project', () => {
     // (--skipLibCheck: the declarations were checked just above.)
     const bad = sh(
       process.execPath,
-      [tsc, ...args.slice(0, -1), '--skipLibCheck', 'misuse.ts'],
+      [tsc, ...args, '--skipLibCheck', 'misuse.ts'],
       project,
       userEnv,
     );

@@ -1,33 +1,6 @@
-// A builder topology through the test driver, as a user's project runs it: plain node,
-// millrace installed from its tarball. Prints what the topology wrote as one JSON line.
-import { TopologyBuilder, tumbling } from 'millrace';
-import { TopologyTestDriver } from 'millrace/testing';
+// The clicks topology (clicks-driver.cjs) from an ES module: `import … from 'millrace'`.
+import * as millrace from 'millrace';
+import * as testing from 'millrace/testing';
+import runClicks from './clicks-driver.cjs';
 
-const b = new TopologyBuilder('clicks-per-user');
-const byUser = b
-  .stream('clicks', { key: 'string', value: 'json' }, 'clicks')
-  .process('select-key-field', { name: 'by-user', options: { field: 'user' } })
-  .groupByKey({ keySerde: 'string', valueSerde: 'json' });
-byUser
-  .count({ name: 'count-total', store: 'clicks-total' })
-  .to('clicks-per-user', { key: 'string', value: 'json' }, 'totals');
-byUser
-  .windowedBy(tumbling(60_000, 10_000))
-  .count({ name: 'count-minute', store: 'clicks-minute' })
-  .to('clicks-per-user-minute', { key: 'string', value: 'json' }, 'per-minute');
-
-const driver = await TopologyTestDriver.create(b.build('clicks-per-user'));
-const clicks = driver.input('clicks');
-await clicks.pipe('c1', { user: 'ann', page: '/' }, { timestamp: 1_000 });
-await clicks.pipe('c2', { user: 'bob', page: '/a' }, { timestamp: 2_000 });
-await clicks.pipe('c3', { user: 'ann', page: '/b' }, { timestamp: 61_000 });
-await clicks.pipe('c4', { page: '/c' }, { timestamp: 62_000 });
-await clicks.pipe('c5', { user: 'bob', page: '/' }, { timestamp: 70_000 });
-const result = {
-  totals: driver.output('clicks-per-user').readKeyValues(),
-  perMinute: driver.output('clicks-per-user-minute').readKeyValues(),
-  annInStore: driver.keyValueStore('clicks-total').get('ann'),
-  deadLetters: driver.deadLetters().map((d) => d.headers['millrace.reason']),
-};
-await driver.close();
-console.log(JSON.stringify(result));
+await runClicks(millrace, testing);
