@@ -5,10 +5,16 @@ describe('the package entry points', () => {
   it('"millrace" and "millrace/testing" are index.ts and testing.ts, built into dist/', () => {
     // The built package itself is installed and used in test/e2e/install-as-user.test.ts.
     const pkg = JSON.parse(fs.readFileSync(new URL('package.json', import.meta.url), 'utf8'));
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    // `default` beside `import`: require() of the ES modules (Node >= 20.19) resolves too.
+    expect(pkg.exports['.']).toEqual({
+      types: './dist/index.d.ts',
+      import: './dist/index.js',
+      default: './dist/index.js',
+    });
     expect(pkg.exports['./testing']).toEqual({
       types: './dist/testing.d.ts',
       import: './dist/testing.js',
+      default: './dist/testing.js',
     });
     for (const f of ['index.ts', 'testing.ts'])
       expect(fs.existsSync(new URL(f, import.meta.url))).toBe(true);

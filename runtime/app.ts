@@ -64,6 +64,11 @@ export interface AppTopology {
   outputTopics(applicationId: string): string[];
   createEngine(taskId: string, ctx: EngineContext): Promise<TaskEngine>;
   checkpoint(taskId: string, ctx: EngineContext): CheckpointIO;
+  /**
+   * Checks what can be checked before connecting (every serde the topology names resolves),
+   * throwing a ConfigError that names the node or store, its field and the fix.
+   */
+  check?(): void;
   /** Reads the global tables into the instance's global stores, before any task (runtime/global-tables.ts). */
   startGlobals?(
     ctx: EngineContext,
@@ -158,6 +163,7 @@ export class StreamsApp {
         `numStreamThreads is ${this.config.numStreamThreads}: a StreamsApp runs one stream thread; run more with \`millrace run --num-stream-threads ${this.config.numStreamThreads}\`, or from code with StreamThreads (runtime/threads.ts) and a module that builds the topology in each thread`,
       );
     checkKafkaClient(this.config.processingGuarantee);
+    this.topology.check?.();
     this.stateValue = 'starting';
     const c = this.config;
     this.claim = claimInstanceDir(c.stateDir, c.applicationId);

@@ -8,15 +8,22 @@ import {
   taskDir,
   wipeTaskState,
   writeCheckpoint,
+  builtInSerdeNames,
   type Serde,
   type StoreMetrics,
 } from '../state/index.js';
+import { ConfigError } from './errors.js';
 import type { ProcessorMetrics } from '../processors/api.js';
 import { BuiltTopology } from '../topology/index.js';
 import type { AppTopology } from './app.js';
 import { GlobalTables } from './global-tables.js';
 import type { StreamsConfig } from './config.js';
-import { createTaskEngine, serdeResolver, type CreateEngineOptions } from './task/create.js';
+import {
+  createTaskEngine,
+  serdeResolver,
+  type CreateEngineOptions,
+  type SerdeResolver,
+} from './task/create.js';
 
 export interface AdapterOptions {
   /** Serdes by name beyond the built-ins (e.g. Avro ones from the registry). */
@@ -55,6 +62,7 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
         built.spec.nodes.flatMap((n) => (n.kind === 'sink' && !n.internal ? [n.topic] : [])),
       ),
     ],
+    check: () => checkSerdes(built, serde, Object.keys(opts.serdes ?? {})),
     createEngine: (taskId, { config }) =>
       createTaskEngine({
         ...engineOptions(config, opts, taskId),
@@ -73,6 +81,43 @@ export function runtimeTopology(built: BuiltTopology, opts: AdapterOptions = {})
       };
     },
   };
+}
+
+/**
+ * Every serde the topology names (its sources', sinks' and stores' keySerde and
+ * valueSerde) resolves, or a ConfigError lists each that does not, with where it is named:
+ * checked before the instance connects, instead of failing its first task after it joined.
+ */
+export function checkSerdes(
+  built: BuiltTopology,
+  serde: SerdeResolver,
+  extra: string[] = [],
+): void {
+  const named: Array<{ where: string; field: string; name: string }> = [];
+  for (const n of built.spec.nodes)
+    if (n.kind !== 'processor')
+      for (const field of ['keySerde', 'valueSerde'] as const)
+        named.push({ where: `${n.kind} "${n.name}"`, field, name: n[field] });
+  for (const st of built.spec.stores)
+    for (const field of ['keySerde', 'valueSerde'] as const)
+      named.push({ where: `store "${st.name}"`, field, name: st[field] });
+  const unknown = new Set<string>();
+  const bad = named.filter(({ name }) => {
+    if (unknown.has(name)) return true;
+    try {
+      serde(name);
+      return false;
+    } catch {
+      unknown.add(name);
+      return true;
+    }
+  });
+  if (!bad.length) return;
+  throw new ConfigError(
+    `unknown serde${bad.length > 1 ? 's' : ''}: ${bad.map((b) => `${b.where} has ${b.field} "${b.name}"`).join('; ')}. ` +
+      `Known: ${[...new Set([...builtInSerdeNames(), ...extra])].join(', ')}; fix the name, or register the serde before the app starts ` +
+      `(registerSerde, or an app module's serdes export for serdes such as Avro)`,
+  );
 }
 
 /** What every task's engine takes from the config and the adapter's options. */
