@@ -25,6 +25,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'batch-fetched-offset',
     'fetch-manager-stop',
     'init-producer-id-any-broker',
+    'offset-manager-current-coordinator',
   ],
   exactly_once: [
     'consumer-before-join',
@@ -40,6 +41,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'fetch-manager-stop',
     'admin-offsets-read-uncommitted',
     'init-producer-id-any-broker',
+    'offset-manager-current-coordinator',
   ],
 } as const;
 
