@@ -26,6 +26,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'fetch-manager-stop',
     'init-producer-id-any-broker',
     'offset-manager-current-coordinator',
+    'consumer-survives-dead-broker',
   ],
   exactly_once: [
     'consumer-before-join',
@@ -42,6 +43,7 @@ export const REQUIRED_CLIENT_FEATURES = {
     'admin-offsets-read-uncommitted',
     'init-producer-id-any-broker',
     'offset-manager-current-coordinator',
+    'consumer-survives-dead-broker',
   ],
 } as const;
 
