@@ -83,13 +83,13 @@ logger.request.name = kafka.request.logger
 logger.request.level = warn
 `;
 
-/** One node of a cluster: broker and controller at once. */
 /**
  * How often the local brokers check time retention (Kafka's default: 5 minutes): tests that
  * show a record outliving the check wait this long, and a little more.
  */
 export const RETENTION_CHECK_INTERVAL_MS = 10_000;
 
+/** One node of a cluster: broker and controller at once. */
 export interface KafkaNode {
   /** `node.id`, 1-based. */
   id: number;
